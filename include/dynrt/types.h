@@ -1,0 +1,65 @@
+// Element types and host tensors shared by the C++ API and the compiler.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dynrt {
+
+// Numbering follows onnx.TensorProto.DataType so values pass through unchanged.
+enum class DType : int32_t {
+  kUndefined = 0,
+  kFloat32 = 1,
+  kUInt8 = 2,
+  kInt8 = 3,
+  kUInt16 = 4,
+  kInt16 = 5,
+  kInt32 = 6,
+  kInt64 = 7,
+  kString = 8,
+  kBool = 9,
+  kFloat16 = 10,
+  kFloat64 = 11,
+  kUInt32 = 12,
+  kUInt64 = 13,
+  kBFloat16 = 16,
+};
+
+size_t dtype_size(DType t);          // bytes per element; throws for unsupported types
+const char* dtype_name(DType t);     // "float32", "int64", ...
+bool dtype_is_supported(DType t);    // dynrt can store and move this type
+
+// A dense row-major tensor in host memory. Copies share the buffer.
+class Tensor {
+ public:
+  Tensor() = default;
+  Tensor(DType dtype, std::vector<int64_t> shape);  // zero-filled
+  Tensor(DType dtype, std::vector<int64_t> shape, std::shared_ptr<std::byte[]> data);
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t numel() const;
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool empty_tensor() const { return dtype_ == DType::kUndefined; }
+
+  void* data() { return data_.get(); }
+  const void* data() const { return data_.get(); }
+  template <class T> T* data_as() { return reinterpret_cast<T*>(data_.get()); }
+  template <class T> const T* data_as() const { return reinterpret_cast<const T*>(data_.get()); }
+
+  // Integer elements widened to int64 (int32/int64/uint8/bool...); throws otherwise.
+  std::vector<int64_t> to_int64_vector() const;
+  Tensor clone() const;
+
+ private:
+  DType dtype_ = DType::kUndefined;
+  std::vector<int64_t> shape_;
+  std::shared_ptr<std::byte[]> data_;
+};
+
+std::string dims_str(const std::vector<int64_t>& dims);  // "2x3x224x224"
+
+}  // namespace dynrt

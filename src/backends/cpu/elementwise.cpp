@@ -1,0 +1,380 @@
+// CPU kernels for elementwise ops.
+#include <cmath>
+#include <string>
+
+#include "backends/cpu/kernel_util.h"
+#include "ops/families.h"
+
+namespace dynrt::cpu {
+namespace {
+
+constexpr int64_t kGrain = 16384;
+
+template <class Fn>
+std::unique_ptr<Kernel> unary_float(Fn fn) {
+  return make_kernel([fn](KernelContext& c) {
+    const TensorView& x = c.in(0);
+    const TensorView& y = c.out(0);
+    int64_t n = x.numel();
+    DYNRT_DISPATCH_FLOAT(x.dtype, "unary op", {
+      const T* a = x.as<T>();
+      T* o = y.as<T>();
+      parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(fn(a[i]));
+      });
+    });
+  });
+}
+
+template <class Fn>
+std::unique_ptr<Kernel> unary_numeric(Fn fn) {
+  return make_kernel([fn](KernelContext& c) {
+    const TensorView& x = c.in(0);
+    const TensorView& y = c.out(0);
+    int64_t n = x.numel();
+    DYNRT_DISPATCH_NUMERIC(x.dtype, "unary op", {
+      const T* a = x.as<T>();
+      T* o = y.as<T>();
+      parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(fn(a[i]));
+      });
+    });
+  });
+}
+
+// out[i] = fn(a[i], b[i]) with broadcasting; Out is the output element type
+// (void = same as input).
+template <class Out, class Fn>
+void binary_loop(const TensorView& x, const TensorView& y, const TensorView& z, Fn fn) {
+  BroadcastStrides bs = make_broadcast(z, {&x, &y});
+  DYNRT_DISPATCH_NUMERIC(x.dtype, "binary op", {
+    using O = std::conditional_t<std::is_void_v<Out>, T, Out>;
+    const T* a = x.as<T>();
+    const T* b = y.as<T>();
+    O* o = z.as<O>();
+    for_each_row<2>(bs, [&](int64_t out_off, const int64_t* offs, int64_t n, const int64_t* st) {
+      const T* pa = a + offs[0];
+      const T* pb = b + offs[1];
+      O* po = o + out_off;
+      if (st[0] == 1 && st[1] == 1) {
+        for (int64_t i = 0; i < n; ++i) po[i] = static_cast<O>(fn(pa[i], pb[i]));
+      } else if (st[0] == 1 && st[1] == 0) {
+        T vb = *pb;
+        for (int64_t i = 0; i < n; ++i) po[i] = static_cast<O>(fn(pa[i], vb));
+      } else {
+        for (int64_t i = 0; i < n; ++i) po[i] = static_cast<O>(fn(pa[i * st[0]], pb[i * st[1]]));
+      }
+    });
+  });
+}
+
+template <class Out = void, class Fn>
+std::unique_ptr<Kernel> binary(Fn fn) {
+  return make_kernel([fn](KernelContext& c) { binary_loop<Out>(c.in(0), c.in(1), c.out(0), fn); });
+}
+
+template <class T>
+T int_pow(T base, T exp) {
+  if (exp < 0) return base == 1 ? 1 : 0;
+  T r = 1;
+  while (exp-- > 0) r = static_cast<T>(r * base);
+  return r;
+}
+
+std::unique_ptr<Kernel> make_pow(const KernelInit& init) {
+  return make_kernel([](KernelContext& c) {
+    const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
+    if (x.dtype != y.dtype) {
+      // Exponent of another type: convert it to the base's type first.
+      if (x.dtype != DType::kFloat32) unsupported_dtype("Pow", y.dtype);
+      std::vector<float> tmp(static_cast<size_t>(y.numel()));
+      DYNRT_DISPATCH_NUMERIC(y.dtype, "Pow", {
+        for (size_t i = 0; i < tmp.size(); ++i) tmp[i] = static_cast<float>(y.as<T>()[i]);
+      });
+      TensorView yf = y;
+      yf.dtype = DType::kFloat32;
+      yf.data = tmp.data();
+      binary_loop<void>(x, yf, z, [](auto a, auto b) { return std::pow(a, b); });
+      return;
+    }
+    if (x.dtype == DType::kFloat32 || x.dtype == DType::kFloat64)
+      binary_loop<void>(x, y, z, [](auto a, auto b) { return std::pow(a, b); });
+    else
+      binary_loop<void>(x, y, z, [](auto a, auto b) { return int_pow(a, b); });
+  });
+}
+
+std::unique_ptr<Kernel> make_mod(const KernelInit& init) {
+  bool fmod = init.attr_int("fmod", 0) != 0;
+  return binary([fmod](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_floating_point_v<T>) {
+      T r = std::fmod(a, b);
+      if (!fmod && r != 0 && ((r < 0) != (b < 0))) r += b;
+      return r;
+    } else {
+      if (b == 0) return T(0);
+      T r = static_cast<T>(a % b);
+      if constexpr (std::is_signed_v<T>)
+        if (!fmod && r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+      return r;
+    }
+  });
+}
+
+std::unique_ptr<Kernel> make_div(const KernelInit&) {
+  return binary([](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : static_cast<T>(a / b);
+    else return a / b;
+  });
+}
+
+// Max / Min / Sum / Mean over any number of inputs.
+std::unique_ptr<Kernel> make_variadic(const KernelInit& init) {
+  std::string op = init.node.op;
+  return make_kernel([op](KernelContext& c) {
+    const TensorView& z = c.out(0);
+    auto fold = [&](auto fn) {
+      // out = broadcast(in0); then out = fn(out, in_i).
+      binary_loop<void>(c.in(0), c.in(0), z, [](auto a, auto) { return a; });
+      for (size_t i = 1; i < c.inputs.size(); ++i) binary_loop<void>(z, c.in(i), z, fn);
+    };
+    if (op == "Max") fold([](auto a, auto b) { return a > b || a != a ? a : b; });
+    else if (op == "Min") fold([](auto a, auto b) { return a < b || a != a ? a : b; });
+    else fold([](auto a, auto b) { return static_cast<decltype(a)>(a + b); });
+    if (op == "Mean") {
+      double k = static_cast<double>(c.inputs.size());
+      DYNRT_DISPATCH_FLOAT(z.dtype, "Mean", {
+        T* o = z.as<T>();
+        for (int64_t i = 0; i < z.numel(); ++i) o[i] = static_cast<T>(o[i] / k);
+      });
+    }
+  });
+}
+
+template <class Fn>
+std::unique_ptr<Kernel> compare(Fn fn) {
+  return binary<bool>(fn);
+}
+
+// Copy elements of `size` bytes, selecting by cond, with broadcasting.
+std::unique_ptr<Kernel> make_where(const KernelInit&) {
+  return make_kernel([](KernelContext& c) {
+    const TensorView &cond = c.in(0), &x = c.in(1), &y = c.in(2), &z = c.out(0);
+    BroadcastStrides bs = make_broadcast(z, {&cond, &x, &y});
+    size_t es = dtype_size(z.dtype);
+    const auto* pc = cond.as<const bool>();
+    const auto* px = static_cast<const std::byte*>(x.data);
+    const auto* py = static_cast<const std::byte*>(y.data);
+    auto* pz = static_cast<std::byte*>(z.data);
+    for_each_row<3>(bs, [&](int64_t out_off, const int64_t* offs, int64_t n, const int64_t* st) {
+      for (int64_t i = 0; i < n; ++i) {
+        bool t = pc[offs[0] + i * st[0]];
+        const std::byte* src = t ? px + (offs[1] + i * st[1]) * static_cast<int64_t>(es)
+                                 : py + (offs[2] + i * st[2]) * static_cast<int64_t>(es);
+        std::memcpy(pz + (out_off + i) * static_cast<int64_t>(es), src, es);
+      }
+    });
+  });
+}
+
+template <class S, class D>
+void cast_loop(const S* s, D* d, int64_t n) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      if constexpr (std::is_same_v<D, bool>) d[i] = s[i] != S(0);
+      else d[i] = static_cast<D>(s[i]);
+    }
+  });
+}
+
+#define DYNRT_DISPATCH_CASTABLE(DTYPE, ALIAS, ...)                         \
+  switch (DTYPE) {                                                         \
+    case DType::kFloat32: { using ALIAS = float; __VA_ARGS__; break; }     \
+    case DType::kFloat64: { using ALIAS = double; __VA_ARGS__; break; }    \
+    case DType::kInt64: { using ALIAS = int64_t; __VA_ARGS__; break; }     \
+    case DType::kInt32: { using ALIAS = int32_t; __VA_ARGS__; break; }     \
+    case DType::kInt16: { using ALIAS = int16_t; __VA_ARGS__; break; }     \
+    case DType::kInt8: { using ALIAS = int8_t; __VA_ARGS__; break; }       \
+    case DType::kUInt8: { using ALIAS = uint8_t; __VA_ARGS__; break; }     \
+    case DType::kUInt16: { using ALIAS = uint16_t; __VA_ARGS__; break; }   \
+    case DType::kUInt32: { using ALIAS = uint32_t; __VA_ARGS__; break; }   \
+    case DType::kUInt64: { using ALIAS = uint64_t; __VA_ARGS__; break; }   \
+    case DType::kBool: { using ALIAS = bool; __VA_ARGS__; break; }         \
+    default: unsupported_dtype("Cast", DTYPE);                             \
+  }
+
+std::unique_ptr<Kernel> make_cast(const KernelInit&) {
+  return make_kernel([](KernelContext& c) {
+    const TensorView &x = c.in(0), &y = c.out(0);
+    DYNRT_DISPATCH_CASTABLE(x.dtype, S, {
+      DYNRT_DISPATCH_CASTABLE(y.dtype, D, { cast_loop(x.as<const S>(), y.as<D>(), x.numel()); });
+    });
+  });
+}
+
+std::unique_ptr<Kernel> make_clip(const KernelInit& init) {
+  float amin = init.attr_float("min", -INFINITY), amax = init.attr_float("max", INFINITY);
+  return make_kernel([amin, amax](KernelContext& c) {
+    const TensorView &x = c.in(0), &y = c.out(0);
+    DYNRT_DISPATCH_NUMERIC(x.dtype, "Clip", {
+      T lo = c.has_in(1) ? *c.in(1).as<const T>()
+                         : (std::is_floating_point_v<T> ? static_cast<T>(amin) : std::numeric_limits<T>::lowest());
+      T hi = c.has_in(2) ? *c.in(2).as<const T>()
+                         : (std::is_floating_point_v<T> ? static_cast<T>(amax) : std::numeric_limits<T>::max());
+      const T* a = x.as<const T>();
+      T* o = y.as<T>();
+      parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) o[i] = a[i] < lo ? lo : (a[i] > hi ? hi : a[i]);
+      });
+    });
+  });
+}
+
+std::unique_ptr<Kernel> make_identity(const KernelInit&) {
+  return make_kernel([](KernelContext& c) {
+    if (c.out(0).data != c.in(0).data) std::memcpy(c.out(0).data, c.in(0).data, c.in(0).nbytes());
+  });
+}
+
+std::unique_ptr<Kernel> make_is(const KernelInit& init) {
+  bool nan = init.node.op == "IsNaN";
+  bool pos = init.attr_int("detect_positive", 1) != 0, neg = init.attr_int("detect_negative", 1) != 0;
+  return make_kernel([=](KernelContext& c) {
+    const TensorView &x = c.in(0), &y = c.out(0);
+    DYNRT_DISPATCH_FLOAT(x.dtype, "IsNaN", {
+      const T* a = x.as<const T>();
+      bool* o = y.as<bool>();
+      for (int64_t i = 0; i < x.numel(); ++i)
+        o[i] = nan ? std::isnan(a[i]) : (std::isinf(a[i]) && ((a[i] > 0 && pos) || (a[i] < 0 && neg)));
+    });
+  });
+}
+
+std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
+  const std::string& op = init.node.op;
+  float alpha = init.attr_float("alpha", 0.f), beta = init.attr_float("beta", 0.f);
+  if (op == "Relu") return unary_numeric([](auto v) { return v > 0 ? v : decltype(v)(0); });
+  if (op == "Sigmoid") return unary_float([](auto v) { return 1 / (1 + std::exp(-v)); });
+  if (op == "Tanh") return unary_float([](auto v) { return std::tanh(v); });
+  if (op == "Erf") return unary_float([](auto v) { return std::erf(v); });
+  if (op == "Exp") return unary_float([](auto v) { return std::exp(v); });
+  if (op == "Log") return unary_float([](auto v) { return std::log(v); });
+  if (op == "Sqrt") return unary_float([](auto v) { return std::sqrt(v); });
+  if (op == "Reciprocal") return unary_float([](auto v) { return 1 / v; });
+  if (op == "Floor") return unary_float([](auto v) { return std::floor(v); });
+  if (op == "Ceil") return unary_float([](auto v) { return std::ceil(v); });
+  if (op == "Round") return unary_float([](auto v) { return std::nearbyint(v); });
+  if (op == "Sin") return unary_float([](auto v) { return std::sin(v); });
+  if (op == "Cos") return unary_float([](auto v) { return std::cos(v); });
+  if (op == "Tan") return unary_float([](auto v) { return std::tan(v); });
+  if (op == "Asin") return unary_float([](auto v) { return std::asin(v); });
+  if (op == "Acos") return unary_float([](auto v) { return std::acos(v); });
+  if (op == "Atan") return unary_float([](auto v) { return std::atan(v); });
+  if (op == "Sinh") return unary_float([](auto v) { return std::sinh(v); });
+  if (op == "Cosh") return unary_float([](auto v) { return std::cosh(v); });
+  if (op == "Asinh") return unary_float([](auto v) { return std::asinh(v); });
+  if (op == "Acosh") return unary_float([](auto v) { return std::acosh(v); });
+  if (op == "Atanh") return unary_float([](auto v) { return std::atanh(v); });
+  if (op == "Softsign") return unary_float([](auto v) { return v / (1 + std::abs(v)); });
+  if (op == "Softplus") return unary_float([](auto v) { return v > 20 ? v : std::log1p(std::exp(v)); });
+  if (op == "Mish") return unary_float([](auto v) { return v * std::tanh(std::log1p(std::exp(v))); });
+  if (op == "Abs") return unary_numeric([](auto v) { if constexpr (std::is_unsigned_v<decltype(v)>) return v; else return v < 0 ? static_cast<decltype(v)>(-v) : v; });
+  if (op == "Neg") return unary_numeric([](auto v) { return static_cast<decltype(v)>(-v); });
+  if (op == "Sign") return unary_numeric([](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
+  if (op == "Gelu") {
+    if (init.attr_string("approximate", "none") == "tanh")
+      return unary_float([](auto v) {
+        using T = decltype(v);
+        return T(0.5) * v * (1 + std::tanh(T(0.7978845608028654) * (v + T(0.044715) * v * v * v)));
+      });
+    return unary_float([](auto v) { return decltype(v)(0.5) * v * (1 + std::erf(v * decltype(v)(0.7071067811865476))); });
+  }
+  if (op == "HardSigmoid") {
+    float a = init.attr_float("alpha", 0.2f), b = init.attr_float("beta", 0.5f);
+    return unary_float([a, b](auto v) { return std::max<decltype(v)>(0, std::min<decltype(v)>(1, a * v + b)); });
+  }
+  if (op == "HardSwish")
+    return unary_float([](auto v) { return v * std::max<decltype(v)>(0, std::min<decltype(v)>(1, v / 6 + decltype(v)(0.5))); });
+  if (op == "LeakyRelu") {
+    float a = init.attr_float("alpha", 0.01f);
+    return unary_float([a](auto v) { return v >= 0 ? v : v * a; });
+  }
+  if (op == "Elu") {
+    float a = init.attr_float("alpha", 1.f);
+    return unary_float([a](auto v) { return v >= 0 ? v : a * (std::exp(v) - 1); });
+  }
+  if (op == "Celu") {
+    float a = init.attr_float("alpha", 1.f);
+    return unary_float([a](auto v) { return std::max<decltype(v)>(0, v) + std::min<decltype(v)>(0, a * (std::exp(v / a) - 1)); });
+  }
+  if (op == "Selu") {
+    float a = init.attr_float("alpha", 1.67326319217681884765625f), g = init.attr_float("gamma", 1.05070102214813232421875f);
+    return unary_float([a, g](auto v) { return v > 0 ? g * v : g * (a * std::exp(v) - a); });
+  }
+  if (op == "ThresholdedRelu") {
+    float a = init.attr_float("alpha", 1.f);
+    return unary_float([a](auto v) { return v > a ? v : decltype(v)(0); });
+  }
+  (void)alpha;
+  (void)beta;
+  init.unsupported("no CPU kernel");
+}
+
+}  // namespace
+
+}  // namespace dynrt::cpu
+
+namespace dynrt {
+
+void register_cpu_elementwise_kernels(OpRegistry& r) {
+  using namespace cpu;
+  for (const char* op : {"Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil",
+                         "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
+                         "Atanh", "Gelu", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Celu",
+                         "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Abs", "Neg", "Sign"})
+    r.add_kernel(op, Backend::kCpu, make_unary);
+  r.add_kernel("Identity", Backend::kCpu, make_identity);
+  r.add_kernel("Add", Backend::kCpu, [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }); });
+  r.add_kernel("Sub", Backend::kCpu, [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }); });
+  r.add_kernel("Mul", Backend::kCpu, [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }); });
+  r.add_kernel("Div", Backend::kCpu, make_div);
+  r.add_kernel("Pow", Backend::kCpu, make_pow);
+  r.add_kernel("Mod", Backend::kCpu, make_mod);
+  r.add_kernel("PRelu", Backend::kCpu, [](const KernelInit&) { return binary([](auto x, auto s) { return x < 0 ? static_cast<decltype(x)>(x * s) : x; }); });
+  r.add_kernel("Equal", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a == b; }); });
+  r.add_kernel("Less", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a < b; }); });
+  r.add_kernel("Greater", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a > b; }); });
+  r.add_kernel("LessOrEqual", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a <= b; }); });
+  r.add_kernel("GreaterOrEqual", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a >= b; }); });
+  // Bool tensors are one byte of 0/1; uint8 arithmetic implements the logic ops.
+  auto logic = [](auto fn) {
+    return [fn](const KernelInit&) {
+      return make_kernel([fn](KernelContext& c) {
+        TensorView a = c.in(0), b = c.in(1), o = c.out(0);
+        a.dtype = b.dtype = o.dtype = DType::kUInt8;
+        binary_loop<void>(a, b, o, fn);
+      });
+    };
+  };
+  r.add_kernel("And", Backend::kCpu, logic([](auto a, auto b) { return static_cast<uint8_t>(a && b); }));
+  r.add_kernel("Or", Backend::kCpu, logic([](auto a, auto b) { return static_cast<uint8_t>(a || b); }));
+  r.add_kernel("Xor", Backend::kCpu, logic([](auto a, auto b) { return static_cast<uint8_t>((a != 0) != (b != 0)); }));
+  r.add_kernel("Not", Backend::kCpu, [](const KernelInit&) {
+    return make_kernel([](KernelContext& c) {
+      const auto* a = c.in(0).as<const uint8_t>();
+      auto* o = c.out(0).as<uint8_t>();
+      for (int64_t i = 0; i < c.in(0).numel(); ++i) o[i] = !a[i];
+    });
+  });
+  for (const char* op : {"Max", "Min", "Sum", "Mean"}) r.add_kernel(op, Backend::kCpu, make_variadic);
+  r.add_kernel("IsNaN", Backend::kCpu, make_is);
+  r.add_kernel("IsInf", Backend::kCpu, make_is);
+  r.add_kernel("Where", Backend::kCpu, make_where);
+  r.add_kernel("Cast", Backend::kCpu, make_cast);
+  r.add_kernel("CastLike", Backend::kCpu, make_cast);
+  r.add_kernel("Clip", Backend::kCpu, make_clip);
+}
+
+}  // namespace dynrt

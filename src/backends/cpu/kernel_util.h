@@ -1,0 +1,138 @@
+// Small helpers shared by CPU kernels: threading, dtype dispatch, broadcasting.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "ops/registry.h"
+
+namespace dynrt::cpu {
+
+// Run f(begin, end) over [0, n) in parallel chunks of at least `grain` items.
+template <class F>
+void parallel_for(int64_t n, int64_t grain, F&& f) {
+  if (n <= 0) return;
+  int threads = omp_get_max_threads();
+  int64_t chunks = std::min<int64_t>(threads, std::max<int64_t>(1, n / std::max<int64_t>(grain, 1)));
+  if (chunks <= 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+    f(b, e);
+  }
+}
+
+// Strides (in elements) of a view broadcast to `rank` output dims: 0 on
+// broadcast axes.
+struct BroadcastStrides {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};
+  int64_t strides[4][kMaxRank] = {};
+};
+
+inline BroadcastStrides make_broadcast(const TensorView& out, std::initializer_list<const TensorView*> ins) {
+  BroadcastStrides b;
+  b.rank = out.rank;
+  for (int i = 0; i < out.rank; ++i) b.dims[i] = out.dims[static_cast<size_t>(i)];
+  int k = 0;
+  for (const TensorView* in : ins) {
+    int64_t s = 1;
+    for (int i = out.rank - 1; i >= 0; --i) {
+      int j = i - (out.rank - in->rank);
+      int64_t d = j >= 0 ? in->dims[static_cast<size_t>(j)] : 1;
+      b.strides[k][i] = (d == 1) ? 0 : s;
+      s *= d;
+    }
+    ++k;
+  }
+  return b;
+}
+
+// Calls f(out_offset, in_offsets[], inner_count, inner_strides[]) for every
+// row of the last dimension; rows run in parallel.
+template <int N, class F>
+void for_each_row(const BroadcastStrides& b, F&& f) {
+  if (b.rank == 0) {
+    int64_t zero[N] = {};
+    f(int64_t{0}, zero, int64_t{1}, zero);
+    return;
+  }
+  int64_t inner = b.dims[b.rank - 1];
+  int64_t rows = 1;
+  for (int i = 0; i < b.rank - 1; ++i) rows *= b.dims[i];
+  int64_t inner_strides[N];
+  for (int k = 0; k < N; ++k) inner_strides[k] = b.strides[k][b.rank - 1];
+  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t offs[N] = {};
+      int64_t rem = r;
+      for (int i = b.rank - 2; i >= 0; --i) {
+        int64_t idx = rem % b.dims[i];
+        rem /= b.dims[i];
+        for (int k = 0; k < N; ++k) offs[k] += idx * b.strides[k][i];
+      }
+      f(r * inner, offs, inner, inner_strides);
+    }
+  });
+}
+
+// Row-major strides of a view.
+inline void contiguous_strides(const TensorView& v, int64_t* strides) {
+  int64_t s = 1;
+  for (int i = v.rank - 1; i >= 0; --i) {
+    strides[i] = s;
+    s *= v.dims[static_cast<size_t>(i)];
+  }
+}
+
+[[noreturn]] inline void unsupported_dtype(const char* op, DType t) {
+  throw Error(ErrorCode::kUnsupported, std::string(op) + ": element type " + dtype_name(t) + " is not supported on CPU");
+}
+
+// Dispatch on a numeric dtype: body uses the type alias T.
+#define DYNRT_DISPATCH_NUMERIC(DTYPE, OPNAME, ...)                   \
+  switch (DTYPE) {                                                   \
+    case DType::kFloat32: { using T = float; __VA_ARGS__; break; }   \
+    case DType::kFloat64: { using T = double; __VA_ARGS__; break; }  \
+    case DType::kInt64: { using T = int64_t; __VA_ARGS__; break; }   \
+    case DType::kInt32: { using T = int32_t; __VA_ARGS__; break; }   \
+    case DType::kInt16: { using T = int16_t; __VA_ARGS__; break; }   \
+    case DType::kInt8: { using T = int8_t; __VA_ARGS__; break; }     \
+    case DType::kUInt8: { using T = uint8_t; __VA_ARGS__; break; }   \
+    case DType::kUInt16: { using T = uint16_t; __VA_ARGS__; break; } \
+    case DType::kUInt32: { using T = uint32_t; __VA_ARGS__; break; } \
+    case DType::kUInt64: { using T = uint64_t; __VA_ARGS__; break; } \
+    default: ::dynrt::cpu::unsupported_dtype(OPNAME, DTYPE);         \
+  }
+
+#define DYNRT_DISPATCH_FLOAT(DTYPE, OPNAME, ...)                    \
+  switch (DTYPE) {                                                  \
+    case DType::kFloat32: { using T = float; __VA_ARGS__; break; }  \
+    case DType::kFloat64: { using T = double; __VA_ARGS__; break; } \
+    default: ::dynrt::cpu::unsupported_dtype(OPNAME, DTYPE);        \
+  }
+
+// Kernel defined by a lambda: for ops with no per-shape state.
+template <class F>
+class LambdaKernel : public Kernel {
+ public:
+  explicit LambdaKernel(F f) : f_(std::move(f)) {}
+  void run(KernelContext& ctx) const override { f_(ctx); }
+
+ private:
+  F f_;
+};
+
+template <class F>
+std::unique_ptr<Kernel> make_kernel(F f) {
+  return std::make_unique<LambdaKernel<F>>(std::move(f));
+}
+
+}  // namespace dynrt::cpu

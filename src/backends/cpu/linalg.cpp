@@ -1,0 +1,298 @@
+// CPU kernels for MatMul and Gemm. float32 runs on oneDNN matmul (constant
+// weights are reordered once into the layout oneDNN prefers, the primitive
+// is built per input shape in prepare()); other types use a plain loop.
+#include <string>
+
+#include "backends/cpu/onednn_util.h"
+#include "ops/families.h"
+
+namespace dynrt::cpu {
+namespace {
+
+using dnnl::memory;
+
+// A matmul primitive built for one shape.
+struct MatmulState : KernelState {
+  dnnl::matmul prim;
+  memory::desc src, wei, bias, dst, scratch;
+  std::shared_ptr<memory> packed;  // constant weights in the primitive's layout
+};
+
+std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc src, memory::desc wei, memory::desc bias,
+                                         memory::desc dst, const dnnl::primitive_attr& attr,
+                                         const PackedWeights* packed) {
+  return with_dnnl_errors(what, [&] {
+    auto st = std::make_unique<MatmulState>();
+    dnnl::matmul::desc d(src, packed ? memory::desc(wei.dims(), memory::data_type::f32, memory::format_tag::any) : wei,
+                         bias, dst);
+    dnnl::matmul::primitive_desc pd(d, attr, dnnl_engine());
+    st->prim = dnnl::matmul(pd);
+    st->src = src;
+    st->wei = pd.weights_desc();
+    st->bias = bias;
+    st->dst = dst;
+    st->scratch = pd.scratchpad_desc();
+    if (packed) st->packed = packed->get(st->wei);
+    return st;
+  });
+}
+
+void run_matmul(const MatmulState& st, const void* a, const void* b, const void* bias, void* out) {
+  const dnnl::engine& eng = dnnl_engine();
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(st.src, eng, const_cast<void*>(a)));
+  if (st.packed) args.emplace(DNNL_ARG_WEIGHTS, *st.packed);
+  else args.emplace(DNNL_ARG_WEIGHTS, memory(st.wei, eng, const_cast<void*>(b)));
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(st.bias, eng, const_cast<void*>(bias)));
+  args.emplace(DNNL_ARG_DST, memory(st.dst, eng, out));
+  execute_primitive(st.prim, st.scratch, std::move(args));
+}
+
+// ---- MatMul -----------------------------------------------------------------
+
+// Operand dims with 1-D operands expanded and batch dims padded to one rank.
+struct MatmulShape {
+  memory::dims a, b, d;
+  int64_t batch = 1, m = 0, k = 0, n = 0;
+};
+
+MatmulShape matmul_shape(const TensorView& x, const TensorView& y) {
+  MatmulShape s;
+  s.a = to_dnnl_dims(x.shape());
+  s.b = to_dnnl_dims(y.shape());
+  if (s.a.size() == 1) s.a.insert(s.a.begin(), 1);
+  if (s.b.size() == 1) s.b.push_back(1);
+  size_t r = std::max(s.a.size(), s.b.size());
+  s.a.insert(s.a.begin(), r - s.a.size(), 1);
+  s.b.insert(s.b.begin(), r - s.b.size(), 1);
+  s.d.resize(r);
+  for (size_t i = 0; i + 2 < r; ++i) {
+    s.d[i] = s.a[i] == 1 ? s.b[i] : s.a[i];
+    s.batch *= s.d[i];
+  }
+  s.m = s.d[r - 2] = s.a[r - 2];
+  s.n = s.d[r - 1] = s.b[r - 1];
+  s.k = s.a[r - 1];
+  return s;
+}
+
+// Reference loop for non-float32 types (and empty inner dimensions).
+template <class T>
+void matmul_loop(const MatmulShape& s, const T* a, const T* b, T* o, const FusedActivation& act) {
+  size_t r = s.d.size();
+  int64_t total = s.batch * s.m;
+  parallel_for(total, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, s.n * s.k)), [&](int64_t b0, int64_t b1) {
+    for (int64_t row = b0; row < b1; ++row) {
+      int64_t bi = row / s.m, i = row % s.m;
+      // Batch offsets of a and b under broadcasting.
+      int64_t rem = bi, aoff = 0, boff = 0, astride = s.m * s.k, bstride = s.k * s.n;
+      for (size_t d = r - 2; d-- > 0;) {
+        int64_t idx = rem % s.d[d];
+        rem /= s.d[d];
+        if (s.a[d] != 1) aoff += idx * astride;
+        if (s.b[d] != 1) boff += idx * bstride;
+        astride *= s.a[d];
+        bstride *= s.b[d];
+      }
+      const T* pa = a + aoff + i * s.k;
+      const T* pb = b + boff;
+      T* po = o + row * s.n;
+      for (int64_t j = 0; j < s.n; ++j) po[j] = T(0);
+      for (int64_t kk = 0; kk < s.k; ++kk) {
+        T av = pa[kk];
+        const T* rowb = pb + kk * s.n;
+        for (int64_t j = 0; j < s.n; ++j) po[j] = static_cast<T>(po[j] + av * rowb[j]);
+      }
+      for (int64_t j = 0; j < s.n; ++j) po[j] = act.apply(po[j]);
+    }
+  });
+}
+
+class MatMulKernel : public Kernel {
+ public:
+  explicit MatMulKernel(const KernelInit& init) : label_(init.graph.node_label(init.node)) {
+    act_ = FusedActivation::from(init);
+    if (init.input_dtype(0) == DType::kFloat32)
+      if (const Tensor* w = init.constant_input(1); w && w->shape().size() >= 2)
+        packed_ = std::make_unique<PackedWeights>(*w, plain_desc(memory::dims(w->shape().begin(), w->shape().end())));
+  }
+
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    if (c.in(0).dtype != DType::kFloat32) return nullptr;
+    MatmulShape s = matmul_shape(c.in(0), c.in(1));
+    if (s.k == 0 || s.batch * s.m * s.n == 0) return nullptr;
+    dnnl::primitive_attr attr = base_attr();
+    dnnl::post_ops po;
+    act_.append_to(po);
+    attr.set_post_ops(po);
+    // Packed weights only when B keeps its own rank (not a 1-D operand).
+    const PackedWeights* packed = packed_ && c.in(1).rank >= 2 ? packed_.get() : nullptr;
+    if (packed) {
+      memory::dims bd = to_dnnl_dims(c.in(1).shape());
+      bd.insert(bd.begin(), s.b.size() - bd.size(), 1);
+      if (bd != s.b) packed = nullptr;
+    }
+    return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), memory::desc(), plain_desc(s.d), attr, packed);
+  }
+
+  void run(KernelContext& c) const override {
+    const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
+    if (z.numel() == 0) return;
+    if (auto* st = static_cast<const MatmulState*>(c.state)) {
+      run_matmul(*st, x.data, y.data, nullptr, z.data);
+      return;
+    }
+    MatmulShape s = matmul_shape(x, y);
+    DYNRT_DISPATCH_NUMERIC(x.dtype, "MatMul", matmul_loop<T>(s, x.as<const T>(), y.as<const T>(), z.as<T>(), act_));
+  }
+
+ private:
+  std::string label_;
+  FusedActivation act_;
+  std::unique_ptr<PackedWeights> packed_;
+};
+
+// ---- Gemm -------------------------------------------------------------------
+
+class GemmKernel : public Kernel {
+ public:
+  explicit GemmKernel(const KernelInit& init) : label_(init.graph.node_label(init.node)) {
+    ta_ = init.attr_int("transA", 0) != 0;
+    tb_ = init.attr_int("transB", 0) != 0;
+    alpha_ = init.attr_float("alpha", 1.f);
+    beta_ = init.attr_float("beta", 1.f);
+    act_ = FusedActivation::from(init);
+    f32_ = init.input_dtype(0) == DType::kFloat32;
+    if (!f32_) return;
+    if (const Tensor* w = init.constant_input(1)) {
+      int64_t r = w->shape()[0], cdim = w->shape()[1];
+      memory::dims dims = tb_ ? memory::dims{cdim, r} : memory::dims{r, cdim};
+      memory::dims strides = tb_ ? memory::dims{1, cdim} : memory::dims{cdim, 1};
+      packed_ = std::make_unique<PackedWeights>(*w, memory::desc(dims, memory::data_type::f32, strides));
+    }
+    // A row-broadcast C (shape (N) or (1, N)) becomes the primitive's bias.
+    if (init.input_dtype(2) != DType::kUndefined && beta_ != 0.f && alpha_ == 1.f) {
+      const Tensor* cst = init.constant_input(2);
+      size_t rank = init.input_rank(2);
+      bool row = rank == 1 || (rank == 2 && init.graph.values[static_cast<size_t>(init.node.inputs[2])].shape[0] ==
+                                                Expr::constant(1));
+      if (row && cst) {
+        bias_ = cst->clone();
+        for (int64_t i = 0; i < bias_.numel(); ++i) bias_.data_as<float>()[i] *= beta_;
+        c_mode_ = CMode::kConstBias;
+      } else if (row && beta_ == 1.f) {
+        c_mode_ = CMode::kInputBias;
+      }
+    }
+  }
+
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    if (!f32_) return nullptr;
+    int64_t m, k, n;
+    dims(c, m, k, n);
+    if (m == 0 || n == 0 || k == 0) return nullptr;
+    CMode mode = c_mode_;
+    if (mode != CMode::kNone && c.in(2).numel() != n) mode = CMode::kNone;  // (1,1)-shaped C at run time
+    dnnl::primitive_attr attr = base_attr();
+    if (alpha_ != 1.f) attr.set_output_scales(0, {alpha_});
+    dnnl::post_ops po;
+    if (mode == CMode::kNone && c.has_in(2) && beta_ != 0.f) po.append_sum(beta_);
+    act_.append_to(po);
+    attr.set_post_ops(po);
+    memory::desc a(memory::dims{m, k}, memory::data_type::f32, ta_ ? memory::dims{1, m} : memory::dims{k, 1});
+    memory::desc b(memory::dims{k, n}, memory::data_type::f32, tb_ ? memory::dims{1, k} : memory::dims{n, 1});
+    memory::desc bias = mode == CMode::kNone ? memory::desc() : plain_desc({1, n});
+    auto st = make_matmul(label_, a, b, bias, plain_desc({m, n}), attr, packed_.get());
+    auto gs = std::make_unique<GemmState>();
+    gs->mm = std::move(st);
+    gs->mode = mode;
+    return gs;
+  }
+
+  void run(KernelContext& c) const override {
+    const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
+    int64_t m, k, n;
+    dims(c, m, k, n);
+    if (m * n == 0) return;
+    const auto* gs = static_cast<const GemmState*>(c.state);
+    CMode mode = gs ? gs->mode : CMode::kNone;
+    if (mode == CMode::kNone && c.has_in(2) && beta_ != 0.f) fill_c(c.in(2), z, m, n);
+    if (gs) {
+      const void* bias = mode == CMode::kConstBias ? bias_.data() : mode == CMode::kInputBias ? c.in(2).data : nullptr;
+      run_matmul(*gs->mm, x.data, y.data, bias, z.data);
+      return;
+    }
+    bool use_c = c.has_in(2) && beta_ != 0.f;
+    DYNRT_DISPATCH_NUMERIC(x.dtype, "Gemm", {
+      const T* a = x.as<const T>();
+      const T* b = y.as<const T>();
+      T* o = z.as<T>();
+      parallel_for(m, 16, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double acc = 0;
+            for (int64_t kk = 0; kk < k; ++kk)
+              acc += static_cast<double>(a[ta_ ? kk * m + i : i * k + kk]) * static_cast<double>(b[tb_ ? j * k + kk : kk * n + j]);
+            double v = alpha_ * acc + (use_c ? beta_ * static_cast<double>(o[i * n + j]) : 0.0);
+            o[i * n + j] = act_.apply(static_cast<T>(v));
+          }
+      });
+    });
+  }
+
+ private:
+  enum class CMode { kNone, kConstBias, kInputBias };
+  struct GemmState : KernelState {
+    std::unique_ptr<MatmulState> mm;
+    CMode mode = CMode::kNone;
+  };
+
+  void dims(const KernelContext& c, int64_t& m, int64_t& k, int64_t& n) const {
+    const TensorView &x = c.in(0), &y = c.in(1);
+    m = ta_ ? x.dim(1) : x.dim(0);
+    k = ta_ ? x.dim(0) : x.dim(1);
+    n = tb_ ? y.dim(0) : y.dim(1);
+  }
+
+  // Broadcast C into the output (the matmul then adds beta * it).
+  static void fill_c(const TensorView& cv, const TensorView& z, int64_t m, int64_t n) {
+    int64_t cm = cv.rank == 2 ? cv.dim(0) : 1, cn = cv.rank >= 1 ? cv.dim(cv.rank - 1) : 1;
+    size_t es = dtype_size(z.dtype);
+    auto* o = static_cast<char*>(z.data);
+    const auto* src = static_cast<const char*>(cv.data);
+    parallel_for(m, 64, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const char* row = src + static_cast<size_t>(cm == 1 ? 0 : i * cn) * es;
+        char* dst = o + static_cast<size_t>(i * n) * es;
+        if (cn == n) std::memcpy(dst, row, static_cast<size_t>(n) * es);
+        else
+          for (int64_t j = 0; j < n; ++j) std::memcpy(dst + static_cast<size_t>(j) * es, row, es);
+      }
+    });
+  }
+
+  std::string label_;
+  bool ta_ = false, tb_ = false, f32_ = false;
+  float alpha_ = 1.f, beta_ = 1.f;
+  FusedActivation act_;
+  std::unique_ptr<PackedWeights> packed_;
+  CMode c_mode_ = CMode::kNone;
+  Tensor bias_;
+};
+
+}  // namespace
+}  // namespace dynrt::cpu
+
+namespace dynrt {
+
+void register_cpu_linalg_kernels(OpRegistry& r) {
+  using namespace cpu;
+  r.add_kernel("MatMul", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<MatMulKernel>(init);
+  });
+  r.add_kernel("Gemm", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<GemmKernel>(init);
+  });
+}
+
+}  // namespace dynrt

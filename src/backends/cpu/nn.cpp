@@ -1,0 +1,258 @@
+// CPU kernels for Conv and ConvTranspose on oneDNN. Pools and
+// BatchNormalization live in pooling.cpp.
+//
+// Activations arrive and leave as plain NCHW; oneDNN picks its preferred
+// activation layout per shape (format_tag::any) and we reorder in and out
+// when it differs, since its blocked/NHWC kernels beat its plain-NCHW path
+// by far more than the reorders cost. Constant weights are reordered once
+// per layout (PackedWeights), never per run.
+#include <string>
+
+#include "backends/cpu/onednn_util.h"
+#include "ops/families.h"
+#include "ops/nn_shape.h"
+
+namespace dynrt::cpu {
+
+void register_pooling_kernels(OpRegistry& r);  // pooling.cpp
+
+namespace {
+
+using dnnl::memory;
+
+memory::format_tag plain_tag(size_t rank) {
+  switch (rank) {
+    case 3: return memory::format_tag::ncw;
+    case 4: return memory::format_tag::nchw;
+    default: return memory::format_tag::ncdhw;
+  }
+}
+
+struct ConvState : KernelState {
+  dnnl::primitive prim;
+  memory::desc src_plain, dst_plain, src, wei, wei_plain, bias, dst, scratch;
+  std::shared_ptr<memory> packed;
+  dnnl::reorder src_in, dst_out, res_in, wei_in;  // empty when no reorder is needed
+  bool src_reorder = false, dst_reorder = false, wei_reorder = false;
+};
+
+class ConvKernel : public Kernel {
+ public:
+  ConvKernel(const KernelInit& init, bool transposed) : label_(init.graph.node_label(init.node)), transposed_(transposed) {
+    if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
+    const std::vector<Expr>& ws = init.graph.values[static_cast<size_t>(init.node.inputs[1])].shape;
+    n_ = ws.size() - 2;
+    std::vector<int64_t> k;
+    for (size_t i = 0; i < n_; ++i) k.push_back(ws[i + 2].const_value());
+    sp_ = nnshape::read_spatial(init, n_, k);
+    if (!sp_.error.empty()) init.unsupported(sp_.error);
+    group_ = init.attr_int("group", 1);
+    if (transposed_) {
+      tr_.output_padding = init.attr_ints("output_padding", std::vector<int64_t>(n_, 0));
+      tr_.output_shape = init.attr_ints("output_shape", {});
+      if (tr_.output_shape.size() == n_ + 2) tr_.output_shape.erase(tr_.output_shape.begin(), tr_.output_shape.begin() + 2);
+    }
+    act_ = FusedActivation::from(init);
+    residual_ = init.input_dtype(3) != DType::kUndefined;
+    if (const Tensor* w = init.constant_input(1)) {
+      std::vector<int64_t> d = w->shape();
+      packed_ = std::make_unique<PackedWeights>(*w, weight_plain_desc(d));
+    }
+  }
+
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);
+    if (y.numel() == 0 || x.numel() == 0) return nullptr;
+    memory::dims strides, dil, pl, pr;
+    for (size_t i = 0; i < n_; ++i) {
+      int64_t in = x.dim(static_cast<int>(i + 2)), out = y.dim(static_cast<int>(i + 2));
+      int64_t b, e, dk = sp_.eff_kernel(i);
+      if (transposed_) {
+        b = nnshape::transposed_pad_begin(sp_, tr_, i, in);
+        e = (in - 1) * sp_.strides[i] + dk - b - out;  // may be negative (output_padding)
+      } else {
+        nnshape::forward_pads(sp_, i, in, out, b, e);
+      }
+      strides.push_back(sp_.strides[i]);
+      dil.push_back(sp_.dilations[i] - 1);
+      pl.push_back(b);
+      pr.push_back(e);
+    }
+    return with_dnnl_errors(label_, [&] {
+      auto st = std::make_unique<ConvState>();
+      memory::dims xd = to_dnnl_dims(x.shape()), yd = to_dnnl_dims(y.shape());
+      st->src_plain = memory::desc(xd, memory::data_type::f32, plain_tag(xd.size()));
+      st->dst_plain = memory::desc(yd, memory::data_type::f32, plain_tag(yd.size()));
+      st->wei_plain = weight_plain_desc(std::vector<int64_t>(w.shape().begin(), w.shape().end()));
+      memory::desc src_any(xd, memory::data_type::f32, memory::format_tag::any);
+      memory::desc dst_any(yd, memory::data_type::f32, memory::format_tag::any);
+      memory::desc wei_any(st->wei_plain.dims(), memory::data_type::f32, memory::format_tag::any);
+      memory::desc bias_md = c.has_in(2) ? memory::desc({yd[1]}, memory::data_type::f32, memory::format_tag::a)
+                                         : memory::desc();
+      dnnl::primitive_attr attr = base_attr();
+      dnnl::post_ops po;
+      if (residual_) po.append_sum(1.f);
+      act_.append_to(po);
+      attr.set_post_ops(po);
+      auto kind = dnnl::prop_kind::forward_inference;
+      if (transposed_) {
+        dnnl::deconvolution_forward::desc d(kind, dnnl::algorithm::deconvolution_direct, src_any, wei_any, bias_md,
+                                           dst_any, strides, dil, pl, pr);
+        dnnl::deconvolution_forward::primitive_desc pd(d, attr, dnnl_engine());
+        st->prim = dnnl::deconvolution_forward(pd);
+        fill(*st, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc());
+      } else {
+        dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct, src_any, wei_any, bias_md,
+                                          dst_any, strides, dil, pl, pr);
+        dnnl::convolution_forward::primitive_desc pd(d, attr, dnnl_engine());
+        st->prim = dnnl::convolution_forward(pd);
+        fill(*st, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc());
+      }
+      st->bias = bias_md;
+      if (packed_) st->packed = packed_->get(st->wei);
+      return st;
+    });
+  }
+
+  void run(KernelContext& c) const override {
+    const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);
+    if (y.numel() == 0) return;
+    const auto* st = static_cast<const ConvState*>(c.state);
+    if (!st) {  // empty input: the output is the bias (then residual and activation)
+      fill_degenerate(c);
+      return;
+    }
+    const dnnl::engine& eng = dnnl_engine();
+    dnnl::stream& s = dnnl_stream();
+    std::unordered_map<int, memory> args;
+    memory src_user(st->src_plain, eng, x.data);
+    if (st->src_reorder) {
+      memory src(st->src, eng, thread_scratch(kScratchSrc, st->src.get_size()));
+      st->src_in.execute(s, src_user, src);
+      args.emplace(DNNL_ARG_SRC, src);
+    } else {
+      args.emplace(DNNL_ARG_SRC, src_user);
+    }
+    if (st->packed) {
+      args.emplace(DNNL_ARG_WEIGHTS, *st->packed);
+    } else {
+      memory wu(st->wei_plain, eng, w.data);
+      if (st->wei_reorder) {
+        memory wm(st->wei, eng, thread_scratch(kScratchWeights, st->wei.get_size()));
+        st->wei_in.execute(s, wu, wm);
+        args.emplace(DNNL_ARG_WEIGHTS, wm);
+      } else {
+        args.emplace(DNNL_ARG_WEIGHTS, wu);
+      }
+    }
+    if (c.has_in(2)) args.emplace(DNNL_ARG_BIAS, memory(st->bias, eng, c.in(2).data));
+    memory dst_user(st->dst_plain, eng, y.data);
+    memory dst = st->dst_reorder ? memory(st->dst, eng, thread_scratch(kScratchDst, st->dst.get_size())) : dst_user;
+    if (residual_) {
+      // The sum post-op accumulates onto what dst holds: load the residual.
+      if (st->dst_reorder) {
+        memory res(st->dst_plain, eng, c.in(3).data);
+        st->res_in.execute(s, res, dst);
+      } else std::memcpy(y.data, c.in(3).data, y.nbytes());
+    }
+    args.emplace(DNNL_ARG_DST, dst);
+    execute_primitive(st->prim, st->scratch, std::move(args));
+    if (st->dst_reorder) st->dst_out.execute(s, dst, dst_user);
+  }
+
+ private:
+  // Weight layout in oneDNN's dims: Conv W is (M, C/g, k...) = goihw;
+  // ConvTranspose W is (C, M/g, k...) = giohw (i and o swapped in memory).
+  memory::desc weight_plain_desc(const std::vector<int64_t>& w) const {
+    int64_t ks = 1;
+    for (size_t i = 2; i < w.size(); ++i) ks *= w[i];
+    memory::dims dims, strides;
+    int64_t g = group_;
+    if (!transposed_) {
+      if (g > 1) {
+        dims = {g, w[0] / g, w[1]};
+        strides = {w[0] / g * w[1] * ks, w[1] * ks, ks};
+      } else {
+        dims = {w[0], w[1]};
+        strides = {w[1] * ks, ks};
+      }
+    } else {
+      int64_t icg = w[0] / g, ocg = w[1];
+      if (g > 1) {
+        dims = {g, ocg, icg};
+        strides = {icg * ocg * ks, ks, ocg * ks};
+      } else {
+        dims = {ocg, icg};
+        strides = {ks, ocg * ks};
+      }
+    }
+    int64_t s = ks;
+    for (size_t i = 2; i < w.size(); ++i) {
+      dims.push_back(w[i]);
+      s /= w[i];
+      strides.push_back(s);
+    }
+    return memory::desc(dims, memory::data_type::f32, strides);
+  }
+
+  static void fill(ConvState& st, const memory::desc& src, const memory::desc& wei, const memory::desc& dst,
+                   const memory::desc& scratch) {
+    const dnnl::engine& eng = dnnl_engine();
+    st.src = src;
+    st.wei = wei;
+    st.dst = dst;
+    st.scratch = scratch;
+    st.src_reorder = src != st.src_plain;
+    st.dst_reorder = dst != st.dst_plain;
+    st.wei_reorder = wei != st.wei_plain;
+    if (st.src_reorder) st.src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.src_plain, eng, src));
+    if (st.dst_reorder) {
+      st.dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, st.dst_plain));
+      st.res_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.dst_plain, eng, dst));
+    }
+    if (st.wei_reorder) st.wei_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.wei_plain, eng, wei));
+  }
+
+  // No input elements (zero channels or zero spatial size): out = act(bias + residual).
+  void fill_degenerate(KernelContext& c) const {
+    const TensorView& y = c.out(0);
+    float* o = y.as<float>();
+    int64_t n = y.dim(0), ch = y.dim(1), inner = y.numel() / std::max<int64_t>(1, n * ch);
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t k = 0; k < ch; ++k)
+        for (int64_t i = 0; i < inner; ++i) {
+          int64_t idx = (b * ch + k) * inner + i;
+          float v = c.has_in(2) ? c.in(2).as<const float>()[k] : 0.f;
+          if (residual_) v += c.in(3).as<const float>()[idx];
+          o[idx] = act_.apply(v);
+        }
+  }
+
+  std::string label_;
+  bool transposed_;
+  size_t n_ = 0;
+  nnshape::Spatial sp_;
+  nnshape::Transposed tr_;
+  int64_t group_ = 1;
+  FusedActivation act_;
+  bool residual_ = false;
+  std::unique_ptr<PackedWeights> packed_;
+};
+
+}  // namespace
+}  // namespace dynrt::cpu
+
+namespace dynrt {
+
+void register_cpu_nn_kernels(OpRegistry& r) {
+  using namespace cpu;
+  r.add_kernel("Conv", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<ConvKernel>(init, false);
+  });
+  r.add_kernel("ConvTranspose", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<ConvKernel>(init, true);
+  });
+  register_pooling_kernels(r);
+}
+
+}  // namespace dynrt

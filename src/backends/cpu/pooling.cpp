@@ -1,0 +1,227 @@
+// CPU kernels for MaxPool, AveragePool, LpPool, the global pools and
+// BatchNormalization (inference). Plain loops over NC(D)HW planes: these ops
+// are memory-bound, and writing them directly keeps ONNX Runtime's exact
+// edge semantics (ceil_mode windows, count_include_pad divisors).
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "backends/cpu/kernel_util.h"
+#include "ops/families.h"
+#include "ops/nn_shape.h"
+
+namespace dynrt::cpu {
+namespace {
+
+enum class PoolKind { kMax, kAvg, kLp };
+
+// LpPool's p: an int since opset 11, a float before.
+float lp_norm(const KernelInit& init) {
+  const ir::Attribute* a = init.attr("p");
+  if (!a) return 2.f;
+  return a->type == ir::Attribute::Type::kFloat ? a->f : static_cast<float>(a->i);
+}
+
+// Geometry of one pool run, padded to 3 spatial axes (leading unit axes).
+struct PoolGeom {
+  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1};
+  int64_t pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0};
+};
+
+class PoolKernel : public Kernel {
+ public:
+  PoolKernel(const KernelInit& init, PoolKind kind) : kind_(kind) {
+    if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
+    n_ = init.input_rank(0) - 2;
+    sp_ = nnshape::read_spatial(init, n_, init.attr_ints("kernel_shape"));
+    if (!sp_.error.empty()) init.unsupported(sp_.error);
+    include_pad_ = init.attr_int("count_include_pad", 0) != 0;
+    p_ = lp_norm(init);
+  }
+
+  void run(KernelContext& c) const override {
+    const TensorView &x = c.in(0), &y = c.out(0);
+    if (y.numel() == 0) return;
+    PoolGeom g;
+    size_t off = 3 - n_;
+    for (size_t i = 0; i < n_; ++i) {
+      int64_t in = x.dim(static_cast<int>(i + 2)), out = y.dim(static_cast<int>(i + 2));
+      g.in[off + i] = in;
+      g.out[off + i] = out;
+      g.k[off + i] = sp_.kernel[i];
+      g.s[off + i] = sp_.strides[i];
+      g.d[off + i] = sp_.dilations[i];
+      nnshape::forward_pads(sp_, i, in, out, g.pb[off + i], g.pe[off + i]);
+    }
+    int64_t planes = x.dim(0) * x.dim(1);
+    int64_t in_plane = g.in[0] * g.in[1] * g.in[2], out_plane = g.out[0] * g.out[1] * g.out[2];
+    const float* xs = x.as<const float>();
+    float* ys = y.as<float>();
+    parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_plane)), [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) pool_plane(g, xs + p * in_plane, ys + p * out_plane);
+    });
+  }
+
+ private:
+  // Taps of one axis that fall inside the input: [lo, hi) in tap indices.
+  static void tap_range(const PoolGeom& g, int a, int64_t o, int64_t& start, int64_t& lo, int64_t& hi) {
+    start = o * g.s[a] - g.pb[a];
+    lo = start >= 0 ? 0 : (-start + g.d[a] - 1) / g.d[a];
+    int64_t last = g.in[a] - 1 - start;  // largest valid tap offset
+    hi = last < 0 ? 0 : std::min(g.k[a], last / g.d[a] + 1);
+    if (hi < lo) hi = lo;
+  }
+
+  // Taps counted by count_include_pad=1: those before the end of the end pad.
+  static int64_t padded_taps(const PoolGeom& g, int a, int64_t start) {
+    int64_t limit = g.in[a] + g.pe[a] - start;  // offsets < limit count
+    if (limit <= 0) return 0;
+    return std::min(g.k[a], (limit - 1) / g.d[a] + 1);
+  }
+
+  void pool_plane(const PoolGeom& g, const float* x, float* y) const {
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+      int64_t s0, lo0, hi0;
+      tap_range(g, 0, o0, s0, lo0, hi0);
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+        int64_t s1, lo1, hi1;
+        tap_range(g, 1, o1, s1, lo1, hi1);
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+          int64_t s2, lo2, hi2;
+          tap_range(g, 2, o2, s2, lo2, hi2);
+          float acc = kind_ == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+          for (int64_t t0 = lo0; t0 < hi0; ++t0) {
+            const float* r0 = x + (s0 + t0 * g.d[0]) * g.in[1] * g.in[2];
+            for (int64_t t1 = lo1; t1 < hi1; ++t1) {
+              const float* r1 = r0 + (s1 + t1 * g.d[1]) * g.in[2] + s2;
+              if (kind_ == PoolKind::kMax)
+                for (int64_t t2 = lo2; t2 < hi2; ++t2) acc = std::max(acc, r1[t2 * g.d[2]]);
+              else if (kind_ == PoolKind::kAvg)
+                for (int64_t t2 = lo2; t2 < hi2; ++t2) acc += r1[t2 * g.d[2]];
+              else
+                for (int64_t t2 = lo2; t2 < hi2; ++t2) acc += std::pow(std::fabs(r1[t2 * g.d[2]]), p_);
+            }
+          }
+          if (kind_ == PoolKind::kAvg) {
+            int64_t cnt = include_pad_ ? padded_taps(g, 0, s0) * padded_taps(g, 1, s1) * padded_taps(g, 2, s2)
+                                       : (hi0 - lo0) * (hi1 - lo1) * (hi2 - lo2);
+            acc = cnt > 0 ? acc / static_cast<float>(cnt) : 0.f;
+          } else if (kind_ == PoolKind::kLp) {
+            acc = std::pow(acc, 1.f / p_);
+          }
+          *y++ = acc;
+        }
+      }
+    }
+  }
+
+  PoolKind kind_;
+  size_t n_ = 0;
+  nnshape::Spatial sp_;
+  bool include_pad_ = false;
+  float p_ = 2.f;
+};
+
+std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) {
+  if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
+  float p = lp_norm(init);
+  return make_kernel([kind, p](KernelContext& c) {
+    const TensorView& x = c.in(0);
+    int64_t planes = x.dim(0) * x.dim(1);
+    int64_t inner = planes ? x.numel() / planes : 0;
+    const float* xs = x.as<const float>();
+    float* ys = c.out(0).as<float>();
+    parallel_for(planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner)), [&](int64_t p0, int64_t p1) {
+      for (int64_t pl = p0; pl < p1; ++pl) {
+        const float* r = xs + pl * inner;
+        float acc;
+        if (kind == PoolKind::kMax) {
+          acc = -std::numeric_limits<float>::infinity();
+          for (int64_t i = 0; i < inner; ++i) acc = std::max(acc, r[i]);
+        } else if (kind == PoolKind::kAvg) {
+          double sum = 0;  // wide accumulator: planes can be large
+          for (int64_t i = 0; i < inner; ++i) sum += r[i];
+          acc = inner ? static_cast<float>(sum / static_cast<double>(inner)) : 0.f;
+        } else {
+          double sum = 0;
+          for (int64_t i = 0; i < inner; ++i) sum += std::pow(std::fabs(static_cast<double>(r[i])), p);
+          acc = static_cast<float>(std::pow(sum, 1.0 / p));
+        }
+        ys[pl] = acc;
+      }
+    });
+  });
+}
+
+// y = x * a[c] + b[c], a = scale / sqrt(var + eps), b = bias - mean * a.
+class BatchNormKernel : public Kernel {
+ public:
+  explicit BatchNormKernel(const KernelInit& init) : eps_(init.attr_float("epsilon", 1e-5f)) {
+    const Tensor *s = init.constant_input(1), *b = init.constant_input(2), *m = init.constant_input(3),
+                 *v = init.constant_input(4);
+    if (s && b && m && v) {
+      folded_ = true;
+      fold(s->data_as<float>(), b->data_as<float>(), m->data_as<float>(), v->data_as<float>(), s->numel(), a_, b_);
+    }
+  }
+
+  void run(KernelContext& c) const override {
+    const TensorView &x = c.in(0), &y = c.out(0);
+    int64_t ch = x.dim(1);
+    std::vector<float> a, b;
+    if (!folded_)
+      fold(c.in(1).as<const float>(), c.in(2).as<const float>(), c.in(3).as<const float>(),
+           c.in(4).as<const float>(), ch, a, b);
+    const std::vector<float>& av = folded_ ? a_ : a;
+    const std::vector<float>& bv = folded_ ? b_ : b;
+    int64_t planes = x.dim(0) * ch;
+    int64_t inner = planes ? x.numel() / planes : 0;
+    const float* xs = x.as<const float>();
+    float* ys = y.as<float>();
+    parallel_for(planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner)), [&](int64_t p0, int64_t p1) {
+      for (int64_t pl = p0; pl < p1; ++pl) {
+        float sa = av[static_cast<size_t>(pl % ch)], sb = bv[static_cast<size_t>(pl % ch)];
+        const float* r = xs + pl * inner;
+        float* o = ys + pl * inner;
+        for (int64_t i = 0; i < inner; ++i) o[i] = r[i] * sa + sb;
+      }
+    });
+  }
+
+ private:
+  void fold(const float* s, const float* bias, const float* mean, const float* var, int64_t n, std::vector<float>& a,
+            std::vector<float>& b) const {
+    a.resize(static_cast<size_t>(n));
+    b.resize(static_cast<size_t>(n));
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = s[i] / std::sqrt(var[i] + eps_);
+      b[i] = bias[i] - mean[i] * a[i];
+    }
+  }
+
+  float eps_;
+  bool folded_ = false;
+  std::vector<float> a_, b_;
+};
+
+}  // namespace
+
+void register_pooling_kernels(OpRegistry& r) {
+  r.add_kernel("MaxPool", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<PoolKernel>(init, PoolKind::kMax);
+  });
+  r.add_kernel("AveragePool", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<PoolKernel>(init, PoolKind::kAvg);
+  });
+  r.add_kernel("LpPool", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<PoolKernel>(init, PoolKind::kLp);
+  });
+  r.add_kernel("GlobalAveragePool", Backend::kCpu, [](const KernelInit& init) { return make_global_pool(init, PoolKind::kAvg); });
+  r.add_kernel("GlobalMaxPool", Backend::kCpu, [](const KernelInit& init) { return make_global_pool(init, PoolKind::kMax); });
+  r.add_kernel("GlobalLpPool", Backend::kCpu, [](const KernelInit& init) { return make_global_pool(init, PoolKind::kLp); });
+  r.add_kernel("BatchNormalization", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    return std::make_unique<BatchNormKernel>(init);
+  });
+}
+
+}  // namespace dynrt::cpu

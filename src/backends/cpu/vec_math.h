@@ -1,0 +1,53 @@
+// Branch-free math that the compiler vectorizes inside `#pragma omp simd`
+// loops (libm's expf is a call and blocks vectorization without -ffast-math).
+// Used by the reduction and normalization kernels.
+//
+// GCC (with the default -ftrapping-math) will not if-convert a select whose
+// other arm holds float arithmetic, and fminf/fmaxf have no vector form, so
+// clamps and fixups are integer bit blends.
+#pragma once
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+namespace dynrt::cpu {
+
+// Bitwise select: mask is all ones or zero.
+inline int32_t blend_bits(int32_t mask, int32_t a, int32_t b) { return (a & mask) | (b & ~mask); }
+
+// exp(x) for float, max error about 2 ulp (Cephes polynomial); -inf -> 0,
+// +inf -> inf, NaN -> NaN.
+inline float vexp(float x) {
+  constexpr int32_t kHi = 0x42b20000;                          // 89.0f
+  constexpr int32_t kLo = static_cast<int32_t>(0xc3340000u);   // -180.0f
+  int32_t ix = std::bit_cast<int32_t>(x);
+  int32_t above = -static_cast<int32_t>(ix > kHi);  // x > 89 (or a positive NaN)
+  int32_t below = -static_cast<int32_t>(static_cast<uint32_t>(ix) > static_cast<uint32_t>(kLo));  // x < -180
+  float xc = std::bit_cast<float>(blend_bits(below, kLo, blend_bits(above, kHi, ix)));
+  // Round x/ln2 to nearest with the 1.5*2^23 trick (no libm call).
+  float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.f;
+  // 2^n as two factors, so n in [-260, 128] needs no special case: both are
+  // 0 far below (exact underflow), the product overflows to inf above 88.72.
+  auto ni = static_cast<int32_t>(n);
+  int32_t h = ni >> 1;
+  int32_t e1 = h + 127, e2 = ni - h + 127;
+  e1 &= ~(e1 >> 31);  // max(e, 0)
+  e2 &= ~(e2 >> 31);
+  int32_t res = std::bit_cast<int32_t>(y * std::bit_cast<float>(e1 << 23) * std::bit_cast<float>(e2 << 23));
+  int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
+  return std::bit_cast<float>(blend_bits(nan, ix, res));
+}
+
+inline double vexp(double x) { return std::exp(x); }
+
+}  // namespace dynrt::cpu

@@ -1,0 +1,58 @@
+// The build pipeline: import -> profiles -> symbolic inference (folding as it
+// goes) -> passes -> guard check at each profile's opt -> engine.
+#include "builder/build.h"
+
+#include "builder/profiles.h"
+#include "onnx/importer.h"
+#include "passes/pass.h"
+#include "shape/infer.h"
+
+namespace dynrt {
+namespace {
+
+// Guards that hold for every shape are dropped; one that fails at a profile's
+// opt shape means the profile itself is invalid for this model.
+void check_guards(ir::Graph& g, const std::vector<ProfileBox>& profiles) {
+  std::vector<ir::Guard> kept;
+  for (const ir::Guard& guard : g.guards) {
+    bool has_symbols = !guard.a.symbols().empty() || !guard.b.symbols().empty();
+    if (!has_symbols) continue;  // decided at build time by the op's inference
+    if (guard.kind == ir::GuardKind::kEqual && guard.a == guard.b) continue;
+    bool data_dependent = false;
+    for (int s : guard.a.symbols()) data_dependent |= g.symbols[s].kind == ir::SymbolKind::kDataDependent;
+    for (int s : guard.b.symbols()) data_dependent |= g.symbols[s].kind == ir::SymbolKind::kDataDependent;
+    if (!data_dependent) {
+      for (size_t p = 0; p < profiles.size(); ++p)
+        if (!guard.holds(profiles[p].opt))
+          throw Error(ErrorCode::kInvalidConfig, "profile " + std::to_string(p) + ": the opt shapes violate " +
+                                                     guard.describe(g.symbols) + ", required by " + guard.what);
+    }
+    bool dup = false;
+    for (const ir::Guard& k : kept) dup |= k.kind == guard.kind && k.a == guard.a && k.b == guard.b;
+    if (!dup) kept.push_back(guard);
+  }
+  g.guards = std::move(kept);
+}
+
+}  // namespace
+
+std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg) {
+  auto progress = [&](const std::string& msg) {
+    if (cfg.progress) cfg.progress(msg);
+  };
+  auto impl = std::make_shared<EngineImpl>();
+  impl->profiles = apply_profiles(graph, cfg);
+  progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
+  infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); });
+  for (const passes::Pass& p : passes::default_pipeline()) {
+    progress(std::string("pass ") + p.name);
+    p.run(graph);
+  }
+  check_guards(graph, impl->profiles);
+  impl->graph = std::move(graph);
+  progress("creating kernels for " + std::to_string(impl->graph.nodes.size()) + " nodes");
+  impl->finalize();
+  return impl;
+}
+
+}  // namespace dynrt

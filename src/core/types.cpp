@@ -1,0 +1,101 @@
+#include <cstring>
+
+#include "dynrt/error.h"
+#include "dynrt/types.h"
+
+namespace dynrt {
+
+const char* error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidModel: return "invalid model";
+    case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kInvalidConfig: return "invalid build config";
+    case ErrorCode::kInvalidInput: return "invalid input";
+    case ErrorCode::kShapeOutOfRange: return "shape out of range";
+    case ErrorCode::kInvalidEngine: return "invalid engine file";
+    case ErrorCode::kIo: return "i/o error";
+    case ErrorCode::kInternal: return "internal error";
+  }
+  return "error";
+}
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kFloat32: case DType::kInt32: case DType::kUInt32: return 4;
+    case DType::kUInt8: case DType::kInt8: case DType::kBool: return 1;
+    case DType::kUInt16: case DType::kInt16: case DType::kFloat16: case DType::kBFloat16: return 2;
+    case DType::kInt64: case DType::kFloat64: case DType::kUInt64: return 8;
+    default: break;
+  }
+  throw Error(ErrorCode::kUnsupported, std::string("element type ") + dtype_name(t) + " is not supported");
+}
+
+bool dtype_is_supported(DType t) { return t != DType::kUndefined && t != DType::kString && t <= DType::kBFloat16 && t != static_cast<DType>(14) && t != static_cast<DType>(15); }
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kUndefined: return "undefined";
+    case DType::kFloat32: return "float32";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt8: return "int8";
+    case DType::kUInt16: return "uint16";
+    case DType::kInt16: return "int16";
+    case DType::kInt32: return "int32";
+    case DType::kInt64: return "int64";
+    case DType::kString: return "string";
+    case DType::kBool: return "bool";
+    case DType::kFloat16: return "float16";
+    case DType::kFloat64: return "float64";
+    case DType::kUInt32: return "uint32";
+    case DType::kUInt64: return "uint64";
+    case DType::kBFloat16: return "bfloat16";
+  }
+  return "unknown";
+}
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(std::move(shape)) {
+  size_t n = nbytes();
+  data_ = std::shared_ptr<std::byte[]>(new std::byte[n == 0 ? 1 : n]());
+}
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape, std::shared_ptr<std::byte[]> data)
+    : dtype_(dtype), shape_(std::move(shape)), data_(std::move(data)) {}
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+std::vector<int64_t> Tensor::to_int64_vector() const {
+  std::vector<int64_t> out(static_cast<size_t>(numel()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (dtype_) {
+      case DType::kInt64: out[i] = data_as<int64_t>()[i]; break;
+      case DType::kInt32: out[i] = data_as<int32_t>()[i]; break;
+      case DType::kInt16: out[i] = data_as<int16_t>()[i]; break;
+      case DType::kInt8: out[i] = data_as<int8_t>()[i]; break;
+      case DType::kUInt8: case DType::kBool: out[i] = data_as<uint8_t>()[i]; break;
+      case DType::kUInt32: out[i] = data_as<uint32_t>()[i]; break;
+      case DType::kUInt64: out[i] = static_cast<int64_t>(data_as<uint64_t>()[i]); break;
+      default:
+        throw Error(ErrorCode::kInvalidModel, std::string("expected an integer tensor, got ") + dtype_name(dtype_));
+    }
+  }
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.data(), data(), nbytes());
+  return t;
+}
+
+std::string dims_str(const std::vector<int64_t>& dims) {
+  if (dims.empty()) return "scalar";
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s;
+}
+
+}  // namespace dynrt

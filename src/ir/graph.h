@@ -1,0 +1,111 @@
+// The in-memory graph every stage works on: values with symbolic shapes,
+// nodes in topological order, the symbol table and the guards.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/expr.h"
+#include "dynrt/types.h"
+
+namespace dynrt::ir {
+
+enum class SymbolKind : uint8_t {
+  kInput,          // a dimension of a graph input (batch, seq, ...)
+  kDataDependent,  // size produced by running an op (NonZero, masks)
+};
+
+struct Symbol {
+  std::string name;
+  SymbolKind kind = SymbolKind::kInput;
+  int64_t min = 0;
+  int64_t max = 0;
+  int64_t opt = 0;
+};
+
+class SymbolTable : public SymbolNames {
+ public:
+  int add(Symbol s);
+  int find(const std::string& name) const;  // -1 if absent
+  Symbol& operator[](int id) { return syms_.at(static_cast<size_t>(id)); }
+  const Symbol& operator[](int id) const { return syms_.at(static_cast<size_t>(id)); }
+  int size() const { return static_cast<int>(syms_.size()); }
+  std::string symbol_name(int id) const override { return syms_.at(static_cast<size_t>(id)).name; }
+  Interval symbol_range(int id) const override;
+
+ private:
+  std::vector<Symbol> syms_;
+};
+
+enum class GuardKind : uint8_t {
+  kEqual,       // a == b
+  kBroadcast,   // a == b || a == 1 || b == 1
+  kDivisible,   // a % b == 0
+  kAtLeast,     // a >= b
+};
+
+// A fact about input shapes that compilation relied on; checked once per new
+// input shape before anything runs.
+struct Guard {
+  GuardKind kind;
+  Expr a, b;
+  std::string what;  // which node / input relies on it
+  bool holds(std::span<const int64_t> binding) const;
+  std::string describe(const SymbolNames& names) const;
+};
+
+struct Attribute {
+  enum class Type : uint8_t { kInt, kFloat, kString, kInts, kFloats, kStrings, kTensor, kGraph };
+  Type type = Type::kInt;
+  int64_t i = 0;
+  float f = 0;
+  std::string s;
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+  std::vector<std::string> strings;
+  Tensor t;
+};
+
+struct Value {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  bool rank_known = false;
+  std::vector<Expr> shape;  // valid when rank_known
+  std::optional<Tensor> constant;             // data known at build time
+  std::optional<std::vector<Expr>> sym_value;  // small int tensor whose elements are expressions
+  int producer = -1;                          // node index, -1 for inputs/constants
+};
+
+struct Node {
+  std::string op;
+  std::string domain;
+  std::string name;
+  std::vector<int> inputs;   // value ids; -1 for an omitted optional input
+  std::vector<int> outputs;  // value ids; -1 for an omitted optional output
+  std::map<std::string, Attribute> attrs;
+};
+
+struct Graph {
+  SymbolTable symbols;
+  std::vector<Value> values;
+  std::vector<Node> nodes;  // topological order
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  std::vector<Guard> guards;
+  int64_t opset = 0;
+
+  int add_value(const std::string& name);
+  int find_value(const std::string& name) const;  // -1 if absent
+  std::string node_label(const Node& n) const;    // "Conv node 'conv1' (opset 17)"
+  // Remove nodes marked by keep[i] == false and recompute producers.
+  void compact(const std::vector<bool>& keep);
+  void recompute_producers();
+  std::vector<int> count_uses() const;  // per value: #node inputs + #graph outputs
+
+ private:
+  std::map<std::string, int> by_name_;
+};
+
+}  // namespace dynrt::ir

@@ -1,0 +1,249 @@
+#include "onnx/importer.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "dynrt/error.h"
+
+namespace dynrt::onnx_import {
+namespace {
+
+[[noreturn]] void invalid(const std::string& msg) { throw Error(ErrorCode::kInvalidModel, msg); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kIo, "cannot open model file '" + path + "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+template <class Dst, class Src>
+void store(const Src& field, Tensor& t, size_t n) {
+  for (size_t i = 0; i < n; ++i) t.data_as<Dst>()[i] = static_cast<Dst>(field[static_cast<int>(i)]);
+}
+
+// Typed (non-raw) initializer fields; small ints and halves live in int32_data.
+template <class Src>
+void copy_field(const Src& field, Tensor& t, size_t n) {
+  if (static_cast<size_t>(field.size()) != n) invalid("initializer element count mismatch");
+  switch (t.dtype()) {
+    case DType::kFloat32: store<float>(field, t, n); break;
+    case DType::kFloat64: store<double>(field, t, n); break;
+    case DType::kInt64: store<int64_t>(field, t, n); break;
+    case DType::kUInt64: store<uint64_t>(field, t, n); break;
+    case DType::kInt32: store<int32_t>(field, t, n); break;
+    case DType::kUInt32: store<uint32_t>(field, t, n); break;
+    case DType::kInt16: case DType::kUInt16: case DType::kFloat16: case DType::kBFloat16: store<uint16_t>(field, t, n); break;
+    case DType::kInt8: case DType::kUInt8: case DType::kBool: store<uint8_t>(field, t, n); break;
+    default: invalid("unsupported initializer type");
+  }
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir) {
+  auto dtype = static_cast<DType>(p.data_type());
+  std::string label = "tensor '" + p.name() + "'";
+  if (!dtype_is_supported(dtype))
+    throw Error(ErrorCode::kUnsupported, label + " has element type " + dtype_name(dtype) + " (" +
+                                             std::to_string(p.data_type()) + "), which dynrt does not support");
+  std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
+  for (int64_t d : dims)
+    if (d < 0) invalid(label + " has a negative dimension");
+  Tensor t(dtype, dims);
+  size_t n = static_cast<size_t>(t.numel()), bytes = t.nbytes();
+  if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& kv : p.external_data()) {
+      if (kv.key() == "location") location = kv.value();
+      if (kv.key() == "offset") offset = std::stoll(kv.value());
+      if (kv.key() == "length") length = std::stoll(kv.value());
+    }
+    std::string path = base_dir.empty() ? location : base_dir + "/" + location;
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(ErrorCode::kIo, label + ": cannot open external data file '" + path + "'");
+    if (length >= 0 && static_cast<size_t>(length) != bytes) invalid(label + ": external data length mismatch");
+    f.seekg(offset);
+    f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(bytes));
+    if (!f) invalid(label + ": external data file '" + path + "' is too short");
+    return t;
+  }
+  if (p.has_raw_data()) {
+    if (p.raw_data().size() != bytes)
+      invalid(label + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, expected " + std::to_string(bytes));
+    if (bytes) std::memcpy(t.data(), p.raw_data().data(), bytes);
+    return t;
+  }
+  if (n == 0) return t;
+  switch (dtype) {
+    case DType::kFloat32: copy_field(p.float_data(), t, n); break;
+    case DType::kFloat64: copy_field(p.double_data(), t, n); break;
+    case DType::kInt64: copy_field(p.int64_data(), t, n); break;
+    case DType::kUInt64: case DType::kUInt32: copy_field(p.uint64_data(), t, n); break;
+    default: copy_field(p.int32_data(), t, n); break;
+  }
+  return t;
+}
+
+namespace {
+
+ir::Attribute convert_attribute(const onnx::AttributeProto& a, const std::string& base_dir) {
+  ir::Attribute out;
+  using A = onnx::AttributeProto;
+  switch (a.type()) {
+    case A::INT: out.type = ir::Attribute::Type::kInt; out.i = a.i(); break;
+    case A::FLOAT: out.type = ir::Attribute::Type::kFloat; out.f = a.f(); break;
+    case A::STRING: out.type = ir::Attribute::Type::kString; out.s = a.s(); break;
+    case A::INTS: out.type = ir::Attribute::Type::kInts; out.ints.assign(a.ints().begin(), a.ints().end()); break;
+    case A::FLOATS: out.type = ir::Attribute::Type::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
+    case A::STRINGS: out.type = ir::Attribute::Type::kStrings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
+    case A::TENSOR: out.type = ir::Attribute::Type::kTensor; out.t = tensor_from_proto(a.t(), base_dir); break;
+    case A::GRAPH: case A::GRAPHS: out.type = ir::Attribute::Type::kGraph; break;
+    default:
+      throw Error(ErrorCode::kUnsupported, "attribute '" + a.name() + "' has a type dynrt does not support");
+  }
+  return out;
+}
+
+// Constant nodes become build-time constants directly.
+std::optional<Tensor> constant_node_value(const onnx::NodeProto& n, const std::string& base_dir) {
+  for (const auto& a : n.attribute()) {
+    if (a.name() == "value") return tensor_from_proto(a.t(), base_dir);
+    if (a.name() == "value_float") { Tensor t(DType::kFloat32, {}); *t.data_as<float>() = a.f(); return t; }
+    if (a.name() == "value_int") { Tensor t(DType::kInt64, {}); *t.data_as<int64_t>() = a.i(); return t; }
+    if (a.name() == "value_floats") {
+      Tensor t(DType::kFloat32, {a.floats_size()});
+      for (int i = 0; i < a.floats_size(); ++i) t.data_as<float>()[i] = a.floats(i);
+      return t;
+    }
+    if (a.name() == "value_ints") {
+      Tensor t(DType::kInt64, {a.ints_size()});
+      for (int i = 0; i < a.ints_size(); ++i) t.data_as<int64_t>()[i] = a.ints(i);
+      return t;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ir::Graph import_model_bytes(const std::string& bytes, const std::string& label, const std::string& base_dir) {
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes))
+    invalid("'" + label + "' is not a valid ONNX model (protobuf parse failed)");
+  if (!model.has_graph()) invalid("'" + label + "' has no graph");
+  ir::Graph g;
+  for (const auto& op : model.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
+  if (g.opset == 0) invalid("'" + label + "' does not import the default ONNX opset");
+  const onnx::GraphProto& gp = model.graph();
+
+  for (const auto& init : gp.initializer()) {
+    int id = g.add_value(init.name());
+    ir::Value& v = g.values[static_cast<size_t>(id)];
+    v.constant = tensor_from_proto(init, base_dir);
+    v.dtype = v.constant->dtype();
+    v.rank_known = true;
+    for (int64_t d : v.constant->shape()) v.shape.push_back(Expr::constant(d));
+  }
+
+  for (const auto& in : gp.input()) {
+    if (g.find_value(in.name()) >= 0) continue;  // an initializer listed as input (old exporters)
+    if (!in.type().has_tensor_type()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' is not a tensor");
+    const auto& tt = in.type().tensor_type();
+    auto dtype = static_cast<DType>(tt.elem_type());
+    if (!dtype_is_supported(dtype))
+      throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has element type " + dtype_name(dtype));
+    if (!tt.has_shape()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has unknown rank");
+    int id = g.add_value(in.name());
+    ir::Value& v = g.values[static_cast<size_t>(id)];
+    v.dtype = dtype;
+    v.rank_known = true;
+    for (int i = 0; i < tt.shape().dim_size(); ++i) {
+      const auto& d = tt.shape().dim(i);
+      if (d.has_dim_value()) {
+        v.shape.push_back(Expr::constant(d.dim_value()));
+        continue;
+      }
+      // Equal dim_param names are one symbol: inputs sharing "seq" are constrained equal.
+      std::string name = d.has_dim_param() && !d.dim_param().empty() ? d.dim_param() : in.name() + "_dim" + std::to_string(i);
+      int s = g.symbols.find(name);
+      if (s < 0) s = g.symbols.add(ir::Symbol{name, ir::SymbolKind::kInput, 0, 0, 0});
+      v.shape.push_back(Expr::symbol(s));
+    }
+    g.inputs.push_back(id);
+  }
+
+  // Nodes, topologically sorted (ONNX requires order, but not every exporter obeys).
+  std::vector<const onnx::NodeProto*> pending;
+  for (const auto& n : gp.node()) pending.push_back(&n);
+  auto is_defined = [&](const std::string& name) { return name.empty() || g.find_value(name) >= 0; };
+  while (!pending.empty()) {
+    std::vector<const onnx::NodeProto*> later;
+    for (const onnx::NodeProto* n : pending) {
+      bool ready = true;
+      for (const auto& i : n->input()) ready = ready && is_defined(i);
+      if (!ready) {
+        later.push_back(n);
+        continue;
+      }
+      if (n->op_type() == "Constant" && (n->domain().empty() || n->domain() == "ai.onnx") && n->output_size() == 1) {
+        if (auto t = constant_node_value(*n, base_dir)) {
+          int id = g.add_value(n->output(0));
+          ir::Value& v = g.values[static_cast<size_t>(id)];
+          v.dtype = t->dtype();
+          v.rank_known = true;
+          for (int64_t d : t->shape()) v.shape.push_back(Expr::constant(d));
+          v.constant = std::move(*t);
+          continue;
+        }
+      }
+      ir::Node node;
+      node.op = n->op_type();
+      node.domain = n->domain() == "ai.onnx" ? "" : n->domain();
+      node.name = n->name();
+      for (const auto& i : n->input()) node.inputs.push_back(i.empty() ? -1 : g.find_value(i));
+      for (const auto& o : n->output()) {
+        if (o.empty()) {
+          node.outputs.push_back(-1);
+          continue;
+        }
+        if (g.find_value(o) >= 0) invalid("value '" + o + "' is produced twice (node '" + n->name() + "')");
+        node.outputs.push_back(g.add_value(o));
+      }
+      for (const auto& a : n->attribute()) node.attrs[a.name()] = convert_attribute(a, base_dir);
+      g.nodes.push_back(std::move(node));
+    }
+    if (later.size() == pending.size()) {
+      const onnx::NodeProto* n = later.front();
+      std::string missing;
+      for (const auto& i : n->input())
+        if (!is_defined(i)) missing = i;
+      invalid("node '" + n->name() + "' (" + n->op_type() + ") reads '" + missing +
+              "', which no node, input or initializer defines");
+    }
+    pending = std::move(later);
+  }
+  g.recompute_producers();
+
+  for (const auto& out : gp.output()) {
+    int id = g.find_value(out.name());
+    if (id < 0) invalid("graph output '" + out.name() + "' is never produced");
+    g.outputs.push_back(id);
+  }
+  if (g.outputs.empty()) invalid("'" + label + "' has no outputs");
+  return g;
+}
+
+ir::Graph import_model(const std::string& path) {
+  std::string base_dir;
+  if (auto slash = path.find_last_of('/'); slash != std::string::npos) base_dir = path.substr(0, slash);
+  return import_model_bytes(read_file(path), path, base_dir);
+}
+
+}  // namespace dynrt::onnx_import

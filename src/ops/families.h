@@ -1,0 +1,33 @@
+// Every op family registers its ops (inference) and each backend registers
+// its kernels. register_all_ops calls them all, in this order.
+#pragma once
+
+namespace dynrt {
+
+class OpRegistry;
+
+// Inference records (src/ops/*.cpp).
+void register_elementwise_ops(OpRegistry& r);   // unary, binary, comparison, logic, Where, Cast, Clip
+void register_shape_ops(OpRegistry& r);         // Shape, Size, Reshape, Flatten, Expand, ConstantOfShape, Range, Constant, Identity
+void register_movement_ops(OpRegistry& r);      // Transpose, Concat, Split, Slice, Squeeze, Unsqueeze, Tile, Pad
+void register_indexing_ops(OpRegistry& r);      // Gather, GatherElements, GatherND, NonZero, CumSum, TopK
+void register_reduction_ops(OpRegistry& r);     // Reduce*, ArgMax/ArgMin
+void register_normalization_ops(OpRegistry& r); // Softmax, LogSoftmax, LayerNormalization
+void register_linalg_ops(OpRegistry& r);        // MatMul, Gemm
+void register_nn_ops(OpRegistry& r);            // Conv, ConvTranspose, pools, BatchNormalization
+void register_internal_ops(OpRegistry& r);      // dynrt.* ops made by passes
+
+// CPU kernels (src/backends/cpu/*.cpp).
+void register_cpu_elementwise_kernels(OpRegistry& r);
+void register_cpu_shape_kernels(OpRegistry& r);
+void register_cpu_movement_kernels(OpRegistry& r);
+void register_cpu_indexing_kernels(OpRegistry& r);
+void register_cpu_reduction_kernels(OpRegistry& r);
+void register_cpu_normalization_kernels(OpRegistry& r);
+void register_cpu_linalg_kernels(OpRegistry& r);
+void register_cpu_nn_kernels(OpRegistry& r);
+void register_cpu_internal_kernels(OpRegistry& r);
+
+void register_all_ops(OpRegistry& r);
+
+}  // namespace dynrt

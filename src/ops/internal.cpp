@@ -1,0 +1,26 @@
+// Internal ops (domain "dynrt") that passes introduce.
+//
+// ExprTensor: a small int64 tensor whose elements are dimension expressions,
+// evaluated from the bound symbols at run time. Shape->Gather->Concat chains
+// whose values are known symbolically collapse into one of these.
+#include "ops/families.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+void infer_expr_tensor(InferContext& c) {
+  std::vector<int64_t> code = c.attr_ints("exprs");
+  std::vector<Expr> values;
+  for (size_t pos = 0; pos < code.size();) values.push_back(Expr::deserialize(code, pos));
+  std::vector<Expr> shape;
+  if (c.attr_int("scalar", 0) == 0) shape.push_back(Expr::constant(static_cast<int64_t>(values.size())));
+  c.set_output(0, DType::kInt64, shape);
+  c.set_output_values(0, values);
+}
+
+}  // namespace
+
+void register_internal_ops(OpRegistry& r) { r.add("ExprTensor", infer_expr_tensor, "dynrt"); }
+
+}  // namespace dynrt

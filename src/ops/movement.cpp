@@ -1,0 +1,343 @@
+// Inference for data-movement ops: Transpose, Concat, Split, Slice, Squeeze,
+// Unsqueeze, Tile, Pad, Trilu, DepthToSpace, SpaceToDepth.
+// On small integer tensors (shape values) these propagate element values as
+// expressions, so Shape -> Slice/Gather -> Concat -> Reshape stays symbolic.
+#include <algorithm>
+
+#include "ops/families.h"
+#include "ops/movement_util.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+using infer_util::const_ints;
+using infer_util::norm_axes;
+using infer_util::smax;
+using infer_util::smin;
+
+void infer_transpose(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  size_t r = in.size();
+  std::vector<int64_t> perm = c.attr_ints("perm");
+  if (perm.empty())
+    for (size_t i = 0; i < r; ++i) perm.push_back(static_cast<int64_t>(r - 1 - i));
+  if (perm.size() != r) c.fail("perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(r));
+  perm = norm_axes(c, perm, r, "perm");
+  std::vector<Expr> out;
+  for (int64_t p : perm) out.push_back(in[static_cast<size_t>(p)]);
+  c.set_output(0, c.dtype(0), out);
+  if (r <= 1)
+    if (auto v = c.values(0)) c.set_output_values(0, *v);
+}
+
+void infer_concat(InferContext& c) {
+  if (c.num_inputs() == 0) c.fail("no inputs");
+  size_t r = c.rank(0);
+  if (r == 0) c.fail("cannot concatenate scalars");
+  int64_t axis = c.axis(c.attr_int("axis"), r);
+  std::vector<Expr> out = c.shape(0);
+  for (size_t i = 1; i < c.num_inputs(); ++i) {
+    if (c.dtype(i) != c.dtype(0)) c.fail("input types differ");
+    const std::vector<Expr>& s = c.shape(i);
+    if (s.size() != r) c.fail("input ranks differ");
+    for (size_t k = 0; k < r; ++k) {
+      if (static_cast<int64_t>(k) == axis) {
+        out[k] = out[k] + s[k];
+      } else {
+        c.require_equal(out[k], s[k], "concat input " + std::to_string(i) + " dim " + std::to_string(k));
+        if (!out[k].is_const() && s[k].is_const()) out[k] = s[k];
+      }
+    }
+  }
+  c.set_output(0, c.dtype(0), out);
+  if (r != 1) return;
+  std::vector<Expr> vals;
+  for (size_t i = 0; i < c.num_inputs(); ++i) {
+    auto v = c.values(i);
+    if (!v) return;
+    vals.insert(vals.end(), v->begin(), v->end());
+  }
+  c.set_output_values(0, vals);
+}
+
+void infer_split(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  int64_t axis = c.axis(c.attr_int("axis", 0), in.size());
+  Expr d = in[static_cast<size_t>(axis)];
+  size_t n = c.num_outputs();
+  std::vector<Expr> sizes;
+  bool given = false;
+  if (c.opset() >= 13 && c.has_input(1)) {
+    auto v = c.values(1);
+    if (!v) c.unsupported("the split sizes must be known at build time");
+    sizes = *v;
+    given = true;
+  } else if (c.opset() < 13 && c.has_attr("split")) {
+    for (int64_t s : c.attr_ints("split")) sizes.push_back(Expr::constant(s));
+    given = true;
+  }
+  if (given) {
+    if (sizes.size() != n)
+      c.fail(std::to_string(sizes.size()) + " split sizes for " + std::to_string(n) + " outputs");
+    Expr sum = Expr::constant(0);
+    for (const Expr& s : sizes) {
+      if (s.is_const() && s.const_value() < 0) c.fail("negative split size");
+      sum = sum + s;
+    }
+    c.require_equal(sum, d, "sum of split sizes vs split dimension");
+  } else {
+    if (c.opset() >= 18 && c.has_attr("num_outputs")) {
+      if (c.attr_int("num_outputs") != static_cast<int64_t>(n)) c.fail("num_outputs differs from the number of outputs");
+      // Chunks of ceil(d / n); the last one takes the remainder.
+      auto k = static_cast<int64_t>(n);
+      Expr chunk = floordiv(d + Expr::constant(k - 1), Expr::constant(k));
+      for (size_t i = 0; i + 1 < n; ++i) sizes.push_back(chunk);
+      sizes.push_back(d - chunk * Expr::constant(k - 1));
+      Expr rest = sizes.back();
+      if (rest.is_const() && rest.const_value() < 0) c.fail("dimension too small for num_outputs");
+      if (rest.bounds(c.names()).lo < 0)  // guard: rest >= 0
+        c.require_equal(max(rest, Expr::constant(0)), rest, "dimension large enough for num_outputs");
+    } else {
+      c.require_divisible(d, Expr::constant(static_cast<int64_t>(n)), "split into equal parts");
+      sizes.assign(n, floordiv(d, Expr::constant(static_cast<int64_t>(n))));
+    }
+  }
+  auto vals = in.size() == 1 ? c.values(0) : std::nullopt;
+  size_t at = 0;
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<Expr> s = in;
+    s[static_cast<size_t>(axis)] = sizes[i];
+    c.set_output(i, c.dtype(0), s);
+    if (vals && sizes[i].is_const()) {
+      auto len = static_cast<size_t>(sizes[i].const_value());
+      if (at + len <= vals->size()) c.set_output_values(i, std::vector<Expr>(vals->begin() + static_cast<long>(at),
+                                                                            vals->begin() + static_cast<long>(at + len)));
+      at += len;
+    } else {
+      vals.reset();
+    }
+  }
+}
+
+// Slice: per sliced axis a (start, end, step) with ONNX clamping, symbolic.
+Expr clamp_slice_index(InferContext& c, Expr v, Expr d, int64_t step, bool is_start) {
+  constexpr int64_t kBig = int64_t{1} << 50;  // beyond any dim; keeps INT64_MAX arithmetic safe
+  if (v.is_const()) v = Expr::constant(std::clamp(v.const_value(), -kBig, kBig));
+  Interval b = v.bounds(c.names());
+  Expr n;
+  if (b.lo >= 0) n = v;
+  else if (b.hi < 0) n = v + d;
+  else c.unsupported("slice index " + v.str(&c.names()) + " may be negative or not; its sign must be known at build time");
+  if (step > 0) return smax(c, Expr::constant(0), smin(c, n, d));
+  return smax(c, Expr::constant(is_start ? 0 : -1), smin(c, n, d - Expr::constant(1)));
+}
+
+void infer_slice(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  std::vector<Expr> starts, ends;
+  std::vector<int64_t> axes, steps;
+  if (c.opset() < 10) {
+    for (int64_t v : c.attr_ints("starts")) starts.push_back(Expr::constant(v));
+    for (int64_t v : c.attr_ints("ends")) ends.push_back(Expr::constant(v));
+    axes = c.attr_ints("axes");
+  } else {
+    auto s = c.values(1), e = c.values(2);
+    if (!s || !e) c.unsupported("starts and ends must be known at build time");
+    starts = *s;
+    ends = *e;
+    if (c.has_input(3)) axes = const_ints(c, 3, "axes");
+    if (c.has_input(4)) steps = const_ints(c, 4, "steps");
+  }
+  if (starts.size() != ends.size()) c.fail("starts and ends have different lengths");
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (axes.size() != starts.size() || steps.size() != starts.size()) c.fail("starts, ends, axes, steps lengths differ");
+  axes = norm_axes(c, axes, in.size());
+  std::vector<Expr> out = in;
+  std::vector<Expr> first(in.size(), Expr::constant(0));
+  std::vector<int64_t> stride(in.size(), 1);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    auto a = static_cast<size_t>(axes[i]);
+    int64_t k = steps[i];
+    if (k == 0) c.fail("step is 0");
+    Expr d = in[a];
+    Expr s = clamp_slice_index(c, starts[i], d, k, true);
+    Expr e = clamp_slice_index(c, ends[i], d, k, false);
+    Expr size = k > 0 ? floordiv(e - s + Expr::constant(k - 1), Expr::constant(k))
+                      : floordiv(s - e + Expr::constant(-k - 1), Expr::constant(-k));
+    size = smax(c, Expr::constant(0), size);
+    if (k < 0 && d.bounds(c.names()).lo < 1) size = smin(c, size, d);  // start clamps to 0 on an empty dim
+    out[a] = size;
+    first[a] = s;
+    stride[a] = k;
+  }
+  c.set_output(0, c.dtype(0), out);
+  // Values of a sliced shape vector.
+  auto v = c.values(0);
+  if (!v || in.size() != 1 || !out[0].is_const() || !first[0].is_const()) return;
+  std::vector<Expr> vals;
+  for (int64_t i = 0; i < out[0].const_value(); ++i) {
+    int64_t idx = first[0].const_value() + i * stride[0];
+    if (idx < 0 || idx >= static_cast<int64_t>(v->size())) return;
+    vals.push_back((*v)[static_cast<size_t>(idx)]);
+  }
+  c.set_output_values(0, vals);
+}
+
+std::vector<int64_t> squeeze_axes(InferContext& c, bool& given) {
+  given = false;
+  if (c.opset() < 13) {
+    given = c.has_attr("axes");
+    return c.attr_ints("axes");
+  }
+  if (!c.has_input(1)) return {};
+  given = true;
+  return const_ints(c, 1, "axes");
+}
+
+void infer_squeeze(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  bool given;
+  std::vector<int64_t> axes = norm_axes(c, squeeze_axes(c, given), in.size());
+  std::vector<Expr> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    bool listed = std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) != axes.end();
+    if (given) {
+      if (!listed) {
+        out.push_back(in[i]);
+        continue;
+      }
+      c.require_equal(in[i], Expr::constant(1), "squeezed dim " + std::to_string(i));
+      continue;
+    }
+    Interval b = in[i].bounds(c.names());
+    if (b.lo == 1 && b.hi == 1) continue;
+    if (b.lo > 1 || b.hi < 1) {
+      out.push_back(in[i]);
+      continue;
+    }
+    c.unsupported("Squeeze without axes on dim " + std::to_string(i) + " (" + in[i].str(&c.names()) +
+                  ") that may or may not be 1: the output rank would depend on the input shape");
+  }
+  c.set_output(0, c.dtype(0), out);
+  if (auto v = c.values(0)) c.set_output_values(0, *v);
+}
+
+void infer_unsqueeze(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  std::vector<int64_t> raw;
+  if (c.opset() < 13) raw = c.attr_ints("axes");
+  else raw = const_ints(c, 1, "axes");
+  size_t r = in.size() + raw.size();
+  std::vector<int64_t> axes = norm_axes(c, raw, r);
+  std::vector<Expr> out;
+  size_t j = 0;
+  for (size_t i = 0; i < r; ++i) {
+    if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) != axes.end()) out.push_back(Expr::constant(1));
+    else out.push_back(in[j++]);
+  }
+  c.set_output(0, c.dtype(0), out);
+  if (auto v = c.values(0)) c.set_output_values(0, *v);
+}
+
+void infer_tile(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  auto reps = c.values(1);
+  if (!reps) c.unsupported("repeats must be known at build time");
+  if (reps->size() != in.size()) c.fail("repeats length differs from the input rank");
+  std::vector<Expr> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if ((*reps)[i].is_const() && (*reps)[i].const_value() < 0) c.fail("negative repeat");
+    out.push_back(in[i] * (*reps)[i]);
+  }
+  c.set_output(0, c.dtype(0), out);
+  auto v = c.values(0);
+  if (v && in.size() == 1 && (*reps)[0].is_const() && (*reps)[0].const_value() <= 64) {
+    std::vector<Expr> vals;
+    for (int64_t k = 0; k < (*reps)[0].const_value(); ++k) vals.insert(vals.end(), v->begin(), v->end());
+    c.set_output_values(0, vals);
+  }
+}
+
+void infer_pad(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  size_t r = in.size();
+  std::string mode = c.attr_string("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    c.unsupported("mode '" + mode + "' is not supported");
+  if (mode == "wrap" && c.opset() < 19) c.fail("mode 'wrap' needs opset 19");
+  std::vector<Expr> pads;
+  if (c.opset() < 11) {
+    for (int64_t p : c.attr_ints(c.has_attr("pads") ? "pads" : "paddings")) pads.push_back(Expr::constant(p));
+  } else {
+    auto v = c.values(1);
+    if (!v) c.unsupported("pads must be known at build time");
+    pads = *v;
+  }
+  std::vector<int64_t> axes;
+  if (c.opset() >= 18 && c.has_input(3)) axes = norm_axes(c, const_ints(c, 3, "axes"), r);
+  else
+    for (size_t i = 0; i < r; ++i) axes.push_back(static_cast<int64_t>(i));
+  if (pads.size() != 2 * axes.size()) c.fail("pads has " + std::to_string(pads.size()) + " values for " +
+                                               std::to_string(axes.size()) + " axes");
+  if (c.opset() >= 11 && c.has_input(2) && c.dtype(2) != c.dtype(0)) c.fail("constant_value type differs from data");
+  std::vector<Expr> out = in;
+  size_t k = axes.size();
+  for (size_t i = 0; i < k; ++i) {
+    auto a = static_cast<size_t>(axes[i]);
+    Expr lo = pads[i], hi = pads[i + k];
+    if (mode != "constant" && ((lo.is_const() && lo.const_value() < 0) || (hi.is_const() && hi.const_value() < 0)))
+      c.unsupported("negative pads with mode '" + mode + "'");
+    out[a] = in[a] + lo + hi;
+    if (out[a].is_const() && out[a].const_value() < 0) c.fail("padded dimension is negative");
+  }
+  c.set_output(0, c.dtype(0), out);
+}
+
+void infer_trilu(InferContext& c) {
+  if (c.rank(0) < 2) c.fail("input rank must be at least 2");
+  c.set_output(0, c.dtype(0), c.shape(0));
+}
+
+void infer_depth_to_space(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  if (in.size() != 4) c.unsupported("input rank other than 4");
+  int64_t b = c.attr_int("blocksize");
+  if (b <= 0) c.fail("blocksize must be positive");
+  std::string mode = c.attr_string("mode", "DCR");
+  if (mode != "DCR" && mode != "CRD") c.fail("unknown mode '" + mode + "'");
+  Expr bb = Expr::constant(b * b), be = Expr::constant(b);
+  c.require_divisible(in[1], bb, "channels divisible by blocksize^2");
+  c.set_output(0, c.dtype(0), {in[0], floordiv(in[1], bb), in[2] * be, in[3] * be});
+}
+
+void infer_space_to_depth(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  if (in.size() != 4) c.unsupported("input rank other than 4");
+  int64_t b = c.attr_int("blocksize");
+  if (b <= 0) c.fail("blocksize must be positive");
+  Expr be = Expr::constant(b);
+  c.require_divisible(in[2], be, "height divisible by blocksize");
+  c.require_divisible(in[3], be, "width divisible by blocksize");
+  c.set_output(0, c.dtype(0), {in[0], in[1] * Expr::constant(b * b), floordiv(in[2], be), floordiv(in[3], be)});
+}
+
+}  // namespace
+
+void register_movement_ops(OpRegistry& r) {
+  r.add("Transpose", infer_transpose);
+  r.add("Concat", infer_concat);
+  r.add("Split", infer_split);
+  r.add("Slice", infer_slice);
+  r.add("Squeeze", infer_squeeze);
+  r.add("Unsqueeze", infer_unsqueeze);
+  r.add("Tile", infer_tile);
+  r.add("Pad", infer_pad);
+  r.add("Trilu", infer_trilu);
+  r.add("DepthToSpace", infer_depth_to_space);
+  r.add("SpaceToDepth", infer_space_to_depth);
+}
+
+}  // namespace dynrt

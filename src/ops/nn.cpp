@@ -1,0 +1,156 @@
+// Inference for the nn family: Conv, ConvTranspose, pools and
+// BatchNormalization. Spatial output sizes are symbolic expressions built by
+// the formulas in nn_shape.h (shared with the kernels).
+#include "ops/families.h"
+#include "ops/nn_shape.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+using nnshape::Spatial;
+
+void require_float32(InferContext& c, size_t i) {
+  if (c.dtype(i) != DType::kFloat32)
+    c.unsupported(std::string("element type ") + dtype_name(c.dtype(i)) + " (only float32 is supported)");
+}
+
+size_t spatial_rank(InferContext& c) {
+  size_t r = c.rank(0);
+  if (r < 3) c.fail("input must have rank >= 3 (N, C, spatial...), got rank " + std::to_string(r));
+  if (r > 5) c.unsupported("only 1-D, 2-D and 3-D spatial inputs are supported");
+  return r - 2;
+}
+
+// Kernel dims of a convolution: the weight's trailing dims (must be known).
+std::vector<int64_t> weight_kernel(InferContext& c, size_t n) {
+  const std::vector<Expr>& w = c.shape(1);
+  if (w.size() != n + 2) c.fail("weight must have rank " + std::to_string(n + 2));
+  std::vector<int64_t> k;
+  for (size_t i = 0; i < n; ++i) {
+    if (!w[i + 2].is_const()) c.unsupported("weight kernel dims must be known at build time");
+    k.push_back(w[i + 2].const_value());
+  }
+  std::vector<int64_t> attr = c.attr_ints("kernel_shape", k);
+  if (attr != k) c.fail("kernel_shape does not match the weight shape");
+  return k;
+}
+
+Spatial checked(InferContext& c, Spatial p) {
+  if (!p.error.empty()) c.fail(p.error);
+  return p;
+}
+
+void check_bias(InferContext& c, size_t i, Expr channels) {
+  if (!c.has_input(i)) return;
+  require_float32(c, i);
+  if (c.rank(i) != 1) c.fail("bias must be 1-D");
+  c.require_equal(c.shape(i)[0], channels, "bias length vs output channels");
+}
+
+void infer_conv(InferContext& c) {
+  require_float32(c, 0);
+  require_float32(c, 1);
+  size_t n = spatial_rank(c);
+  Spatial p = checked(c, nnshape::read_spatial(c, n, weight_kernel(c, n)));
+  int64_t group = c.attr_int("group", 1);
+  if (group < 1) c.fail("group must be positive");
+  const std::vector<Expr>& x = c.shape(0);
+  const std::vector<Expr>& w = c.shape(1);
+  Expr g = Expr::constant(group);
+  c.require_equal(x[1], w[1] * g, "input channels vs weight channels * group");
+  c.require_divisible(w[0], g, "output channels vs group");
+  check_bias(c, 2, w[0]);
+  std::vector<Expr> out{x[0], w[0]};
+  for (size_t i = 0; i < n; ++i) out.push_back(nnshape::forward_out_size(p, i, x[i + 2]));
+  // Residual tensor of a fused Add (dynrt fusion pass): same shape as the output.
+  if (c.has_input(3)) {
+    require_float32(c, 3);
+    if (c.rank(3) != out.size()) c.fail("fused residual must have the output's rank");
+    for (size_t i = 0; i < out.size(); ++i) c.require_equal(c.shape(3)[i], out[i], "fused residual vs conv output");
+  }
+  c.set_output(0, DType::kFloat32, out);
+}
+
+void infer_conv_transpose(InferContext& c) {
+  require_float32(c, 0);
+  require_float32(c, 1);
+  size_t n = spatial_rank(c);
+  Spatial p = checked(c, nnshape::read_spatial(c, n, weight_kernel(c, n)));
+  int64_t group = c.attr_int("group", 1);
+  if (group < 1) c.fail("group must be positive");
+  nnshape::Transposed t;
+  t.output_padding = c.attr_ints("output_padding", std::vector<int64_t>(n, 0));
+  t.output_shape = c.attr_ints("output_shape", {});
+  if (t.output_padding.size() != n) c.fail("output_padding must have " + std::to_string(n) + " values");
+  if (t.output_shape.size() == n + 2) t.output_shape.erase(t.output_shape.begin(), t.output_shape.begin() + 2);
+  if (!t.output_shape.empty() && t.output_shape.size() != n) c.fail("output_shape has the wrong number of values");
+  const std::vector<Expr>& x = c.shape(0);
+  const std::vector<Expr>& w = c.shape(1);
+  c.require_equal(x[1], w[0], "input channels vs weight dim 0");
+  c.require_divisible(w[0], Expr::constant(group), "input channels vs group");
+  Expr m = w[1] * Expr::constant(group);
+  check_bias(c, 2, m);
+  std::vector<Expr> out{x[0], m};
+  for (size_t i = 0; i < n; ++i) {
+    Expr o = nnshape::transposed_out_size(p, t, i, x[i + 2]);
+    if (o.is_const() && o.const_value() <= 0) c.fail("output size is not positive");
+    out.push_back(o);
+  }
+  c.set_output(0, DType::kFloat32, out);
+}
+
+void infer_pool(InferContext& c) {
+  require_float32(c, 0);
+  size_t n = spatial_rank(c);
+  const std::string& op = c.node().op;
+  if (!c.has_attr("kernel_shape")) c.fail("kernel_shape is required");
+  Spatial p = checked(c, nnshape::read_spatial(c, n, c.attr_ints("kernel_shape")));
+  if (op == "MaxPool" && c.has_output(1))
+    c.unsupported("the Indices output of MaxPool is not supported");
+  if (op == "LpPool" && p.ceil_mode) c.unsupported("LpPool with ceil_mode");
+  const std::vector<Expr>& x = c.shape(0);
+  std::vector<Expr> out{x[0], x[1]};
+  for (size_t i = 0; i < n; ++i) {
+    Expr o = nnshape::forward_out_size(p, i, x[i + 2]);
+    if (o.is_const() && o.const_value() <= 0) c.fail("pooled output size is not positive");
+    out.push_back(o);
+  }
+  c.set_output(0, DType::kFloat32, out);
+}
+
+void infer_global_pool(InferContext& c) {
+  require_float32(c, 0);
+  spatial_rank(c);
+  std::vector<Expr> out = c.shape(0);
+  for (size_t i = 2; i < out.size(); ++i) out[i] = Expr::constant(1);
+  c.set_output(0, DType::kFloat32, out);
+}
+
+void infer_batchnorm(InferContext& c) {
+  require_float32(c, 0);
+  if (c.attr_int("training_mode", 0) != 0) c.unsupported("BatchNormalization with training_mode=1");
+  if (c.attr_int("spatial", 1) != 1) c.unsupported("BatchNormalization with spatial=0");
+  for (size_t i = 1; i < c.num_outputs(); ++i)
+    if (c.has_output(i)) c.unsupported("BatchNormalization training outputs (mean/var) are not supported");
+  if (c.rank(0) < 2) c.fail("input must have rank >= 2");
+  Expr ch = c.shape(0)[1];
+  for (size_t i = 1; i <= 4; ++i) {
+    require_float32(c, i);
+    if (c.rank(i) != 1) c.fail("scale, bias, mean and var must be 1-D");
+    c.require_equal(c.shape(i)[0], ch, "per-channel parameter length vs channels");
+  }
+  c.set_output(0, DType::kFloat32, c.shape(0));
+}
+
+}  // namespace
+
+void register_nn_ops(OpRegistry& r) {
+  r.add("Conv", infer_conv);
+  r.add("ConvTranspose", infer_conv_transpose);
+  for (const char* op : {"MaxPool", "AveragePool", "LpPool"}) r.add(op, infer_pool);
+  for (const char* op : {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}) r.add(op, infer_global_pool);
+  r.add("BatchNormalization", infer_batchnorm);
+}
+
+}  // namespace dynrt

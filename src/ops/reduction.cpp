@@ -1,0 +1,114 @@
+// Inference for the Reduce* ops and ArgMax/ArgMin.
+// Axes come from the `axes` attribute (ReduceSum before opset 13, the others
+// before 18) or from the optional second input, which must be known at build
+// time because the output rank depends on it. Sum/Prod/Max/Min over a 1-D
+// shape tensor propagate the result as an expression (ReduceProd(Shape(x))
+// is the element count).
+#include <optional>
+#include <set>
+
+#include "ops/families.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+bool is_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat64; }
+bool is_int(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
+
+// Reduced axes (normalized, sorted); empty with `noop` means "reduce nothing".
+std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
+  std::vector<int64_t> axes;
+  if (c.has_input(1)) {
+    auto v = c.values(1);
+    if (!v) c.unsupported("the 'axes' input must be known at build time");
+    for (Expr e : *v) {
+      if (!e.is_const()) c.unsupported("the 'axes' input must be known at build time");
+      axes.push_back(e.const_value());
+    }
+  } else {
+    axes = c.attr_ints("axes");
+  }
+  std::vector<bool> red(rank, false);
+  noop = false;
+  if (axes.empty()) {
+    if (c.attr_int("noop_with_empty_axes", 0) != 0) noop = true;
+    else red.assign(rank, true);
+    return red;
+  }
+  for (int64_t a : axes) {
+    auto i = static_cast<size_t>(c.axis(a, rank, "axes"));
+    if (red[i]) c.fail("axis " + std::to_string(a) + " is repeated in 'axes'");
+    red[i] = true;
+  }
+  return red;
+}
+
+void infer_reduce(InferContext& c) {
+  const std::string& op = c.node().op;
+  DType t = c.dtype(0);
+  bool minmax = op == "ReduceMax" || op == "ReduceMin";
+  bool ok = is_float(t) || is_int(t) || (minmax && (t == DType::kInt8 || t == DType::kUInt8));
+  if (!ok) c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
+  const std::vector<Expr>& in = c.shape(0);
+  bool noop = false;
+  std::vector<bool> red = reduced_axes(c, in.size(), noop);
+  bool keep = c.attr_int("keepdims", 1) != 0;
+  std::vector<Expr> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!red[i]) out.push_back(in[i]);
+    else if (keep) out.push_back(Expr::constant(1));
+  }
+  c.set_output(0, t, out);
+
+  // Value propagation over small integer tensors of rank 1 (shape values).
+  if (!is_int(t) || in.size() != 1) return;
+  auto v = c.values(0);
+  if (!v) return;
+  if (noop || !red[0]) {
+    if (op == "ReduceSum" || op == "ReduceProd" || op == "ReduceMax" || op == "ReduceMin") c.set_output_values(0, *v);
+    return;
+  }
+  std::optional<Expr> r;
+  if (op == "ReduceSum") {
+    r = Expr::constant(0);
+    for (Expr e : *v) r = *r + e;
+  } else if (op == "ReduceProd") {
+    r = product(*v);
+  } else if ((op == "ReduceMax" || op == "ReduceMin") && !v->empty()) {
+    r = (*v)[0];
+    for (size_t i = 1; i < v->size(); ++i) r = op == "ReduceMax" ? max(*r, (*v)[i]) : min(*r, (*v)[i]);
+  }
+  if (r) c.set_output_values(0, {*r});
+}
+
+void infer_arg(InferContext& c) {
+  DType t = c.dtype(0);
+  if (!is_float(t) && !is_int(t) && t != DType::kInt8 && t != DType::kUInt8)
+    c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
+  const std::vector<Expr>& in = c.shape(0);
+  if (in.empty()) c.fail("input must have rank >= 1");
+  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", 0), in.size()));
+  Interval b = in[axis].bounds(c.names());
+  if (b.hi <= 0) c.fail("cannot take the arg max/min of an empty axis");
+  if (b.lo <= 0) c.require_equal(max(in[axis], Expr::constant(1)), in[axis], "reduced axis must be non-empty");
+  bool keep = c.attr_int("keepdims", 1) != 0;
+  std::vector<Expr> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (i != axis) out.push_back(in[i]);
+    else if (keep) out.push_back(Expr::constant(1));
+  }
+  c.set_output(0, DType::kInt64, out);
+}
+
+}  // namespace
+
+void register_reduction_ops(OpRegistry& r) {
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+                         "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
+    r.add(op, infer_reduce);
+  r.add("ArgMax", infer_arg);
+  r.add("ArgMin", infer_arg);
+}
+
+}  // namespace dynrt

@@ -1,0 +1,265 @@
+#include "ops/registry.h"
+
+#include "ops/families.h"
+
+namespace dynrt {
+
+// ---- InferContext -----------------------------------------------------------
+
+const ir::Value& InferContext::input(size_t i) const {
+  if (!has_input(i)) fail("input " + std::to_string(i) + " is required but missing");
+  return g_.values[static_cast<size_t>(n_.inputs[i])];
+}
+
+const std::vector<Expr>& InferContext::shape(size_t i) const {
+  const ir::Value& v = input(i);
+  if (!v.rank_known) unsupported("input '" + v.name + "' has unknown rank");
+  return v.shape;
+}
+
+const Tensor* InferContext::constant(size_t i) const {
+  if (!has_input(i)) return nullptr;
+  const ir::Value& v = input(i);
+  return v.constant ? &*v.constant : nullptr;
+}
+
+std::optional<std::vector<Expr>> InferContext::values(size_t i) const {
+  if (!has_input(i)) return std::nullopt;
+  const ir::Value& v = input(i);
+  if (v.sym_value) return v.sym_value;
+  if (v.constant && v.constant->numel() <= 4096) {
+    DType t = v.constant->dtype();
+    if (t == DType::kInt64 || t == DType::kInt32 || t == DType::kInt16 || t == DType::kInt8 || t == DType::kUInt8 ||
+        t == DType::kBool || t == DType::kUInt32) {
+      std::vector<Expr> out;
+      for (int64_t x : v.constant->to_int64_vector()) out.push_back(Expr::constant(x));
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+void InferContext::set_output(size_t i, DType dtype, std::vector<Expr> shape) {
+  if (!has_output(i)) return;
+  if (shape.size() > static_cast<size_t>(kMaxRank)) unsupported("tensors of rank above " + std::to_string(kMaxRank));
+  ir::Value& v = g_.values[static_cast<size_t>(n_.outputs[i])];
+  v.dtype = dtype;
+  v.rank_known = true;
+  v.shape = std::move(shape);
+}
+
+void InferContext::set_output_unknown_rank(size_t i, DType dtype) {
+  if (!has_output(i)) return;
+  ir::Value& v = g_.values[static_cast<size_t>(n_.outputs[i])];
+  v.dtype = dtype;
+  v.rank_known = false;
+  v.shape.clear();
+}
+
+void InferContext::set_output_values(size_t i, std::vector<Expr> values) {
+  if (!has_output(i)) return;
+  g_.values[static_cast<size_t>(n_.outputs[i])].sym_value = std::move(values);
+}
+
+int64_t InferContext::attr_int(const std::string& name, int64_t def) const {
+  auto it = n_.attrs.find(name);
+  return it == n_.attrs.end() ? def : it->second.i;
+}
+
+int64_t InferContext::attr_int(const std::string& name) const {
+  auto it = n_.attrs.find(name);
+  if (it == n_.attrs.end()) fail("required attribute '" + name + "' is missing");
+  return it->second.i;
+}
+
+float InferContext::attr_float(const std::string& name, float def) const {
+  auto it = n_.attrs.find(name);
+  return it == n_.attrs.end() ? def : it->second.f;
+}
+
+std::string InferContext::attr_string(const std::string& name, const std::string& def) const {
+  auto it = n_.attrs.find(name);
+  return it == n_.attrs.end() ? def : it->second.s;
+}
+
+std::vector<int64_t> InferContext::attr_ints(const std::string& name, std::vector<int64_t> def) const {
+  auto it = n_.attrs.find(name);
+  return it == n_.attrs.end() ? def : it->second.ints;
+}
+
+std::vector<float> InferContext::attr_floats(const std::string& name) const {
+  auto it = n_.attrs.find(name);
+  return it == n_.attrs.end() ? std::vector<float>{} : it->second.floats;
+}
+
+const Tensor* InferContext::attr_tensor(const std::string& name) const {
+  auto it = n_.attrs.find(name);
+  return it == n_.attrs.end() ? nullptr : &it->second.t;
+}
+
+void InferContext::require_equal(Expr a, Expr b, const std::string& what) {
+  if (a == b) return;
+  Interval x = a.bounds(g_.symbols), y = b.bounds(g_.symbols);
+  if ((a.is_const() && b.is_const()) || x.hi < y.lo || y.hi < x.lo)
+    fail(what + ": " + a.str(&g_.symbols) + " != " + b.str(&g_.symbols));
+  g_.guards.push_back(ir::Guard{ir::GuardKind::kEqual, a, b, g_.node_label(n_) + ": " + what});
+}
+
+void InferContext::require_divisible(Expr a, Expr b, const std::string& what) {
+  Expr r = mod(a, b);
+  if (r.is_const()) {
+    if (r.const_value() != 0) fail(what + ": " + a.str(&g_.symbols) + " is not divisible by " + b.str(&g_.symbols));
+    return;
+  }
+  g_.guards.push_back(ir::Guard{ir::GuardKind::kDivisible, a, b, g_.node_label(n_) + ": " + what});
+}
+
+Expr InferContext::broadcast_dim(Expr a, Expr b) {
+  if (a == b) return a;
+  if (a.is_const() && a.const_value() == 1) return b;
+  if (b.is_const() && b.const_value() == 1) return a;
+  if (a.is_const() && b.is_const())
+    fail("cannot broadcast dimensions " + a.str() + " and " + b.str());
+  Interval x = a.bounds(g_.symbols), y = b.bounds(g_.symbols);
+  bool a_may_be_1 = x.lo <= 1 && 1 <= x.hi, b_may_be_1 = y.lo <= 1 && 1 <= y.hi;
+  std::string what = g_.node_label(n_) + ": broadcast";
+  if (!a_may_be_1 && !b_may_be_1) {
+    require_equal(a, b, "broadcast");
+    return a.is_const() ? a : b;
+  }
+  if (b.is_const() && !a_may_be_1) std::swap(a, b);  // keep the dim that can't be 1
+  if (a.is_const()) {
+    g_.guards.push_back(ir::Guard{ir::GuardKind::kBroadcast, a, b, what});
+    return a.const_value() == 1 ? b : a;
+  }
+  if (!b_may_be_1) {
+    g_.guards.push_back(ir::Guard{ir::GuardKind::kBroadcast, a, b, what});
+    return b;
+  }
+  if (!a_may_be_1) {
+    g_.guards.push_back(ir::Guard{ir::GuardKind::kBroadcast, a, b, what});
+    return a;
+  }
+  g_.guards.push_back(ir::Guard{ir::GuardKind::kBroadcast, a, b, what});
+  return max(a, b);
+}
+
+std::vector<Expr> InferContext::broadcast_shapes(const std::vector<Expr>& a, const std::vector<Expr>& b) {
+  size_t r = std::max(a.size(), b.size());
+  std::vector<Expr> out(r);
+  for (size_t i = 0; i < r; ++i) {
+    Expr x = i < r - a.size() ? Expr::constant(1) : a[i - (r - a.size())];
+    Expr y = i < r - b.size() ? Expr::constant(1) : b[i - (r - b.size())];
+    out[i] = broadcast_dim(x, y);
+  }
+  return out;
+}
+
+Expr InferContext::new_data_dependent_symbol(const std::string& hint, Expr upper_bound) {
+  Interval ub = upper_bound.bounds(g_.symbols);
+  ir::Symbol s;
+  s.name = hint + std::to_string(g_.symbols.size());
+  s.kind = ir::SymbolKind::kDataDependent;
+  s.min = 0;
+  s.max = ub.hi;
+  s.opt = ub.hi;
+  return Expr::symbol(g_.symbols.add(s));
+}
+
+int64_t InferContext::axis(int64_t a, size_t rank, const std::string& attr) const {
+  auto r = static_cast<int64_t>(rank);
+  if (a < -r || a >= r) fail(attr + " " + std::to_string(a) + " is out of range for rank " + std::to_string(rank));
+  return a < 0 ? a + r : a;
+}
+
+void InferContext::fail(const std::string& msg) const {
+  throw Error(ErrorCode::kInvalidModel, g_.node_label(n_) + ": " + msg);
+}
+
+void InferContext::unsupported(const std::string& msg) const {
+  throw Error(ErrorCode::kUnsupported, g_.node_label(n_) + ": " + msg);
+}
+
+// ---- KernelInit -------------------------------------------------------------
+
+const ir::Attribute* KernelInit::attr(const std::string& name) const {
+  auto it = node.attrs.find(name);
+  return it == node.attrs.end() ? nullptr : &it->second;
+}
+int64_t KernelInit::attr_int(const std::string& name, int64_t def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->i : def;
+}
+float KernelInit::attr_float(const std::string& name, float def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->f : def;
+}
+std::string KernelInit::attr_string(const std::string& name, const std::string& def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->s : def;
+}
+std::vector<int64_t> KernelInit::attr_ints(const std::string& name, std::vector<int64_t> def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->ints : def;
+}
+const Tensor* KernelInit::constant_input(size_t i) const {
+  if (i >= node.inputs.size() || node.inputs[i] < 0) return nullptr;
+  const ir::Value& v = graph.values[static_cast<size_t>(node.inputs[i])];
+  return v.constant ? &*v.constant : nullptr;
+}
+DType KernelInit::input_dtype(size_t i) const {
+  if (i >= node.inputs.size() || node.inputs[i] < 0) return DType::kUndefined;
+  return graph.values[static_cast<size_t>(node.inputs[i])].dtype;
+}
+DType KernelInit::output_dtype(size_t i) const {
+  if (i >= node.outputs.size() || node.outputs[i] < 0) return DType::kUndefined;
+  return graph.values[static_cast<size_t>(node.outputs[i])].dtype;
+}
+size_t KernelInit::input_rank(size_t i) const {
+  return graph.values[static_cast<size_t>(node.inputs[i])].shape.size();
+}
+void KernelInit::unsupported(const std::string& msg) const {
+  throw Error(ErrorCode::kUnsupported, graph.node_label(node) + ": " + msg);
+}
+
+// ---- OpRegistry -------------------------------------------------------------
+
+static std::string key(const std::string& domain, const std::string& name) {
+  return (domain == "ai.onnx" ? std::string() : domain) + "::" + name;
+}
+
+OpDef& OpRegistry::add(const std::string& name, void (*infer)(InferContext&), const std::string& domain) {
+  OpDef& d = ops_[key(domain, name)];
+  d.domain = domain;
+  d.name = name;
+  d.infer = infer;
+  return d;
+}
+
+void OpRegistry::add_kernel(const std::string& name, Backend backend, KernelFactory f, const std::string& domain) {
+  auto it = ops_.find(key(domain, name));
+  if (it == ops_.end()) throw Error(ErrorCode::kInternal, "kernel registered for unknown op " + name);
+  it->second.kernels[backend] = std::move(f);
+}
+
+const OpDef* OpRegistry::find(const std::string& name, const std::string& domain) const {
+  auto it = ops_.find(key(domain, name));
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> OpRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [k, d] : ops_) out.push_back(d.domain.empty() ? d.name : d.domain + "." + d.name);
+  return out;
+}
+
+OpRegistry& OpRegistry::instance() {
+  static OpRegistry* registry = [] {
+    auto* r = new OpRegistry();
+    register_all_ops(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace dynrt

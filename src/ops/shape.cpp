@@ -1,0 +1,137 @@
+// Inference for ops that produce or consume shapes: Shape, Size, Reshape,
+// Flatten, Expand, ConstantOfShape, Range, Constant. These carry shape values
+// as expressions, so `x.view(x.size(0), -1)` compiles with a symbolic batch.
+#include <cmath>
+
+#include "ops/families.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+void infer_shape(InferContext& c) {
+  const std::vector<Expr>& s = c.shape(0);
+  auto r = static_cast<int64_t>(s.size());
+  int64_t start = c.attr_int("start", 0), end = c.attr_int("end", r);
+  if (start < 0) start += r;
+  if (end < 0) end += r;
+  start = std::clamp<int64_t>(start, 0, r);
+  end = std::clamp<int64_t>(end, start, r);
+  std::vector<Expr> v(s.begin() + start, s.begin() + end);
+  c.set_output(0, DType::kInt64, {Expr::constant(static_cast<int64_t>(v.size()))});
+  c.set_output_values(0, v);
+}
+
+void infer_size(InferContext& c) {
+  c.set_output(0, DType::kInt64, {});
+  c.set_output_values(0, {product(c.shape(0))});
+}
+
+void infer_reshape(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  auto target = c.values(1);
+  if (!target) c.unsupported("the target shape must be computable at build time (from constants and input shapes)");
+  bool allow_zero = c.attr_int("allowzero", 0) != 0;
+  std::vector<Expr> out;
+  int infer_at = -1;
+  for (size_t i = 0; i < target->size(); ++i) {
+    Expr d = (*target)[i];
+    if (d.is_const() && d.const_value() == -1) {
+      if (infer_at >= 0) c.fail("more than one -1 in the target shape");
+      infer_at = static_cast<int>(i);
+      out.push_back(Expr::constant(1));
+    } else if (d.is_const() && d.const_value() == 0 && !allow_zero) {
+      if (i >= in.size()) c.fail("0 in target shape at index " + std::to_string(i) + " beyond the input rank");
+      out.push_back(in[i]);
+    } else {
+      if (d.is_const() && d.const_value() < 0) c.fail("invalid target dimension " + d.str());
+      out.push_back(d);
+    }
+  }
+  Expr total = product(in);
+  if (infer_at >= 0) {
+    Expr known = product(out);
+    c.require_divisible(total, known, "reshape of " + shape_str(in, &c.names()) + " to " + shape_str(*target, &c.names()));
+    out[static_cast<size_t>(infer_at)] = floordiv(total, known);
+  } else {
+    c.require_equal(total, product(out), "reshape element count");
+  }
+  c.set_output(0, c.dtype(0), out);
+  if (auto v = c.values(0)) c.set_output_values(0, *v);
+}
+
+void infer_flatten(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  int64_t axis = c.attr_int("axis", 1);
+  if (axis < 0) axis += static_cast<int64_t>(in.size());
+  if (axis < 0 || axis > static_cast<int64_t>(in.size())) c.fail("axis out of range");
+  std::span<const Expr> all(in);
+  c.set_output(0, c.dtype(0),
+               {product(all.subspan(0, static_cast<size_t>(axis))), product(all.subspan(static_cast<size_t>(axis)))});
+}
+
+void infer_expand(InferContext& c) {
+  auto target = c.values(1);
+  if (!target) c.unsupported("the target shape must be computable at build time");
+  c.set_output(0, c.dtype(0), c.broadcast_shapes(c.shape(0), *target));
+}
+
+void infer_constant_of_shape(InferContext& c) {
+  auto target = c.values(0);
+  if (!target) c.unsupported("the shape input must be computable at build time");
+  const Tensor* v = c.attr_tensor("value");
+  DType t = v ? v->dtype() : DType::kFloat32;
+  c.set_output(0, t, *target);
+  if ((t == DType::kInt64 || t == DType::kInt32) && target->size() == 1 && (*target)[0].is_const() &&
+      (*target)[0].const_value() <= 64) {
+    std::vector<Expr> vals(static_cast<size_t>((*target)[0].const_value()), Expr::constant(v->to_int64_vector()[0]));
+    c.set_output_values(0, vals);
+  }
+}
+
+void infer_range(InferContext& c) {
+  DType t = c.dtype(0);
+  if (t == DType::kFloat32 || t == DType::kFloat64) {
+    const Tensor *s = c.constant(0), *l = c.constant(1), *d = c.constant(2);
+    if (!s || !l || !d) c.unsupported("floating-point Range needs constant inputs");
+    auto get = [&](const Tensor* x) { return t == DType::kFloat32 ? double(x->data_as<float>()[0]) : x->data_as<double>()[0]; };
+    double n = std::ceil((get(l) - get(s)) / get(d));
+    c.set_output(0, t, {Expr::constant(std::max<int64_t>(0, static_cast<int64_t>(n)))});
+    return;
+  }
+  auto s = c.values(0), l = c.values(1), d = c.values(2);
+  if (!s || !l || !d || !(*d)[0].is_const())
+    c.unsupported("start, limit and delta must be computable at build time (delta a constant)");
+  Expr start = (*s)[0], limit = (*l)[0];
+  int64_t delta = (*d)[0].const_value();
+  if (delta == 0) c.fail("delta is 0");
+  Expr n = delta > 0 ? floordiv(limit - start + Expr::constant(delta - 1), Expr::constant(delta))
+                     : floordiv(start - limit + Expr::constant(-delta - 1), Expr::constant(-delta));
+  n = max(n, Expr::constant(0));
+  c.set_output(0, t, {n});
+  if (n.is_const() && n.const_value() <= 64) {
+    std::vector<Expr> vals;
+    for (int64_t i = 0; i < n.const_value(); ++i) vals.push_back(start + Expr::constant(i * delta));
+    c.set_output_values(0, vals);
+  }
+}
+
+void infer_constant(InferContext& c) {
+  // The importer turns Constant nodes into constants; this covers leftovers.
+  c.unsupported("Constant node with this attribute form");
+}
+
+}  // namespace
+
+void register_shape_ops(OpRegistry& r) {
+  r.add("Shape", infer_shape);
+  r.add("Size", infer_size);
+  r.add("Reshape", infer_reshape);
+  r.add("Flatten", infer_flatten);
+  r.add("Expand", infer_expand);
+  r.add("ConstantOfShape", infer_constant_of_shape);
+  r.add("Range", infer_range);
+  r.add("Constant", infer_constant);
+}
+
+}  // namespace dynrt

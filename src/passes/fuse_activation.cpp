@@ -1,0 +1,94 @@
+// Fuse what follows a Conv / Gemm / MatMul into it, so the math library
+// applies it while the output is still in cache:
+//  - Conv + Add(residual of the same shape) -> Conv with input 3 = residual
+//  - X + Relu/Sigmoid/Tanh/HardSwish/Gelu/Clip -> X with "dynrt.activation"
+#include "passes/pass.h"
+
+namespace dynrt::passes {
+namespace {
+
+bool is_fusable_producer(const ir::Node& n) {
+  return n.domain.empty() && (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul");
+}
+
+// The single consumer of value v, or -1.
+int sole_consumer(const ir::Graph& g, const std::vector<int>& uses, int v) {
+  if (uses[static_cast<size_t>(v)] != 1) return -1;
+  for (size_t k = 0; k < g.nodes.size(); ++k)
+    for (int i : g.nodes[k].inputs)
+      if (i == v) return static_cast<int>(k);
+  return -1;  // a graph output
+}
+
+const char* activation_name(const ir::Graph& g, const ir::Node& n) {
+  if (!n.domain.empty()) return nullptr;
+  if (n.op == "Relu" || n.op == "Sigmoid" || n.op == "Tanh" || n.op == "HardSwish") return n.op.c_str();
+  if (n.op == "Gelu" && (!n.attrs.count("approximate") || n.attrs.at("approximate").s == "none")) return "Gelu";
+  if (n.op == "Clip") {
+    for (size_t i = 1; i < n.inputs.size(); ++i)
+      if (n.inputs[i] >= 0 && !g.values[static_cast<size_t>(n.inputs[i])].constant) return nullptr;
+    return "Clip";
+  }
+  return nullptr;
+}
+
+ir::Attribute float_attr(float f) {
+  ir::Attribute a;
+  a.type = ir::Attribute::Type::kFloat;
+  a.f = f;
+  return a;
+}
+
+}  // namespace
+
+bool fuse_activation(ir::Graph& g) {
+  bool changed = false;
+  std::vector<bool> keep(g.nodes.size(), true);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (!keep[k] || !is_fusable_producer(g.nodes[k])) continue;
+    for (;;) {
+      ir::Node& x = g.nodes[k];
+      if (x.attrs.count("dynrt.activation")) break;
+      int out = x.outputs[0];
+      if (g.values[static_cast<size_t>(out)].dtype != DType::kFloat32) break;
+      std::vector<int> uses = g.count_uses();
+      int c = sole_consumer(g, uses, out);
+      if (c < 0 || !keep[static_cast<size_t>(c)]) break;
+      ir::Node& y = g.nodes[static_cast<size_t>(c)];
+      if (x.op == "Conv" && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
+        int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
+        const ir::Value &ov = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
+        // The residual must exist before the conv runs and need no broadcasting.
+        if (other == out || ov.constant || ov.producer >= static_cast<int>(k) || ov.shape != xv.shape) break;
+        x.inputs.resize(4, -1);
+        x.inputs[3] = other;
+        x.outputs[0] = y.outputs[0];
+        keep[static_cast<size_t>(c)] = false;
+        changed = true;
+        continue;
+      }
+      const char* act = activation_name(g, y);
+      if (!act) break;
+      ir::Attribute a;
+      a.type = ir::Attribute::Type::kString;
+      a.s = act;
+      if (a.s == "Clip") {
+        float lo = y.attrs.count("min") ? y.attrs.at("min").f : -3.4e38f;
+        float hi = y.attrs.count("max") ? y.attrs.at("max").f : 3.4e38f;
+        if (y.inputs.size() > 1 && y.inputs[1] >= 0) lo = g.values[static_cast<size_t>(y.inputs[1])].constant->data_as<float>()[0];
+        if (y.inputs.size() > 2 && y.inputs[2] >= 0) hi = g.values[static_cast<size_t>(y.inputs[2])].constant->data_as<float>()[0];
+        x.attrs["dynrt.clip_min"] = float_attr(lo);
+        x.attrs["dynrt.clip_max"] = float_attr(hi);
+      }
+      x.attrs["dynrt.activation"] = a;
+      x.outputs[0] = y.outputs[0];
+      keep[static_cast<size_t>(c)] = false;
+      changed = true;
+      break;
+    }
+  }
+  if (changed) g.compact(keep);
+  return changed;
+}
+
+}  // namespace dynrt::passes

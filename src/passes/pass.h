@@ -1,0 +1,25 @@
+// Graph passes: each takes the graph and says whether it changed it. One pass
+// per file; the builder runs default_pipeline() in order.
+#pragma once
+
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace dynrt::passes {
+
+struct Pass {
+  const char* name;
+  bool (*run)(ir::Graph&);
+};
+
+bool fold_node(ir::Graph& g, size_t node);    // constant-fold one node if its inputs are known
+bool fold_constants(ir::Graph& g);             // fold_constants.cpp
+bool fold_shape_values(ir::Graph& g);          // fold_shape_values.cpp
+bool eliminate_dead_code(ir::Graph& g);        // dead_code.cpp
+bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
+bool fuse_activation(ir::Graph& g);            // fuse_activation.cpp
+
+std::vector<Pass> default_pipeline();
+
+}  // namespace dynrt::passes

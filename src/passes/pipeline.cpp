@@ -1,0 +1,16 @@
+#include "passes/pass.h"
+
+namespace dynrt::passes {
+
+std::vector<Pass> default_pipeline() {
+  return {
+      {"fold_constants", fold_constants},
+      {"fold_shape_values", fold_shape_values},
+      {"eliminate_dead_code", eliminate_dead_code},
+      {"fuse_batchnorm", fuse_batchnorm},
+      {"fuse_activation", fuse_activation},
+      {"eliminate_dead_code", eliminate_dead_code},
+  };
+}
+
+}  // namespace dynrt::passes

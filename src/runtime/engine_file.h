@@ -1,0 +1,14 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "runtime/engine_impl.h"
+
+namespace dynrt {
+
+void save_engine(const EngineImpl& e, const std::string& path);
+// Throws ErrorCode::kInvalidEngine for truncated, corrupt or wrong-version files.
+std::shared_ptr<EngineImpl> load_engine(const std::string& path);
+
+}  // namespace dynrt

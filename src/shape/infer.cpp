@@ -1,0 +1,35 @@
+#include "shape/infer.h"
+
+#include "ops/registry.h"
+
+namespace dynrt {
+
+void infer_shapes(ir::Graph& g, const std::function<void(ir::Graph&, size_t)>& after_node) {
+  const OpRegistry& reg = OpRegistry::instance();
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& n = g.nodes[i];
+    const OpDef* def = reg.find(n.op, n.domain);
+    if (!def) {
+      std::string dom = n.domain.empty() ? "ai.onnx" : n.domain;
+      throw Error(ErrorCode::kUnsupported,
+                  "unsupported op '" + n.op + "' (domain " + dom + ") in " + g.node_label(n));
+    }
+    if (!def->kernels.count(Backend::kCpu))
+      throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": op has no CPU kernel");
+    for (const auto& [name, a] : n.attrs)
+      if (a.type == ir::Attribute::Type::kGraph)
+        throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": subgraph attribute '" + name + "' is not supported");
+    for (int in : n.inputs)
+      if (in >= 0 && g.values[static_cast<size_t>(in)].dtype == DType::kUndefined)
+        throw Error(ErrorCode::kInternal, g.node_label(n) + ": input '" + g.values[static_cast<size_t>(in)].name + "' has no type");
+    InferContext ctx(g, i);
+    def->infer(ctx);
+    for (int o : g.nodes[i].outputs)
+      if (o >= 0 && g.values[static_cast<size_t>(o)].dtype == DType::kUndefined)
+        throw Error(ErrorCode::kUnsupported, g.node_label(g.nodes[i]) + ": output '" + g.values[static_cast<size_t>(o)].name +
+                                                 "' is not supported (no type inferred)");
+    if (after_node) after_node(g, i);
+  }
+}
+
+}  // namespace dynrt

@@ -1,0 +1,232 @@
+// NumPy .npy/.npz reading and writing (what `np.savez` / `np.load` use), so
+// users can feed and inspect engines from Python without bindings.
+#include "util/npz.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "dynrt/error.h"
+
+namespace dynrt {
+namespace {
+
+[[noreturn]] void bad(const std::string& path, const std::string& why) {
+  throw Error(ErrorCode::kInvalidInput, "'" + path + "': " + why);
+}
+
+template <class T>
+T get(const std::string& d, size_t at, const std::string& path) {
+  if (at + sizeof(T) > d.size()) bad(path, "truncated zip data");
+  T v;
+  std::memcpy(&v, d.data() + at, sizeof(T));
+  return v;
+}
+
+template <class T>
+void put(std::string& d, T v) {
+  d.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+struct DescrMap {
+  const char* descr;
+  DType dtype;
+};
+constexpr DescrMap kDescrs[] = {
+    {"f4", DType::kFloat32}, {"f8", DType::kFloat64}, {"i8", DType::kInt64}, {"i4", DType::kInt32},
+    {"i2", DType::kInt16},   {"i1", DType::kInt8},    {"u1", DType::kUInt8}, {"u2", DType::kUInt16},
+    {"u4", DType::kUInt32},  {"u8", DType::kUInt64},  {"b1", DType::kBool},  {"f2", DType::kFloat16},
+};
+
+Tensor parse_npy(const std::string& d, const std::string& label) {
+  if (d.size() < 10 || d.compare(0, 6, "\x93NUMPY") != 0) bad(label, "not a .npy array");
+  auto major = static_cast<uint8_t>(d[6]);
+  size_t header_len, start;
+  if (major == 1) {
+    header_len = get<uint16_t>(d, 8, label);
+    start = 10;
+  } else {
+    header_len = get<uint32_t>(d, 8, label);
+    start = 12;
+  }
+  if (start + header_len > d.size()) bad(label, "truncated .npy header");
+  std::string h = d.substr(start, header_len);
+  auto field = [&](const std::string& key) {
+    size_t at = h.find("'" + key + "'");
+    if (at == std::string::npos) bad(label, "missing '" + key + "' in .npy header");
+    at = h.find(':', at);
+    return at + 1;
+  };
+  size_t at = h.find('\'', field("descr"));
+  std::string descr = h.substr(at + 1, h.find('\'', at + 1) - at - 1);
+  if (descr.size() != 3 || descr[0] == '>') bad(label, "unsupported array type '" + descr + "' (need little-endian numeric)");
+  DType dtype = DType::kUndefined;
+  for (const DescrMap& m : kDescrs)
+    if (descr.substr(1) == m.descr) dtype = m.dtype;
+  if (dtype == DType::kUndefined) bad(label, "unsupported array type '" + descr + "'");
+  size_t fo = field("fortran_order");
+  bool fortran = h.compare(h.find_first_not_of(' ', fo), 4, "True") == 0;
+  size_t s0 = h.find('(', field("shape")), s1 = h.find(')', s0);
+  std::vector<int64_t> shape;
+  std::stringstream ss(h.substr(s0 + 1, s1 - s0 - 1));
+  std::string part;
+  while (std::getline(ss, part, ','))
+    if (part.find_first_not_of(' ') != std::string::npos) shape.push_back(std::stoll(part));
+  if (fortran && shape.size() > 1) bad(label, "Fortran-ordered arrays are not supported; use np.ascontiguousarray");
+  Tensor t(dtype, shape);
+  size_t data_at = start + header_len;
+  if (d.size() - data_at < t.nbytes()) bad(label, "array data is truncated");
+  if (t.nbytes()) std::memcpy(t.data(), d.data() + data_at, t.nbytes());
+  return t;
+}
+
+std::string make_npy(const Tensor& t) {
+  const char* code = nullptr;
+  for (const DescrMap& m : kDescrs)
+    if (m.dtype == t.dtype()) code = m.descr;
+  if (!code) throw Error(ErrorCode::kUnsupported, std::string("cannot save ") + dtype_name(t.dtype()) + " to .npy");
+  std::string shape = "(";
+  for (size_t i = 0; i < t.shape().size(); ++i) shape += (i ? ", " : "") + std::to_string(t.shape()[i]);
+  shape += t.shape().size() == 1 ? ",)" : ")";
+  char order = (std::string(code) == "b1" || std::string(code) == "i1" || std::string(code) == "u1") ? '|' : '<';
+  std::string h = "{'descr': '" + std::string(1, order) + code + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + h.size() + 1) % 64 != 0) h += ' ';
+  h += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  put(out, static_cast<uint16_t>(h.size()));
+  out += h;
+  out.append(static_cast<const char*>(t.data()), t.nbytes());
+  return out;
+}
+
+std::string inflate_raw(const std::string& src, size_t out_size, const std::string& label) {
+  std::string out(out_size, '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) bad(label, "zlib init failed");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(src.data()));
+  zs.avail_in = static_cast<uInt>(src.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = inflate(&zs, Z_FINISH);
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) bad(label, "corrupt compressed entry");
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> read_npz(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kIo, "cannot open '" + path + "'");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string d = ss.str();
+  std::map<std::string, Tensor> out;
+  if (d.compare(0, 6, "\x93NUMPY") == 0) {  // a single .npy
+    out["arr_0"] = parse_npy(d, path);
+    return out;
+  }
+  size_t eocd = std::string::npos;
+  for (size_t i = d.size() >= 22 ? d.size() - 22 : 0; i + 1 > 0 && i + 22 <= d.size(); --i) {
+    if (get<uint32_t>(d, i, path) == 0x06054b50) {
+      eocd = i;
+      break;
+    }
+    if (i == 0) break;
+  }
+  if (eocd == std::string::npos) bad(path, "not a .npz (zip) file");
+  uint64_t entries = get<uint16_t>(d, eocd + 10, path);
+  uint64_t cd = get<uint32_t>(d, eocd + 16, path);
+  for (uint64_t e = 0; e < entries; ++e) {
+    if (get<uint32_t>(d, cd, path) != 0x02014b50) bad(path, "corrupt zip directory");
+    uint16_t method = get<uint16_t>(d, cd + 10, path);
+    uint64_t csize = get<uint32_t>(d, cd + 20, path), usize = get<uint32_t>(d, cd + 24, path);
+    uint16_t nlen = get<uint16_t>(d, cd + 28, path), elen = get<uint16_t>(d, cd + 30, path), clen = get<uint16_t>(d, cd + 32, path);
+    uint64_t local = get<uint32_t>(d, cd + 42, path);
+    std::string name = d.substr(cd + 46, nlen);
+    // Zip64 sizes live in extra field 0x0001 when the 32-bit ones are saturated.
+    for (size_t x = cd + 46 + nlen; x + 4 <= cd + 46 + nlen + elen;) {
+      uint16_t id = get<uint16_t>(d, x, path), len = get<uint16_t>(d, x + 2, path);
+      if (id == 1) {
+        size_t p = x + 4;
+        if (usize == 0xFFFFFFFF) usize = get<uint64_t>(d, p, path), p += 8;
+        if (csize == 0xFFFFFFFF) csize = get<uint64_t>(d, p, path), p += 8;
+        if (local == 0xFFFFFFFF) local = get<uint64_t>(d, p, path);
+      }
+      x += 4 + len;
+    }
+    cd += 46 + nlen + elen + clen;
+    if (get<uint32_t>(d, local, path) != 0x04034b50) bad(path, "corrupt zip entry '" + name + "'");
+    size_t data_at = local + 30 + get<uint16_t>(d, local + 26, path) + get<uint16_t>(d, local + 28, path);
+    if (data_at + csize > d.size()) bad(path, "truncated zip entry '" + name + "'");
+    std::string raw = d.substr(data_at, csize);
+    if (method == 8) raw = inflate_raw(raw, usize, path);
+    else if (method != 0) bad(path, "unsupported zip compression in '" + name + "'");
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
+    out[name] = parse_npy(raw, path + ":" + name);
+  }
+  return out;
+}
+
+void write_npz(const std::string& path, const std::map<std::string, Tensor>& arrays) {
+  std::string zip, dir;
+  uint16_t count = 0;
+  for (const auto& [key, t] : arrays) {
+    std::string name = key + ".npy", data = make_npy(t);
+    if (data.size() >= 0xFFFFFFFFull) throw Error(ErrorCode::kUnsupported, "array '" + key + "' is too large for .npz");
+    auto crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+    auto offset = static_cast<uint32_t>(zip.size());
+    auto size = static_cast<uint32_t>(data.size());
+    put(zip, uint32_t{0x04034b50});
+    put(zip, uint16_t{20});
+    put(zip, uint16_t{0});
+    put(zip, uint16_t{0});
+    put(zip, uint16_t{0});
+    put(zip, uint16_t{0x21});
+    put(zip, crc);
+    put(zip, size);
+    put(zip, size);
+    put(zip, static_cast<uint16_t>(name.size()));
+    put(zip, uint16_t{0});
+    zip += name;
+    zip += data;
+    put(dir, uint32_t{0x02014b50});
+    put(dir, uint16_t{20});
+    put(dir, uint16_t{20});
+    put(dir, uint16_t{0});
+    put(dir, uint16_t{0});
+    put(dir, uint16_t{0});
+    put(dir, uint16_t{0x21});
+    put(dir, crc);
+    put(dir, size);
+    put(dir, size);
+    put(dir, static_cast<uint16_t>(name.size()));
+    put(dir, uint16_t{0});
+    put(dir, uint16_t{0});
+    put(dir, uint16_t{0});
+    put(dir, uint16_t{0});
+    put(dir, uint32_t{0});
+    put(dir, offset);
+    dir += name;
+    ++count;
+  }
+  auto dir_at = static_cast<uint32_t>(zip.size());
+  zip += dir;
+  put(zip, uint32_t{0x06054b50});
+  put(zip, uint16_t{0});
+  put(zip, uint16_t{0});
+  put(zip, count);
+  put(zip, count);
+  put(zip, static_cast<uint32_t>(dir.size()));
+  put(zip, dir_at);
+  put(zip, uint16_t{0});
+  std::ofstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kIo, "cannot write '" + path + "'");
+  f.write(zip.data(), static_cast<std::streamsize>(zip.size()));
+}
+
+}  // namespace dynrt

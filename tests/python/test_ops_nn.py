@@ -1,0 +1,339 @@
+"""nn ops (Conv, ConvTranspose, pools, BatchNormalization) against ONNX Runtime,
+static and dynamic shapes, plus the dynrt fusion hooks on Conv."""
+import numpy as np
+import pytest
+from onnx import TensorProto as TP
+from onnx import helper as h
+from onnx import numpy_helper
+
+from harness import assert_close, build_engine, check_model, reference, run_cli, run_engine
+
+rng = np.random.default_rng(0)
+
+
+def model(nodes, inputs, outputs, opset=17, inits=()):
+    g = h.make_graph(nodes, "g", inputs, outputs, list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8 if opset < 19 else 9
+    return m
+
+
+def vi(name, shape, dt=TP.FLOAT):
+    return h.make_tensor_value_info(name, dt, shape)
+
+
+def out(name="y"):
+    return h.make_tensor_value_info(name, TP.FLOAT, None)
+
+
+def randf(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def conv_model(op, x_shape, w, b=None, w_const=True, **attrs):
+    inputs = [vi("x", x_shape)]
+    inits = []
+    names = ["x", "w"]
+    if w_const:
+        inits.append(const("w", w))
+    else:
+        inputs.append(vi("w", list(w.shape)))
+    if b is not None:
+        inits.append(const("b", b))
+        names.append("b")
+    return model([h.make_node(op, names, ["y"], **attrs)], inputs, [out()], inits=inits)
+
+
+# ---- Conv --------------------------------------------------------------------
+
+CONV_CASES = [
+    # (x C, spatial, w shape, attrs)
+    (3, (9, 11), (8, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+    (4, (10, 10), (6, 4, 3, 3), dict(strides=[2, 2])),
+    (4, (10, 12), (6, 4, 3, 2), dict(strides=[2, 1], pads=[1, 0, 2, 1])),
+    (4, (11, 11), (4, 4, 3, 3), dict(dilations=[2, 2], pads=[2, 2, 2, 2])),
+    (6, (8, 8), (6, 2, 3, 3), dict(group=3, pads=[1, 1, 1, 1])),
+    (16, (9, 9), (16, 1, 3, 3), dict(group=16, pads=[1, 1, 1, 1], strides=[2, 2])),  # depthwise
+    (16, (9, 9), (32, 1, 5, 5), dict(group=16, pads=[2, 2, 2, 2])),  # depthwise multiplier 2
+    (5, (10, 7), (7, 5, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
+    (5, (10, 7), (7, 5, 4, 4), dict(auto_pad="SAME_LOWER", strides=[2, 3])),
+    (5, (10, 7), (7, 5, 3, 3), dict(auto_pad="VALID", strides=[2, 2])),
+    (32, (14, 14), (64, 32, 1, 1), dict()),
+    (64, (7, 7), (128, 64, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CONV_CASES)))
+@pytest.mark.parametrize("bias", [False, True])
+def test_conv2d_static(tmp_path, case, bias):
+    c, sp, ws, attrs = CONV_CASES[case]
+    w = randf(*ws)
+    b = randf(ws[0]) if bias else None
+    m = conv_model("Conv", [2, c, *sp], w, b, **attrs)
+    check_model(m, [{"x": randf(2, c, *sp)}], tmp_path, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("case", [0, 1, 3, 4, 5, 7, 8])
+def test_conv2d_dynamic(tmp_path, case):
+    c, sp, ws, attrs = CONV_CASES[case]
+    w = randf(*ws)
+    m = conv_model("Conv", ["N", c, "H", "W"], w, randf(ws[0]), **attrs)
+    feeds = [{"x": randf(n, c, hh, ww)} for n, hh, ww in ((1, sp[0], sp[1]), (3, 13, 8), (2, 7, 16))]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4", "H": "5:10:20", "W": "5:10:20"})
+
+
+def test_conv_weight_not_constant(tmp_path):
+    w = randf(6, 2, 3, 3)
+    m = conv_model("Conv", ["N", 4, 8, 8], w, w_const=False, group=2, pads=[1, 1, 1, 1])
+    feeds = [{"x": randf(n, 4, 8, 8), "w": randf(6, 2, 3, 3)} for n in (1, 3)]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("attrs", [dict(), dict(strides=[2], pads=[1, 2]), dict(dilations=[3], group=2),
+                                   dict(auto_pad="SAME_UPPER", strides=[3])])
+def test_conv1d(tmp_path, attrs):
+    w = randf(6, 4 // attrs.get("group", 1), 3)
+    m = conv_model("Conv", ["N", 4, "L"], w, randf(6), **attrs)
+    feeds = [{"x": randf(n, 4, l)} for n, l in ((1, 20), (2, 9))]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4", "L": "8:16:32"})
+
+
+@pytest.mark.parametrize("attrs", [dict(pads=[1, 1, 1, 1, 1, 1]), dict(strides=[1, 2, 2], group=2)])
+def test_conv3d(tmp_path, attrs):
+    w = randf(4, 4 // attrs.get("group", 1), 3, 3, 3)
+    m = conv_model("Conv", ["N", 4, 6, 7, 8], w, randf(4), **attrs)
+    check_model(m, [{"x": randf(n, 4, 6, 7, 8)} for n in (1, 2)], tmp_path, rtol=1e-3, atol=1e-3,
+                dims={"N": "1:2:3"})
+
+
+def test_conv_followed_by_relu_and_add(tmp_path):
+    # Exercises the fusion pass end to end (conv + residual add + relu).
+    w1, w2 = randf(8, 8, 3, 3), randf(8, 8, 1, 1)
+    nodes = [h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             h.make_node("Relu", ["c1"], ["r1"]),
+             h.make_node("Conv", ["r1", "w2"], ["c2"]),
+             h.make_node("Add", ["c2", "x"], ["s"]),
+             h.make_node("Relu", ["s"], ["y"])]
+    m = model(nodes, [vi("x", ["N", 8, "H", "H"])], [out()],
+              inits=[const("w1", w1), const("b1", randf(8)), const("w2", w2)])
+    feeds = [{"x": randf(n, 8, s, s)} for n, s in ((1, 6), (3, 9))]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4", "H": "4:8:12"})
+
+
+ACTS = {
+    "Relu": (dict(), lambda y: [h.make_node("Relu", [y], ["y"])]),
+    "Sigmoid": (dict(), lambda y: [h.make_node("Sigmoid", [y], ["y"])]),
+    "Tanh": (dict(), lambda y: [h.make_node("Tanh", [y], ["y"])]),
+    "HardSwish": (dict(), lambda y: [h.make_node("HardSwish", [y], ["y"])]),
+    "Gelu": (dict(), lambda y: [h.make_node("Gelu", [y], ["y"])]),
+    "Clip": ({"dynrt.clip_min": -0.5, "dynrt.clip_max": 0.7},
+             lambda y: [h.make_node("Clip", [y, "lo", "hi"], ["y"])]),
+}
+CLIP_INITS = [const("lo", np.float32(-0.5)), const("hi", np.float32(0.7))]
+
+
+def check_fused(tmp_path, fused, reference_model, feeds, rtol=1e-3, atol=1e-3, **kw):
+    engine = build_engine(fused, tmp_path, **kw)
+    for f in feeds:
+        assert_close(run_engine(engine, f, tmp_path), reference(reference_model, f), rtol, atol)
+
+
+@pytest.mark.parametrize("act", list(ACTS))
+@pytest.mark.parametrize("residual", [False, True])
+def test_conv_fusion_hooks(tmp_path, act, residual):
+    extra, tail = ACTS[act]
+    w, b = randf(8, 4, 3, 3), randf(8)
+    inits = [const("w", w), const("b", b)] + (CLIP_INITS if act == "Clip" else [])
+    ins = [vi("x", ["N", 4, 8, 8])] + ([vi("r", ["N", 8, 8, 8])] if residual else [])
+    conv_in = ["x", "w", "b"] + (["r"] if residual else [])
+    fused = model([h.make_node("Conv", conv_in, ["y"], pads=[1, 1, 1, 1], **{"dynrt.activation": act}, **extra)],
+                  ins, [out()], opset=20, inits=inits)
+    ref_nodes = [h.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1])]
+    if residual:
+        ref_nodes.append(h.make_node("Add", ["c", "r"], ["s"]))
+    ref_nodes += tail("s" if residual else "c")
+    ref = model(ref_nodes, ins, [out()], opset=20, inits=inits)
+    feeds = [{"x": randf(n, 4, 8, 8), **({"r": randf(n, 8, 8, 8)} if residual else {})} for n in (1, 3)]
+    check_fused(tmp_path, fused, ref, feeds, dims={"N": "1:2:4"})
+
+
+def test_conv_residual_without_bias(tmp_path):
+    w = randf(8, 8, 1, 1)
+    fused = model([h.make_node("Conv", ["x", "w", "", "r"], ["y"], **{"dynrt.activation": "Relu"})],
+                  [vi("x", ["N", 8, 5, 5]), vi("r", ["N", 8, 5, 5])], [out()], inits=[const("w", w)])
+    ref = model([h.make_node("Conv", ["x", "w"], ["c"]), h.make_node("Add", ["c", "r"], ["s"]),
+                 h.make_node("Relu", ["s"], ["y"])],
+                [vi("x", ["N", 8, 5, 5]), vi("r", ["N", 8, 5, 5])], [out()], inits=[const("w", w)])
+    feeds = [{"x": randf(n, 8, 5, 5), "r": randf(n, 8, 5, 5)} for n in (1, 2)]
+    check_fused(tmp_path, fused, ref, feeds, dims={"N": "1:2:4"})
+
+
+def test_conv_channel_mismatch_fails(tmp_path):
+    m = conv_model("Conv", [1, 5, 8, 8], randf(4, 3, 3, 3))
+    p = run_cli("build", *_save(m, tmp_path), check=False)
+    assert p.returncode != 0 and "channels" in (p.stdout + p.stderr)
+
+
+def _save(m, tmp_path):
+    import onnx
+    path = tmp_path / "bad.onnx"
+    onnx.save(m, str(path))
+    return [path, "-o", tmp_path / "bad.engine"]
+
+
+def test_conv_double_unsupported(tmp_path):
+    w = rng.standard_normal((4, 3, 3, 3))
+    m = model([h.make_node("Conv", ["x", "w"], ["y"])], [vi("x", [1, 3, 8, 8], TP.DOUBLE)],
+              [h.make_tensor_value_info("y", TP.DOUBLE, None)], inits=[const("w", w)])
+    p = run_cli("build", *_save(m, tmp_path), check=False)
+    assert p.returncode != 0 and "float32" in (p.stdout + p.stderr)
+
+
+# ---- ConvTranspose -----------------------------------------------------------
+
+CT_CASES = [
+    (4, (5, 6), (4, 3, 3, 3), dict()),
+    (4, (5, 6), (4, 3, 3, 3), dict(strides=[2, 2])),
+    (4, (5, 6), (4, 3, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])),
+    (4, (5, 6), (4, 2, 4, 4), dict(strides=[2, 2], pads=[1, 1, 1, 1], group=2)),
+    (4, (5, 6), (4, 3, 3, 3), dict(strides=[2, 2], auto_pad="SAME_UPPER")),
+    (4, (5, 6), (4, 3, 3, 3), dict(strides=[2, 2], auto_pad="SAME_LOWER")),
+    (4, (5, 6), (4, 3, 3, 3), dict(strides=[2, 2], output_shape=[10, 12])),
+    (4, (5, 6), (4, 3, 3, 3), dict(strides=[2, 2], output_shape=[10, 12], auto_pad="SAME_UPPER")),
+    (4, (5, 6), (4, 3, 3, 3), dict(dilations=[2, 2], strides=[2, 1])),
+    (8, (5, 6), (8, 1, 3, 3), dict(group=8, strides=[2, 2], pads=[1, 1, 1, 1])),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CT_CASES)))
+def test_conv_transpose_static(tmp_path, case):
+    c, sp, ws, attrs = CT_CASES[case]
+    m = conv_model("ConvTranspose", [2, c, *sp], randf(*ws), randf(ws[1] * attrs.get("group", 1)), **attrs)
+    check_model(m, [{"x": randf(2, c, *sp)}], tmp_path, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("case", [1, 2, 3, 4, 5])
+def test_conv_transpose_dynamic(tmp_path, case):
+    c, sp, ws, attrs = CT_CASES[case]
+    m = conv_model("ConvTranspose", ["N", c, "H", "W"], randf(*ws), None, **attrs)
+    feeds = [{"x": randf(n, c, hh, ww)} for n, hh, ww in ((1, 5, 6), (3, 8, 3))]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4", "H": "2:6:10", "W": "2:6:10"})
+
+
+def test_conv_transpose_1d_3d(tmp_path):
+    m = conv_model("ConvTranspose", ["N", 3, "L"], randf(3, 2, 4), randf(2), strides=[3], pads=[1, 0])
+    check_model(m, [{"x": randf(n, 3, l)} for n, l in ((1, 5), (2, 9))], tmp_path, rtol=1e-3, atol=1e-3,
+                dims={"N": "1:2:3", "L": "3:6:12"})
+    m = conv_model("ConvTranspose", [1, 2, 3, 4, 5], randf(2, 3, 2, 2, 2), None, strides=[2, 2, 2])
+    check_model(m, [{"x": randf(1, 2, 3, 4, 5)}], tmp_path, rtol=1e-3, atol=1e-3)
+
+
+# ---- pools -------------------------------------------------------------------
+
+POOL_CASES = [
+    ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("MaxPool", dict(kernel_shape=[2, 2])),
+    ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
+    ("MaxPool", dict(kernel_shape=[2, 3], strides=[2, 2], pads=[1, 0, 1, 1], ceil_mode=1)),
+    ("MaxPool", dict(kernel_shape=[3, 3], dilations=[2, 2], strides=[1, 2])),
+    ("MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER")),
+    ("MaxPool", dict(kernel_shape=[4, 4], strides=[3, 3], auto_pad="SAME_LOWER")),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1)),
+    ("AveragePool", dict(kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1)),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER", count_include_pad=1)),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER")),
+    ("LpPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("LpPool", dict(kernel_shape=[2, 2], p=1)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(POOL_CASES)))
+def test_pool2d(tmp_path, case):
+    op, attrs = POOL_CASES[case]
+    m = model([h.make_node(op, ["x"], ["y"], **attrs)], [vi("x", ["N", 3, "H", "W"])], [out()], opset=18)
+    feeds = [{"x": randf(n, 3, hh, ww)} for n, hh, ww in ((2, 9, 9), (1, 10, 7), (3, 12, 13))]
+    check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "H": "6:9:16", "W": "6:9:16"})
+
+
+@pytest.mark.parametrize("op,attrs", [
+    ("MaxPool", dict(kernel_shape=[3], strides=[2], ceil_mode=1)),
+    ("AveragePool", dict(kernel_shape=[3], strides=[2], pads=[1, 1], count_include_pad=1)),
+    ("MaxPool", dict(kernel_shape=[2, 2, 2], strides=[2, 2, 2])),
+    ("AveragePool", dict(kernel_shape=[2, 3, 2], strides=[1, 2, 2], pads=[0, 1, 0, 1, 1, 0])),
+])
+def test_pool_1d_3d(tmp_path, op, attrs):
+    sp = [11] if len(attrs["kernel_shape"]) == 1 else [5, 6, 7]
+    m = model([h.make_node(op, ["x"], ["y"], **attrs)], [vi("x", ["N", 2, *sp])], [out()])
+    check_model(m, [{"x": randf(n, 2, *sp)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})
+
+
+def test_avgpool_dilations_opset19(tmp_path):
+    for attrs in (dict(kernel_shape=[3, 3], dilations=[2, 2], strides=[2, 2], ceil_mode=1),
+                  dict(kernel_shape=[3, 3], dilations=[2, 1], pads=[1, 1, 1, 1], count_include_pad=1)):
+        m = model([h.make_node("AveragePool", ["x"], ["y"], **attrs)], [vi("x", [2, 3, 10, 9])], [out()], opset=19)
+        check_model(m, [{"x": randf(2, 3, 10, 9)}], tmp_path)
+
+
+def test_maxpool_indices_unsupported(tmp_path):
+    m = model([h.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])], [vi("x", [1, 3, 4, 4])],
+              [out(), h.make_tensor_value_info("i", TP.INT64, None)])
+    p = run_cli("build", *_save(m, tmp_path), check=False)
+    assert p.returncode != 0 and "Indices" in (p.stdout + p.stderr)
+
+
+@pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"])
+def test_global_pools(tmp_path, op):
+    m = model([h.make_node(op, ["x"], ["y"])], [vi("x", ["N", 5, "H", "W"])], [out()])
+    feeds = [{"x": randf(n, 5, hh, ww)} for n, hh, ww in ((1, 7, 7), (3, 4, 9))]
+    check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "H": "1:7:9", "W": "1:7:9"})
+    m = model([h.make_node(op, ["x"], ["y"])], [vi("x", [2, 4, 6])], [out()])
+    check_model(m, [{"x": randf(2, 4, 6)}], tmp_path)
+
+
+# ---- BatchNormalization ------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [["N", 4, "H", "W"], ["N", 4], ["N", 4, 7]])
+def test_batchnorm(tmp_path, shape):
+    c = 4
+    inits = [const("s", randf(c)), const("b", randf(c)), const("m", randf(c)),
+             const("v", (np.abs(randf(c)) + 0.1).astype(np.float32))]
+    m = model([h.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], epsilon=1e-3)],
+              [vi("x", shape)], [out()], inits=inits)
+    concrete = {"N": [1, 3], "H": [5, 2], "W": [6, 3]}
+    feeds = [{"x": randf(*[d if isinstance(d, int) else concrete[d][i] for d in shape])} for i in range(2)]
+    check_model(m, feeds, tmp_path, dims={k: "1:3:8" for k in ("N", "H", "W") if k in shape})
+
+
+def test_batchnorm_runtime_params(tmp_path):
+    ins = [vi("x", ["N", 3, 4]), vi("s", [3]), vi("b", [3]), vi("m", [3]), vi("v", [3])]
+    m = model([h.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])], ins, [out()])
+    feeds = [{"x": randf(n, 3, 4), "s": randf(3), "b": randf(3), "m": randf(3),
+              "v": (np.abs(randf(3)) + 0.1).astype(np.float32)} for n in (1, 2)]
+    check_model(m, feeds, tmp_path, dims={"N": "1:2:4"})
+
+
+def test_batchnorm_after_conv(tmp_path):
+    # Usually folded into the conv by a pass; the result must not change.
+    c = 6
+    inits = [const("w", randf(c, 3, 3, 3)), const("s", randf(c)), const("b", randf(c)), const("m", randf(c)),
+             const("v", (np.abs(randf(c)) + 0.1).astype(np.float32))]
+    m = model([h.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+               h.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"])],
+              [vi("x", ["N", 3, 8, 8])], [out()], inits=inits)
+    check_model(m, [{"x": randf(n, 3, 8, 8)} for n in (1, 2)], tmp_path, rtol=1e-3, atol=1e-3,
+                dims={"N": "1:2:4"})
+
+
+def test_batchnorm_training_unsupported(tmp_path):
+    inits = [const(n, np.ones(3, np.float32)) for n in "sbmv"]
+    m = model([h.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], training_mode=1)],
+              [vi("x", [2, 3, 4])], [out()], opset=15, inits=inits)
+    p = run_cli("build", *_save(m, tmp_path), check=False)
+    assert p.returncode != 0 and "training_mode" in (p.stdout + p.stderr)

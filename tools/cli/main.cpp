@@ -1,0 +1,314 @@
+// The `dynrt` command line: build, run, bench, inspect (flags in the style of trtexec).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "dynrt/dynrt.h"
+#include "onnx/importer.h"
+#include "util/npz.h"
+
+using namespace dynrt;
+
+namespace {
+
+const char* kUsage = R"(usage:
+  dynrt build MODEL.onnx -o ENGINE [--min-shapes in:1x3x224x224,...] [--opt-shapes ...] [--max-shapes ...]
+                                   [--dim NAME=MIN:OPT:MAX]... [--relation 'b=2*a']... [--profile ...]
+      --profile starts another optimization profile; shapes/dims after it belong to it.
+  dynrt run ENGINE (--inputs IN.npz | --shapes in:2x3x224x224,...) [--outputs OUT.npz] [--seed N]
+  dynrt bench ENGINE --shapes in:8x3x224x224,... [--iterations N] [--warmup N] [--json]
+  dynrt inspect MODEL.onnx|ENGINE
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> flags;  // in order (profiles care)
+
+  bool has(const std::string& f) const {
+    return std::any_of(flags.begin(), flags.end(), [&](const auto& p) { return p.first == f; });
+  }
+  std::string get(const std::string& f, const std::string& def = "") const {
+    for (const auto& [k, v] : flags)
+      if (k == f) return v;
+    return def;
+  }
+};
+
+Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& bool_flags) {
+  Args a;
+  for (int i = start; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0 || s == "-o") {
+      if (std::find(bool_flags.begin(), bool_flags.end(), s) != bool_flags.end()) {
+        a.flags.emplace_back(s, "");
+        continue;
+      }
+      std::string value;
+      if (size_t eq = s.find('='); eq != std::string::npos && s.rfind("--", 0) == 0 && s != "--dim") {
+        value = s.substr(eq + 1);
+        s = s.substr(0, eq);
+      } else {
+        if (i + 1 >= argc) throw UsageError("flag " + s + " needs a value");
+        value = argv[++i];
+      }
+      a.flags.emplace_back(s, value);
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+int64_t parse_int(const std::string& s, const std::string& what) {
+  try {
+    size_t used = 0;
+    int64_t v = std::stoll(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorCode::kInvalidConfig, "bad " + what + " '" + s + "'");
+}
+
+BuildConfig config_from(const Args& a) {
+  BuildConfig cfg;
+  std::vector<std::map<std::string, std::vector<int64_t>>> mins(1), opts(1), maxs(1);
+  cfg.profiles.emplace_back();
+  bool used = false;
+  for (const auto& [k, v] : a.flags) {
+    if (k == "--profile") {
+      cfg.profiles.emplace_back();
+      mins.emplace_back();
+      opts.emplace_back();
+      maxs.emplace_back();
+    } else if (k == "--min-shapes") {
+      mins.back() = parse_shape_list(v);
+      used = true;
+    } else if (k == "--opt-shapes") {
+      opts.back() = parse_shape_list(v);
+      used = true;
+    } else if (k == "--max-shapes") {
+      maxs.back() = parse_shape_list(v);
+      used = true;
+    } else if (k == "--dim") {
+      size_t eq = v.find('=');
+      if (eq == std::string::npos) throw UsageError("--dim wants NAME=MIN:OPT:MAX, got '" + v + "'");
+      std::string name = v.substr(0, eq), range = v.substr(eq + 1);
+      std::vector<int64_t> r;
+      std::stringstream ss(range);
+      std::string part;
+      while (std::getline(ss, part, ':')) r.push_back(parse_int(part, "dimension range for '" + name + "'"));
+      if (r.size() == 1) r = {r[0], r[0], r[0]};
+      if (r.size() == 2) r = {r[0], r[1], r[1]};  // MIN:MAX, opt = max
+      if (r.size() != 3) throw UsageError("--dim wants NAME=MIN:OPT:MAX, got '" + v + "'");
+      cfg.profiles.back().dims[name] = DimRange{r[0], r[1], r[2]};
+      used = true;
+    } else if (k == "--relation") {
+      cfg.relations.push_back(v);
+    }
+  }
+  for (size_t p = 0; p < cfg.profiles.size(); ++p) {
+    std::set<std::string> names;
+    for (auto* m : {&mins[p], &opts[p], &maxs[p]})
+      for (const auto& [n, d] : *m) names.insert(n);
+    for (const std::string& n : names) {
+      // Missing min/max default to opt (and opt to max), as trtexec does.
+      auto pick = [&](auto& m, auto& f1, auto& f2) -> std::vector<int64_t> {
+        if (m.count(n)) return m.at(n);
+        if (f1.count(n)) return f1.at(n);
+        return f2.at(n);
+      };
+      cfg.profiles[p].inputs[n] = InputShapes{pick(mins[p], opts[p], maxs[p]), pick(opts[p], maxs[p], mins[p]),
+                                              pick(maxs[p], opts[p], mins[p])};
+    }
+  }
+  if (!used) cfg.profiles.clear();
+  cfg.progress = [](const std::string& msg) { std::cerr << "[dynrt] " << msg << "\n"; };
+  return cfg;
+}
+
+Tensor random_tensor(DType t, const std::vector<int64_t>& dims, std::mt19937& rng) {
+  Tensor x(t, dims);
+  int64_t n = x.numel();
+  std::uniform_real_distribution<float> uf(-1.f, 1.f);
+  std::uniform_int_distribution<int> ui(0, 1);
+  for (int64_t i = 0; i < n; ++i) {
+    switch (t) {
+      case DType::kFloat32: x.data_as<float>()[i] = uf(rng); break;
+      case DType::kFloat64: x.data_as<double>()[i] = uf(rng); break;
+      case DType::kInt64: x.data_as<int64_t>()[i] = ui(rng); break;
+      case DType::kInt32: x.data_as<int32_t>()[i] = ui(rng); break;
+      case DType::kBool: case DType::kUInt8: x.data_as<uint8_t>()[i] = static_cast<uint8_t>(ui(rng)); break;
+      default: break;
+    }
+  }
+  return x;
+}
+
+std::map<std::string, Tensor> random_inputs(const Engine& e, const std::string& shapes, unsigned seed) {
+  auto dims = parse_shape_list(shapes);
+  std::mt19937 rng(seed);
+  std::map<std::string, Tensor> inputs;
+  for (const TensorInfo& in : e.inputs()) {
+    auto it = dims.find(in.name);
+    std::vector<int64_t> d;
+    if (it != dims.end()) {
+      d = it->second;
+    } else {
+      for (const std::string& s : in.dims) {
+        if (s.find_first_not_of("0123456789") != std::string::npos)
+          throw Error(ErrorCode::kInvalidInput, "--shapes gives no shape for dynamic input '" + in.name + "'");
+        d.push_back(std::stoll(s));
+      }
+    }
+    inputs[in.name] = random_tensor(in.dtype, d, rng);
+  }
+  for (const auto& [name, d] : dims)
+    if (!inputs.count(name)) throw Error(ErrorCode::kInvalidInput, "--shapes names '" + name + "', which is not an engine input");
+  return inputs;
+}
+
+std::string summary(const Tensor& t) {
+  std::ostringstream s;
+  s << dtype_name(t.dtype()) << " " << dims_str(t.shape());
+  if (t.dtype() == DType::kFloat32 && t.numel() > 0) {
+    const float* p = t.data_as<float>();
+    double sum = 0, lo = p[0], hi = p[0];
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      sum += p[i];
+      lo = std::min<double>(lo, p[i]);
+      hi = std::max<double>(hi, p[i]);
+    }
+    s << "  mean " << sum / static_cast<double>(t.numel()) << "  min " << lo << "  max " << hi;
+  }
+  return s.str();
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int cmd_build(int argc, char** argv) {
+  Args a = parse_args(argc, argv, 2, {"--profile"});
+  if (a.positional.size() != 1 || !a.has("-o")) throw UsageError("build needs MODEL.onnx and -o ENGINE");
+  auto t0 = std::chrono::steady_clock::now();
+  auto engine = Engine::build(a.positional[0], config_from(a));
+  engine->save(a.get("-o"));
+  std::cout << "built " << a.get("-o") << " in " << ms_since(t0) << " ms\n";
+  return 0;
+}
+
+int cmd_run(int argc, char** argv) {
+  Args a = parse_args(argc, argv, 2, {});
+  if (a.positional.size() != 1) throw UsageError("run needs ENGINE");
+  auto engine = Engine::load(a.positional[0]);
+  std::map<std::string, Tensor> inputs;
+  if (a.has("--inputs")) inputs = read_npz(a.get("--inputs"));
+  else if (a.has("--shapes")) inputs = random_inputs(*engine, a.get("--shapes"), static_cast<unsigned>(parse_int(a.get("--seed", "0"), "seed")));
+  else throw UsageError("run needs --inputs IN.npz or --shapes");
+  auto ctx = engine->create_context();
+  auto t0 = std::chrono::steady_clock::now();
+  auto outputs = ctx->run(inputs);
+  double first = ms_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  outputs = ctx->run(inputs);
+  double second = ms_since(t0);
+  for (const auto& [name, t] : outputs) std::cout << "output " << name << ": " << summary(t) << "\n";
+  std::cout << "latency: first run " << first << " ms (plans for the new shape), second run " << second << " ms\n";
+  if (a.has("--outputs")) write_npz(a.get("--outputs"), outputs);
+  return 0;
+}
+
+int cmd_bench(int argc, char** argv) {
+  Args a = parse_args(argc, argv, 2, {"--json"});
+  if (a.positional.size() != 1 || !a.has("--shapes")) throw UsageError("bench needs ENGINE and --shapes");
+  auto engine = Engine::load(a.positional[0]);
+  auto inputs = random_inputs(*engine, a.get("--shapes"), 0);
+  int64_t iters = parse_int(a.get("--iterations", "20"), "iteration count");
+  int64_t warmup = parse_int(a.get("--warmup", "3"), "warmup count");
+  auto ctx = engine->create_context();
+  for (int64_t i = 0; i < warmup; ++i) ctx->run(inputs);
+  std::vector<double> ms;
+  for (int64_t i = 0; i < iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ctx->run(inputs);
+    ms.push_back(ms_since(t0));
+  }
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size() - 1) + 0.5))]; };
+  double median = pct(0.5);
+  if (a.has("--json")) {
+    std::cout << "{\"shapes\": \"" << a.get("--shapes") << "\", \"iterations\": " << iters << ", \"min_ms\": " << ms.front()
+              << ", \"median_ms\": " << median << ", \"p90_ms\": " << pct(0.9) << ", \"max_ms\": " << ms.back()
+              << ", \"throughput_per_s\": " << 1000.0 / median << ", \"plans\": " << ctx->plans_created() << "}\n";
+  } else {
+    std::cout << "shapes " << a.get("--shapes") << ": " << iters << " iterations, min " << ms.front() << " ms, median "
+              << median << " ms, p90 " << pct(0.9) << " ms, max " << ms.back() << " ms, " << 1000.0 / median
+              << " runs/s\n";
+  }
+  return 0;
+}
+
+int cmd_inspect(int argc, char** argv) {
+  Args a = parse_args(argc, argv, 2, {});
+  if (a.positional.size() != 1) throw UsageError("inspect needs MODEL.onnx or ENGINE");
+  const std::string& path = a.positional[0];
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kIo, "cannot open '" + path + "'");
+  char magic[8] = {};
+  f.read(magic, 8);
+  if (std::memcmp(magic, "DYNRTENG", 8) == 0) {
+    std::cout << Engine::load(path)->describe();
+    return 0;
+  }
+  ir::Graph g = onnx_import::import_model(path);
+  std::cout << "ONNX model, opset " << g.opset << "\ninputs:\n";
+  for (int id : g.inputs) {
+    const ir::Value& v = g.values[static_cast<size_t>(id)];
+    std::cout << "  " << v.name << ": " << dtype_name(v.dtype) << " " << shape_str(v.shape, &g.symbols) << "\n";
+  }
+  std::cout << "dynamic dimensions (give each a range with --dim NAME=MIN:OPT:MAX):\n";
+  for (int s = 0; s < g.symbols.size(); ++s) std::cout << "  " << g.symbols[s].name << "\n";
+  std::map<std::string, int> ops;
+  for (const ir::Node& n : g.nodes) ++ops[(n.domain.empty() ? "" : n.domain + ".") + n.op];
+  std::cout << "ops (" << g.nodes.size() << " nodes):";
+  for (const auto& [op, c] : ops) std::cout << " " << op << " x" << c;
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "build") return cmd_build(argc, argv);
+    if (cmd == "run") return cmd_run(argc, argv);
+    if (cmd == "bench") return cmd_bench(argc, argv);
+    if (cmd == "inspect") return cmd_inspect(argc, argv);
+    throw UsageError("unknown command '" + cmd + "'");
+  } catch (const UsageError& e) {
+    std::cerr << "dynrt: " << e.what() << "\n" << kUsage;
+    return 2;
+  } catch (const Error& e) {
+    std::cerr << "dynrt: error (" << error_code_name(e.code()) << "): " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "dynrt: error (internal): " << e.what() << "\n";
+    return 1;
+  }
+}
