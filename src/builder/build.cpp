@@ -48,6 +48,13 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
     progress(std::string("pass ") + p.name);
     p.run(graph);
   }
+  // Symbols made during inference (data-dependent sizes) get their full range in every profile.
+  for (ProfileBox& b : impl->profiles)
+    for (auto s = static_cast<int>(b.min.size()); s < graph.symbols.size(); ++s) {
+      b.min.push_back(graph.symbols[s].min);
+      b.opt.push_back(graph.symbols[s].opt);
+      b.max.push_back(graph.symbols[s].max);
+    }
   check_guards(graph, impl->profiles);
   impl->graph = std::move(graph);
   progress("creating kernels for " + std::to_string(impl->graph.nodes.size()) + " nodes");

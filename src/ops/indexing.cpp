@@ -1,5 +1,5 @@
 // Inference for indexing ops: Gather, GatherElements, GatherND, ScatterND,
-// ScatterElements, CumSum, NonZero, Compress, TopK, OneHot.
+// ScatterElements, CumSum, NonZero, Compress, Unique, TopK, OneHot.
 // Gather on a shape vector propagates the selected dims as expressions
 // (Gather(Shape(x), 0) is the batch symbol), the core of the
 // Shape -> Gather -> Concat -> Reshape pattern exporters emit.
@@ -134,6 +134,25 @@ void infer_compress(InferContext& c) {
   }
 }
 
+void infer_unique(InferContext& c) {
+  const std::vector<Expr>& in = c.shape(0);
+  Expr items = product(in);
+  std::vector<Expr> y;
+  if (c.has_attr("axis")) {
+    auto a = static_cast<size_t>(c.axis(c.attr_int("axis"), in.size()));
+    items = in[a];
+    y = in;
+    y[a] = c.new_data_dependent_symbol("unique", items);
+  } else {
+    y = {c.new_data_dependent_symbol("unique", items)};
+  }
+  Expr n = c.has_attr("axis") ? y[static_cast<size_t>(c.axis(c.attr_int("axis"), in.size()))] : y[0];
+  c.set_output(0, c.dtype(0), y);
+  c.set_output(1, DType::kInt64, {n});
+  c.set_output(2, DType::kInt64, {items});
+  c.set_output(3, DType::kInt64, {n});
+}
+
 void infer_topk(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   if (in.empty()) c.fail("input must have rank >= 1");
@@ -189,6 +208,7 @@ void register_indexing_ops(OpRegistry& r) {
   r.add("CumSum", infer_cumsum);
   r.add("NonZero", infer_nonzero).data_dependent = true;
   r.add("Compress", infer_compress).data_dependent = true;
+  r.add("Unique", infer_unique).data_dependent = true;
   r.add("TopK", infer_topk);
   r.add("OneHot", infer_onehot);
 }

@@ -120,8 +120,13 @@ void infer_split(InferContext& c) {
   }
 }
 
-// Slice: per sliced axis a (start, end, step) with ONNX clamping, symbolic.
-Expr clamp_slice_index(InferContext& c, Expr v, Expr d, int64_t step, bool is_start) {
+// Slice: an index clamped ONNX-style, max(lo, min(n, hi)), kept in parts so
+// differences of two clamps can be distributed and simplified by bounds.
+struct Clamped {
+  Expr n, lo, hi, value;
+};
+
+Clamped clamp_slice_index(InferContext& c, Expr v, Expr d, int64_t step, bool is_start) {
   constexpr int64_t kBig = int64_t{1} << 50;  // beyond any dim; keeps INT64_MAX arithmetic safe
   if (v.is_const()) v = Expr::constant(std::clamp(v.const_value(), -kBig, kBig));
   Interval b = v.bounds(c.names());
@@ -129,8 +134,21 @@ Expr clamp_slice_index(InferContext& c, Expr v, Expr d, int64_t step, bool is_st
   if (b.lo >= 0) n = v;
   else if (b.hi < 0) n = v + d;
   else c.unsupported("slice index " + v.str(&c.names()) + " may be negative or not; its sign must be known at build time");
-  if (step > 0) return smax(c, Expr::constant(0), smin(c, n, d));
-  return smax(c, Expr::constant(is_start ? 0 : -1), smin(c, n, d - Expr::constant(1)));
+  Clamped r;
+  r.n = n;
+  r.lo = Expr::constant(step > 0 || is_start ? 0 : -1);
+  r.hi = step > 0 ? d : d - Expr::constant(1);
+  r.value = smax(c, r.lo, smin(c, n, r.hi));
+  return r;
+}
+
+// a - b for clamps, as min/max of plain differences: a - max(lo, min(n, hi))
+// = min(a - lo, max(a - n, a - hi)), with a - x = max(lo_a - x, min(n_a - x, hi_a - x)).
+Expr clamp_diff(InferContext& c, const Clamped& a, const Clamped& b) {
+  auto sub = [&](Expr x) { return smax(c, a.lo - x, smin(c, a.n - x, a.hi - x)); };
+  Expr dist = smin(c, sub(b.lo), smax(c, sub(b.n), sub(b.hi)));
+  Expr plain = a.value - b.value;
+  return dist.str().size() <= plain.str().size() ? dist : plain;  // keep the simpler form
 }
 
 void infer_slice(InferContext& c) {
@@ -163,14 +181,15 @@ void infer_slice(InferContext& c) {
     int64_t k = steps[i];
     if (k == 0) c.fail("step is 0");
     Expr d = in[a];
-    Expr s = clamp_slice_index(c, starts[i], d, k, true);
-    Expr e = clamp_slice_index(c, ends[i], d, k, false);
-    Expr size = k > 0 ? floordiv(e - s + Expr::constant(k - 1), Expr::constant(k))
-                      : floordiv(s - e + Expr::constant(-k - 1), Expr::constant(-k));
+    Clamped s = clamp_slice_index(c, starts[i], d, k, true);
+    Clamped e = clamp_slice_index(c, ends[i], d, k, false);
+    Expr diff = k > 0 ? clamp_diff(c, e, s) : clamp_diff(c, s, e);
+    int64_t ak = k > 0 ? k : -k;
+    Expr size = floordiv(diff + Expr::constant(ak - 1), Expr::constant(ak));
     size = smax(c, Expr::constant(0), size);
     if (k < 0 && d.bounds(c.names()).lo < 1) size = smin(c, size, d);  // start clamps to 0 on an empty dim
     out[a] = size;
-    first[a] = s;
+    first[a] = s.value;
     stride[a] = k;
   }
   c.set_output(0, c.dtype(0), out);

@@ -233,6 +233,13 @@ def test_onehot(tmp_path, axis):
 
 
 def test_onehot_float_depth_int_values(tmp_path):
-    m = model([h.make_node("OneHot", ["i", "d", "v"], ["y"])], [vi("i", TP.INT32, [4])], [out("y", TP.INT64)],
-              opset=11, inits=[const("d", np.array([3.0], np.float32)), const("v", np.array([0, 1], np.int64))])
-    check_model(m, [{"i": np.array([0, 2, -1, 1], np.int32)}], tmp_path)
+    m = model([h.make_node("OneHot", ["i", "d", "v"], ["y"])], [vi("i", TP.INT64, [4])], [out("y", TP.INT32)],
+              opset=11, inits=[const("d", np.array([3.0], np.float32)), const("v", np.array([0, 1], np.int32))])
+    check_model(m, [{"i": np.array([0, 2, -1, 1], np.int64)}], tmp_path)
+
+
+def test_onehot_float_indices(tmp_path):
+    m = model([h.make_node("OneHot", ["i", "d", "v"], ["y"], axis=0)], [vi("i", TP.FLOAT, [2, 3])],
+              [out("y", TP.INT64)], opset=11,
+              inits=[const("d", np.array(4, np.int64)), const("v", np.array([3, 9], np.int64))])
+    check_model(m, [{"i": np.array([[0, 1.7, -1], [3, 5, -4]], np.float32)}], tmp_path)

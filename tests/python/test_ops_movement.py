@@ -197,12 +197,13 @@ def test_slice_negative_symbolic_start(tmp_path):
     # x[:, -M:] with M from another input's shape.
     nodes = [h.make_node("Shape", ["z"], ["zs"]),
              h.make_node("Gather", ["zs", "one_s"], ["m0"], axis=0),
-             h.make_node("Neg", ["m0"], ["nm0"]),
+             h.make_node("Mul", ["m0", "minus1_s"], ["nm0"]),
              h.make_node("Unsqueeze", ["nm0", "zero"], ["nm"]),
              h.make_node("Slice", ["x", "nm", "big", "one"], ["y"])]
     m = model(nodes, [vi("x", TP.FLOAT, [2, 16]), vi("z", TP.FLOAT, [2, "M"])], [out()],
               inits=[ints("zero", [0]), ints("one", [1]), ints("big", [I64_MAX]),
-                     numpy_helper.from_array(np.array(1, np.int64), "one_s")])
+                     numpy_helper.from_array(np.array(1, np.int64), "one_s"),
+                     numpy_helper.from_array(np.array(-1, np.int64), "minus1_s")])
     check_model(m, [{"x": randf(2, 16), "z": randf(2, k)} for k in (1, 5, 16)], tmp_path, dims={"M": "1:8:16"})
 
 

@@ -1,6 +1,7 @@
-// CPU kernels for TopK and OneHot.
+// CPU kernels for TopK, OneHot and Unique.
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <numeric>
 
 #include "backends/cpu/copy_util.h"
@@ -91,6 +92,92 @@ std::unique_ptr<Kernel> make_onehot(const KernelInit& init) {
   });
 }
 
+// Unique over elements (no axis) or over slices along an axis. Items are
+// compared lexicographically; the map orders them for sorted=1, and the
+// first-occurrence order is kept for sorted=0 (both as in ONNX Runtime).
+template <class T>
+void unique_typed(KernelContext& c, bool has_axis, int64_t axis_attr, bool sorted, const std::vector<bool>& present) {
+  const TensorView& x = c.in(0);
+  int axis = 0;
+  if (has_axis) {
+    axis = static_cast<int>(axis_attr < 0 ? axis_attr + x.rank : axis_attr);
+    if (axis < 0 || axis >= x.rank) throw Error(ErrorCode::kInvalidInput, "Unique: axis out of range");
+  }
+  int64_t outer = has_axis ? prod(x.dims.data(), 0, axis) : 1;
+  int64_t items = has_axis ? x.dims[sz(axis)] : x.numel();
+  int64_t inner = has_axis ? prod(x.dims.data(), axis + 1, x.rank) : 1;
+  int64_t len = outer * inner;
+  const T* src = x.as<const T>();
+  auto item = [&](int64_t k) {
+    std::vector<T> v(sz(len));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) v[sz(o * inner + i)] = src[(o * items + k) * inner + i];
+    return v;
+  };
+  std::map<std::vector<T>, int64_t> seen;  // item -> first-occurrence rank
+  std::vector<int64_t> first, counts, inverse(sz(items));
+  std::vector<std::vector<T>> uniq;
+  for (int64_t k = 0; k < items; ++k) {
+    auto v = item(k);
+    auto [it, inserted] = seen.emplace(v, static_cast<int64_t>(uniq.size()));
+    if (inserted) {
+      uniq.push_back(std::move(v));
+      first.push_back(k);
+      counts.push_back(0);
+    }
+    ++counts[sz(it->second)];
+    inverse[sz(k)] = it->second;
+  }
+  auto n = static_cast<int64_t>(uniq.size());
+  std::vector<int64_t> order(sz(n));  // output position -> first-occurrence rank
+  std::iota(order.begin(), order.end(), int64_t{0});
+  if (sorted) {
+    int64_t j = 0;
+    for (const auto& kv : seen) order[sz(j++)] = kv.second;
+  }
+  std::vector<int64_t> pos(sz(n));
+  for (int64_t j = 0; j < n; ++j) pos[sz(order[sz(j)])] = j;
+  if (present[0]) {
+    std::vector<int64_t> dims = {n};
+    if (has_axis) {
+      dims.assign(x.dims.begin(), x.dims.begin() + x.rank);
+      dims[sz(axis)] = n;
+    }
+    c.allocate_output(0, dims);
+    T* y = c.out(0).as<T>();
+    for (int64_t j = 0; j < n; ++j) {
+      const std::vector<T>& v = uniq[sz(order[sz(j)])];
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) y[(o * n + j) * inner + i] = v[sz(o * inner + i)];
+    }
+  }
+  auto emit = [&](size_t out, int64_t count, auto value) {
+    if (!present[out]) return;
+    int64_t d[1] = {count};
+    c.allocate_output(out, std::span<const int64_t>(d, 1));
+    int64_t* p = c.out(out).as<int64_t>();
+    for (int64_t j = 0; j < count; ++j) p[j] = value(j);
+  };
+  emit(1, n, [&](int64_t j) { return first[sz(order[sz(j)])]; });
+  emit(2, items, [&](int64_t k) { return pos[sz(inverse[sz(k)])]; });
+  emit(3, n, [&](int64_t j) { return counts[sz(order[sz(j)])]; });
+}
+
+std::unique_ptr<Kernel> make_unique_op(const KernelInit& init) {
+  bool has_axis = init.attr("axis") != nullptr, sorted = init.attr_int("sorted", 1) != 0;
+  int64_t axis = init.attr_int("axis", 0);
+  std::vector<bool> present;
+  for (size_t i = 0; i < 4; ++i) present.push_back(i < init.node.outputs.size() && init.node.outputs[i] >= 0);
+  return make_kernel([=](KernelContext& c) {
+    DType t = c.in(0).dtype;
+    if (t == DType::kBool) {
+      unique_typed<uint8_t>(c, has_axis, axis, sorted, present);
+      return;
+    }
+    DYNRT_DISPATCH_NUMERIC(t, "Unique", unique_typed<T>(c, has_axis, axis, sorted, present));
+  });
+}
+
 }  // namespace
 }  // namespace dynrt::cpu
 
@@ -99,6 +186,7 @@ namespace dynrt {
 void register_cpu_topk_onehot_kernels(OpRegistry& r) {
   r.add_kernel("TopK", Backend::kCpu, cpu::make_topk);
   r.add_kernel("OneHot", Backend::kCpu, cpu::make_onehot);
+  r.add_kernel("Unique", Backend::kCpu, cpu::make_unique_op);
 }
 
 }  // namespace dynrt

@@ -1,11 +1,13 @@
 // CPU kernels for Conv and ConvTranspose on oneDNN. Pools and
 // BatchNormalization live in pooling.cpp.
 //
-// Activations arrive and leave as plain NCHW; oneDNN picks its preferred
-// activation layout per shape (format_tag::any) and we reorder in and out
-// when it differs, since its blocked/NHWC kernels beat its plain-NCHW path
-// by far more than the reorders cost. Constant weights are reordered once
-// per layout (PackedWeights), never per run.
+// Activations are plain NCHW unless the layout pass marked them channels-last
+// ("dynrt.src_layout" / "dynrt.dst_layout" = "NHWC": same shape in the IR,
+// NHWC bytes in memory; a fused residual is in the dst layout). For NCHW
+// oneDNN picks its preferred layout (format_tag::any) and we reorder in and
+// out, since its NHWC/blocked kernels beat its plain-NCHW (gemm) path by far
+// more than the reorders cost. Constant weights are reordered once per
+// layout (PackedWeights), never per run.
 #include <string>
 
 #include "backends/cpu/onednn_util.h"
@@ -25,6 +27,14 @@ memory::format_tag plain_tag(size_t rank) {
     case 3: return memory::format_tag::ncw;
     case 4: return memory::format_tag::nchw;
     default: return memory::format_tag::ncdhw;
+  }
+}
+
+memory::format_tag channels_last_tag(size_t rank) {
+  switch (rank) {
+    case 3: return memory::format_tag::nwc;
+    case 4: return memory::format_tag::nhwc;
+    default: return memory::format_tag::ndhwc;
   }
 }
 
@@ -54,6 +64,8 @@ class ConvKernel : public Kernel {
     }
     act_ = FusedActivation::from(init);
     residual_ = init.input_dtype(3) != DType::kUndefined;
+    src_cl_ = channels_last_attr(init, "dynrt.src_layout");
+    dst_cl_ = channels_last_attr(init, "dynrt.dst_layout");
     if (const Tensor* w = init.constant_input(1)) {
       std::vector<int64_t> d = w->shape();
       packed_ = std::make_unique<PackedWeights>(*w, weight_plain_desc(d));
@@ -81,11 +93,12 @@ class ConvKernel : public Kernel {
     return with_dnnl_errors(label_, [&] {
       auto st = std::make_unique<ConvState>();
       memory::dims xd = to_dnnl_dims(x.shape()), yd = to_dnnl_dims(y.shape());
-      st->src_plain = memory::desc(xd, memory::data_type::f32, plain_tag(xd.size()));
-      st->dst_plain = memory::desc(yd, memory::data_type::f32, plain_tag(yd.size()));
+      st->src_plain = memory::desc(xd, memory::data_type::f32, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
+      st->dst_plain = memory::desc(yd, memory::data_type::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
       st->wei_plain = weight_plain_desc(std::vector<int64_t>(w.shape().begin(), w.shape().end()));
-      memory::desc src_any(xd, memory::data_type::f32, memory::format_tag::any);
-      memory::desc dst_any(yd, memory::data_type::f32, memory::format_tag::any);
+      // Channels-last activations are what oneDNN's fast kernels use: ask for them exactly.
+      memory::desc src_any = src_cl_ ? st->src_plain : memory::desc(xd, memory::data_type::f32, memory::format_tag::any);
+      memory::desc dst_any = dst_cl_ ? st->dst_plain : memory::desc(yd, memory::data_type::f32, memory::format_tag::any);
       memory::desc wei_any(st->wei_plain.dims(), memory::data_type::f32, memory::format_tag::any);
       memory::desc bias_md = c.has_in(2) ? memory::desc({yd[1]}, memory::data_type::f32, memory::format_tag::a)
                                          : memory::desc();
@@ -217,15 +230,13 @@ class ConvKernel : public Kernel {
   void fill_degenerate(KernelContext& c) const {
     const TensorView& y = c.out(0);
     float* o = y.as<float>();
-    int64_t n = y.dim(0), ch = y.dim(1), inner = y.numel() / std::max<int64_t>(1, n * ch);
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t k = 0; k < ch; ++k)
-        for (int64_t i = 0; i < inner; ++i) {
-          int64_t idx = (b * ch + k) * inner + i;
-          float v = c.has_in(2) ? c.in(2).as<const float>()[k] : 0.f;
-          if (residual_) v += c.in(3).as<const float>()[idx];
-          o[idx] = act_.apply(v);
-        }
+    int64_t ch = y.dim(1), inner = y.numel() / std::max<int64_t>(1, y.dim(0) * ch);
+    for (int64_t idx = 0; idx < y.numel(); ++idx) {
+      int64_t k = dst_cl_ ? idx % ch : idx / inner % ch;
+      float v = c.has_in(2) ? c.in(2).as<const float>()[k] : 0.f;
+      if (residual_) v += c.in(3).as<const float>()[idx];
+      o[idx] = act_.apply(v);
+    }
   }
 
   std::string label_;
@@ -236,6 +247,7 @@ class ConvKernel : public Kernel {
   int64_t group_ = 1;
   FusedActivation act_;
   bool residual_ = false;
+  bool src_cl_ = false, dst_cl_ = false;  // channels-last activations
   std::unique_ptr<PackedWeights> packed_;
 };
 

@@ -115,6 +115,14 @@ struct FusedActivation {
   }
 };
 
+// Layout hook of the channels-last pass: "dynrt.src_layout"/"dynrt.dst_layout".
+inline bool channels_last_attr(const KernelInit& init, const char* name) {
+  std::string v = init.attr_string(name, "NCHW");
+  if (v == "NHWC") return true;
+  if (v != "NCHW") init.unsupported(std::string(name) + " '" + v + "' is not supported");
+  return false;
+}
+
 // Attributes every primitive here uses: scratchpad memory comes from the
 // caller so one primitive can run on many threads at once.
 inline dnnl::primitive_attr base_attr() {
@@ -136,7 +144,9 @@ class PackedWeights {
     for (auto& [d, m] : cache_)
       if (d == want) return m;
     auto m = std::make_shared<dnnl::memory>(want, dnnl_engine());
-    dnnl::memory src(plain_, dnnl_engine(), const_cast<void*>(t_.data()));
+    // Same elements, possibly with leading unit dims added (batched matmul).
+    dnnl::memory::desc plain = want.dims() == plain_.dims() ? plain_ : plain_.reshape(want.dims());
+    dnnl::memory src(plain, dnnl_engine(), const_cast<void*>(t_.data()));
     dnnl::stream s(dnnl_engine());
     dnnl::reorder(src, *m).execute(s, src, *m);
     s.wait();

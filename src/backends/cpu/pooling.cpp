@@ -1,5 +1,7 @@
 // CPU kernels for MaxPool, AveragePool, LpPool, the global pools and
-// BatchNormalization (inference). Plain loops over NC(D)HW planes: these ops
+// BatchNormalization (inference). Plain loops over NC(D)HW planes, or over
+// pixels with channels innermost when the layout pass made the activations
+// channels-last ("dynrt.src_layout"/"dynrt.dst_layout" = "NHWC"). These ops
 // are memory-bound, and writing them directly keeps ONNX Runtime's exact
 // edge semantics (ceil_mode windows, count_include_pad divisors).
 #include <cmath>
@@ -14,6 +16,12 @@ namespace dynrt::cpu {
 namespace {
 
 enum class PoolKind { kMax, kAvg, kLp };
+
+bool channels_last(const KernelInit& init, const char* name) {
+  std::string v = init.attr_string(name, "NCHW");
+  if (v != "NCHW" && v != "NHWC") init.unsupported(std::string(name) + " '" + v + "' is not supported");
+  return v == "NHWC";
+}
 
 // LpPool's p: an int since opset 11, a float before.
 float lp_norm(const KernelInit& init) {
@@ -37,6 +45,8 @@ class PoolKernel : public Kernel {
     if (!sp_.error.empty()) init.unsupported(sp_.error);
     include_pad_ = init.attr_int("count_include_pad", 0) != 0;
     p_ = lp_norm(init);
+    cl_ = channels_last(init, "dynrt.src_layout");
+    if (cl_ != channels_last(init, "dynrt.dst_layout")) init.unsupported("pools need the same src and dst layout");
   }
 
   void run(KernelContext& c) const override {
@@ -57,6 +67,10 @@ class PoolKernel : public Kernel {
     int64_t in_plane = g.in[0] * g.in[1] * g.in[2], out_plane = g.out[0] * g.out[1] * g.out[2];
     const float* xs = x.as<const float>();
     float* ys = y.as<float>();
+    if (cl_) {
+      pool_channels_last(g, x.dim(0), x.dim(1), xs, ys);
+      return;
+    }
     parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_plane)), [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) pool_plane(g, xs + p * in_plane, ys + p * out_plane);
     });
@@ -115,22 +129,98 @@ class PoolKernel : public Kernel {
     }
   }
 
+  // Channels-last: one output pixel at a time, channels innermost (vectorized).
+  void pool_channels_last(const PoolGeom& g, int64_t batch, int64_t ch, const float* x, float* y) const {
+    int64_t rows = batch * g.out[0] * g.out[1];
+    parallel_for(rows, std::max<int64_t>(1, 64 / std::max<int64_t>(1, g.out[2])), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t n = r / (g.out[0] * g.out[1]), o0 = r / g.out[1] % g.out[0], o1 = r % g.out[1];
+        int64_t s0, lo0, hi0, s1, lo1, hi1;
+        tap_range(g, 0, o0, s0, lo0, hi0);
+        tap_range(g, 1, o1, s1, lo1, hi1);
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+          int64_t s2, lo2, hi2;
+          tap_range(g, 2, o2, s2, lo2, hi2);
+          float* acc = y + (r * g.out[2] + o2) * ch;
+          float init = kind_ == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+          for (int64_t c = 0; c < ch; ++c) acc[c] = init;
+          for (int64_t t0 = lo0; t0 < hi0; ++t0)
+            for (int64_t t1 = lo1; t1 < hi1; ++t1)
+              for (int64_t t2 = lo2; t2 < hi2; ++t2) {
+                int64_t i0 = s0 + t0 * g.d[0], i1 = s1 + t1 * g.d[1], i2 = s2 + t2 * g.d[2];
+                const float* px = x + (((n * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + i2) * ch;
+                if (kind_ == PoolKind::kMax)
+                  for (int64_t c = 0; c < ch; ++c) acc[c] = std::max(acc[c], px[c]);
+                else if (kind_ == PoolKind::kAvg)
+                  for (int64_t c = 0; c < ch; ++c) acc[c] += px[c];
+                else
+                  for (int64_t c = 0; c < ch; ++c) acc[c] += std::pow(std::fabs(px[c]), p_);
+              }
+          if (kind_ == PoolKind::kAvg) {
+            int64_t cnt = include_pad_ ? padded_taps(g, 0, s0) * padded_taps(g, 1, s1) * padded_taps(g, 2, s2)
+                                       : (hi0 - lo0) * (hi1 - lo1) * (hi2 - lo2);
+            float inv = cnt > 0 ? 1.f / static_cast<float>(cnt) : 0.f;
+            for (int64_t c = 0; c < ch; ++c) acc[c] *= inv;
+          } else if (kind_ == PoolKind::kLp) {
+            for (int64_t c = 0; c < ch; ++c) acc[c] = std::pow(acc[c], 1.f / p_);
+          }
+        }
+      }
+    });
+  }
+
   PoolKind kind_;
+  bool cl_ = false;
   size_t n_ = 0;
   nnshape::Spatial sp_;
   bool include_pad_ = false;
   float p_ = 2.f;
 };
 
+// Channels-last global pool: reduce pixels per (batch, block of channels).
+void global_pool_channels_last(PoolKind kind, float p, int64_t batch, int64_t ch, int64_t pixels, const float* x,
+                               float* y) {
+  constexpr int64_t kBlock = 256;
+  int64_t blocks = (ch + kBlock - 1) / kBlock;
+  parallel_for(batch * blocks, 1, [&](int64_t t0, int64_t t1) {
+    double acc[kBlock];
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t n = t / blocks, c0 = t % blocks * kBlock, cn = std::min(kBlock, ch - c0);
+      for (int64_t c = 0; c < cn; ++c) acc[c] = kind == PoolKind::kMax ? -std::numeric_limits<double>::infinity() : 0.0;
+      for (int64_t s = 0; s < pixels; ++s) {
+        const float* px = x + (n * pixels + s) * ch + c0;
+        if (kind == PoolKind::kMax)
+          for (int64_t c = 0; c < cn; ++c) acc[c] = std::max(acc[c], static_cast<double>(px[c]));
+        else if (kind == PoolKind::kAvg)
+          for (int64_t c = 0; c < cn; ++c) acc[c] += px[c];
+        else
+          for (int64_t c = 0; c < cn; ++c) acc[c] += std::pow(std::fabs(static_cast<double>(px[c])), p);
+      }
+      for (int64_t c = 0; c < cn; ++c) {
+        double v = acc[c];
+        if (kind == PoolKind::kAvg) v = pixels ? v / static_cast<double>(pixels) : 0.0;
+        else if (kind == PoolKind::kLp) v = std::pow(v, 1.0 / p);
+        y[n * ch + c0 + c] = static_cast<float>(v);
+      }
+    }
+  });
+}
+
 std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) {
   if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
   float p = lp_norm(init);
-  return make_kernel([kind, p](KernelContext& c) {
+  bool cl = channels_last(init, "dynrt.src_layout");
+  // The (N, C, 1, ...) output has the same bytes in either layout.
+  return make_kernel([kind, p, cl](KernelContext& c) {
     const TensorView& x = c.in(0);
     int64_t planes = x.dim(0) * x.dim(1);
     int64_t inner = planes ? x.numel() / planes : 0;
     const float* xs = x.as<const float>();
     float* ys = c.out(0).as<float>();
+    if (cl) {
+      global_pool_channels_last(kind, p, x.dim(0), x.dim(1), inner, xs, ys);
+      return;
+    }
     parallel_for(planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, inner)), [&](int64_t p0, int64_t p1) {
       for (int64_t pl = p0; pl < p1; ++pl) {
         const float* r = xs + pl * inner;
