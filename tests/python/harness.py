@@ -72,7 +72,11 @@ def assert_close(got: dict, want: dict, rtol: float = 1e-4, atol: float = 1e-4) 
         assert g.shape == w.shape, f"{k}: shape {g.shape} != reference {w.shape}"
         assert g.dtype == w.dtype, f"{k}: dtype {g.dtype} != reference {w.dtype}"
         if w.dtype.kind in "fc":
-            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=k)
+            # Absolute error is measured against the output's scale: deep models
+            # reach values in the thousands, where an element near zero cannot
+            # be expected to match to 1e-4 in absolute terms.
+            scale = max(1.0, float(np.max(np.abs(w)))) if w.size else 1.0
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * scale, err_msg=k)
         else:
             np.testing.assert_array_equal(g, w, err_msg=k)
 

@@ -22,8 +22,7 @@ def fill_weights(m: onnx.ModelProto) -> onnx.ModelProto:
             w = rng.uniform(0.05, 0.2, dims)  # biases, norm scales, BN variances: small and positive
         else:
             fan_in = int(np.prod(dims[1:]))
-            gain = 2.0 if len(dims) >= 3 else 1.0  # ReLU convs keep their activation scale
-            w = rng.normal(0.0, np.sqrt(gain / fan_in), dims)
+            w = rng.normal(0.0, np.sqrt(1.0 / fan_in), dims)
         init.raw_data = w.astype(np.float32).tobytes()
         init.doc_string = ""
     return m

@@ -243,3 +243,42 @@ def test_onehot_float_indices(tmp_path):
               [out("y", TP.INT64)], opset=11,
               inits=[const("d", np.array(4, np.int64)), const("v", np.array([3, 9], np.int64))])
     check_model(m, [{"i": np.array([[0, 1.7, -1], [3, 5, -4]], np.float32)}], tmp_path)
+
+
+# ---- Unique ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw", [{}, {"sorted": 0}, {"axis": 0}, {"axis": 1, "sorted": 0}, {"axis": -1}])
+def test_unique(tmp_path, kw):
+    outs = [out("u"), out("i", TP.INT64), out("inv", TP.INT64), out("c", TP.INT64)]
+    m = model([h.make_node("Unique", ["x"], ["u", "i", "inv", "c"], **kw)], [vi("x", TP.FLOAT, ["N", 4])], outs)
+    x1 = np.array([[2, 1, 1, 3], [2, 1, 1, 3], [0, 1, 1, 5]], np.float32)
+    x2 = rng.integers(0, 3, (5, 4)).astype(np.float32)
+    check_model(m, [{"x": x1}, {"x": x2}, {"x": x1[:1]}], tmp_path, dims={"N": "1:3:5"})
+
+
+def test_unique_int64_only_values(tmp_path):
+    m = model([h.make_node("Unique", ["x"], ["u"])], [vi("x", TP.INT64, [6])], [out("u", TP.INT64)])
+    check_model(m, [{"x": np.array([5, -1, 5, 2, -1, 7], np.int64)}], tmp_path)
+
+
+# ---- errors --------------------------------------------------------------------
+
+def test_gather_index_out_of_range_is_an_error(tmp_path):
+    import numpy as _np
+    from harness import build_engine, run_cli
+    m = model([h.make_node("Gather", ["x", "i"], ["y"], axis=0)], [vi("x", TP.FLOAT, [3, 2]), vi("i", TP.INT64, [2])],
+              [out()])
+    engine = build_engine(m, tmp_path)
+    _np.savez(tmp_path / "in.npz", x=randf(3, 2), i=_np.array([0, 3], _np.int64))
+    p = run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "o.npz", check=False)
+    assert p.returncode != 0 and "out of range" in p.stderr
+
+
+def test_topk_unknown_k_is_unsupported(tmp_path):
+    import onnx
+    from harness import run_cli
+    m = model([h.make_node("TopK", ["x", "k"], ["v", "i"])], [vi("x", TP.FLOAT, [3, 4]), vi("k", TP.INT64, [1])],
+              [out("v"), out("i", TP.INT64)], opset=11)
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "m.engine", check=False)
+    assert p.returncode != 0 and "k must be known at build time" in p.stderr

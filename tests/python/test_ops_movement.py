@@ -376,3 +376,19 @@ def test_unsupported_squeeze_symbolic(tmp_path):
     p = run_cli("build", path, "-o", tmp_path / "m.engine", "--dim", "N=1:2:4", check=False)
     assert p.returncode != 0
     assert "Squeeze" in (p.stdout + p.stderr)
+
+
+def test_slice_int32_params_dynamic_empty(tmp_path):
+    inits = [numpy_helper.from_array(np.array([v], np.int32), n) for n, v in (("s", 3), ("e", 2 ** 31 - 1), ("a", 0))]
+    m = model([h.make_node("Slice", ["x", "s", "e", "a"], ["y"])], [vi("x", TP.FLOAT, ["N", 2])], [out()],
+              inits=inits)
+    check_model(m, [{"x": randf(n, 2)} for n in (1, 3, 4, 6)], tmp_path, dims={"N": "1:4:6"})
+
+
+def test_slice_runtime_starts_unsupported(tmp_path):
+    import onnx
+    m = model([h.make_node("Slice", ["x", "s", "e"], ["y"])],
+              [vi("x", TP.FLOAT, [4]), vi("s", TP.INT64, [1]), vi("e", TP.INT64, [1])], [out()])
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "m.engine", check=False)
+    assert p.returncode != 0 and "must be known at build time" in p.stderr

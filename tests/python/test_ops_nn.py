@@ -337,3 +337,55 @@ def test_batchnorm_training_unsupported(tmp_path):
               [vi("x", [2, 3, 4])], [out()], opset=15, inits=inits)
     p = run_cli("build", *_save(m, tmp_path), check=False)
     assert p.returncode != 0 and "training_mode" in (p.stdout + p.stderr)
+
+
+# ---- channels-last chains (the layout pass keeps NHWC between these nodes) ---
+
+def _cnn(spatial_dims, pool_op="MaxPool", pool_attrs=None):
+    nd = len(spatial_dims)
+    k = [3] * nd
+    pads = [1] * (2 * nd)
+    pool_attrs = pool_attrs or dict(kernel_shape=[2] * nd, strides=[2] * nd, ceil_mode=1)
+    inits = [const("w1", randf(8, 3, *k)), const("b1", randf(8)), const("w2", randf(8, 8, *k)),
+             const("w3", randf(8, 2, *([1] * nd))), const("w4", randf(16, 8, *k)), const("fc", randf(16, 5))]
+    nodes = [h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=pads),
+             h.make_node("Relu", ["c1"], ["r1"]),
+             h.make_node(pool_op, ["r1"], ["p1"], **pool_attrs),
+             h.make_node("Conv", ["p1", "w2"], ["c2"], pads=pads),
+             h.make_node("Add", ["c2", "p1"], ["a2"]),
+             h.make_node("Relu", ["a2"], ["r2"]),
+             h.make_node("Conv", ["r2", "w3"], ["c3"], group=4),
+             h.make_node("Clip", ["c3", "lo", "hi"], ["r3"]),
+             h.make_node("Conv", ["r3", "w4"], ["c4"], pads=pads, strides=[2] * nd),
+             h.make_node("GlobalAveragePool", ["c4"], ["g"]),
+             h.make_node("Flatten", ["g"], ["f"]),
+             h.make_node("MatMul", ["f", "fc"], ["y"])]
+    inits += [const("lo", np.float32(0)), const("hi", np.float32(6))]
+    return model(nodes, [vi("x", ["N", 3, *spatial_dims])], [out()], inits=inits)
+
+
+@pytest.mark.parametrize("pool_op,pool_attrs", [
+    ("MaxPool", None),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)),
+    ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
+])
+def test_cnn_chain_dynamic(tmp_path, pool_op, pool_attrs):
+    m = _cnn(["H", "W"], pool_op, pool_attrs)
+    feeds = [{"x": randf(n, 3, hh, ww)} for n, hh, ww in ((1, 16, 16), (3, 11, 20), (2, 9, 9))]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4", "H": "8:16:24", "W": "8:16:24"})
+
+
+def test_cnn_chain_1d_3d(tmp_path):
+    m = _cnn([12])
+    check_model(m, [{"x": randf(n, 3, 12)} for n in (1, 2)], tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:3"})
+    m = _cnn([6, 7, 8], pool_attrs=dict(kernel_shape=[2, 2, 2], strides=[2, 2, 2]))
+    check_model(m, [{"x": randf(2, 3, 6, 7, 8)}], tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:3"})
+
+
+def test_conv_output_also_graph_output(tmp_path):
+    # A conv result that is both a graph output and consumed by another conv stays NCHW.
+    nodes = [h.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             h.make_node("Conv", ["c1", "w2"], ["y"], pads=[1, 1, 1, 1])]
+    m = model(nodes, [vi("x", ["N", 4, 6, 6])], [out("c1"), out()],
+              inits=[const("w1", randf(8, 4, 3, 3)), const("w2", randf(8, 8, 3, 3))])
+    check_model(m, [{"x": randf(n, 4, 6, 6)} for n in (1, 2)], tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:3"})

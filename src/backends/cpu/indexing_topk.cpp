@@ -92,6 +92,17 @@ std::unique_ptr<Kernel> make_onehot(const KernelInit& init) {
   });
 }
 
+// Lexicographic order of items (a plain loop: std::vector's operator< on
+// bytes trips a bogus -Wstringop-overread in GCC 12).
+template <class T>
+struct ItemLess {
+  bool operator()(const std::vector<T>& a, const std::vector<T>& b) const {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (a[i] != b[i]) return a[i] < b[i];
+    return false;
+  }
+};
+
 // Unique over elements (no axis) or over slices along an axis. Items are
 // compared lexicographically; the map orders them for sorted=1, and the
 // first-occurrence order is kept for sorted=0 (both as in ONNX Runtime).
@@ -114,7 +125,7 @@ void unique_typed(KernelContext& c, bool has_axis, int64_t axis_attr, bool sorte
       for (int64_t i = 0; i < inner; ++i) v[sz(o * inner + i)] = src[(o * items + k) * inner + i];
     return v;
   };
-  std::map<std::vector<T>, int64_t> seen;  // item -> first-occurrence rank
+  std::map<std::vector<T>, int64_t, ItemLess<T>> seen;  // item -> first-occurrence rank
   std::vector<int64_t> first, counts, inverse(sz(items));
   std::vector<std::vector<T>> uniq;
   for (int64_t k = 0; k < items; ++k) {

@@ -113,7 +113,7 @@ constexpr T identity() {
 }
 
 template <Comb C, class T>
-inline T combine(T a, T b) {
+[[gnu::always_inline]] inline T combine(T a, T b) {
   if constexpr (C == Comb::kAdd) return static_cast<T>(a + b);
   else if constexpr (C == Comb::kMul) return static_cast<T>(a * b);
   else if constexpr (C == Comb::kMax) return a > b ? a : b;
@@ -127,44 +127,44 @@ T as_t(double v) { return static_cast<T>(v); }
 
 struct RSum {
   static constexpr Comb comb = Comb::kAdd;
-  template <class T> static T map(T x, T) { return x; }
-  template <class T> static T fin(T a, int64_t, T) { return a; }
+  template <class T> [[gnu::always_inline]] static T map(T x, T) { return x; }
+  template <class T> [[gnu::always_inline]] static T fin(T a, int64_t, T) { return a; }
 };
 struct RMean : RSum {
-  template <class T> static T fin(T a, int64_t n, T) { return n ? static_cast<T>(a / static_cast<T>(n)) : a; }
+  template <class T> [[gnu::always_inline]] static T fin(T a, int64_t n, T) { return n ? static_cast<T>(a / static_cast<T>(n)) : a; }
 };
 struct RSumSquare : RSum {
-  template <class T> static T map(T x, T) { return static_cast<T>(x * x); }
+  template <class T> [[gnu::always_inline]] static T map(T x, T) { return static_cast<T>(x * x); }
 };
 struct RL1 : RSum {
-  template <class T> static T map(T x, T) {
+  template <class T> [[gnu::always_inline]] static T map(T x, T) {
     if constexpr (std::is_unsigned_v<T>) return x;
     else return x < 0 ? static_cast<T>(-x) : x;
   }
 };
 struct RL2 : RSumSquare {
-  template <class T> static T fin(T a, int64_t, T) { return as_t<T>(std::sqrt(static_cast<double>(a))); }
+  template <class T> [[gnu::always_inline]] static T fin(T a, int64_t, T) { return as_t<T>(std::sqrt(static_cast<double>(a))); }
 };
 struct RLogSum : RSum {
-  template <class T> static T fin(T a, int64_t, T) {
+  template <class T> [[gnu::always_inline]] static T fin(T a, int64_t, T) {
     if constexpr (std::is_floating_point_v<T>) return std::log(a);
     else return as_t<T>(std::log(static_cast<double>(a)));
   }
 };
 struct RLogSumExp : RSum {  // shift = max over the reduced elements
-  template <class T> static T map(T x, T s) {
+  template <class T> [[gnu::always_inline]] static T map(T x, T s) {
     if constexpr (std::is_floating_point_v<T>) return vexp(x - s);
     else return as_t<T>(std::exp(static_cast<double>(x - s)));
   }
-  template <class T> static T fin(T a, int64_t, T s) {
+  template <class T> [[gnu::always_inline]] static T fin(T a, int64_t, T s) {
     if constexpr (std::is_floating_point_v<T>) return std::log(a) + s;
     else return as_t<T>(std::log(static_cast<double>(a)) + static_cast<double>(s));
   }
 };
 struct RProd {
   static constexpr Comb comb = Comb::kMul;
-  template <class T> static T map(T x, T) { return x; }
-  template <class T> static T fin(T a, int64_t, T) { return a; }
+  template <class T> [[gnu::always_inline]] static T map(T x, T) { return x; }
+  template <class T> [[gnu::always_inline]] static T fin(T a, int64_t, T) { return a; }
 };
 struct RMax : RProd {
   static constexpr Comb comb = Comb::kMax;
@@ -175,7 +175,7 @@ struct RMin : RProd {
 
 // Reduce a contiguous run.
 template <class Op, class T>
-inline T reduce_run(const T* p, int64_t n, T s) {
+[[gnu::always_inline]] inline T reduce_run(const T* p, int64_t n, T s) {
   T acc = identity<Op::comb, T>();
   if constexpr (Op::comb == Comb::kAdd) {
 #pragma omp simd reduction(+ : acc)

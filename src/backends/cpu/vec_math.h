@@ -14,11 +14,11 @@
 namespace dynrt::cpu {
 
 // Bitwise select: mask is all ones or zero.
-inline int32_t blend_bits(int32_t mask, int32_t a, int32_t b) { return (a & mask) | (b & ~mask); }
+[[gnu::always_inline]] inline int32_t blend_bits(int32_t mask, int32_t a, int32_t b) { return (a & mask) | (b & ~mask); }
 
 // exp(x) for float, max error about 2 ulp (Cephes polynomial); -inf -> 0,
 // +inf -> inf, NaN -> NaN.
-inline float vexp(float x) {
+[[gnu::always_inline]] inline float vexp(float x) {
   constexpr int32_t kHi = 0x42b20000;                          // 89.0f
   constexpr int32_t kLo = static_cast<int32_t>(0xc3340000u);   // -180.0f
   int32_t ix = std::bit_cast<int32_t>(x);
