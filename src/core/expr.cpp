@@ -384,6 +384,42 @@ Expr Expr::substitute(const std::function<bool(int, Expr&)>& f) const {
   return *this;
 }
 
+Expr Expr::simplify(const SymbolNames& names) const {
+  switch (n_->kind) {
+    case Kind::kConst:
+    case Kind::kSym: return *this;
+    case Kind::kPoly: {
+      Expr sum = constant(0);
+      for (const Term& t : n_->terms) {
+        Expr p = constant(t.coef);
+        for (const ExprNode* a : t.atoms) p = p * Expr(a).simplify(names);
+        sum = sum + p;
+      }
+      return sum;
+    }
+    default: break;
+  }
+  Expr a = Expr(n_->a).simplify(names), b = Expr(n_->b).simplify(names);
+  Interval x = a.bounds(names), y = b.bounds(names);
+  switch (n_->kind) {
+    case Kind::kMin:
+      if (x.hi <= y.lo) return a;
+      if (y.hi <= x.lo) return b;
+      return min(a, b);
+    case Kind::kMax:
+      if (x.lo >= y.hi) return a;
+      if (y.lo >= x.hi) return b;
+      return max(a, b);
+    case Kind::kFloorDiv:
+      if (x.lo >= 0 && y.lo > 0 && x.hi < y.lo) return constant(0);
+      return floordiv(a, b);
+    case Kind::kMod:
+      if (x.lo >= 0 && y.lo > 0 && x.hi < y.lo) return a;
+      return mod(a, b);
+    default: return *this;
+  }
+}
+
 Expr operator+(Expr a, Expr b) {
   if (a.is_const() && b.is_const()) return Expr::constant(a.const_value() + b.const_value());
   std::vector<Term> t = terms_of(a.node());

@@ -46,6 +46,9 @@ class Expr {
   // Interval of values when every symbol ranges over names.symbol_range().
   Interval bounds(const SymbolNames& names) const;
   std::string str(const SymbolNames* names = nullptr) const;
+  // Use the symbols' ranges to drop min/max/floor-div/mod terms whose outcome
+  // is decided for every value in range (max(0, batch) -> batch).
+  Expr simplify(const SymbolNames& names) const;
   // Ids of the symbols this expression mentions (sorted, unique).
   std::vector<int> symbols() const;
   // Replace symbols by expressions (f returns nullptr-like Expr() to keep).

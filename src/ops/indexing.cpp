@@ -12,7 +12,6 @@
 namespace dynrt {
 namespace {
 
-using infer_util::const_ints;
 using infer_util::is_index_type;
 
 void infer_gather(InferContext& c) {
@@ -136,17 +135,18 @@ void infer_compress(InferContext& c) {
 
 void infer_unique(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
-  Expr items = product(in);
+  Expr items = product(in), n;
   std::vector<Expr> y;
   if (c.has_attr("axis")) {
     auto a = static_cast<size_t>(c.axis(c.attr_int("axis"), in.size()));
     items = in[a];
+    n = c.new_data_dependent_symbol("unique", items);
     y = in;
-    y[a] = c.new_data_dependent_symbol("unique", items);
+    y[a] = n;
   } else {
-    y = {c.new_data_dependent_symbol("unique", items)};
+    n = c.new_data_dependent_symbol("unique", items);
+    y = {n};
   }
-  Expr n = c.has_attr("axis") ? y[static_cast<size_t>(c.axis(c.attr_int("axis"), in.size()))] : y[0];
   c.set_output(0, c.dtype(0), y);
   c.set_output(1, DType::kInt64, {n});
   c.set_output(2, DType::kInt64, {items});

@@ -43,6 +43,7 @@ void InferContext::set_output(size_t i, DType dtype, std::vector<Expr> shape) {
   if (!has_output(i)) return;
   if (shape.size() > static_cast<size_t>(kMaxRank)) unsupported("tensors of rank above " + std::to_string(kMaxRank));
   ir::Value& v = g_.values[static_cast<size_t>(n_.outputs[i])];
+  for (Expr& d : shape) d = d.simplify(g_.symbols);
   v.dtype = dtype;
   v.rank_known = true;
   v.shape = std::move(shape);
@@ -58,6 +59,7 @@ void InferContext::set_output_unknown_rank(size_t i, DType dtype) {
 
 void InferContext::set_output_values(size_t i, std::vector<Expr> values) {
   if (!has_output(i)) return;
+  for (Expr& e : values) e = e.simplify(g_.symbols);
   g_.values[static_cast<size_t>(n_.outputs[i])].sym_value = std::move(values);
 }
 

@@ -80,3 +80,13 @@ TEST(Expr, ParsesRelations) {
 }
 
 }  // namespace
+
+TEST(Expr, SimplifiesWithRanges) {
+  Names names;  // b in [1, 8], s in [1, 128]
+  Expr b = Expr::symbol(0), s = Expr::symbol(1);
+  EXPECT_EQ(max(Expr::constant(0), b).simplify(names), b);
+  EXPECT_EQ(min(b, Expr::constant(8)).simplify(names), b);
+  EXPECT_EQ(max(b, max(Expr::constant(0), b)).simplify(names), b);
+  EXPECT_EQ(min(b, s).simplify(names), min(b, s));
+  EXPECT_EQ(floordiv(b, Expr::constant(16)).simplify(names), Expr::constant(0));
+}

@@ -3,9 +3,9 @@
 // Each operand is a strided view with one label per dim. Repeated labels
 // (diagonals) and labels no other operand or the output needs are summed out
 // first; then operands are contracted left to right. A contraction packs both
-// sides as [batch, m, k] x [batch, k, n] (or [batch, n, k]: dot products),
-// skipping the copy when the view already has that layout, and multiplies
-// with vectorized loops. Broadcast (size-1) ellipsis dims read with stride 0.
+// sides as [batch, m, k] x [batch, k, n], skipping the copy when a view
+// already has that layout, and multiplies with a register-tiled loop.
+// Broadcast (size-1) ellipsis dims read with stride 0.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -159,6 +159,43 @@ int64_t prod(const std::vector<int64_t>& v) {
   return p;
 }
 
+constexpr int64_t kMR = 4;   // rows of C per micro-tile
+constexpr int64_t kNR = 16;  // columns of C per micro-tile (two AVX registers of float)
+
+// C[rows, N] = A[rows, K] * B[K, N], all contiguous; rows <= kMR. Full tiles
+// keep their kMR x kNR accumulators in registers.
+template <class T>
+void gemm_rows(const T* a, const T* b, T* c, int64_t rows, int64_t N, int64_t K) {
+  int64_t j0 = 0;
+  if (rows == kMR) {
+    for (; j0 + kNR <= N; j0 += kNR) {
+      T acc[kMR][kNR] = {};
+      for (int64_t q = 0; q < K; ++q) {
+        const T* br = b + q * N + j0;
+        for (int64_t r = 0; r < kMR; ++r) {
+          T av = a[r * K + q];
+#pragma omp simd
+          for (int64_t j = 0; j < kNR; ++j) acc[r][j] += av * br[j];
+        }
+      }
+      for (int64_t r = 0; r < kMR; ++r)
+        for (int64_t j = 0; j < kNR; ++j) c[r * N + j0 + j] = acc[r][j];
+    }
+  }
+  if (j0 == N) return;
+  // Edges: one row at a time, accumulating rows of B into the row of C.
+  for (int64_t r = 0; r < rows; ++r) {
+    T* cr = c + r * N;
+    for (int64_t j = j0; j < N; ++j) cr[j] = 0;
+    for (int64_t q = 0; q < K; ++q) {
+      T av = a[r * K + q];
+      const T* br = b + q * N;
+#pragma omp simd
+      for (int64_t j = j0; j < N; ++j) cr[j] += av * br[j];
+    }
+  }
+}
+
 // a (labels over a) x b -> contiguous view with labels `keep`.
 template <class T>
 View<T> contract(View<T> a, View<T> b, const std::vector<int>& keep) {
@@ -185,35 +222,15 @@ View<T> contract(View<T> a, View<T> b, const std::vector<int>& keep) {
   int64_t Bt = prod(sb), M = prod(sm), N = prod(sn), K = prod(sk);
   std::vector<T> abuf, bbuf;
   const T* pa = pack(a, cat(batch, m, k), cat(sb, sm, sk), abuf);
-  // B as [batch, k, n] (rows of C accumulate rows of B) unless it already is
-  // [batch, n, k] (then C entries are dot products).
-  std::vector<int64_t> src, dst;
-  bool nt = K > 1 && N > 1 && layout(b, cat(batch, n, k), cat(sb, sn, sk), src, dst);
-  const T* pb = nt ? b.data : pack(b, cat(batch, k, n), cat(sb, sk, sn), bbuf);
+  const T* pb = pack(b, cat(batch, k, n), cat(sb, sk, sn), bbuf);
   View<T> c = contiguous<T>(cat(batch, m, n), cat(sb, sm, sn));
   T* pc = c.owned->data();
-  parallel_for(Bt * M, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, N * K)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t bt = r / M;
-      const T* arow = pa + r * K;
-      T* crow = pc + r * N;
-      const T* bm = pb + bt * K * N;
-      if (nt) {
-        for (int64_t j = 0; j < N; ++j) {
-          const T* brow = bm + j * K;
-          T s = 0;
-#pragma omp simd reduction(+ : s)
-          for (int64_t q = 0; q < K; ++q) s += arow[q] * brow[q];
-          crow[j] = s;
-        }
-      } else {
-        for (int64_t q = 0; q < K; ++q) {
-          T av = arow[q];
-          const T* brow = bm + q * N;
-#pragma omp simd
-          for (int64_t j = 0; j < N; ++j) crow[j] += av * brow[j];
-        }
-      }
+  // Tasks are blocks of kMR rows of one batch entry.
+  int64_t mblocks = (M + kMR - 1) / kMR;
+  parallel_for(Bt * mblocks, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, kMR * N * K)), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t bt = t / mblocks, i0 = (t % mblocks) * kMR, rows = std::min(kMR, M - i0);
+      gemm_rows(pa + (bt * M + i0) * K, pb + bt * K * N, pc + (bt * M + i0) * N, rows, N, K);
     }
   });
   if (c.labels == keep) return c;

@@ -1,0 +1,91 @@
+// Engine round trip and plan caching, through the public C++ API.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "dynrt/dynrt.h"
+
+namespace {
+
+const std::string kModel = std::string(DYNRT_SOURCE_DIR) + "/tests/models/pool_flatten.torchscript.onnx";
+
+dynrt::Tensor random_images(int64_t n, unsigned seed) {
+  dynrt::Tensor t(dynrt::DType::kFloat32, {n, 3, 16, 16});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist;
+  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
+  return t;
+}
+
+dynrt::BuildConfig batch_1_4_8() {
+  dynrt::BuildConfig cfg;
+  dynrt::Profile p;
+  p.dims["batch"] = {1, 4, 8};
+  cfg.profiles.push_back(p);
+  return cfg;
+}
+
+TEST(Engine, SavedAndLoadedEngineGivesBitIdenticalOutputs) {
+  auto built = dynrt::Engine::build(kModel, batch_1_4_8());
+  std::string path = ::testing::TempDir() + "/pool_flatten.engine";
+  built->save(path);
+  auto loaded = dynrt::Engine::load(path);
+  std::remove(path.c_str());
+  for (int64_t n : {1, 3, 8}) {
+    std::map<std::string, dynrt::Tensor> in = {{"x", random_images(n, static_cast<unsigned>(n))}};
+    auto a = built->create_context()->run(in).at("output");
+    auto b = loaded->create_context()->run(in).at("output");
+    ASSERT_EQ(a.shape(), (std::vector<int64_t>{n, 4}));
+    ASSERT_EQ(a.shape(), b.shape());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.nbytes()), 0) << "batch " << n;
+  }
+}
+
+TEST(Engine, PlansOncePerDistinctShape) {
+  auto engine = dynrt::Engine::build(kModel, batch_1_4_8());
+  auto ctx = engine->create_context();
+  std::map<std::string, dynrt::Tensor> b2 = {{"x", random_images(2, 1)}}, b5 = {{"x", random_images(5, 2)}};
+  ctx->run(b2);
+  EXPECT_EQ(ctx->plans_created(), 1);
+  ctx->run(b2);
+  ctx->run(b2);
+  EXPECT_EQ(ctx->plans_created(), 1);  // a seen shape does no re-planning
+  ctx->run(b5);
+  EXPECT_EQ(ctx->plans_created(), 2);
+  ctx->run(b2);
+  EXPECT_EQ(ctx->plans_created(), 2);
+}
+
+TEST(Engine, ArenaIsSizedForTheActualShapeNotTheMax) {
+  auto engine = dynrt::Engine::build(kModel, batch_1_4_8());
+  auto ctx = engine->create_context();
+  ctx->run({{"x", random_images(1, 1)}});
+  int64_t small = ctx->arena_bytes();
+  ctx->run({{"x", random_images(8, 1)}});
+  int64_t large = ctx->arena_bytes();
+  EXPECT_GT(small, 0);
+  EXPECT_GE(large, 7 * small);
+}
+
+TEST(Engine, ContextsOfOneEngineRunConcurrently) {
+  auto engine = dynrt::Engine::build(kModel, batch_1_4_8());
+  std::map<std::string, dynrt::Tensor> in = {{"x", random_images(3, 7)}};
+  auto want = engine->create_context()->run(in).at("output");
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      auto ctx = engine->create_context();
+      for (int i = 0; i < 5; ++i) {
+        auto got = ctx->run(in).at("output");
+        ok[static_cast<size_t>(t)] += std::memcmp(got.data(), want.data(), want.nbytes()) == 0;
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int v : ok) EXPECT_EQ(v, 5);
+}
+
+}  // namespace
