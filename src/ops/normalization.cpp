@@ -1,7 +1,6 @@
 // Inference for Softmax, LogSoftmax, Hardmax, LayerNormalization,
 // InstanceNormalization, GroupNormalization, LpNormalization,
 // MeanVarianceNormalization, LRN and Einsum.
-#include <map>
 #include <set>
 
 #include "ops/families.h"
@@ -57,6 +56,7 @@ void infer_layer_norm(InferContext& c) {
   const std::vector<Expr>& x = c.shape(0);
   if (x.empty()) c.fail("X must have rank >= 1");
   auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), x.size()));
+  if (!c.has_input(1)) c.fail("Scale is required");
   check_affine(c, 1, x, axis, "Scale");
   check_affine(c, 2, x, axis, "B");
   DType u = stash_dtype(c);

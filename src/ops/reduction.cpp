@@ -5,7 +5,6 @@
 // shape tensor propagate the result as an expression (ReduceProd(Shape(x))
 // is the element count).
 #include <optional>
-#include <set>
 
 #include "ops/families.h"
 #include "ops/registry.h"
@@ -20,6 +19,7 @@ bool is_int(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
 std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
   std::vector<int64_t> axes;
   if (c.has_input(1)) {
+    if (c.dtype(1) != DType::kInt64) c.fail("the 'axes' input must be int64");
     auto v = c.values(1);
     if (!v) c.unsupported("the 'axes' input must be known at build time");
     for (Expr e : *v) {

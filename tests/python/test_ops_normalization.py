@@ -245,3 +245,14 @@ def test_einsum_bad_equation(tmp_path):
               [vi("a", TP.FLOAT, [3, 4]), vi("b", TP.FLOAT, [4, 2])], [out()], 13)
     with pytest.raises(AssertionError, match="operands"):
         build_engine(m, tmp_path)
+
+
+def test_einsum_attention_tiles(tmp_path):
+    # Sizes around the 4x16 register tile: full tiles plus row/column edges.
+    nodes = [h.make_node("Einsum", ["q", "k"], ["s"], equation="bhqd,bhkd->bhqk"),
+             h.make_node("Einsum", ["s", "v"], ["y"], equation="bhqk,bhkd->bhqd")]
+    m = model(nodes, [vi("q", TP.FLOAT, ["B", 2, "S", 64]), vi("k", TP.FLOAT, ["B", 2, "S", 64]),
+                      vi("v", TP.FLOAT, ["B", 2, "S", 20])], [out("s"), out()], 13)
+    feeds = [{"q": randf(b, 2, s, 64), "k": randf(b, 2, s, 64), "v": randf(b, 2, s, 20)}
+             for b, s in ((1, 5), (2, 37), (1, 48))]
+    check_model(m, feeds, tmp_path, dims={"B": "1:2:2", "S": "1:32:48"}, rtol=1e-3, atol=1e-3)
