@@ -73,6 +73,14 @@ MatmulShape matmul_shape(const TensorView& x, const TensorView& y) {
   s.m = s.d[r - 2] = s.a[r - 2];
   s.n = s.d[r - 1] = s.b[r - 1];
   s.k = s.a[r - 1];
+  // B shared by every batch (x @ W): one (batch*M, K) x (K, N) product.
+  if (r > 2 && s.b[r - 3] == 1 && std::all_of(s.b.begin(), s.b.end() - 2, [](int64_t d) { return d == 1; })) {
+    s.m *= s.batch;
+    s.batch = 1;
+    s.a = {s.m, s.k};
+    s.b = {s.k, s.n};
+    s.d = {s.m, s.n};
+  }
   return s;
 }
 
@@ -125,13 +133,9 @@ class MatMulKernel : public Kernel {
     dnnl::post_ops po;
     act_.append_to(po);
     attr.set_post_ops(po);
-    // Packed weights only when B keeps its own rank (not a 1-D operand).
-    const PackedWeights* packed = packed_ && c.in(1).rank >= 2 ? packed_.get() : nullptr;
-    if (packed) {
-      memory::dims bd = to_dnnl_dims(c.in(1).shape());
-      bd.insert(bd.begin(), s.b.size() - bd.size(), 1);
-      if (bd != s.b) packed = nullptr;
-    }
+    // Constant B: s.b is its dims reshaped (unit dims added or dropped), which
+    // PackedWeights handles.
+    const PackedWeights* packed = packed_.get();
     return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), memory::desc(), plain_desc(s.d), attr, packed);
   }
 

@@ -96,9 +96,6 @@ class ConvKernel : public Kernel {
       st->src_plain = memory::desc(xd, memory::data_type::f32, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
       st->dst_plain = memory::desc(yd, memory::data_type::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
       st->wei_plain = weight_plain_desc(std::vector<int64_t>(w.shape().begin(), w.shape().end()));
-      // Channels-last activations are what oneDNN's fast kernels use: ask for them exactly.
-      memory::desc src_any = src_cl_ ? st->src_plain : memory::desc(xd, memory::data_type::f32, memory::format_tag::any);
-      memory::desc dst_any = dst_cl_ ? st->dst_plain : memory::desc(yd, memory::data_type::f32, memory::format_tag::any);
       memory::desc wei_any(st->wei_plain.dims(), memory::data_type::f32, memory::format_tag::any);
       memory::desc bias_md = c.has_in(2) ? memory::desc({yd[1]}, memory::data_type::f32, memory::format_tag::a)
                                          : memory::desc();
@@ -107,19 +104,24 @@ class ConvKernel : public Kernel {
       if (residual_) po.append_sum(1.f);
       act_.append_to(po);
       attr.set_post_ops(po);
-      auto kind = dnnl::prop_kind::forward_inference;
-      if (transposed_) {
-        dnnl::deconvolution_forward::desc d(kind, dnnl::algorithm::deconvolution_direct, src_any, wei_any, bias_md,
-                                           dst_any, strides, dil, pl, pr);
-        dnnl::deconvolution_forward::primitive_desc pd(d, attr, dnnl_engine());
-        st->prim = dnnl::deconvolution_forward(pd);
-        fill(*st, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc());
-      } else {
-        dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct, src_any, wei_any, bias_md,
-                                          dst_any, strides, dil, pl, pr);
-        dnnl::convolution_forward::primitive_desc pd(d, attr, dnnl_engine());
-        st->prim = dnnl::convolution_forward(pd);
-        fill(*st, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc());
+      memory::desc src_any(xd, memory::data_type::f32, memory::format_tag::any);
+      memory::desc dst_any(yd, memory::data_type::f32, memory::format_tag::any);
+      // Channels-last activations are what oneDNN's fast kernels use: ask for
+      // them exactly, unless that leaves only the reference implementation.
+      bool exact = src_cl_ || dst_cl_;
+      for (int attempt = exact ? 0 : 1; attempt < 2; ++attempt) {
+        const memory::desc& sm = attempt == 0 && src_cl_ ? st->src_plain : src_any;
+        const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
+        bool reject_ref = attempt == 0;
+        auto kind = dnnl::prop_kind::forward_inference;
+        bool ok = transposed_
+                      ? build<dnnl::deconvolution_forward>(
+                            *st, {kind, dnnl::algorithm::deconvolution_direct, sm, wei_any, bias_md, dm, strides, dil, pl, pr},
+                            attr, reject_ref)
+                      : build<dnnl::convolution_forward>(
+                            *st, {kind, dnnl::algorithm::convolution_direct, sm, wei_any, bias_md, dm, strides, dil, pl, pr},
+                            attr, reject_ref);
+        if (ok) break;
       }
       st->bias = bias_md;
       if (packed_) st->packed = packed_->get(st->wei);
@@ -206,6 +208,15 @@ class ConvKernel : public Kernel {
       strides.push_back(s);
     }
     return memory::desc(dims, memory::data_type::f32, strides);
+  }
+
+  template <class Prim>
+  static bool build(ConvState& st, const typename Prim::desc& d, const dnnl::primitive_attr& attr, bool reject_ref) {
+    typename Prim::primitive_desc pd(d, attr, dnnl_engine());
+    if (reject_ref && std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return false;
+    st.prim = Prim(pd);
+    fill(st, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc());
+    return true;
   }
 
   static void fill(ConvState& st, const memory::desc& src, const memory::desc& wei, const memory::desc& dst,

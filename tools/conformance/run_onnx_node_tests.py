@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""Run the ONNX backend node test suite through the dynrt CLI, in two modes.
+
+static:  the engine is built for the test's exact input shapes.
+dynamic: every input dim is made symbolic (dim_param "<input>_d<i>") and the
+         engine is built for the range [1, 2*actual] (opt = actual; a dim of 0
+         gets [0, 1], opt 0), so it is compiled without knowing the shapes it
+         will see, then run with the test's inputs.
+
+Each case is classified per mode as pass, fail (wrong answer, wrong
+shape/dtype, crash, hang, or an error other than 'unsupported') or unsupported
+(dynrt said "error (unsupported)", or the case uses sequences/optionals or
+element types dynrt cannot take).
+
+    python3 tools/conformance/run_onnx_node_tests.py --build-dir build
+
+writes docs/conformance/onnx_node_tests.md and docs/conformance/onnx_node_tests.json.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures as cf
+import glob
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MODES = ("static", "dynamic")
+TIMEOUT_S = 20.0
+
+# Element types the runner can hand to dynrt (npz) and dynrt can store.
+NUMPY_OK = {"float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+            "uint64", "bool"}
+ONNX_OK = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.INT8, TensorProto.INT16,
+           TensorProto.INT32, TensorProto.INT64, TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32,
+           TensorProto.UINT64, TensorProto.BOOL}
+
+
+# ---- loading the cases --------------------------------------------------------------------------
+
+class Case:
+    __slots__ = ("name", "model", "inputs", "outputs", "rtol", "atol")
+
+    def __init__(self, name, model, inputs, outputs, rtol, atol):
+        self.name, self.model, self.inputs, self.outputs, self.rtol, self.atol = name, model, inputs, outputs, rtol, atol
+
+
+def _read_pb(path: str, type_proto) -> object:
+    """A test-data file, typed by the graph input/output it belongs to."""
+    data = pathlib.Path(path).read_bytes()
+    which = type_proto.WhichOneof("value") if type_proto is not None else "tensor_type"
+    if which == "sequence_type":
+        p = onnx.SequenceProto()
+        p.ParseFromString(data)
+        return onnx.numpy_helper.to_list(p)
+    if which == "optional_type":
+        p = onnx.OptionalProto()
+        p.ParseFromString(data)
+        return onnx.numpy_helper.to_optional(p)
+    t = TensorProto()
+    t.ParseFromString(data)
+    return numpy_helper.to_array(t)
+
+
+def _load_from_files(data_dir: str) -> list[Case]:
+    """Releases before the in-memory loader kept the cases under onnx/backend/test/data/node."""
+    cases = []
+    for case_dir in sorted(glob.glob(os.path.join(data_dir, "*"))):
+        model_path = os.path.join(case_dir, "model.onnx")
+        if not os.path.exists(model_path):
+            continue
+        model = onnx.load(model_path)
+        rtol, atol = 1e-3, 1e-7
+        meta = os.path.join(case_dir, "data.json")
+        if os.path.exists(meta):
+            with open(meta) as f:
+                d = json.load(f)
+            rtol, atol = d.get("rtol", rtol), d.get("atol", atol)
+        init = {i.name for i in model.graph.initializer}
+        gin = [i for i in model.graph.input if i.name not in init]
+        for ds in sorted(glob.glob(os.path.join(case_dir, "test_data_set_*"))):
+            n_in = len(glob.glob(os.path.join(ds, "input_*.pb")))
+            n_out = len(glob.glob(os.path.join(ds, "output_*.pb")))
+            ins = [_read_pb(os.path.join(ds, f"input_{i}.pb"), gin[i].type if i < len(gin) else None) for i in range(n_in)]
+            outs = [_read_pb(os.path.join(ds, f"output_{i}.pb"),
+                             model.graph.output[i].type if i < len(model.graph.output) else None) for i in range(n_out)]
+            suffix = "" if ds.endswith("_0") else "_" + os.path.basename(ds)
+            cases.append(Case(os.path.basename(case_dir) + suffix, model, ins, outs, rtol, atol))
+    return cases
+
+
+def load_cases() -> list[Case]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import onnx.backend.test.loader as loader
+        import onnx.backend.test.case.node  # noqa: F401  (registers the in-memory node cases)
+        if hasattr(loader, "load_node_model_tests") or "load_node_model_tests" in dir(loader):
+            raw = loader.load_model_tests(kind="node")
+        else:
+            raw = []
+        if raw and getattr(raw[0], "model", None) is not None:
+            cases = []
+            for tc in raw:
+                for k, (ins, outs) in enumerate(tc.data_sets or []):
+                    name = tc.name if k == 0 else f"{tc.name}_{k}"
+                    cases.append(Case(name, tc.model, list(ins), list(outs), tc.rtol, tc.atol))
+            return sorted(cases, key=lambda c: c.name)
+        data_dir = os.path.join(os.path.dirname(loader.__file__), "data", "node")
+        return _load_from_files(data_dir)
+
+
+# ---- classifying a case -------------------------------------------------------------------------
+
+def op_of(case: Case, by_name: dict[str, Case]) -> str:
+    """The op a case tests: its node's op, or for expanded (function body) models the op of the
+    unexpanded sibling test."""
+    nodes = [n for n in case.model.graph.node if n.op_type != "Constant"] or list(case.model.graph.node)
+    if len(nodes) == 1:
+        return nodes[0].op_type
+    m = re.match(r"(.*?)_expanded", case.name)
+    if m and m.group(1) in by_name:
+        sib = [n for n in by_name[m.group(1)].model.graph.node if n.op_type != "Constant"]
+        if len(sib) == 1:
+            return sib[0].op_type
+    return nodes[0].op_type if nodes else "(none)"
+
+
+def graph_inputs(model: onnx.ModelProto):
+    init = {i.name for i in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in init]
+
+
+def precheck(case: Case) -> str | None:
+    """Why dynrt can't take this case at all (counted unsupported), or None."""
+    for kind, vis, data in (("input", graph_inputs(case.model), case.inputs), ("output", case.model.graph.output, case.outputs)):
+        for vi in vis:
+            which = vi.type.WhichOneof("value")
+            if which != "tensor_type":
+                return f"{which.replace('_type', '')} {kind}"
+            if vi.type.tensor_type.elem_type not in ONNX_OK:
+                return f"element type {TensorProto.DataType.Name(vi.type.tensor_type.elem_type).lower()}"
+        for a in data:
+            if not isinstance(a, np.ndarray):
+                return f"{'optional' if a is None else type(a).__name__} {kind}"
+            if str(a.dtype) not in NUMPY_OK:
+                return f"element type {a.dtype}"
+    if len(case.inputs) != len(graph_inputs(case.model)):
+        return "inputs omitted from the test data"
+    return None
+
+
+def make_variant(case: Case, mode: str) -> tuple[onnx.ModelProto, dict[str, tuple], dict[str, tuple], dict[str, tuple]]:
+    """The model to build and its per-input min/opt/max shapes (only inputs needing a profile)."""
+    model = onnx.ModelProto()
+    model.CopyFrom(case.model)
+    mins, opts, maxs = {}, {}, {}
+    for vi, arr in zip(graph_inputs(model), case.inputs):
+        tt = vi.type.tensor_type
+        shape = tuple(int(d) for d in arr.shape)
+        if mode == "dynamic" or not tt.HasField("shape") or len(tt.shape.dim) != len(shape):
+            # Symbolic everywhere: a fresh name per input dim.
+            tt.ClearField("shape")
+            tt.shape.SetInParent()
+            for i, _ in enumerate(shape):
+                tt.shape.dim.add().dim_param = f"{vi.name}_d{i}"
+        elif all(d.HasField("dim_value") for d in tt.shape.dim):
+            continue  # fully static: no profile needed
+        if not shape:
+            continue
+        if mode == "dynamic":
+            mins[vi.name] = tuple(0 if d == 0 else 1 for d in shape)
+            maxs[vi.name] = tuple(1 if d == 0 else 2 * d for d in shape)
+        else:
+            mins[vi.name] = maxs[vi.name] = shape
+        opts[vi.name] = shape
+    return model, mins, opts, maxs
+
+
+def shapes_arg(shapes: dict[str, tuple]) -> str:
+    return ",".join(f"{k}:{'x'.join(str(d) for d in v)}" for k, v in shapes.items())
+
+
+def first_error_line(text: str) -> str:
+    for line in text.splitlines():
+        if "error" in line:
+            return line.strip()
+    lines = [l for l in text.splitlines() if l.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def run_cli(binary: str, args: list[str], timeout: float) -> tuple[str, str | None]:
+    """('ok', None) | ('unsupported', msg) | ('fail', msg)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    try:
+        p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, env=env,
+                           start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return "fail", f"hang (no result in {timeout:.0f} s)"
+    if p.returncode == 0:
+        return "ok", None
+    if p.returncode < 0:
+        try:
+            name = signal.Signals(-p.returncode).name
+        except ValueError:
+            name = str(-p.returncode)
+        return "fail", f"crash ({name})"
+    msg = first_error_line(p.stderr + p.stdout)
+    if "error (unsupported)" in msg:
+        return "unsupported", msg.split("error (unsupported):", 1)[1].strip()
+    return "fail", msg.replace("dynrt: ", "", 1)
+
+
+def compare(got: dict, names: list[str], want: list[np.ndarray], rtol: float, atol: float) -> str | None:
+    for name, w in zip(names, want):
+        if name not in got:
+            return f"output '{name}' missing"
+        g = got[name]
+        if g.dtype != w.dtype:
+            return f"wrong dtype ({name}: {g.dtype}, expected {w.dtype})"
+        if g.shape != w.shape:
+            return f"wrong shape ({name}: {g.shape}, expected {w.shape})"
+        try:
+            if w.dtype.kind in "fc":
+                np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+            else:
+                np.testing.assert_array_equal(g, w)
+        except AssertionError:
+            return "wrong answer"
+    return None
+
+
+def run_mode(binary: str, case: Case, mode: str, work: pathlib.Path) -> dict:
+    model, mins, opts, maxs = make_variant(case, mode)
+    model_path, engine = work / f"{mode}.onnx", work / f"{mode}.engine"
+    onnx.save(model, str(model_path))
+    args = ["build", str(model_path), "-o", str(engine)]
+    if mins:
+        args += ["--min-shapes", shapes_arg(mins), "--opt-shapes", shapes_arg(opts), "--max-shapes", shapes_arg(maxs)]
+    status, msg = run_cli(binary, args, TIMEOUT_S)
+    if status != "ok":
+        return {"status": status, "reason": msg}
+    names_in = [vi.name for vi in graph_inputs(model)]
+    inp, out = work / f"{mode}_in.npz", work / f"{mode}_out.npz"
+    np.savez(inp, **dict(zip(names_in, case.inputs)))
+    status, msg = run_cli(binary, ["run", str(engine), "--inputs", str(inp), "--outputs", str(out)], TIMEOUT_S)
+    if status != "ok":
+        return {"status": status, "reason": msg}
+    try:
+        with np.load(out) as z:
+            got = {k: z[k] for k in z.files}
+    except Exception as e:  # noqa: BLE001 - a bad output file is a failure, not a runner crash
+        return {"status": "fail", "reason": f"unreadable outputs: {e}"}
+    why = compare(got, [o.name for o in model.graph.output], case.outputs, case.rtol, case.atol)
+    return {"status": "fail", "reason": why} if why else {"status": "pass", "reason": None}
+
+
+# ---- worker processes ---------------------------------------------------------------------------
+
+_CASES: list[Case] = []
+_BINARY = ""
+
+
+def _init_worker(binary: str) -> None:
+    global _CASES, _BINARY
+    _BINARY = binary
+    _CASES = load_cases()
+
+
+def _run_index(index: int) -> tuple[int, dict]:
+    case = _CASES[index]
+    result = {}
+    why = precheck(case)
+    for mode in MODES:
+        if why:
+            result[mode] = {"status": "unsupported", "reason": why}
+            continue
+        work = pathlib.Path(tempfile.mkdtemp(prefix="dynrt_conf_"))
+        try:
+            result[mode] = run_mode(_BINARY, case, mode, work)
+        except Exception as e:  # noqa: BLE001 - record, never kill the runner
+            result[mode] = {"status": "fail", "reason": f"runner error: {type(e).__name__}: {e}"}
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return index, result
+
+
+def run_suite(build_dir: str, jobs: int = 2, only: str | None = None, progress: bool = True) -> dict:
+    binary = str(pathlib.Path(build_dir).resolve() / "dynrt")
+    if not os.path.exists(binary):
+        raise SystemExit(f"no dynrt binary at {binary}")
+    cases = load_cases()
+    by_name = {c.name: c for c in cases}
+    indices = [i for i, c in enumerate(cases) if not only or re.search(only, c.name)]
+    results: dict[int, dict] = {}
+    with cf.ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(binary,)) as pool:
+        futures = {pool.submit(_run_index, i): i for i in indices}
+        for n, fut in enumerate(cf.as_completed(futures), 1):
+            i = futures[fut]
+            try:
+                _, res = fut.result()
+            except Exception as e:  # noqa: BLE001 - a dead worker is recorded as a failure
+                res = {m: {"status": "fail", "reason": f"runner error: {type(e).__name__}: {e}"} for m in MODES}
+            results[i] = res
+            if progress and (n % 100 == 0 or n == len(indices)):
+                print(f"  {n}/{len(indices)} cases", file=sys.stderr, flush=True)
+    out = {"onnx_version": onnx.__version__, "cases": {}}
+    for i in indices:
+        c = cases[i]
+        out["cases"][c.name] = {"op": op_of(c, by_name), **results[i]}
+    return out
+
+
+# ---- reports ------------------------------------------------------------------------------------
+
+def totals(report: dict) -> dict:
+    t = {m: collections.Counter() for m in MODES}
+    for r in report["cases"].values():
+        for m in MODES:
+            t[m][r[m]["status"]] += 1
+    return {m: {k: t[m][k] for k in ("pass", "fail", "unsupported")} for m in MODES}
+
+
+def normalize_reason(reason: str) -> str:
+    """Group similar messages: drop node names, numbers and quoted values."""
+    r = re.sub(r"'[^']*'", "'…'", reason or "")
+    r = re.sub(r"\(opset \d+\)", "", r)
+    r = re.sub(r"\d+", "N", r)
+    return re.sub(r"\s+", " ", r).strip()[:140]
+
+
+def short(reason: str, n: int = 90) -> str:
+    r = re.sub(r"^\w+ node ('[^']*'|producing '[^']*') \(opset \d+\): ", "", reason or "")
+    r = r.replace("|", "\\|")
+    return r if len(r) <= n else r[: n - 1] + "…"
+
+
+def write_reports(report: dict, md_path: pathlib.Path, json_path: pathlib.Path) -> None:
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    n = len(report["cases"])
+    tot = totals(report)
+    lines = [
+        "# ONNX backend node tests",
+        "",
+        f"Generated by `python3 tools/conformance/run_onnx_node_tests.py --build-dir build` against onnx "
+        f"{report['onnx_version']} ({n} node test cases). Do not edit by hand.",
+        "",
+        "- **static**: engine built for the test's exact input shapes.",
+        "- **dynamic**: every input dim made symbolic, engine built for [1, 2×actual] (opt = actual), then run.",
+        "- **fail**: wrong answer, wrong shape/dtype, crash, hang, or an error other than `unsupported`.",
+        "- **unsupported**: dynrt reported `error (unsupported)`, or the case needs sequences/optionals or "
+        "element types dynrt does not take (string, float8, int4, bfloat16 via npz, complex).",
+        "",
+        "| mode | pass | fail | unsupported |",
+        "|---|---|---|---|",
+    ]
+    for m in MODES:
+        t = tot[m]
+        lines.append(f"| {m} | {t['pass']} ({100 * t['pass'] / n:.1f}%) | {t['fail']} ({100 * t['fail'] / n:.1f}%) | "
+                     f"{t['unsupported']} ({100 * t['unsupported'] / n:.1f}%) |")
+    # Most common reasons.
+    for label, status in (("failure", "fail"), ("unsupported", "unsupported")):
+        cnt = collections.Counter()
+        example = {}
+        for r in report["cases"].values():
+            for m in MODES:
+                if r[m]["status"] == status:
+                    k = normalize_reason(r[m]["reason"])
+                    cnt[k] += 1
+                    example.setdefault(k, r[m]["reason"])
+        lines += ["", f"## Most common {label} reasons (case-modes)", "", "| count | example |", "|---|---|"]
+        for k, c in cnt.most_common(15):
+            lines.append(f"| {c} | {short(example[k], 160)} |")
+    # Per-op table.
+    by_op = collections.defaultdict(list)
+    for name, r in report["cases"].items():
+        by_op[r["op"]].append((name, r))
+    lines += ["", "## Per op", "",
+              "| op | cases | static pass/fail/unsup | dynamic pass/fail/unsup | reason (first failing or unsupported case) |",
+              "|---|---|---|---|---|"]
+    for op in sorted(by_op, key=str.lower):
+        rows = by_op[op]
+        cell = {}
+        for m in MODES:
+            c = collections.Counter(r[m]["status"] for _, r in rows)
+            cell[m] = f"{c['pass']}/{c['fail']}/{c['unsupported']}"
+        reason = ""
+        for status in ("fail", "unsupported"):
+            for name, r in sorted(rows):
+                for m in MODES:
+                    if r[m]["status"] == status and not reason:
+                        why = r[m]["reason"] or ""
+                        reason = f"{'' if status == 'fail' else 'unsupported: '}{short(why)} ({name}, {m})"
+        lines.append(f"| {op} | {len(rows)} | {cell['static']} | {cell['dynamic']} | {reason} |")
+    md_path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build-dir", default=str(ROOT / "build"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", help="regex on test names (writes nothing unless --out-json/--out-md are given)")
+    ap.add_argument("--out-md", default=None)
+    ap.add_argument("--out-json", default=None)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+    report = run_suite(args.build_dir, args.jobs, args.only, progress=not args.quiet)
+    md = args.out_md or (None if args.only else str(ROOT / "docs/conformance/onnx_node_tests.md"))
+    js = args.out_json or (None if args.only else str(ROOT / "docs/conformance/onnx_node_tests.json"))
+    if md and js:
+        write_reports(report, pathlib.Path(md), pathlib.Path(js))
+    n = len(report["cases"])
+    for m, t in totals(report).items():
+        print(f"{m:8s} pass {t['pass']:5d} ({100 * t['pass'] / max(n, 1):.1f}%)  fail {t['fail']:5d}  "
+              f"unsupported {t['unsupported']:5d}  of {n}")
+    if args.only:
+        for name, r in sorted(report["cases"].items()):
+            for m in MODES:
+                if r[m]["status"] != "pass":
+                    print(f"{name} [{m}] {r[m]['status']}: {r[m]['reason']}")
+
+
+if __name__ == "__main__":
+    main()
