@@ -8,6 +8,7 @@ std::vector<Pass> default_pipeline() {
       {"fold_shape_values", fold_shape_values},
       {"eliminate_dead_code", eliminate_dead_code},
       {"fuse_batchnorm", fuse_batchnorm},
+      {"fuse_gelu", fuse_gelu},
       {"fuse_activation", fuse_activation},
       {"eliminate_dead_code", eliminate_dead_code},
   };
