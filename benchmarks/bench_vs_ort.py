@@ -2,9 +2,10 @@
 
     python3 benchmarks/bench_vs_ort.py [--model resnet50] [--shapes 8] [--iterations 10] [--repeats 3]
 
-For each model and shape: `dynrt bench` (median of N iterations) and ONNX
-Runtime's InferenceSession (all graph optimizations on, same thread count),
-alternated `--repeats` times; prints medians and the ratio. CPU numbers on a
+For each model and shape: `dynrt bench` on the dynamic engine, `dynrt bench`
+on a static engine built for exactly that shape (the dynamic-vs-static gap),
+and ONNX Runtime's InferenceSession (all graph optimizations on, same thread
+count), alternated `--repeats` times; prints medians and ratios. CPU numbers on a
 shared 2-core machine are noisy: read the spread, not one number.
 """
 from __future__ import annotations
@@ -26,8 +27,9 @@ import harness  # noqa: E402
 import model_zoo  # noqa: E402
 
 MODELS = {
-    "resnet50": ("resnet50.torchscript.onnx", {"batch": "1:8:8"}, lambda n: {"x": (n, 3, 224, 224)}),
-    "bert_base": ("bert_base.torchscript.onnx", {"batch": "1:8:8", "seq": "8:128:128"},
+    "resnet50": ("zoo/resnet50.torchscript.onnx", {"batch": "1:8:8", "height": "224:224:224", "width": "224:224:224"},
+                 lambda n: {"x": (n, 3, 224, 224)}),
+    "bert_base": ("zoo/bert_base.torchscript.onnx", {"batch": "1:8:8", "seq": "8:128:128"},
                   lambda n: {"input_ids": (n, 128), "attention_mask": (n, 128)}),
 }
 
@@ -67,18 +69,28 @@ def main():
             feeds[i.name] = (rng.standard_normal(s).astype(np.float32) if i.type == "tensor(float)"
                              else np.ones(s, np.int64))
         spec = ",".join(f"{k}:{'x'.join(map(str, v))}" for k, v in shapes.items())
-        ours, theirs = [], []
+        static_dir = tmp / f"static_{n}"
+        static_dir.mkdir()
+        static = harness.build_engine(path, static_dir, min_shapes=shapes, opt_shapes=shapes, max_shapes=shapes)
+        ours, fixed, theirs = [], [], []
+
+        def bench(e):
+            out = harness.run_cli("bench", e, "--shapes", spec, "--iterations", args.iterations, "--json").stdout
+            return json.loads(out)["median_ms"]
+
         for _ in range(args.repeats):
-            out = harness.run_cli("bench", engine, "--shapes", spec, "--iterations", args.iterations, "--json").stdout
-            ours.append(json.loads(out)["median_ms"])
+            ours.append(bench(engine))
+            fixed.append(bench(static))
             theirs.append(ort_median(sess, feeds, args.iterations))
-        d, o = statistics.median(ours), statistics.median(theirs)
-        rows.append((args.model, spec, d, o, o / d))
-        print(f"{args.model} {spec}: dynrt {d:.1f} ms (runs {', '.join(f'{x:.1f}' for x in ours)}), "
-              f"onnxruntime {o:.1f} ms (runs {', '.join(f'{x:.1f}' for x in theirs)}), speedup x{o / d:.2f}", flush=True)
-    print("\n| model | shapes | dynrt median ms | onnxruntime median ms | ORT/dynrt |\n|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.1f} | {r[3]:.1f} | {r[4]:.2f} |")
+        d, st, o = statistics.median(ours), statistics.median(fixed), statistics.median(theirs)
+        rows.append((args.model, spec, d, st, o))
+        runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
+        print(f"{args.model} {spec}: dynrt dynamic {d:.1f} ms ({runs(ours)}), static {st:.1f} ms ({runs(fixed)}), "
+              f"onnxruntime {o:.1f} ms ({runs(theirs)})", flush=True)
+    print("\n| model | shapes | dynrt dynamic ms | dynrt static ms | onnxruntime ms | dynamic/static | ORT/dynrt |")
+    print("|---|---|---|---|---|---|---|")
+    for m, sp, d, st, o in rows:
+        print(f"| {m} | {sp} | {d:.1f} | {st:.1f} | {o:.1f} | {d / st:.2f} | {o / d:.2f} |")
 
 
 if __name__ == "__main__":

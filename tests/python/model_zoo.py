@@ -33,6 +33,6 @@ def load(name: str) -> onnx.ModelProto:
 
 
 def save_filled(name: str, tmp: pathlib.Path) -> pathlib.Path:
-    path = tmp / name
+    path = tmp / pathlib.Path(name).name
     onnx.save(load(name), str(path))
     return path
