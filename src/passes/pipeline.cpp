@@ -11,6 +11,7 @@ std::vector<Pass> default_pipeline() {
       {"fuse_gelu", fuse_gelu},
       {"fuse_activation", fuse_activation},
       {"eliminate_dead_code", eliminate_dead_code},
+      {"assign_channels_last", assign_channels_last},
   };
 }
 
