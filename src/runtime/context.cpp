@@ -1,6 +1,9 @@
 // ExecutionContext: check input shapes against profiles and guards, bind the
 // symbols, plan (once per distinct input shape: sizes, arena offsets, kernel
 // state), then run the nodes.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -35,8 +38,28 @@ std::string binding_str(const ir::Graph& g, const std::vector<int64_t>& binding)
 
 }  // namespace
 
+// DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
+// is destroyed (for performance work; off by default, no cost when off).
+struct OpProfile {
+  bool enabled = std::getenv("DYNRT_PROFILE") != nullptr;
+  std::map<std::string, std::pair<double, int64_t>> ms_calls;
+  ~OpProfile() {
+    if (!enabled || ms_calls.empty()) return;
+    double total = 0;
+    for (const auto& [op, v] : ms_calls) total += v.first;
+    std::vector<std::pair<double, std::string>> rows;
+    for (const auto& [op, v] : ms_calls) rows.emplace_back(v.first, op);
+    std::sort(rows.rbegin(), rows.rend());
+    std::fprintf(stderr, "dynrt profile: %.1f ms in kernels\n", total);
+    for (const auto& [ms, op] : rows)
+      std::fprintf(stderr, "  %-32s %10.2f ms %5.1f%% %8lld calls\n", op.c_str(), ms, 100 * ms / total,
+                   static_cast<long long>(ms_calls[op].second));
+  }
+};
+
 struct ContextImpl {
   std::shared_ptr<const EngineImpl> e;
+  OpProfile profile;
   std::map<std::vector<int64_t>, std::unique_ptr<Plan>> plans;
   std::unique_ptr<std::byte, AlignedFree> arena;
   int64_t arena_capacity = 0;
@@ -216,6 +239,7 @@ std::map<std::string, Tensor> ContextImpl::run(const std::map<std::string, Tenso
     bool data_dependent = e->defs[k]->data_dependent;
     in_views.clear();
     out_views.clear();
+    bool pending = false;  // an output sized by values this node reads: its kernel allocates it
     for (int i : n.inputs) in_views.push_back(i >= 0 ? views[static_cast<size_t>(i)] : TensorView{});
     for (int o : n.outputs) {
       if (o < 0) {
@@ -228,9 +252,20 @@ std::map<std::string, Tensor> ContextImpl::run(const std::map<std::string, Tenso
         const ir::Value& val = g.values[static_cast<size_t>(o)];
         ov.dtype = val.dtype;
         ov.rank = static_cast<int>(val.shape.size());
-        for (size_t j = 0; j < val.shape.size(); ++j) ov.dims[j] = val.shape[j].eval(binding);
-        dynamic_buffers.emplace_back(new std::byte[std::max<size_t>(ov.nbytes(), 1)]);
-        ov.data = dynamic_buffers.back().get();
+        bool bound = true;
+        for (const Expr& d : val.shape)
+          for (int s : d.symbols()) bound = bound && binding[static_cast<size_t>(s)] >= 0;
+        if (!bound) {
+          // e.g. Reshape to a shape tensor computed at run time: the kernel
+          // calls allocate_output, which binds the new symbols.
+          for (size_t j = 0; j < val.shape.size(); ++j) ov.dims[j] = 0;
+          ov.data = nullptr;
+          pending = true;
+        } else {
+          for (size_t j = 0; j < val.shape.size(); ++j) ov.dims[j] = val.shape[j].eval(binding);
+          dynamic_buffers.emplace_back(new std::byte[std::max<size_t>(ov.nbytes(), 1)]);
+          ov.data = dynamic_buffers.back().get();
+        }
       }
       out_views.push_back(ov);
     }
@@ -243,12 +278,25 @@ std::map<std::string, Tensor> ContextImpl::run(const std::map<std::string, Tenso
       const ir::Value& val = g.values[static_cast<size_t>(o)];
       if (dims.size() != val.shape.size())
         throw Error(ErrorCode::kInternal, g.node_label(n) + ": output rank differs from inference");
+      bool newly_bound = false;
       for (size_t j = 0; j < dims.size(); ++j) {
         const Expr& ex = val.shape[j];
-        if (ex.is_symbol() && binding[static_cast<size_t>(ex.symbol_id())] < 0)
+        if (ex.is_symbol() && binding[static_cast<size_t>(ex.symbol_id())] < 0) {
           binding[static_cast<size_t>(ex.symbol_id())] = dims[j];
-        else if (ex.eval(binding) != dims[j])
+          newly_bound = true;
+        } else if (ex.eval(binding) != dims[j]) {
           throw Error(ErrorCode::kInternal, g.node_label(n) + ": output dimension differs from inference");
+        }
+      }
+      // Guards on sizes known only now (skipped when planning) are checked here.
+      for (const ir::Guard& guard : g.guards) {
+        if (!newly_bound) break;
+        bool ready = true;
+        for (int s : guard.a.symbols()) ready = ready && binding[static_cast<size_t>(s)] >= 0;
+        for (int s : guard.b.symbols()) ready = ready && binding[static_cast<size_t>(s)] >= 0;
+        if (ready && !guard.holds(binding))
+          throw Error(ErrorCode::kShapeOutOfRange, "sizes computed at run time violate " + guard.describe(g.symbols) +
+                                                       ", required by " + guard.what);
       }
       TensorView& ov = views[static_cast<size_t>(o)];
       ov.dtype = val.dtype;
@@ -258,7 +306,7 @@ std::map<std::string, Tensor> ContextImpl::run(const std::map<std::string, Tenso
       ov.data = dynamic_buffers.back().get();
       out_views[i] = ov;
     };
-    bool empty = !data_dependent;
+    bool empty = !data_dependent && !pending;
     for (const TensorView& ov : out_views) empty = empty && (ov.dtype == DType::kUndefined || ov.numel() == 0);
     if (empty) continue;  // nothing to compute into
     std::unique_ptr<KernelState> fresh;
@@ -268,7 +316,15 @@ std::map<std::string, Tensor> ContextImpl::run(const std::map<std::string, Tenso
     } else {
       ctx.state = plan.states[k].get();
     }
+    if (!profile.enabled) {
+      e->kernels[k]->run(ctx);
+      continue;
+    }
+    auto t0 = std::chrono::steady_clock::now();
     e->kernels[k]->run(ctx);
+    auto& [ms, calls] = profile.ms_calls[n.attrs.count("dynrt.activation") ? n.op + "+" + n.attrs.at("dynrt.activation").s : n.op];
+    ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ++calls;
   }
 
   std::map<std::string, Tensor> outputs;
