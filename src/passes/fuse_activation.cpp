@@ -1,6 +1,7 @@
 // Fuse what follows a Conv / Gemm / MatMul into it, so the math library
 // applies it while the output is still in cache:
 //  - Conv + Add(residual of the same shape) -> Conv with input 3 = residual
+//  - MatMul + Add(constant bias over the last dim) -> MatMul with input 2 = bias
 //  - X + Relu/Sigmoid/Tanh/HardSwish/Gelu/Clip -> X with "dynrt.activation"
 #include "passes/pass.h"
 
@@ -62,6 +63,22 @@ bool fuse_activation(ir::Graph& g) {
         if (other == out || ov.constant || ov.producer >= static_cast<int>(k) || ov.shape != xv.shape) break;
         x.inputs.resize(4, -1);
         x.inputs[3] = other;
+        x.outputs[0] = y.outputs[0];
+        keep[static_cast<size_t>(c)] = false;
+        changed = true;
+        continue;
+      }
+      if (x.op == "MatMul" && x.inputs.size() == 2 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
+        int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
+        const ir::Value &bv = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
+        const ir::Value& yv = g.values[static_cast<size_t>(y.outputs[0])];
+        if (!bv.constant || bv.dtype != DType::kFloat32 || xv.shape.empty() || yv.shape != xv.shape) break;
+        int64_t n = bv.constant->numel();
+        const Expr& last = xv.shape.back();
+        if (!last.is_const() || last.const_value() != n || bv.constant->shape().empty() ||
+            bv.constant->shape().back() != n)
+          break;
+        x.inputs.push_back(other);  // a [.., 1, N] bias has the same bytes as [N]
         x.outputs[0] = y.outputs[0];
         keep[static_cast<size_t>(c)] = false;
         changed = true;

@@ -244,3 +244,28 @@ def test_gemm_int(tmp_path):
     a, b, c = (rng.integers(-5, 5, s).astype(np.int64) for s in ((4, 3), (4, 2), (2,)))
     got = run_engine(engine, {"a": a, "b": b, "c": c}, tmp_path)
     np.testing.assert_array_equal(got["y"], a.T @ b + c)
+
+
+def test_matmul_int_broadcast_batch(tmp_path):
+    m = model([h.make_node("MatMul", ["a", "b"], ["y"])], [vi("a", [2, 1, 3, 4], TP.INT32), vi("b", [5, 4, 6], TP.INT32)],
+              [out("y", TP.INT32)])
+    feeds = {"a": rng.integers(-5, 5, (2, 1, 3, 4)).astype(np.int32), "b": rng.integers(-5, 5, (5, 4, 6)).astype(np.int32)}
+    check_model(m, [feeds], tmp_path)
+
+
+def test_matmul_bias_activation_fusion(tmp_path):
+    import onnx.helper as oh
+    from onnx import TensorProto as TP
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((16, 8)).astype(np.float32)
+    b = rng.standard_normal((8,)).astype(np.float32)
+    nodes = [oh.make_node("MatMul", ["x", "w"], ["m"]), oh.make_node("Add", ["b", "m"], ["a"]),
+             oh.make_node("Relu", ["a"], ["y"])]
+    g = oh.make_graph(nodes, "g", [oh.make_tensor_value_info("x", TP.FLOAT, ["N", "S", 16])],
+                      [oh.make_tensor_value_info("y", TP.FLOAT, None)],
+                      [oh.make_tensor("w", TP.FLOAT, [16, 8], w.flatten()), oh.make_tensor("b", TP.FLOAT, [8], b)])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 17)])
+    m.ir_version = 8
+    feeds = [{"x": rng.standard_normal((n, s, 16)).astype(np.float32)} for n, s in ((1, 1), (2, 5), (3, 7))]
+    engine = harness.check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "S": "1:4:8"})
+    assert "ops (1 nodes): MatMul+Relu x1" in harness.run_cli("inspect", engine).stdout

@@ -86,7 +86,7 @@ MatmulShape matmul_shape(const TensorView& x, const TensorView& y) {
 
 // Reference loop for non-float32 types (and empty inner dimensions).
 template <class T>
-void matmul_loop(const MatmulShape& s, const T* a, const T* b, T* o, const FusedActivation& act) {
+void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, T* o, const FusedActivation& act) {
   size_t r = s.d.size();
   int64_t total = s.batch * s.m;
   parallel_for(total, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, s.n * s.k)), [&](int64_t b0, int64_t b1) {
@@ -111,7 +111,7 @@ void matmul_loop(const MatmulShape& s, const T* a, const T* b, T* o, const Fused
         const T* rowb = pb + kk * s.n;
         for (int64_t j = 0; j < s.n; ++j) po[j] = static_cast<T>(po[j] + av * rowb[j]);
       }
-      for (int64_t j = 0; j < s.n; ++j) po[j] = act.apply(po[j]);
+      for (int64_t j = 0; j < s.n; ++j) po[j] = act.apply(bias ? static_cast<T>(po[j] + bias[j]) : po[j]);
     }
   });
 }
@@ -136,18 +136,27 @@ class MatMulKernel : public Kernel {
     // Constant B: s.b is its dims reshaped (unit dims added or dropped), which
     // PackedWeights handles.
     const PackedWeights* packed = packed_.get();
-    return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), memory::desc(), plain_desc(s.d), attr, packed);
+    // A fused bias (input 2, from MatMul + Add) broadcasts along the last dim.
+    memory::desc bias;
+    if (c.has_in(2)) {
+      memory::dims bd(s.d.size(), 1);
+      bd.back() = s.n;
+      bias = plain_desc(bd);
+    }
+    return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), bias, plain_desc(s.d), attr, packed);
   }
 
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     if (z.numel() == 0) return;
     if (auto* st = static_cast<const MatmulState*>(c.state)) {
-      run_matmul(*st, x.data, y.data, nullptr, z.data);
+      run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data);
       return;
     }
     MatmulShape s = matmul_shape(x, y);
-    DYNRT_DISPATCH_NUMERIC(x.dtype, "MatMul", matmul_loop<T>(s, x.as<const T>(), y.as<const T>(), z.as<T>(), act_));
+    DYNRT_DISPATCH_NUMERIC(x.dtype, "MatMul",
+                           matmul_loop<T>(s, x.as<const T>(), y.as<const T>(), c.has_in(2) ? c.in(2).as<const T>() : nullptr,
+                                          z.as<T>(), act_));
   }
 
  private:
