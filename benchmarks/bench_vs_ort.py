@@ -51,13 +51,15 @@ def main():
     ap.add_argument("--shapes", default="8", help="comma-separated batch sizes")
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both dynrt and ONNX Runtime")
     args = ap.parse_args()
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # dynrt's kernels and oneDNN use OpenMP
     name, dims, shape_of = MODELS[args.model]
     tmp = pathlib.Path(tempfile.mkdtemp())
     path = model_zoo.save_filled(name, tmp)
     engine = harness.build_engine(path, tmp, dims=dims)
     so = ort.SessionOptions()
-    so.intra_op_num_threads = os.cpu_count()
+    so.intra_op_num_threads = args.threads
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     rows = []
     for n in (int(s) for s in args.shapes.split(",")):
@@ -87,6 +89,7 @@ def main():
         runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
         print(f"{args.model} {spec}: dynrt dynamic {d:.1f} ms ({runs(ours)}), static {st:.1f} ms ({runs(fixed)}), "
               f"onnxruntime {o:.1f} ms ({runs(theirs)})", flush=True)
+    print(f"\n{args.threads} threads, {os.cpu_count()} CPUs; ORT {ort.__version__}")
     print("\n| model | shapes | dynrt dynamic ms | dynrt static ms | onnxruntime ms | dynamic/static | ORT/dynrt |")
     print("|---|---|---|---|---|---|---|")
     for m, sp, d, st, o in rows:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Pack the built CLI with its shared libraries into .cache/devbin so the GPU
+# machine (which has no Debian packages of ours) can run it:
+#   run(carry=[".cache/devbin"]): LD_LIBRARY_PATH=.cache/devbin DYNRT_BUILD_DIR=.cache/devbin ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=.cache/devbin
+rm -rf "$out" && mkdir -p "$out"
+cp build/dynrt build/libdynrt.so "$out/"
+for lib in libonnx_proto.so.1 libprotobuf.so.32 libdnnl.so.2 libOpenCL.so.1 libgomp.so.1 libstdc++.so.6; do
+  cp -L "/lib/x86_64-linux-gnu/$lib" "$out/"
+done
+du -sh "$out"
