@@ -157,9 +157,10 @@ std::unique_ptr<Plan> ContextImpl::make_plan(const std::vector<const Tensor*>& i
       view = view_of(*val.constant);
       continue;
     }
-    if (h != ValueHome::kArena) continue;
+    if (h != ValueHome::kArena && h != ValueHome::kAlias) continue;
     view.rank = static_cast<int>(val.shape.size());
     for (size_t j = 0; j < val.shape.size(); ++j) view.dims[j] = val.shape[j].eval(plan->binding);
+    if (h == ValueHome::kAlias) continue;  // bytes of its root, bound at run time
     buffers.push_back(Buffer{static_cast<int64_t>(view.nbytes()), e->first_use[v], e->last_use[v]});
     buffer_values.push_back(v);
   }
@@ -175,7 +176,7 @@ std::unique_ptr<Plan> ContextImpl::make_plan(const std::vector<const Tensor*>& i
   // Shape-specific kernel work, once per shape.
   plan->states.resize(g.nodes.size());
   for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (e->dynamic_node[k]) continue;
+    if (e->dynamic_node[k] || e->skip_node[k]) continue;
     const ir::Node& n = g.nodes[k];
     std::vector<TensorView> ins, outs;
     for (int i : n.inputs) ins.push_back(i >= 0 ? plan->views[static_cast<size_t>(i)] : TensorView{});
@@ -229,11 +230,14 @@ std::map<std::string, Tensor> ContextImpl::run(const std::map<std::string, Tenso
   for (size_t v = 0; v < views.size(); ++v)
     if (plan.offsets[v] >= 0) views[v].data = arena.get() + plan.offsets[v];
   for (size_t k = 0; k < g.inputs.size(); ++k) views[static_cast<size_t>(g.inputs[k])].data = const_cast<void*>(ins[k]->data());
+  for (size_t v = 0; v < views.size(); ++v)
+    if (e->homes[v] == ValueHome::kAlias) views[v].data = views[static_cast<size_t>(e->alias_root[v])].data;
   std::vector<int64_t> binding = plan.binding;
   dynamic_buffers.clear();
 
   std::vector<TensorView> in_views, out_views;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (e->skip_node[k]) continue;
     const ir::Node& n = g.nodes[k];
     bool dyn = e->dynamic_node[k];
     bool data_dependent = e->defs[k]->data_dependent;

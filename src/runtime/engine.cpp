@@ -70,6 +70,30 @@ void EngineImpl::finalize() {
       if (v >= 0 && homes[static_cast<size_t>(v)] == ValueHome::kDynamic) dynamic_node[k] = true;
   }
   for (int o : graph.outputs) last_use[static_cast<size_t>(o)] = static_cast<int>(nn);
+  assign_aliases();
+}
+
+void EngineImpl::assign_aliases() {
+  skip_node.assign(graph.nodes.size(), false);
+  alias_root.assign(graph.values.size(), -1);
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const ir::Node& n = graph.nodes[k];
+    bool view_op = n.domain.empty() && (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" ||
+                                        n.op == "Unsqueeze" || n.op == "Identity");
+    if (!view_op || dynamic_node[k] || n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] < 0) continue;
+    auto o = static_cast<size_t>(n.outputs[0]);
+    auto in = static_cast<size_t>(n.inputs[0]);
+    if (homes[o] != ValueHome::kArena) continue;
+    if (homes[in] != ValueHome::kArena && homes[in] != ValueHome::kInput && homes[in] != ValueHome::kConstant &&
+        homes[in] != ValueHome::kAlias)
+      continue;
+    auto root = static_cast<size_t>(homes[in] == ValueHome::kAlias ? alias_root[in] : static_cast<int>(in));
+    homes[o] = ValueHome::kAlias;
+    alias_root[o] = static_cast<int>(root);
+    skip_node[k] = true;
+    // The shared bytes must live as long as the last reader of any alias.
+    last_use[root] = std::max(last_use[root], last_use[o]);
+  }
 }
 
 int64_t EngineImpl::planned_bytes(std::span<const int64_t> binding) const {

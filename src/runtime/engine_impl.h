@@ -16,7 +16,9 @@ struct ProfileBox {
   std::vector<int64_t> min, opt, max;  // indexed by symbol id (data-dependent symbols: unused)
 };
 
-enum class ValueHome : uint8_t { kConstant, kInput, kArena, kDynamic, kUnused };
+// kAlias: the bytes of another value (alias_root), viewed with its own shape:
+// Reshape / Flatten / Squeeze / Unsqueeze / Identity cost nothing at run time.
+enum class ValueHome : uint8_t { kConstant, kInput, kArena, kDynamic, kAlias, kUnused };
 
 struct EngineImpl {
   ir::Graph graph;
@@ -27,10 +29,13 @@ struct EngineImpl {
   std::vector<const OpDef*> defs;                // per node
   std::vector<ValueHome> homes;                  // per value
   std::vector<bool> dynamic_node;                // shapes known only while running
+  std::vector<bool> skip_node;                   // nothing to run (its output aliases its input)
+  std::vector<int> alias_root;                   // per value: the value whose bytes it shares, or -1
   std::vector<int> first_use, last_use;          // per value: node indices (lifetimes)
 
   // Instantiate kernels and precompute value homes and lifetimes.
   void finalize();
+  void assign_aliases();
   // Arena bytes planned for a full binding of the input symbols.
   int64_t planned_bytes(std::span<const int64_t> binding) const;
 };
