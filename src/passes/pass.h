@@ -20,6 +20,7 @@ bool eliminate_dead_code(ir::Graph& g);        // dead_code.cpp
 bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
 bool fuse_gelu(ir::Graph& g);                  // fuse_gelu.cpp
 bool fuse_activation(ir::Graph& g);            // fuse_activation.cpp
+bool fuse_transpose_matmul(ir::Graph& g);      // fuse_transpose_matmul.cpp
 bool assign_channels_last(ir::Graph& g);       // channels_last.cpp
 
 std::vector<Pass> default_pipeline();

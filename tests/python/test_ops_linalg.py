@@ -269,3 +269,23 @@ def test_matmul_bias_activation_fusion(tmp_path):
     feeds = [{"x": rng.standard_normal((n, s, 16)).astype(np.float32)} for n, s in ((1, 1), (2, 5), (3, 7))]
     engine = check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "S": "1:4:8"})
     assert "ops (1 nodes): MatMul+Relu x1" in run_cli("inspect", engine).stdout
+
+
+def test_transposes_fold_into_matmul(tmp_path):
+    # Attention-style: q/k/v permuted into heads, K^T, context permuted back.
+    import onnx.helper as oh
+    from onnx import TensorProto as TP
+    nodes = [oh.make_node("Reshape", ["q", "heads"], ["q4"]), oh.make_node("Transpose", ["q4"], ["qt"], perm=[0, 2, 1, 3]),
+             oh.make_node("Reshape", ["k", "heads"], ["k4"]), oh.make_node("Transpose", ["k4"], ["kt"], perm=[0, 2, 3, 1]),
+             oh.make_node("MatMul", ["qt", "kt"], ["s"]), oh.make_node("Softmax", ["s"], ["p"], axis=-1),
+             oh.make_node("Reshape", ["v", "heads"], ["v4"]), oh.make_node("Transpose", ["v4"], ["vt"], perm=[0, 2, 1, 3]),
+             oh.make_node("MatMul", ["p", "vt"], ["c"]), oh.make_node("Transpose", ["c"], ["y"], perm=[0, 2, 1, 3])]
+    ins = [oh.make_tensor_value_info(n, TP.FLOAT, ["B", "S", 12]) for n in ("q", "k", "v")]
+    g = oh.make_graph(nodes, "g", ins, [oh.make_tensor_value_info("y", TP.FLOAT, None)],
+                      [oh.make_tensor("heads", TP.INT64, [4], [0, 0, 3, 4])])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 17)])
+    m.ir_version = 8
+    rng = np.random.default_rng(7)
+    feeds = [{n: rng.standard_normal((b, s, 12)).astype(np.float32) for n in ("q", "k", "v")} for b, s in ((1, 1), (2, 5), (3, 9))]
+    engine = check_model(m, feeds, tmp_path, dims={"B": "1:2:4", "S": "1:4:16"})
+    assert "Transpose" not in run_cli("inspect", engine).stdout

@@ -116,10 +116,40 @@ void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, T*
   });
 }
 
+// Logical dims and strides of a stored row-major tensor seen through a
+// transpose `perm` (logical dim j = stored dim perm[j]).
+std::pair<memory::dims, memory::dims> permuted(std::span<const int64_t> stored, const std::vector<int64_t>& perm) {
+  memory::dims st(stored.size());
+  int64_t s = 1;
+  for (size_t i = stored.size(); i-- > 0;) {
+    st[i] = s;
+    s *= stored[i];
+  }
+  memory::dims dims(stored.size()), strides(stored.size());
+  for (size_t j = 0; j < perm.size(); ++j) {
+    dims[j] = stored[static_cast<size_t>(perm[j])];
+    strides[j] = st[static_cast<size_t>(perm[j])];
+  }
+  return {dims, strides};
+}
+
+std::vector<int64_t> identity_perm(size_t r) {
+  std::vector<int64_t> p(r);
+  for (size_t i = 0; i < r; ++i) p[i] = static_cast<int64_t>(i);
+  return p;
+}
+
 class MatMulKernel : public Kernel {
  public:
   explicit MatMulKernel(const KernelInit& init) : label_(init.graph.node_label(init.node)) {
     act_ = FusedActivation::from(init);
+    // Transposes folded into the operands / the result by the
+    // fuse_transpose_matmul pass: oneDNN reads and writes through strides.
+    perm_a_ = init.attr_ints("dynrt.perm_a");
+    perm_b_ = init.attr_ints("dynrt.perm_b");
+    perm_y_ = init.attr_ints("dynrt.perm_y");
+    strided_ = !perm_a_.empty() || !perm_b_.empty() || !perm_y_.empty();
+    if (strided_) return;
     if (init.input_dtype(0) == DType::kFloat32)
       if (const Tensor* w = init.constant_input(1); w && w->shape().size() >= 2)
         packed_ = std::make_unique<PackedWeights>(*w, plain_desc(memory::dims(w->shape().begin(), w->shape().end())));
@@ -127,6 +157,7 @@ class MatMulKernel : public Kernel {
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     if (c.in(0).dtype != DType::kFloat32) return nullptr;
+    if (strided_) return prepare_strided(c);
     MatmulShape s = matmul_shape(c.in(0), c.in(1));
     if (s.k == 0 || s.batch * s.m * s.n == 0) return nullptr;
     dnnl::primitive_attr attr = base_attr();
@@ -153,6 +184,11 @@ class MatMulKernel : public Kernel {
       run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data);
       return;
     }
+    if (strided_) {  // no primitive: an empty inner dimension, so the product is all zeros
+      if (c.has_in(2) || act_.present) throw Error(ErrorCode::kUnsupported, label_ + ": empty inner dimension with fused ops");
+      std::memset(z.data, 0, z.nbytes());
+      return;
+    }
     MatmulShape s = matmul_shape(x, y);
     DYNRT_DISPATCH_NUMERIC(x.dtype, "MatMul",
                            matmul_loop<T>(s, x.as<const T>(), y.as<const T>(), c.has_in(2) ? c.in(2).as<const T>() : nullptr,
@@ -160,9 +196,44 @@ class MatMulKernel : public Kernel {
   }
 
  private:
+  std::unique_ptr<KernelState> prepare_strided(const KernelContext& c) const {
+    const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
+    size_t r = static_cast<size_t>(x.rank);
+    auto [ad, as] = permuted(x.shape(), perm_a_.empty() ? identity_perm(r) : perm_a_);
+    auto [bd, bs] = permuted(y.shape(), perm_b_.empty() ? identity_perm(r) : perm_b_);
+    memory::dims dd(r);
+    for (size_t i = 0; i + 2 < r; ++i) dd[i] = ad[i] == 1 ? bd[i] : ad[i];
+    dd[r - 2] = ad[r - 2];
+    dd[r - 1] = bd[r - 1];
+    // The stored output is Transpose(result, perm_y): logical dim i sits at stored position j with perm_y[j] == i.
+    memory::dims ds(r);
+    std::vector<int64_t> py = perm_y_.empty() ? identity_perm(r) : perm_y_;
+    int64_t stride = 1;
+    for (size_t j = r; j-- > 0;) {
+      ds[static_cast<size_t>(py[j])] = stride;
+      stride *= z.dim(static_cast<int>(j));
+    }
+    if (ad[r - 1] == 0 || z.numel() == 0) return nullptr;
+    dnnl::primitive_attr attr = base_attr();
+    dnnl::post_ops po;
+    act_.append_to(po);
+    attr.set_post_ops(po);
+    memory::desc bias;
+    if (c.has_in(2)) {
+      memory::dims bdims(r, 1);
+      bdims.back() = dd.back();
+      bias = plain_desc(bdims);
+    }
+    using dt = memory::data_type;
+    return make_matmul(label_, memory::desc(ad, dt::f32, as), memory::desc(bd, dt::f32, bs), bias,
+                       memory::desc(dd, dt::f32, ds), attr, nullptr);
+  }
+
   std::string label_;
   FusedActivation act_;
   std::unique_ptr<PackedWeights> packed_;
+  std::vector<int64_t> perm_a_, perm_b_, perm_y_;
+  bool strided_ = false;
 };
 
 // ---- Gemm -------------------------------------------------------------------
