@@ -13,7 +13,7 @@ import zoo_lib  # noqa: E402
 
 # Models that need an op dynrt does not have yet: the test pins the exact
 # reason, so implementing the op turns it into a correctness test.
-MISSING_OP = {"deeplabv3_mobilenet": "Resize", "detector": "NonMaxSuppression"}
+MISSING_OP: dict[str, str] = {}
 CASES = [c for c in zoo_lib.cases(full=False) if c[4] is None]
 EXPORT_FAILURES = [c for c in zoo_lib.cases(full=False) if c[4] is not None]
 
@@ -31,6 +31,5 @@ def test_zoo_model(tmp_path, name, exporter, dims, inputs):
     harness.check_model(path, feeds, tmp_path, dims=zoo_lib.dims_arg(dims))
 
 
-def test_export_failures_are_only_the_known_upstream_ones():
-    # torchvision's MultiheadAttention fast path has no TorchScript-exporter symbolic.
-    assert {(c[0], c[1]) for c in EXPORT_FAILURES} <= {("vit_small", "torchscript")}
+def test_every_model_exported_with_both_exporters():
+    assert not EXPORT_FAILURES

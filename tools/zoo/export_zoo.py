@@ -178,14 +178,16 @@ def export_one(name, out: pathlib.Path, log: dict):
         path = out / f"{name}.{exporter}.onnx"
         t0 = time.time()
         try:
-            with torch.no_grad():
-                if exporter == "torchscript":
-                    torch.onnx.export(model, args, str(path), input_names=names, dynamic_axes=axes, opset_version=17,
-                                      dynamo=False)
-                else:
+            if exporter == "torchscript":
+                # Grad stays enabled: under no_grad, nn.MultiheadAttention takes its fused fast path
+                # (aten::_native_multi_head_attention), which the TorchScript exporter cannot export.
+                torch.onnx.export(model, args, str(path), input_names=names, dynamic_axes=axes, opset_version=17,
+                                  dynamo=False)
+            else:
+                with torch.no_grad():
                     prog = torch.onnx.export(model, args, input_names=names, dynamic_shapes=shapes, opset_version=18,
                                              dynamo=True, external_data=False)
-                    prog.save(str(path))
+                prog.save(str(path))
             size = strip(path)
             entry["exports"][exporter] = {"ok": True, "bytes": size, "seconds": round(time.time() - t0, 1)}
         except Exception as e:  # noqa: BLE001 - the failure is the result we record
