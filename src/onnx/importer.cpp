@@ -140,8 +140,11 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
   ir::Graph g;
   for (const auto& op : model.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
-  if (g.opset == 0) invalid("'" + label + "' does not import the default ONNX opset");
   const onnx::GraphProto& gp = model.graph();
+  // Models using only other domains (ai.onnx.ml, training) need not import it.
+  for (const auto& n : gp.node())
+    if (g.opset == 0 && (n.domain().empty() || n.domain() == "ai.onnx"))
+      invalid("'" + label + "' does not import the default ONNX opset");
 
   for (const auto& init : gp.initializer()) {
     int id = g.add_value(init.name());

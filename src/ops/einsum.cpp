@@ -9,7 +9,8 @@ namespace dynrt {
 void infer_einsum(InferContext& c) {
   if (c.num_inputs() == 0) c.fail("Einsum needs at least one input");
   DType t = c.dtype(0);
-  if (t != DType::kFloat32 && t != DType::kFloat64 && t != DType::kInt32 && t != DType::kInt64)
+  if (t != DType::kFloat32 && t != DType::kFloat64 && t != DType::kInt32 && t != DType::kInt64 &&
+      t != DType::kFloat16 && t != DType::kBFloat16)  // 16-bit floats: computed in float32
     c.unsupported(std::string("input type ") + dtype_name(t));
   std::vector<size_t> ranks;
   for (size_t i = 0; i < c.num_inputs(); ++i) {

@@ -153,6 +153,38 @@ void infer_cast(InferContext& c) {
 
 void infer_clip(InferContext& c) { infer_same(c); }
 
+// Optionals of tensors: a present input is the tensor itself (sequences and
+// optional-typed graph inputs are rejected by the importer).
+void infer_optional_has_element(InferContext& c) { c.set_output(0, DType::kBool, {}); }
+
+void infer_optional_get_element(InferContext& c) {
+  if (!c.has_input(0)) c.fail("input is required");
+  infer_identity(c);
+}
+
+// BitCast (opset 26): reinterpret the bytes as another type of the same size.
+void infer_bitcast(InferContext& c) {
+  auto to = static_cast<DType>(c.attr_int("to"));
+  if (!dtype_is_supported(to)) c.unsupported(std::string("bitcast to ") + dtype_name(to));
+  if (dtype_size(to) != dtype_size(c.dtype(0)))
+    c.unsupported(std::string("bitcast between types of different sizes (") + dtype_name(c.dtype(0)) + " to " +
+                  dtype_name(to) + ")");
+  c.set_output(0, to, c.shape(0));
+}
+
+bool is_integer(DType t) {
+  return t == DType::kInt8 || t == DType::kInt16 || t == DType::kInt32 || t == DType::kInt64 || t == DType::kUInt8 ||
+         t == DType::kUInt16 || t == DType::kUInt32 || t == DType::kUInt64;
+}
+
+// BitShift, BitwiseAnd/Or/Xor/Not: integer types only.
+void infer_bitwise(InferContext& c) {
+  if (!is_integer(c.dtype(0))) c.fail(std::string("input type ") + dtype_name(c.dtype(0)) + " is not an integer type");
+  if (c.num_inputs() == 1) return infer_same(c);
+  if (c.dtype(1) != c.dtype(0)) c.fail("input types differ");
+  c.set_output(0, c.dtype(0), c.broadcast_shapes(c.shape(0), c.shape(1)));
+}
+
 void infer_prelu(InferContext& c) {
   std::vector<Expr> shape = c.broadcast_shapes(c.shape(0), c.shape(1));
   c.set_output(0, c.dtype(0), shape);
@@ -164,9 +196,10 @@ void register_elementwise_ops(OpRegistry& r) {
   for (const char* op : {"Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil",
                          "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
                          "Atanh", "Gelu", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Celu",
-                         "Softplus", "Softsign", "Mish", "ThresholdedRelu"})
+                         "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Swish"})
     r.add(op, infer_float_unary);
-  for (const char* op : {"Abs", "Neg", "Sign"}) r.add(op, infer_same);
+  for (const char* op : {"Abs", "Neg", "Sign", "Shrink"}) r.add(op, infer_same);
+  for (const char* op : {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}) r.add(op, infer_bitwise);
   r.add("Identity", infer_identity);
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual",
                          "GreaterOrEqual", "And", "Or", "Xor"})
@@ -179,6 +212,9 @@ void register_elementwise_ops(OpRegistry& r) {
   r.add("Cast", infer_cast);
   r.add("CastLike", infer_cast);
   r.add("Clip", infer_clip);
+  r.add("BitCast", infer_bitcast);
+  r.add("OptionalHasElement", infer_optional_has_element);
+  r.add("OptionalGetElement", infer_optional_get_element);
   r.add("PRelu", infer_prelu);
 }
 

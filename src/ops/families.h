@@ -16,6 +16,17 @@ void register_normalization_ops(OpRegistry& r); // Softmax, LogSoftmax, LayerNor
 void register_linalg_ops(OpRegistry& r);        // MatMul, Gemm
 void register_nn_ops(OpRegistry& r);            // Conv, ConvTranspose, pools, BatchNormalization
 void register_internal_ops(OpRegistry& r);      // dynrt.* ops made by passes
+void register_loss_ops(OpRegistry& r);          // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_resize_ops(OpRegistry& r);        // Resize, Upsample, GridSample, AffineGrid
+void register_attention_ops(OpRegistry& r);     // Attention, RotaryEmbedding
+void register_quantize_ops(OpRegistry& r);      // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
+void register_rnn_ops(OpRegistry& r);           // RNN, GRU, LSTM
+void register_misc_ops(OpRegistry& r);          // Dropout, CumProd, EyeLike, Det, ReverseSequence, TensorScatter, SwiGLU
+void register_vision_ops(OpRegistry& r);        // RoiAlign, NonMaxSuppression, Col2Im, CenterCropPad, MaxUnpool, DeformConv
+void register_signal_ops(OpRegistry& r);        // DFT, STFT, Hann/Hamming/BlackmanWindow, MelWeightMatrix
+void register_attention_variant_ops(OpRegistry& r); // LinearAttention, CausalConvWithState, FlexAttention
+void register_training_ops(OpRegistry& r);      // Adagrad, Adam, Momentum (ai.onnx.preview.training)
+void register_ml_ops(OpRegistry& r);            // TfIdfVectorizer, Binarizer, ArrayFeatureExtractor, TreeEnsemble (ai.onnx.ml)
 
 // CPU kernels (src/backends/cpu/*.cpp).
 void register_cpu_elementwise_kernels(OpRegistry& r);
@@ -27,6 +38,17 @@ void register_cpu_normalization_kernels(OpRegistry& r);
 void register_cpu_linalg_kernels(OpRegistry& r);
 void register_cpu_nn_kernels(OpRegistry& r);
 void register_cpu_internal_kernels(OpRegistry& r);
+void register_cpu_loss_kernels(OpRegistry& r);
+void register_cpu_resize_kernels(OpRegistry& r);
+void register_cpu_attention_kernels(OpRegistry& r);
+void register_cpu_quantize_kernels(OpRegistry& r);
+void register_cpu_rnn_kernels(OpRegistry& r);
+void register_cpu_misc_kernels(OpRegistry& r);
+void register_cpu_vision_kernels(OpRegistry& r);
+void register_cpu_signal_kernels(OpRegistry& r);
+void register_cpu_attention_variant_kernels(OpRegistry& r);
+void register_cpu_training_kernels(OpRegistry& r);
+void register_cpu_ml_kernels(OpRegistry& r);
 
 void register_all_ops(OpRegistry& r);
 

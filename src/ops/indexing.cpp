@@ -8,6 +8,7 @@
 #include "ops/families.h"
 #include "ops/movement_util.h"
 #include "ops/registry.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt {
 namespace {
@@ -80,9 +81,11 @@ void infer_scatter_nd(InferContext& c) {
   const std::vector<Expr>& upd = c.shape(2);
   reduction_of(c);
   if (c.dtype(1) != DType::kInt64) c.fail("indices must be int64");
-  if (ind.empty() || !ind.back().is_const()) c.unsupported("the last dim of indices must be known at build time");
-  int64_t last = ind.back().const_value();
+  if (ind.empty()) c.fail("indices must have rank >= 1");
+  // The ranks fix the last dim of indices: rank(updates) = rank(indices) - 1 + rank(data) - last.
+  auto last = static_cast<int64_t>(ind.size() - 1 + data.size()) - static_cast<int64_t>(upd.size());
   if (last < 1 || last > static_cast<int64_t>(data.size())) c.fail("last dim of indices out of range");
+  c.require_equal(ind.back(), Expr::constant(last), "last dim of indices (from the ranks of data and updates)");
   // updates: indices.shape[:-1] + data.shape[last:]
   size_t want = ind.size() - 1 + data.size() - static_cast<size_t>(last);
   if (upd.size() != want) c.fail("updates rank is wrong");
@@ -162,9 +165,12 @@ void infer_topk(InferContext& c) {
     k = Expr::constant(c.attr_int("k"));
   } else {
     auto v = c.values(1);
-    if (!v) c.unsupported("k must be known at build time");
-    if (v->size() != 1) c.fail("k must have one element");
-    k = (*v)[0];
+    if (!v) {
+      k = runtime_dim(c, in[axis]);  // read at run time
+    } else {
+      if (v->size() != 1) c.fail("k must have one element");
+      k = (*v)[0];
+    }
   }
   if (k.is_const() && k.const_value() < 0) c.fail("k is negative");
   Interval d = (in[axis] - k).bounds(c.names());
@@ -186,7 +192,7 @@ void infer_onehot(InferContext& c) {
   } else if (t && t->numel() == 1 && t->dtype() == DType::kFloat64) {
     depth = Expr::constant(static_cast<int64_t>(t->data_as<double>()[0]));
   } else {
-    c.unsupported("depth must be known at build time");
+    depth = runtime_dim(c);  // read at run time
   }
   if (depth.is_const() && depth.const_value() < 1) c.fail("depth must be positive");
   if (c.rank(2) != 1) c.fail("values must be a 2-element vector");

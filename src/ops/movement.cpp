@@ -7,6 +7,7 @@
 #include "ops/families.h"
 #include "ops/movement_util.h"
 #include "ops/registry.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt {
 namespace {
@@ -70,7 +71,15 @@ void infer_split(InferContext& c) {
   bool given = false;
   if (c.opset() >= 13 && c.has_input(1)) {
     auto v = c.values(1);
-    if (!v) c.unsupported("the split sizes must be known at build time");
+    if (!v) {
+      // Sizes read at run time: the split dim of every output comes then.
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<Expr> s = in;
+        s[static_cast<size_t>(axis)] = runtime_dim(c, d);
+        c.set_output(i, c.dtype(0), s);
+      }
+      return;
+    }
     sizes = *v;
     given = true;
   } else if (c.opset() < 13 && c.has_attr("split")) {
@@ -160,8 +169,29 @@ void infer_slice(InferContext& c) {
     for (int64_t v : c.attr_ints("ends")) ends.push_back(Expr::constant(v));
     axes = c.attr_ints("axes");
   } else {
-    auto s = c.values(1), e = c.values(2);
-    if (!s || !e) c.unsupported("starts and ends must be known at build time");
+    auto s = c.values(1), e = c.values(2), ax = c.values(3), st = c.values(4);
+    auto all_const = [](const std::optional<std::vector<Expr>>& v) {
+      if (!v) return false;
+      for (const Expr& k : *v)
+        if (!k.is_const()) return false;
+      return true;
+    };
+    bool known = s && e && (!c.has_input(3) || all_const(ax)) && (!c.has_input(4) || all_const(st));
+    if (!known) {
+      // Read at run time: sliced dims (all, unless the axes are constant) come then.
+      std::vector<Expr> out = in;
+      std::vector<bool> sliced(in.size(), true);
+      if (c.has_input(3) && all_const(ax)) {
+        {
+          sliced.assign(in.size(), false);
+          for (int64_t a : norm_axes(c, const_ints(c, 3, "axes"), in.size())) sliced[static_cast<size_t>(a)] = true;
+        }
+      }
+      for (size_t i = 0; i < in.size(); ++i)
+        if (sliced[i]) out[i] = runtime_dim(c, in[i]);
+      c.set_output(0, c.dtype(0), out);
+      return;
+    }
     starts = *s;
     ends = *e;
     if (c.has_input(3)) axes = const_ints(c, 3, "axes");
@@ -218,6 +248,12 @@ std::vector<int64_t> squeeze_axes(InferContext& c, bool& given) {
 
 void infer_squeeze(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
+  if (c.opset() >= 13 && c.has_input(1) && !c.values(1)) {
+    size_t k = static_length(c, 1, "axes");
+    if (k > in.size()) c.fail("more axes than input dims");
+    c.set_output(0, c.dtype(0), runtime_dims(c, in.size() - k));
+    return;
+  }
   bool given;
   std::vector<int64_t> axes = norm_axes(c, squeeze_axes(c, given), in.size());
   std::vector<Expr> out;
@@ -247,8 +283,14 @@ void infer_squeeze(InferContext& c) {
 void infer_unsqueeze(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   std::vector<int64_t> raw;
-  if (c.opset() < 13) raw = c.attr_ints("axes");
-  else raw = const_ints(c, 1, "axes");
+  if (c.opset() < 13) {
+    raw = c.attr_ints("axes");
+  } else if (!c.values(1)) {
+    c.set_output(0, c.dtype(0), runtime_dims(c, in.size() + static_length(c, 1, "axes")));
+    return;
+  } else {
+    raw = const_ints(c, 1, "axes");
+  }
   size_t r = in.size() + raw.size();
   std::vector<int64_t> axes = norm_axes(c, raw, r);
   std::vector<Expr> out;
@@ -264,7 +306,10 @@ void infer_unsqueeze(InferContext& c) {
 void infer_tile(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   auto reps = c.values(1);
-  if (!reps) c.unsupported("repeats must be known at build time");
+  if (!reps) {
+    c.set_output(0, c.dtype(0), runtime_dims(c, in.size()));
+    return;
+  }
   if (reps->size() != in.size()) c.fail("repeats length differs from the input rank");
   std::vector<Expr> out;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -292,10 +337,17 @@ void infer_pad(InferContext& c) {
     for (int64_t p : c.attr_ints(c.has_attr("pads") ? "pads" : "paddings")) pads.push_back(Expr::constant(p));
   } else {
     auto v = c.values(1);
-    if (!v) c.unsupported("pads must be known at build time");
+    if (!v) {
+      c.set_output(0, c.dtype(0), runtime_dims(c, r));
+      return;
+    }
     pads = *v;
   }
   std::vector<int64_t> axes;
+  if (c.opset() >= 18 && c.has_input(3) && !c.values(3)) {
+    c.set_output(0, c.dtype(0), runtime_dims(c, r));
+    return;
+  }
   if (c.opset() >= 18 && c.has_input(3)) axes = norm_axes(c, const_ints(c, 3, "axes"), r);
   else
     for (size_t i = 0; i < r; ++i) axes.push_back(static_cast<int64_t>(i));
@@ -337,6 +389,8 @@ void infer_space_to_depth(InferContext& c) {
   if (in.size() != 4) c.unsupported("input rank other than 4");
   int64_t b = c.attr_int("blocksize");
   if (b <= 0) c.fail("blocksize must be positive");
+  std::string mode = c.attr_string("mode", "DCR");
+  if (mode != "DCR" && mode != "CRD") c.fail("unknown mode '" + mode + "'");
   Expr be = Expr::constant(b);
   c.require_divisible(in[2], be, "height divisible by blocksize");
   c.require_divisible(in[3], be, "width divisible by blocksize");

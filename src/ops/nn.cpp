@@ -106,9 +106,11 @@ void infer_pool(InferContext& c) {
   const std::string& op = c.node().op;
   if (!c.has_attr("kernel_shape")) c.fail("kernel_shape is required");
   Spatial p = checked(c, nnshape::read_spatial(c, n, c.attr_ints("kernel_shape")));
+  for (size_t i = 0; i < n; ++i)
+    if (p.same() && p.dilations[i] > 1)
+      c.unsupported("auto_pad SAME with dilations > 1 (ONNX Runtime and the ONNX spec disagree on its padding)");
   if (op == "MaxPool" && c.has_output(1))
     c.unsupported("the Indices output of MaxPool is not supported");
-  if (op == "LpPool" && p.ceil_mode) c.unsupported("LpPool with ceil_mode");
   const std::vector<Expr>& x = c.shape(0);
   std::vector<Expr> out{x[0], x[1]};
   for (size_t i = 0; i < n; ++i) {

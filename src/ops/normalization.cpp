@@ -67,6 +67,18 @@ void infer_layer_norm(InferContext& c) {
   c.set_output(2, u, stat);
 }
 
+// RMSNormalization (opset 23): X / sqrt(mean(X^2 over axis..) + eps) * Scale.
+void infer_rms_norm(InferContext& c) {
+  require_float(c, 0, "X");
+  const std::vector<Expr>& x = c.shape(0);
+  if (x.empty()) c.fail("X must have rank >= 1");
+  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), x.size()));
+  if (!c.has_input(1)) c.fail("scale is required");
+  check_affine(c, 1, x, axis, "scale");
+  stash_dtype(c);
+  c.set_output(0, c.dtype(0), x);
+}
+
 // Per-channel parameter of shape [n].
 void check_vector(InferContext& c, size_t i, Expr n, const std::string& what) {
   if (!c.has_input(i)) c.fail(what + " is required");
@@ -136,6 +148,7 @@ void register_normalization_ops(OpRegistry& r) {
   r.add("LogSoftmax", infer_softmax);
   r.add("Hardmax", infer_softmax);
   r.add("LayerNormalization", infer_layer_norm);
+  r.add("RMSNormalization", infer_rms_norm);
   r.add("InstanceNormalization", infer_instance_norm);
   r.add("GroupNormalization", infer_group_norm);
   r.add("LpNormalization", infer_lp_norm);

@@ -8,6 +8,7 @@
 
 #include "ops/families.h"
 #include "ops/registry.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt {
 namespace {
@@ -21,7 +22,7 @@ std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
   if (c.has_input(1)) {
     if (c.dtype(1) != DType::kInt64) c.fail("the 'axes' input must be int64");
     auto v = c.values(1);
-    if (!v) c.unsupported("the 'axes' input must be known at build time");
+    if (!v) v = std::vector<Expr>{};  // a run-time input of length 0 (checked by the caller)
     for (Expr e : *v) {
       if (!e.is_const()) c.unsupported("the 'axes' input must be known at build time");
       axes.push_back(e.const_value());
@@ -48,9 +49,25 @@ void infer_reduce(InferContext& c) {
   const std::string& op = c.node().op;
   DType t = c.dtype(0);
   bool minmax = op == "ReduceMax" || op == "ReduceMin";
-  bool ok = is_float(t) || is_int(t) || (minmax && (t == DType::kInt8 || t == DType::kUInt8));
+  bool ok = is_float(t) || is_int(t) || (minmax && (t == DType::kInt8 || t == DType::kUInt8 || t == DType::kBool));
   if (!ok) c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
   const std::vector<Expr>& in = c.shape(0);
+  bool keep_dims = c.attr_int("keepdims", 1) != 0;
+  if (c.has_input(1) && !c.values(1)) {
+    // Axes read at run time: the kernel sizes the output.
+    if (keep_dims) {  // rank kept whatever the number of axes
+      std::vector<Expr> out;
+      for (const Expr& d : in) out.push_back(runtime_dim(c, d));
+      c.set_output(0, t, out);
+      return;
+    }
+    size_t k = static_length(c, 1, "the 'axes' input");
+    if (k > in.size()) c.fail("more axes than input dims");
+    if (k > 0) {
+      c.set_output(0, t, runtime_dims(c, in.size() - k));
+      return;
+    }
+  }
   bool noop = false;
   std::vector<bool> red = reduced_axes(c, in.size(), noop);
   bool keep = c.attr_int("keepdims", 1) != 0;

@@ -5,6 +5,7 @@
 
 #include "ops/families.h"
 #include "ops/registry.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt {
 namespace {
@@ -30,7 +31,11 @@ void infer_size(InferContext& c) {
 void infer_reshape(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   auto target = c.values(1);
-  if (!target) c.unsupported("the target shape must be computable at build time (from constants and input shapes)");
+  if (!target) {
+    // Target computed at run time: the rank is its length, the dims come at run time.
+    c.set_output(0, c.dtype(0), runtime_dims(c, static_length(c, 1, "the target shape")));
+    return;
+  }
   bool allow_zero = c.attr_int("allowzero", 0) != 0;
   std::vector<Expr> out;
   int infer_at = -1;
@@ -72,15 +77,22 @@ void infer_flatten(InferContext& c) {
 
 void infer_expand(InferContext& c) {
   auto target = c.values(1);
-  if (!target) c.unsupported("the target shape must be computable at build time");
+  if (!target) {
+    size_t n = std::max(static_length(c, 1, "the target shape"), c.rank(0));
+    c.set_output(0, c.dtype(0), runtime_dims(c, n));
+    return;
+  }
   c.set_output(0, c.dtype(0), c.broadcast_shapes(c.shape(0), *target));
 }
 
 void infer_constant_of_shape(InferContext& c) {
   auto target = c.values(0);
-  if (!target) c.unsupported("the shape input must be computable at build time");
   const Tensor* v = c.attr_tensor("value");
   DType t = v ? v->dtype() : DType::kFloat32;
+  if (!target) {
+    c.set_output(0, t, runtime_dims(c, static_length(c, 0, "the shape input")));
+    return;
+  }
   c.set_output(0, t, *target);
   if ((t == DType::kInt64 || t == DType::kInt32) && target->size() == 1 && (*target)[0].is_const() &&
       (*target)[0].const_value() <= 64) {
@@ -91,17 +103,27 @@ void infer_constant_of_shape(InferContext& c) {
 
 void infer_range(InferContext& c) {
   DType t = c.dtype(0);
+  if (c.dtype(1) != t || c.dtype(2) != t) c.fail("start, limit and delta types differ");
+  if (t == DType::kFloat16 || t == DType::kBFloat16) {
+    c.set_output(0, t, {runtime_dim(c)});  // sized by the kernel
+    return;
+  }
   if (t == DType::kFloat32 || t == DType::kFloat64) {
     const Tensor *s = c.constant(0), *l = c.constant(1), *d = c.constant(2);
-    if (!s || !l || !d) c.unsupported("floating-point Range needs constant inputs");
+    if (!s || !l || !d) {
+      c.set_output(0, t, {runtime_dim(c)});
+      return;
+    }
     auto get = [&](const Tensor* x) { return t == DType::kFloat32 ? double(x->data_as<float>()[0]) : x->data_as<double>()[0]; };
     double n = std::ceil((get(l) - get(s)) / get(d));
     c.set_output(0, t, {Expr::constant(std::max<int64_t>(0, static_cast<int64_t>(n)))});
     return;
   }
   auto s = c.values(0), l = c.values(1), d = c.values(2);
-  if (!s || !l || !d || !(*d)[0].is_const())
-    c.unsupported("start, limit and delta must be computable at build time (delta a constant)");
+  if (!s || !l || !d || !(*d)[0].is_const()) {
+    c.set_output(0, t, {runtime_dim(c)});
+    return;
+  }
   Expr start = (*s)[0], limit = (*l)[0];
   int64_t delta = (*d)[0].const_value();
   if (delta == 0) c.fail("delta is 0");

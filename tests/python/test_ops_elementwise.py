@@ -152,3 +152,94 @@ def test_gelu_pattern_is_fused(tmp_path, form):
     m = model(nodes, [h.make_tensor_value_info("x", T.FLOAT, ["N", 16])], [h.make_tensor_value_info("y", T.FLOAT, None)], c)
     engine = harness.check_model(m, [{"x": data((n, 16), T.FLOAT)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})
     assert "ops (1 nodes): Gelu x1" in harness.run_cli("inspect", engine).stdout
+
+
+# ---- integer bit ops, Shrink, Swish, BitCast, float16 and mixed-type Pow ----
+
+INT_TYPES = [T.UINT8, T.INT32, T.INT64]
+
+
+@pytest.mark.parametrize("direction", ["LEFT", "RIGHT"])
+@pytest.mark.parametrize("dtype", [T.UINT8, T.UINT32, T.UINT64])
+def test_bitshift(tmp_path, direction, dtype):
+    np_t = {T.UINT8: np.uint8, T.UINT32: np.uint32, T.UINT64: np.uint64}[dtype]
+    m = model([h.make_node("BitShift", ["a", "b"], ["y"], direction=direction)],
+              [h.make_tensor_value_info("a", dtype, ["N", 4]), h.make_tensor_value_info("b", dtype, [4])],
+              [h.make_tensor_value_info("y", dtype, None)], opset=11)
+    feeds = [{"a": RNG.integers(0, 200, (n, 4)).astype(np_t), "b": np.array([0, 1, 3, 7], np_t)} for n in (1, 3)]
+    harness.check_model(m, feeds, tmp_path, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("op", ["BitwiseAnd", "BitwiseOr", "BitwiseXor"])
+@pytest.mark.parametrize("dtype", INT_TYPES)
+def test_bitwise_binary(tmp_path, op, dtype):
+    m = model([h.make_node(op, ["a", "b"], ["y"])],
+              [h.make_tensor_value_info("a", dtype, ["N", 3]), h.make_tensor_value_info("b", dtype, [1, 3])],
+              [h.make_tensor_value_info("y", dtype, None)], opset=18)
+    feeds = [{"a": data((n, 3), dtype, 0, 100), "b": data((1, 3), dtype, 0, 100)} for n in (1, 4)]
+    harness.check_model(m, feeds, tmp_path, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("dtype", INT_TYPES)
+def test_bitwise_not(tmp_path, dtype):
+    m = model([h.make_node("BitwiseNot", ["a"], ["y"])], [h.make_tensor_value_info("a", dtype, [2, 5])],
+              [h.make_tensor_value_info("y", dtype, None)], opset=18)
+    harness.check_model(m, [{"a": data((2, 5), dtype, 0, 100)}], tmp_path)
+
+
+@pytest.mark.parametrize("attrs", [{}, {"lambd": 1.5, "bias": 0.5}])
+def test_shrink(tmp_path, attrs):
+    m = model([h.make_node("Shrink", ["x"], ["y"], **attrs)], [h.make_tensor_value_info("x", T.FLOAT, ["N", 6])],
+              [h.make_tensor_value_info("y", T.FLOAT, None)], opset=9)
+    harness.check_model(m, [{"x": data((n, 6), T.FLOAT)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})
+
+
+def test_swish(tmp_path):
+    m = model([h.make_node("Swish", ["x"], ["y"], alpha=0.7)], [h.make_tensor_value_info("x", T.FLOAT, [3, 4])],
+              [h.make_tensor_value_info("y", T.FLOAT, None)], opset=24)
+    m.ir_version = 10
+    harness.check_model(m, [{"x": data((3, 4), T.FLOAT)}], tmp_path)
+
+
+@pytest.mark.parametrize("src,dst", [(T.FLOAT, T.INT32), (T.INT64, T.DOUBLE), (T.INT8, T.UINT8)])
+def test_bitcast(tmp_path, src, dst):
+    m = model([h.make_node("BitCast", ["x"], ["y"], to=dst)], [h.make_tensor_value_info("x", src, [2, 3])],
+              [h.make_tensor_value_info("y", dst, None)], opset=26)
+    m.ir_version = 10
+    harness.check_model(m, [{"x": data((2, 3), src)}], tmp_path)
+
+
+def test_float16_elementwise_chain(tmp_path):
+    # float16 tensors are computed in float32 and rounded once per op.
+    m = model([h.make_node("Cast", ["x"], ["xh"], to=T.FLOAT16), h.make_node("Sigmoid", ["xh"], ["s"]),
+               h.make_node("Mul", ["s", "xh"], ["m"]), h.make_node("Max", ["m", "xh"], ["mx"]),
+               h.make_node("Cast", ["mx"], ["y"], to=T.FLOAT), h.make_node("IsNaN", ["xh"], ["n"])],
+              [h.make_tensor_value_info("x", T.FLOAT, ["N", 5])],
+              [h.make_tensor_value_info("y", T.FLOAT, None), h.make_tensor_value_info("n", T.BOOL, None)])
+    harness.check_model(m, [{"x": data((n, 5), T.FLOAT)} for n in (1, 3)], tmp_path, rtol=2e-3, atol=2e-3,
+                        dims={"N": "1:2:4"})
+
+
+def test_float16_inputs_and_outputs(tmp_path):
+    m = model([h.make_node("Add", ["a", "b"], ["y"]), h.make_node("Cast", ["y"], ["d"], to=T.DOUBLE)],
+              [h.make_tensor_value_info("a", T.FLOAT16, [4]), h.make_tensor_value_info("b", T.FLOAT16, [4])],
+              [h.make_tensor_value_info("y", T.FLOAT16, None), h.make_tensor_value_info("d", T.DOUBLE, None)])
+    a = np.array([1e-3, 65000, -2.5, 6e-8], np.float16)
+    b = np.array([2e-3, 1000, 0.25, 6e-8], np.float16)
+    harness.check_model(m, [{"a": a, "b": b}], tmp_path)
+
+
+def test_pow_integer_base_float_exponent(tmp_path):
+    m = model([h.make_node("Pow", ["a", "b"], ["y"])],
+              [h.make_tensor_value_info("a", T.INT32, [4]), h.make_tensor_value_info("b", T.FLOAT, [4])],
+              [h.make_tensor_value_info("y", T.INT32, None)], opset=15)
+    harness.check_model(m, [{"a": np.array([1, 2, 3, 4], np.int32), "b": np.array([0.5, 2, 3, 1.5], np.float32)}],
+                        tmp_path)
+
+
+def test_clip_min_above_max(tmp_path):
+    m = model([h.make_node("Clip", ["x", "lo", "hi"], ["y"])],
+              [h.make_tensor_value_info("x", T.FLOAT, [5]), h.make_tensor_value_info("lo", T.FLOAT, []),
+               h.make_tensor_value_info("hi", T.FLOAT, [])], [h.make_tensor_value_info("y", T.FLOAT, None)], opset=13)
+    feeds = {"x": np.array([-2, -1, 0, 1, 2], np.float32), "lo": np.array(1, np.float32), "hi": np.array(-1, np.float32)}
+    harness.check_model(m, [feeds], tmp_path)

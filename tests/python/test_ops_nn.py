@@ -251,6 +251,8 @@ POOL_CASES = [
     ("AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER")),
     ("LpPool", dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
     ("LpPool", dict(kernel_shape=[2, 2], p=1)),
+    ("LpPool", dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1, p=3)),
+    ("LpPool", dict(kernel_shape=[2, 2], dilations=[2, 2], pads=[1, 0, 1, 1])),
 ]
 
 
@@ -279,6 +281,13 @@ def test_avgpool_dilations_opset19(tmp_path):
                   dict(kernel_shape=[3, 3], dilations=[2, 1], pads=[1, 1, 1, 1], count_include_pad=1)):
         m = model([h.make_node("AveragePool", ["x"], ["y"], **attrs)], [vi("x", [2, 3, 10, 9])], [out()], opset=19)
         check_model(m, [{"x": randf(2, 3, 10, 9)}], tmp_path)
+
+
+def test_pool_same_with_dilation_unsupported(tmp_path):
+    m = model([h.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2], auto_pad="SAME_UPPER")],
+              [vi("x", [1, 3, 9, 9])], [out()])
+    p = run_cli("build", *_save(m, tmp_path), check=False)
+    assert p.returncode != 0 and "dilations" in (p.stdout + p.stderr)
 
 
 def test_maxpool_indices_unsupported(tmp_path):
@@ -389,3 +398,39 @@ def test_conv_output_also_graph_output(tmp_path):
     m = model(nodes, [vi("x", ["N", 4, 6, 6])], [out("c1"), out()],
               inits=[const("w1", randf(8, 4, 3, 3)), const("w2", randf(8, 8, 3, 3))])
     check_model(m, [{"x": randf(n, 4, 6, 6)} for n in (1, 2)], tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:3"})
+
+
+def test_mobilenet_block_dynamic(tmp_path):
+    # Stem conv, then an inverted residual block: expand 1x1 + ReLU6,
+    # depthwise 3x3 + ReLU6, project 1x1, residual add; then a strided depthwise.
+    c, e = 8, 24
+    inits = [const("w0", randf(c, 3, 3, 3)), const("we", randf(e, c, 1, 1)), const("wd", randf(e, 1, 3, 3)),
+             const("bd", randf(e)), const("wp", randf(c, e, 1, 1)), const("ws", randf(c, 1, 3, 3)),
+             const("lo", np.float32(0)), const("hi", np.float32(6))]
+    nodes = [h.make_node("Conv", ["x", "w0"], ["s0"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             h.make_node("Conv", ["s0", "we"], ["e1"]),
+             h.make_node("Clip", ["e1", "lo", "hi"], ["e2"]),
+             h.make_node("Conv", ["e2", "wd", "bd"], ["d1"], group=e, pads=[1, 1, 1, 1]),
+             h.make_node("Clip", ["d1", "lo", "hi"], ["d2"]),
+             h.make_node("Conv", ["d2", "wp"], ["p1"]),
+             h.make_node("Add", ["s0", "p1"], ["r"]),
+             h.make_node("Conv", ["r", "ws"], ["y"], group=c, pads=[1, 1, 1, 1], strides=[2, 2])]
+    m = model(nodes, [vi("x", ["N", 3, "H", "W"])], [out()], inits=inits)
+    feeds = [{"x": randf(n, 3, hh, ww)} for n, hh, ww in ((1, 16, 16), (3, 19, 12))]
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4", "H": "8:16:32", "W": "8:16:32"})
+
+
+@pytest.mark.parametrize("opset", [7, 11, 13])
+def test_older_opsets(tmp_path, opset):
+    inits = [const("w", randf(4, 3, 3, 3)), const("s", randf(4)), const("b", randf(4)), const("m", randf(4)),
+             const("v", (np.abs(randf(4)) + 0.1).astype(np.float32)), const("g", randf(6, 16)), const("gc", randf(6))]
+    pool = dict(kernel_shape=[2, 2], strides=[2, 2])
+    nodes = [h.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             h.make_node("MaxPool", ["c"], ["p"], **pool),
+             h.make_node("BatchNormalization", ["p", "s", "b", "m", "v"], ["bn"]),
+             h.make_node("AveragePool", ["bn"], ["a"], **pool),
+             h.make_node("Flatten", ["a"], ["f"]),
+             h.make_node("Gemm", ["f", "g", "gc"], ["y"], transB=1)]
+    m = model(nodes, [vi("x", [2, 3, 8, 8])], [out()], opset=opset, inits=inits)
+    m.ir_version = 3 if opset < 8 else 8
+    check_model(m, [{"x": randf(2, 3, 8, 8)}], tmp_path, rtol=1e-3, atol=1e-3)

@@ -256,3 +256,23 @@ def test_einsum_attention_tiles(tmp_path):
     feeds = [{"q": randf(b, 2, s, 64), "k": randf(b, 2, s, 64), "v": randf(b, 2, s, 20)}
              for b, s in ((1, 5), (2, 37), (1, 48))]
     check_model(m, feeds, tmp_path, dims={"B": "1:2:2", "S": "1:32:48"}, rtol=1e-3, atol=1e-3)
+
+
+# ---- RMSNormalization (opset 23) ----
+
+@pytest.mark.parametrize("axis", [-1, -2, 1])
+@pytest.mark.parametrize("dt", [TP.FLOAT, TP.DOUBLE])
+def test_rms_normalization_dynamic(tmp_path, axis, dt):
+    np_t = np.float32 if dt == TP.FLOAT else np.float64
+    scale_shape = [3, 8][axis:] if axis < 0 else [3, 8]
+    m = model([h.make_node("RMSNormalization", ["x", "s"], ["y"], axis=axis, epsilon=1e-3)],
+              [vi("x", dt, ["N", 3, 8])], [out(dt=dt)], opset=23, inits=[const("s", randf(*scale_shape, dtype=np_t))])
+    m.ir_version = 10
+    check_model(m, [{"x": randf(n, 3, 8, dtype=np_t)} for n in (1, 2, 5)], tmp_path, dims={"N": "1:2:6"})
+
+
+def test_rms_normalization_broadcast_scale(tmp_path):
+    m = model([h.make_node("RMSNormalization", ["x", "s"], ["y"])], [vi("x", TP.FLOAT, [2, 4, 6])], [out()], opset=23,
+              inits=[const("s", randf(1, 6))])
+    m.ir_version = 10
+    check_model(m, [{"x": randf(2, 4, 6)}], tmp_path)

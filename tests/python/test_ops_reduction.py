@@ -173,10 +173,18 @@ def test_arg_int64(tmp_path):
     check_model(m, [{"x": rng.integers(-3, 3, (n, 5))} for n in (1, 4)], tmp_path, dims={"N": "1:2:4"})
 
 
-def test_reduce_runtime_axes_rejected(tmp_path):
-    # Axes that are only known at run time change the output rank: a clear
-    # build error, not a wrong answer.
-    m = model([h.make_node("ReduceMean", ["x", "axes"], ["y"])], [vi("x", TP.FLOAT, [2, 3]), vi("axes", TP.INT64, [1])],
-              [out()], 18)
-    with pytest.raises(AssertionError, match="known at build time"):
-        check_model(m, [{"x": pos(2, 3), "axes": np.array([1])}], tmp_path)
+def test_reduce_runtime_axes(tmp_path):
+    # Axes only known at run time: the kernel sizes the output (the rank is
+    # fixed by keepdims and the length of the axes tensor).
+    m = model([h.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=0)],
+              [vi("x", TP.FLOAT, [2, 3]), vi("axes", TP.INT64, [1])], [out()], 18)
+    check_model(m, [{"x": pos(2, 3), "axes": np.array([a])} for a in (1, 0, -1)], tmp_path)
+
+
+def test_reduce_runtime_axes_of_unknown_length_rejected(tmp_path):
+    # Without keepdims, an axes tensor of symbolic length leaves the output
+    # rank unknown: a clear build error, not a wrong answer.
+    m = model([h.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=0)],
+              [vi("x", TP.FLOAT, [2, 3]), vi("axes", TP.INT64, ["K"])], [out()], 18)
+    with pytest.raises(AssertionError, match="output rank is unknown at build time"):
+        check_model(m, [{"x": pos(2, 3), "axes": np.array([1])}], tmp_path, dims={"K": "1:1:2"})

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <string>
 
+#include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "ops/families.h"
 
@@ -81,26 +82,69 @@ T int_pow(T base, T exp) {
   return r;
 }
 
-std::unique_ptr<Kernel> make_pow(const KernelInit& init) {
+// Elements of a numeric tensor widened to double.
+std::vector<double> as_doubles(const TensorView& v) {
+  std::vector<double> out(static_cast<size_t>(v.numel()));
+  DYNRT_DISPATCH_NUMERIC(v.dtype, "Pow", {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(v.as<const T>()[i]);
+  });
+  return out;
+}
+
+std::unique_ptr<Kernel> make_pow(const KernelInit&) {
   return make_kernel([](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     if (x.dtype != y.dtype) {
-      // Exponent of another type: convert it to the base's type first.
-      if (x.dtype != DType::kFloat32) unsupported_dtype("Pow", y.dtype);
-      std::vector<float> tmp(static_cast<size_t>(y.numel()));
-      DYNRT_DISPATCH_NUMERIC(y.dtype, "Pow", {
-        for (size_t i = 0; i < tmp.size(); ++i) tmp[i] = static_cast<float>(y.as<T>()[i]);
+      // Base and exponent of different types: compute in double, store as the base's type.
+      std::vector<double> xd = as_doubles(x), yd = as_doubles(y), zd(static_cast<size_t>(z.numel()));
+      TensorView xv = x, yv = y, zv = z;
+      xv.dtype = yv.dtype = zv.dtype = DType::kFloat64;
+      xv.data = xd.data();
+      yv.data = yd.data();
+      zv.data = zd.data();
+      binary_loop<void>(xv, yv, zv, [](auto a, auto b) { return std::pow(a, b); });
+      DYNRT_DISPATCH_NUMERIC(z.dtype, "Pow", {
+        T* o = z.as<T>();
+        for (size_t i = 0; i < zd.size(); ++i) o[i] = static_cast<T>(zd[i]);
       });
-      TensorView yf = y;
-      yf.dtype = DType::kFloat32;
-      yf.data = tmp.data();
-      binary_loop<void>(x, yf, z, [](auto a, auto b) { return std::pow(a, b); });
       return;
     }
     if (x.dtype == DType::kFloat32 || x.dtype == DType::kFloat64)
       binary_loop<void>(x, y, z, [](auto a, auto b) { return std::pow(a, b); });
     else
       binary_loop<void>(x, y, z, [](auto a, auto b) { return int_pow(a, b); });
+  });
+}
+
+// BitShift (opset 11; signed types since 28): shifts of the bit width or more
+// give 0 (or -1 for a negative value shifted right), like the reference.
+std::unique_ptr<Kernel> make_bitshift(const KernelInit& init) {
+  bool left = init.attr_string("direction", "") == "LEFT";
+  return binary([left](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      constexpr int64_t bits = 8 * sizeof(T);
+      auto sh = static_cast<int64_t>(b);
+      if (sh < 0 || sh >= bits) {
+        if constexpr (std::is_signed_v<T>)
+          if (!left && a < 0) return T(-1);
+        return T(0);
+      }
+      if (left) return static_cast<T>(static_cast<U>(static_cast<U>(a) << sh));
+      return static_cast<T>(a >> sh);
+    } else {
+      return a;  // inference admits integer types only
+    }
+  });
+}
+
+template <class Fn>
+std::unique_ptr<Kernel> bitwise(Fn fn) {
+  return binary([fn](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_integral_v<T>) return static_cast<T>(fn(a, b));
+    else return a;  // inference admits integer types only
   });
 }
 
@@ -226,7 +270,10 @@ std::unique_ptr<Kernel> make_clip(const KernelInit& init) {
       const T* a = x.as<const T>();
       T* o = y.as<T>();
       parallel_for(x.numel(), kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) o[i] = a[i] < lo ? lo : (a[i] > hi ? hi : a[i]);
+        for (int64_t i = b; i < e; ++i) {
+          T v = a[i] < lo ? lo : a[i];  // min > max gives max, like numpy.clip; NaN stays
+          o[i] = v > hi ? hi : v;
+        }
       });
     });
   });
@@ -313,6 +360,24 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
     float a = init.attr_float("alpha", 1.67326319217681884765625f), g = init.attr_float("gamma", 1.05070102214813232421875f);
     return unary_float([a, g](auto v) { return v > 0 ? g * v : g * (a * std::exp(v) - a); });
   }
+  if (op == "Swish") {
+    float a = init.attr_float("alpha", 1.f);
+    return unary_float([a](auto v) { return v / (1 + std::exp(-a * v)); });
+  }
+  if (op == "Shrink") {
+    float l = init.attr_float("lambd", 0.5f), b = init.attr_float("bias", 0.f);
+    return unary_numeric([l, b](auto v) {
+      using T = decltype(v);
+      auto d = static_cast<double>(v);
+      return static_cast<T>(d < -l ? d + b : d > l ? d - b : 0.0);
+    });
+  }
+  if (op == "BitwiseNot")
+    return unary_numeric([](auto v) {
+      using T = decltype(v);
+      if constexpr (std::is_integral_v<T>) return static_cast<T>(~v);
+      else return v;  // inference admits integer types only
+    });
   if (op == "ThresholdedRelu") {
     float a = init.attr_float("alpha", 1.f);
     return unary_float([a](auto v) { return v > a ? v : decltype(v)(0); });
@@ -328,26 +393,32 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
 
 namespace dynrt {
 
+void register_cpu_elementwise_misc_kernels(OpRegistry& r);  // elementwise_misc.cpp
+
 void register_cpu_elementwise_kernels(OpRegistry& r) {
   using namespace cpu;
+  register_cpu_elementwise_misc_kernels(r);
+  // float16/bfloat16 tensors are computed in float32 (see half.h).
+  auto add = [&r](const char* op, KernelFactory f) { r.add_kernel(op, Backend::kCpu, widen_half(std::move(f))); };
   for (const char* op : {"Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil",
                          "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
                          "Atanh", "Gelu", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Celu",
-                         "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Abs", "Neg", "Sign"})
-    r.add_kernel(op, Backend::kCpu, make_unary);
+                         "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Abs", "Neg", "Sign", "Swish",
+                         "Shrink", "BitwiseNot"})
+    add(op, make_unary);
   r.add_kernel("Identity", Backend::kCpu, make_identity);
-  r.add_kernel("Add", Backend::kCpu, [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }); });
-  r.add_kernel("Sub", Backend::kCpu, [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }); });
-  r.add_kernel("Mul", Backend::kCpu, [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }); });
-  r.add_kernel("Div", Backend::kCpu, make_div);
-  r.add_kernel("Pow", Backend::kCpu, make_pow);
-  r.add_kernel("Mod", Backend::kCpu, make_mod);
-  r.add_kernel("PRelu", Backend::kCpu, [](const KernelInit&) { return binary([](auto x, auto s) { return x < 0 ? static_cast<decltype(x)>(x * s) : x; }); });
-  r.add_kernel("Equal", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a == b; }); });
-  r.add_kernel("Less", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a < b; }); });
-  r.add_kernel("Greater", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a > b; }); });
-  r.add_kernel("LessOrEqual", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a <= b; }); });
-  r.add_kernel("GreaterOrEqual", Backend::kCpu, [](const KernelInit&) { return compare([](auto a, auto b) { return a >= b; }); });
+  add("Add", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }); });
+  add("Sub", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }); });
+  add("Mul", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }); });
+  add("Div", make_div);
+  add("Pow", make_pow);
+  add("Mod", make_mod);
+  add("PRelu", [](const KernelInit&) { return binary([](auto x, auto s) { return x < 0 ? static_cast<decltype(x)>(x * s) : x; }); });
+  add("Equal", [](const KernelInit&) { return compare([](auto a, auto b) { return a == b; }); });
+  add("Less", [](const KernelInit&) { return compare([](auto a, auto b) { return a < b; }); });
+  add("Greater", [](const KernelInit&) { return compare([](auto a, auto b) { return a > b; }); });
+  add("LessOrEqual", [](const KernelInit&) { return compare([](auto a, auto b) { return a <= b; }); });
+  add("GreaterOrEqual", [](const KernelInit&) { return compare([](auto a, auto b) { return a >= b; }); });
   // Bool tensors are one byte of 0/1; uint8 arithmetic implements the logic ops.
   auto logic = [](auto fn) {
     return [fn](const KernelInit&) {
@@ -368,13 +439,17 @@ void register_cpu_elementwise_kernels(OpRegistry& r) {
       for (int64_t i = 0; i < c.in(0).numel(); ++i) o[i] = !a[i];
     });
   });
-  for (const char* op : {"Max", "Min", "Sum", "Mean"}) r.add_kernel(op, Backend::kCpu, make_variadic);
-  r.add_kernel("IsNaN", Backend::kCpu, make_is);
-  r.add_kernel("IsInf", Backend::kCpu, make_is);
+  for (const char* op : {"Max", "Min", "Sum", "Mean"}) add(op, make_variadic);
+  add("BitShift", make_bitshift);
+  add("BitwiseAnd", [](const KernelInit&) { return bitwise([](auto a, auto b) { return a & b; }); });
+  add("BitwiseOr", [](const KernelInit&) { return bitwise([](auto a, auto b) { return a | b; }); });
+  add("BitwiseXor", [](const KernelInit&) { return bitwise([](auto a, auto b) { return a ^ b; }); });
+  add("IsNaN", make_is);
+  add("IsInf", make_is);
   r.add_kernel("Where", Backend::kCpu, make_where);
-  r.add_kernel("Cast", Backend::kCpu, make_cast);
-  r.add_kernel("CastLike", Backend::kCpu, make_cast);
-  r.add_kernel("Clip", Backend::kCpu, make_clip);
+  add("Cast", make_cast);
+  add("CastLike", make_cast);
+  add("Clip", make_clip);
 }
 
 }  // namespace dynrt

@@ -5,7 +5,9 @@
 #include <numeric>
 
 #include "backends/cpu/copy_util.h"
+#include "backends/cpu/half.h"
 #include "ops/families.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -32,6 +34,10 @@ std::unique_ptr<Kernel> make_topk(const KernelInit& init) {
     int64_t d = x.dims[sz(axis)];
     if (k < 0 || k > d)
       throw Error(ErrorCode::kInvalidInput, "TopK: k=" + std::to_string(k) + " exceeds the dimension " + std::to_string(d));
+    std::vector<int64_t> dims(x.dims.begin(), x.dims.begin() + x.rank);
+    dims[sz(axis)] = k;
+    bind_output(c, 0, dims);
+    if (idxs.dtype != DType::kUndefined) bind_output(c, 1, dims);
     int64_t outer = prod(x.dims.data(), 0, static_cast<int>(axis));
     int64_t inner = prod(x.dims.data(), static_cast<int>(axis) + 1, x.rank);
     if (k == 0 || outer * inner == 0) return;
@@ -75,7 +81,10 @@ std::unique_ptr<Kernel> make_onehot(const KernelInit& init) {
     int64_t depth = int_at(depth_t, 0);
     int64_t outer = prod(ind.dims.data(), 0, static_cast<int>(axis));
     int64_t inner = prod(ind.dims.data(), static_cast<int>(axis), ind.rank);
-    if (y.dims[sz(axis)] != depth) throw Error(ErrorCode::kInternal, "OneHot: depth differs from the compiled shape");
+    if (depth < 1) throw Error(ErrorCode::kInvalidInput, "OneHot: depth must be positive");
+    std::vector<int64_t> dims(ind.dims.begin(), ind.dims.begin() + ind.rank);
+    dims.insert(dims.begin() + axis, depth);
+    bind_output(c, 0, dims);
     std::vector<int64_t> idx(sz(ind.numel()));
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = int_at(ind, static_cast<int64_t>(i));
     DYNRT_DISPATCH_BYTES(dtype_size(values.dtype), "OneHot", {
@@ -174,6 +183,16 @@ void unique_typed(KernelContext& c, bool has_axis, int64_t axis_attr, bool sorte
   emit(3, n, [&](int64_t j) { return counts[sz(order[sz(j)])]; });
 }
 
+// 16-bit floats compared by value (stored and copied as their bits).
+template <bool kBf16>
+struct Half16 {
+  uint16_t bits;
+  float value() const { return kBf16 ? bf16_to_float(bits) : half_to_float(bits); }
+  bool operator<(const Half16& o) const { return value() < o.value(); }
+  bool operator==(const Half16& o) const { return value() == o.value(); }
+  bool operator!=(const Half16& o) const { return !(*this == o); }
+};
+
 std::unique_ptr<Kernel> make_unique_op(const KernelInit& init) {
   bool has_axis = init.attr("axis") != nullptr, sorted = init.attr_int("sorted", 1) != 0;
   int64_t axis = init.attr_int("axis", 0);
@@ -183,6 +202,11 @@ std::unique_ptr<Kernel> make_unique_op(const KernelInit& init) {
     DType t = c.in(0).dtype;
     if (t == DType::kBool) {
       unique_typed<uint8_t>(c, has_axis, axis, sorted, present);
+      return;
+    }
+    if (t == DType::kFloat16 || t == DType::kBFloat16) {
+      if (t == DType::kBFloat16) unique_typed<Half16<true>>(c, has_axis, axis, sorted, present);
+      else unique_typed<Half16<false>>(c, has_axis, axis, sorted, present);
       return;
     }
     DYNRT_DISPATCH_NUMERIC(t, "Unique", unique_typed<T>(c, has_axis, axis, sorted, present));

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "ops/families.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
 
@@ -181,9 +182,26 @@ std::unique_ptr<Kernel> make_concat(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_split(const KernelInit& init) {
   int64_t axis_attr = init.attr_int("axis", 0);
-  return make_kernel([axis_attr](KernelContext& c) {
+  bool sizes_input = init.graph.opset >= 13;
+  return make_kernel([axis_attr, sizes_input](KernelContext& c) {
     const TensorView& x = c.in(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Split"));
+    if (sizes_input && c.has_in(1)) {
+      // Sizes given as a tensor: outputs sized at run time are allocated here.
+      std::vector<int64_t> sizes = read_ints(c.in(1));
+      if (sizes.size() != c.outputs.size())
+        throw Error(ErrorCode::kInvalidInput, "Split: " + std::to_string(sizes.size()) + " sizes for " +
+                                                  std::to_string(c.outputs.size()) + " outputs");
+      int64_t sum = 0;
+      for (int64_t v : sizes) sum += v;
+      if (sum != x.dim(axis)) throw Error(ErrorCode::kInvalidInput, "Split: sizes do not add up to the split dimension");
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        if (c.out(i).dtype == DType::kUndefined) continue;
+        std::vector<int64_t> d(x.dims.begin(), x.dims.begin() + x.rank);
+        d[static_cast<size_t>(axis)] = sizes[i];
+        bind_output(c, i, d);
+      }
+    }
     size_t es = dtype_size(x.dtype);
     int64_t outer = prod(x.dims.data(), 0, axis), inner = prod(x.dims.data(), axis + 1, x.rank);
     int64_t row = x.dims[static_cast<size_t>(axis)] * inner;
@@ -244,15 +262,17 @@ std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
     int64_t xs[kMaxRank], first[kMaxRank] = {}, ss[kMaxRank];
     contiguous_strides(x, xs);
     for (int k = 0; k < x.rank; ++k) ss[k] = xs[k];
-    bool empty = y.numel() == 0;
+    if (starts.size() != ends.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      throw Error(ErrorCode::kInvalidInput, "Slice: starts, ends, axes and steps have different lengths");
+    std::vector<int64_t> dims(x.dims.begin(), x.dims.begin() + x.rank);
     for (size_t i = 0; i < axes.size(); ++i) {
       auto a = static_cast<size_t>(norm_axis(axes[i], x.rank, "Slice"));
-      int64_t size;
-      first[a] = slice_start(starts[i], ends[i], steps[i], x.dims[a], size);
+      if (steps[i] == 0) throw Error(ErrorCode::kInvalidInput, "Slice: step is 0");
+      first[a] = slice_start(starts[i], ends[i], steps[i], x.dims[a], dims[a]);
       ss[a] = xs[a] * steps[i];
-      if (size != y.dims[a]) throw Error(ErrorCode::kInternal, "Slice: run-time size differs from the compiled shape");
     }
-    if (empty) return;
+    bind_output(c, 0, dims);
+    if (y.numel() == 0) return;
     size_t es = dtype_size(x.dtype);
     int64_t off = 0;
     for (int k = 0; k < x.rank; ++k) off += first[k] * xs[k];
@@ -261,13 +281,52 @@ std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
   });
 }
 
-std::unique_ptr<Kernel> make_copy(const KernelInit&) {
-  return make_kernel([](KernelContext& c) { copy_all(c.in(0), c.out(0)); });
+// Squeeze / Unsqueeze whose axes input may be known only at run time.
+std::unique_ptr<Kernel> make_squeeze(const KernelInit& init) {
+  bool unsqueeze = init.node.op == "Unsqueeze";
+  bool axes_input = init.graph.opset >= 13;
+  return make_kernel([unsqueeze, axes_input](KernelContext& c) {
+    const TensorView& x = c.in(0);
+    if (axes_input && c.has_in(1) && c.out(0).data == nullptr) {
+      std::vector<int64_t> axes = read_ints(c.in(1));
+      int r = unsqueeze ? x.rank + static_cast<int>(axes.size()) : x.rank;
+      std::vector<bool> listed(static_cast<size_t>(r), false);
+      for (int64_t a : axes) {
+        auto n = static_cast<size_t>(norm_axis(a, r, unsqueeze ? "Unsqueeze" : "Squeeze"));
+        if (listed[n]) throw Error(ErrorCode::kInvalidInput, "duplicate value in axes");
+        listed[n] = true;
+      }
+      std::vector<int64_t> dims;
+      for (int i = 0, j = 0; i < r; ++i) {
+        if (unsqueeze) {
+          dims.push_back(listed[static_cast<size_t>(i)] ? 1 : x.dim(j++));
+        } else if (!listed[static_cast<size_t>(i)]) {
+          dims.push_back(x.dim(i));
+        } else if (x.dim(i) != 1) {
+          throw Error(ErrorCode::kInvalidInput, "Squeeze: dimension " + std::to_string(i) + " is " +
+                                                    std::to_string(x.dim(i)) + ", not 1");
+        }
+      }
+      bind_output(c, 0, dims);
+    }
+    copy_all(x, c.out(0));
+  });
 }
 
 std::unique_ptr<Kernel> make_tile(const KernelInit&) {
   return make_kernel([](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
+    if (y.data == nullptr) {
+      std::vector<int64_t> reps = read_ints(c.in(1));
+      if (static_cast<int>(reps.size()) != x.rank)
+        throw Error(ErrorCode::kInvalidInput, "Tile: repeats length differs from the input rank");
+      std::vector<int64_t> dims;
+      for (int k = 0; k < x.rank; ++k) {
+        if (reps[static_cast<size_t>(k)] < 0) throw Error(ErrorCode::kInvalidInput, "Tile: negative repeat");
+        dims.push_back(x.dim(k) * reps[static_cast<size_t>(k)]);
+      }
+      bind_output(c, 0, dims);
+    }
     if (y.numel() == 0) return;
     size_t es = dtype_size(x.dtype);
     if (x.rank == 0) {
@@ -331,8 +390,18 @@ std::unique_ptr<Kernel> make_pad(const KernelInit& init) {
       for (int64_t a : read_ints(c.in(3))) axes.push_back(norm_axis(a, r, "Pad"));
     else
       for (int k = 0; k < r; ++k) axes.push_back(k);
+    if (pads.size() != 2 * axes.size())
+      throw Error(ErrorCode::kInvalidInput, "Pad: " + std::to_string(pads.size()) + " pads for " +
+                                                std::to_string(axes.size()) + " axes");
     std::vector<int64_t> lo(static_cast<size_t>(r), 0);
-    for (size_t i = 0; i < axes.size(); ++i) lo[static_cast<size_t>(axes[i])] = pads[i];
+    std::vector<int64_t> dims(x.dims.begin(), x.dims.begin() + r);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      auto a = static_cast<size_t>(axes[i]);
+      lo[a] = pads[i];
+      dims[a] += pads[i] + pads[i + axes.size()];
+      if (dims[a] < 0) throw Error(ErrorCode::kInvalidInput, "Pad: padded dimension is negative");
+    }
+    bind_output(c, 0, dims);
     // Fill value as raw bytes of the element type.
     uint64_t fill = 0;
     if (opset >= 11 && c.has_in(2) && c.in(2).numel() > 0) {
@@ -432,8 +501,8 @@ std::unique_ptr<Kernel> make_depth_to_space(const KernelInit& init) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t n = x.dims[0], ch = x.dims[1], h = x.dims[2], w = x.dims[3];
     if (to_depth) {
-      int64_t v[6] = {n, ch, h / b, b, w / b, b}, p[6] = {0, 3, 5, 1, 2, 4};
-      permute(x, y, 6, v, p);
+      int64_t v[6] = {n, ch, h / b, b, w / b, b}, p[6] = {0, 3, 5, 1, 2, 4}, p_crd[6] = {0, 1, 3, 5, 2, 4};
+      permute(x, y, 6, v, crd ? p_crd : p);  // mode (opset 28): CRD keeps channels outermost
     } else if (crd) {
       int64_t v[6] = {n, ch / (b * b), b, b, h, w}, p[6] = {0, 1, 4, 2, 5, 3};
       permute(x, y, 6, v, p);
@@ -456,8 +525,8 @@ void register_cpu_movement_kernels(OpRegistry& r) {
   r.add_kernel("Concat", Backend::kCpu, make_concat);
   r.add_kernel("Split", Backend::kCpu, make_split);
   r.add_kernel("Slice", Backend::kCpu, make_slice);
-  r.add_kernel("Squeeze", Backend::kCpu, make_copy);
-  r.add_kernel("Unsqueeze", Backend::kCpu, make_copy);
+  r.add_kernel("Squeeze", Backend::kCpu, make_squeeze);
+  r.add_kernel("Unsqueeze", Backend::kCpu, make_squeeze);
   r.add_kernel("Tile", Backend::kCpu, make_tile);
   r.add_kernel("Pad", Backend::kCpu, make_pad);
   r.add_kernel("Trilu", Backend::kCpu, make_trilu);

@@ -44,6 +44,7 @@ struct ConvState : KernelState {
   std::shared_ptr<memory> packed;
   dnnl::reorder src_in, dst_out, res_in, wei_in;  // empty when no reorder is needed
   bool src_reorder = false, dst_reorder = false, wei_reorder = false;
+  bool binary_residual = false;  // residual read by a binary post-op (else sum)
 };
 
 class ConvKernel : public Kernel {
@@ -99,11 +100,17 @@ class ConvKernel : public Kernel {
       memory::desc wei_any(st->wei_plain.dims(), memory::data_type::f32, memory::format_tag::any);
       memory::desc bias_md = c.has_in(2) ? memory::desc({yd[1]}, memory::data_type::f32, memory::format_tag::a)
                                          : memory::desc();
-      dnnl::primitive_attr attr = base_attr();
-      dnnl::post_ops po;
-      if (residual_) po.append_sum(1.f);
-      act_.append_to(po);
-      attr.set_post_ops(po);
+      // The residual: a binary-add post-op reading it in place when its layout
+      // is fixed (channels-last dst), else copied into dst for a sum post-op.
+      auto make_attr = [&](bool binary) {
+        dnnl::primitive_attr attr = base_attr();
+        dnnl::post_ops po;
+        if (residual_ && binary) po.append_binary(dnnl::algorithm::binary_add, st->dst_plain);
+        else if (residual_) po.append_sum(1.f);
+        act_.append_to(po);
+        attr.set_post_ops(po);
+        return attr;
+      };
       memory::desc src_any(xd, memory::data_type::f32, memory::format_tag::any);
       memory::desc dst_any(yd, memory::data_type::f32, memory::format_tag::any);
       // Channels-last activations are what oneDNN's fast kernels use: ask for
@@ -113,6 +120,8 @@ class ConvKernel : public Kernel {
         const memory::desc& sm = attempt == 0 && src_cl_ ? st->src_plain : src_any;
         const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
         bool reject_ref = attempt == 0;
+        st->binary_residual = residual_ && attempt == 0 && dst_cl_;
+        dnnl::primitive_attr attr = make_attr(st->binary_residual);
         auto kind = dnnl::prop_kind::forward_inference;
         bool ok = transposed_
                       ? build<dnnl::deconvolution_forward>(
@@ -163,7 +172,9 @@ class ConvKernel : public Kernel {
     if (c.has_in(2)) args.emplace(DNNL_ARG_BIAS, memory(st->bias, eng, c.in(2).data));
     memory dst_user(st->dst_plain, eng, y.data);
     memory dst = st->dst_reorder ? memory(st->dst, eng, thread_scratch(kScratchDst, st->dst.get_size())) : dst_user;
-    if (residual_) {
+    if (st->binary_residual) {
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(st->dst_plain, eng, c.in(3).data));
+    } else if (residual_) {
       // The sum post-op accumulates onto what dst holds: load the residual.
       if (st->dst_reorder) {
         memory res(st->dst_plain, eng, c.in(3).data);

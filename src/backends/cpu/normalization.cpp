@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 #include "ops/families.h"
@@ -258,6 +259,43 @@ std::unique_ptr<Kernel> make_layer_norm(const KernelInit& init) {
   });
 }
 
+template <class T, class A>
+void rms_norm(KernelContext& c, int64_t axis, float epsilon) {
+  const TensorView& x = c.in(0);
+  Split sp = split_at(x, axis, true);
+  int64_t rows = sp.outer, n = sp.n;
+  if (rows * n == 0) return;
+  std::vector<T> sbuf;
+  const T* scale = expand_param<T>(c.in(1), n, sbuf);
+  const T* px = x.as<const T>();
+  T* py = c.out(0).as<T>();
+  parallel_for(rows, std::max<int64_t>(1, kWork / n), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* p = px + r * n;
+      T* q = py + r * n;
+      A s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = 0; i < n; ++i) s += static_cast<A>(p[i]) * static_cast<A>(p[i]);
+      A inv = A(1) / std::sqrt(s / static_cast<A>(n) + static_cast<A>(epsilon));
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) q[i] = static_cast<T>(static_cast<A>(p[i]) * inv * static_cast<A>(scale[i]));
+    }
+  });
+}
+
+std::unique_ptr<Kernel> make_rms_norm(const KernelInit& init) {
+  int64_t axis_attr = init.attr_int("axis", -1);
+  float eps = init.attr_float("epsilon", 1e-5f);
+  bool stash64 = init.attr_int("stash_type", 1) == static_cast<int64_t>(DType::kFloat64);
+  return make_kernel([=](KernelContext& c) {
+    const TensorView& x = c.in(0);
+    int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
+    if (x.dtype == DType::kFloat32) stash64 ? rms_norm<float, double>(c, axis, eps) : rms_norm<float, float>(c, axis, eps);
+    else if (x.dtype == DType::kFloat64) rms_norm<double, double>(c, axis, eps);
+    else unsupported_dtype("RMSNormalization", x.dtype);
+  });
+}
+
 // Instance (groups == C) and group normalization of [N, C, spatial...]:
 // each (n, group) is one contiguous row of (C / groups) * spatial elements;
 // scale/bias are per channel (`per_channel`) or per group.
@@ -471,12 +509,13 @@ void register_cpu_normalization_kernels(OpRegistry& r) {
   r.add_kernel("LogSoftmax", Backend::kCpu, make_softmax<SoftMode::kLogSoftmax>);
   r.add_kernel("Hardmax", Backend::kCpu, make_softmax<SoftMode::kHardmax>);
   r.add_kernel("LayerNormalization", Backend::kCpu, make_layer_norm);
+  r.add_kernel("RMSNormalization", Backend::kCpu, make_rms_norm);
   r.add_kernel("InstanceNormalization", Backend::kCpu, make_instance_norm);
   r.add_kernel("GroupNormalization", Backend::kCpu, make_group_norm);
   r.add_kernel("LpNormalization", Backend::kCpu, make_lp_norm);
   r.add_kernel("MeanVarianceNormalization", Backend::kCpu, make_mvn);
   r.add_kernel("LRN", Backend::kCpu, make_lrn);
-  r.add_kernel("Einsum", Backend::kCpu, make_einsum_kernel);
+  r.add_kernel("Einsum", Backend::kCpu, widen_half(make_einsum_kernel));
 }
 
 }  // namespace dynrt

@@ -1,7 +1,12 @@
 // CPU kernels for shape ops. Shape values usually fold away at build time;
 // these kernels run when a shape depends on data or is used as data.
+#include <cmath>
+
+#include "backends/cpu/copy_util.h"
+#include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "ops/families.h"
+#include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -26,9 +31,61 @@ std::unique_ptr<Kernel> make_copy(const KernelInit&) {
   });
 }
 
+[[noreturn]] void bad_shape(const std::string& op, const std::string& msg) {
+  throw Error(ErrorCode::kInvalidInput, op + ": " + msg);
+}
+
+// The target shape is read at run time (it may be a computed tensor).
+std::unique_ptr<Kernel> make_reshape(const KernelInit& init) {
+  bool allow_zero = init.attr_int("allowzero", 0) != 0;
+  return make_kernel([allow_zero](KernelContext& c) {
+    const TensorView& x = c.in(0);
+    std::vector<int64_t> dims = read_ints(c.in(1));
+    int64_t known = 1, infer_at = -1;
+    for (size_t i = 0; i < dims.size(); ++i) {
+      int64_t& d = dims[i];
+      if (d == 0 && !allow_zero) {
+        if (static_cast<int>(i) >= x.rank) bad_shape("Reshape", "0 in the target shape beyond the input rank");
+        d = x.dim(static_cast<int>(i));
+      }
+      if (d == -1) {
+        if (infer_at >= 0) bad_shape("Reshape", "more than one -1 in the target shape");
+        infer_at = static_cast<int64_t>(i);
+        continue;
+      }
+      if (d < 0) bad_shape("Reshape", "negative dimension " + std::to_string(d) + " in the target shape");
+      known *= d;
+    }
+    int64_t total = x.numel();
+    if (infer_at >= 0) {
+      if (known == 0 || total % known != 0)
+        bad_shape("Reshape", "cannot infer -1: " + std::to_string(total) + " elements, the other dims give " + std::to_string(known));
+      dims[static_cast<size_t>(infer_at)] = total / known;
+    } else if (known != total) {
+      bad_shape("Reshape", "target shape has " + std::to_string(known) + " elements, the input " + std::to_string(total));
+    }
+    bind_output(c, 0, dims);
+    if (c.out(0).nbytes() > 0) std::memcpy(c.out(0).data, x.data, c.out(0).nbytes());
+  });
+}
+
 std::unique_ptr<Kernel> make_expand(const KernelInit&) {
   return make_kernel([](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
+    if (y.data == nullptr) {
+      std::vector<int64_t> t = read_ints(c.in(1));
+      size_t r = std::max(t.size(), static_cast<size_t>(x.rank));
+      std::vector<int64_t> dims(r);
+      for (size_t i = 0; i < r; ++i) {
+        int64_t a = i < r - static_cast<size_t>(x.rank) ? 1 : x.dim(static_cast<int>(i - (r - static_cast<size_t>(x.rank))));
+        int64_t b = i < r - t.size() ? 1 : t[i - (r - t.size())];
+        if (a != b && a != 1 && b != 1)
+          bad_shape("Expand", "cannot broadcast dimension " + std::to_string(a) + " to " + std::to_string(b));
+        dims[i] = a == 1 ? b : a;
+      }
+      bind_output(c, 0, dims);
+      if (y.numel() == 0) return;
+    }
     BroadcastStrides bs = make_broadcast(y, {&x});
     auto es = static_cast<int64_t>(dtype_size(x.dtype));
     const auto* src = static_cast<const std::byte*>(x.data);
@@ -48,6 +105,12 @@ std::unique_ptr<Kernel> make_constant_of_shape(const KernelInit& init) {
   const ir::Attribute* a = init.attr("value");
   Tensor value = a ? a->t : Tensor(DType::kFloat32, {1});
   return make_kernel([value](KernelContext& c) {
+    if (c.out(0).data == nullptr) {
+      std::vector<int64_t> dims = read_ints(c.in(0));
+      for (int64_t d : dims)
+        if (d < 0) bad_shape("ConstantOfShape", "negative dimension " + std::to_string(d));
+      bind_output(c, 0, dims);
+    }
     size_t es = dtype_size(value.dtype());
     auto* dst = static_cast<std::byte*>(c.out(0).data);
     int64_t n = c.out(0).numel();
@@ -57,8 +120,23 @@ std::unique_ptr<Kernel> make_constant_of_shape(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_range(const KernelInit&) {
   return make_kernel([](KernelContext& c) {
+    if (is_half(c.out(0).dtype)) {  // float16 / bfloat16: computed in float32
+      float v[3];
+      for (size_t i = 0; i < 3; ++i) to_float(c.in(i), &v[i]);
+      if (v[2] == 0) bad_shape("Range", "delta is 0");
+      auto len = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((v[1] - v[0]) / v[2])));
+      bind_output(c, 0, std::vector<int64_t>{len});
+      std::vector<float> out(static_cast<size_t>(len));
+      for (int64_t i = 0; i < len; ++i) out[static_cast<size_t>(i)] = v[0] + static_cast<float>(i) * v[2];
+      from_float(out.data(), c.out(0));
+      return;
+    }
     DYNRT_DISPATCH_NUMERIC(c.out(0).dtype, "Range", {
-      T start = *c.in(0).as<const T>(), delta = *c.in(2).as<const T>();
+      T start = *c.in(0).as<const T>(), limit = *c.in(1).as<const T>(), delta = *c.in(2).as<const T>();
+      if (delta == T(0)) bad_shape("Range", "delta is 0");
+      double n = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
+      int64_t len = std::max<int64_t>(0, static_cast<int64_t>(n));
+      bind_output(c, 0, std::vector<int64_t>{len});
       T* o = c.out(0).as<T>();
       for (int64_t i = 0; i < c.out(0).numel(); ++i) o[i] = static_cast<T>(start + static_cast<T>(i) * delta);
     });
@@ -74,7 +152,7 @@ void register_cpu_shape_kernels(OpRegistry& r) {
   using namespace cpu;
   r.add_kernel("Shape", Backend::kCpu, make_shape);
   r.add_kernel("Size", Backend::kCpu, make_size);
-  r.add_kernel("Reshape", Backend::kCpu, make_copy);
+  r.add_kernel("Reshape", Backend::kCpu, make_reshape);
   r.add_kernel("Flatten", Backend::kCpu, make_copy);
   r.add_kernel("Expand", Backend::kCpu, make_expand);
   r.add_kernel("ConstantOfShape", Backend::kCpu, make_constant_of_shape);

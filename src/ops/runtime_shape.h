@@ -1,0 +1,66 @@
+// Output sizes that depend on input *values* known only at run time (a
+// Reshape target, Slice starts or Reduce axes fed as graph inputs rather than
+// constants). Inference gives such dims fresh data-dependent symbols; the
+// runtime leaves those outputs unallocated and the kernel allocates them
+// once it has computed the sizes (binding the symbols for the ops after it).
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ops/registry.h"
+
+namespace dynrt {
+
+// Upper bound for a size with no better bound known at build time.
+inline constexpr int64_t kRuntimeDimMax = int64_t{1} << 40;
+
+// `rank` fresh symbols (bounded by ub) for an output whose dims are decided
+// by input values at run time.
+inline std::vector<Expr> runtime_dims(InferContext& c, size_t rank, Expr ub = Expr::constant(kRuntimeDimMax)) {
+  std::vector<Expr> out;
+  for (size_t i = 0; i < rank; ++i) out.push_back(c.new_data_dependent_symbol(c.node().op + "_dim", ub));
+  return out;
+}
+
+inline Expr runtime_dim(InferContext& c, Expr ub = Expr::constant(kRuntimeDimMax)) {
+  return c.new_data_dependent_symbol(c.node().op + "_dim", ub);
+}
+
+// Length of a 1-D input (e.g. the shape tensor of Reshape), which fixes an
+// output rank; it must be a build-time constant.
+inline size_t static_length(InferContext& c, size_t i, const std::string& what) {
+  const std::vector<Expr>& s = c.shape(i);
+  if (s.size() > 1) c.fail(what + " must be 1-D");
+  if (s.empty()) return 1;
+  if (!s[0].is_const())
+    c.unsupported(what + " has a length known only at run time (" + s[0].str(&c.names()) +
+                  "), so the output rank is unknown at build time");
+  return static_cast<size_t>(s[0].const_value());
+}
+
+// Kernel side: output i gets `dims`. An output left unallocated by the
+// runtime (sized at run time) is allocated here; a preallocated one must
+// already have exactly these dims.
+inline void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dims) {
+  TensorView& y = c.out(i);
+  if (y.data == nullptr) {
+    c.allocate_output(i, dims);
+    return;
+  }
+  bool same = static_cast<size_t>(y.rank) == dims.size();
+  for (size_t j = 0; same && j < dims.size(); ++j) same = y.dims[j] == dims[j];
+  if (!same) {
+    std::string got, want;
+    for (int64_t d : dims) {
+      if (!got.empty()) got += 'x';
+      got += std::to_string(d);
+    }
+    for (int j = 0; j < y.rank; ++j) want += (want.empty() ? "" : "x") + std::to_string(y.dim(j));
+    throw Error(ErrorCode::kInvalidInput, "output " + std::to_string(i) + " computed at run time has shape " + got +
+                                              ", but the engine was compiled for " + want);
+  }
+}
+
+}  // namespace dynrt

@@ -1,0 +1,109 @@
+"""Attention (opset 23+) and RotaryEmbedding (opset 23) against ONNX Runtime,
+plus their ONNX backend node tests in static and dynamic mode."""
+import numpy as np
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import harness
+import node_suite
+
+RNG = np.random.default_rng(17)
+
+
+def model(nodes, inputs, outputs, opset=23):
+    g = h.make_graph(nodes, "g", inputs, outputs)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 10
+    return m
+
+
+def vi(name, dtype, shape):
+    return h.make_tensor_value_info(name, dtype, shape)
+
+
+def f32(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("attrs", [{}, {"is_causal": 1}, {"scale": 0.2}, {"softcap": 2.0}])
+@pytest.mark.parametrize("hq,hkv", [(2, 2), (4, 2)])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+def test_attention_4d(tmp_path, attrs, hq, hkv, mask):
+    ins = ["q", "k", "v"] + (["m"] if mask else [])
+    inputs = [vi("q", T.FLOAT, ["B", hq, "S", 8]), vi("k", T.FLOAT, ["B", hkv, "L", 8]),
+              vi("v", T.FLOAT, ["B", hkv, "L", 6])]
+    if mask:
+        inputs.append(vi("m", T.BOOL if mask == "bool" else T.FLOAT, ["S", "L"]))
+    m = model([h.make_node("Attention", ins, ["y"], **attrs)], inputs, [vi("y", T.FLOAT, None)])
+
+    def feeds(b, s, l):
+        f = {"q": f32(b, hq, s, 8), "k": f32(b, hkv, l, 8), "v": f32(b, hkv, l, 6)}
+        if mask == "bool":
+            mm = RNG.integers(0, 2, (s, l)).astype(bool)
+            mm[:, 0] = True
+            f["m"] = mm
+        elif mask == "float":
+            f["m"] = RNG.uniform(-1, 0, (s, l)).astype(np.float32)
+        return f
+
+    harness.check_model(m, [feeds(1, 3, 3), feeds(2, 4, 7)], tmp_path, dims={"B": "1:2:2", "S": "1:3:4", "L": "1:5:7"})
+
+
+@pytest.mark.parametrize("hq,hkv", [(3, 3), (4, 2)])
+@pytest.mark.parametrize("mode", [0, 1, 2, 3])
+def test_attention_3d_past_present(tmp_path, hq, hkv, mode):
+    outs = ["y", "pk", "pv", "qk"]
+    inputs = [vi("q", T.FLOAT, ["B", "S", hq * 4]), vi("k", T.FLOAT, ["B", "S", hkv * 4]),
+              vi("v", T.FLOAT, ["B", "S", hkv * 5]), vi("m", T.FLOAT, ["S", "T"]),
+              vi("past_k", T.FLOAT, ["B", hkv, "P", 4]), vi("past_v", T.FLOAT, ["B", hkv, "P", 5])]
+    m = model([h.make_node("Attention", ["q", "k", "v", "m", "past_k", "past_v"], outs, q_num_heads=hq,
+                           kv_num_heads=hkv, qk_matmul_output_mode=mode, softcap=3.0 if mode == 1 else 0.0)],
+              inputs, [vi(o, T.FLOAT, None) for o in outs])
+
+    def feeds(b, s, p):
+        return {"q": f32(b, s, hq * 4), "k": f32(b, s, hkv * 4), "v": f32(b, s, hkv * 5),
+                "m": RNG.uniform(-1, 0, (s, p + s)).astype(np.float32),
+                "past_k": f32(b, hkv, p, 4), "past_v": f32(b, hkv, p, 5)}
+
+    harness.check_model(m, [feeds(1, 2, 3), feeds(2, 3, 5)], tmp_path,
+                        dims={"B": "1:2:2", "S": "1:2:3", "P": "1:3:5", "T": "2:5:8"})
+
+
+@pytest.mark.parametrize("interleaved", [0, 1])
+@pytest.mark.parametrize("rot_dim", [0, 4])
+@pytest.mark.parametrize("layout", ["3d", "4d"])
+@pytest.mark.parametrize("position_ids", [True, False])
+def test_rotary_embedding(tmp_path, interleaved, rot_dim, layout, position_ids):
+    heads, d = 2, 8
+    r = rot_dim or d
+    x_shape = ["B", "S", heads * d] if layout == "3d" else ["B", heads, "S", d]
+    attrs = {"interleaved": interleaved, "rotary_embedding_dim": rot_dim}
+    if layout == "3d":
+        attrs["num_heads"] = heads
+    cache = [10, r // 2] if position_ids else ["B", "S", r // 2]
+    ins = ["x", "cos", "sin"] + (["pos"] if position_ids else [])
+    inputs = [vi("x", T.FLOAT, x_shape), vi("cos", T.FLOAT, cache), vi("sin", T.FLOAT, cache)]
+    if position_ids:
+        inputs.append(vi("pos", T.INT64, ["B", "S"]))
+    m = model([h.make_node("RotaryEmbedding", ins, ["y"], **attrs)], inputs, [vi("y", T.FLOAT, None)])
+
+    def feeds(b, s):
+        shape = (b, s, heads * d) if layout == "3d" else (b, heads, s, d)
+        cs = (10, r // 2) if position_ids else (b, s, r // 2)
+        angle = RNG.uniform(0, 6.28, cs)
+        f = {"x": f32(*shape), "cos": np.cos(angle).astype(np.float32), "sin": np.sin(angle).astype(np.float32)}
+        if position_ids:
+            f["pos"] = RNG.integers(0, 10, (b, s)).astype(np.int64)
+        return f
+
+    harness.check_model(m, [feeds(1, 1), feeds(2, 5)], tmp_path, dims={"B": "1:2:2", "S": "1:3:5"})
+
+
+CASES = node_suite.case_names({"Attention", "RotaryEmbedding"}, exclude=("bf16",))
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+@pytest.mark.parametrize("name", CASES)
+def test_node_cases(tmp_path, name, mode):
+    assert node_suite.run_case(name, mode, tmp_path)["status"] == "pass"

@@ -1,0 +1,93 @@
+"""RNN, GRU and LSTM against ONNX Runtime: directions, layouts, biases,
+initial states, sequence lengths, peepholes, clip, linear_before_reset,
+non-default activations; static and dynamic batch / sequence length.
+ONNX Runtime has no batch-first layout (layout=1): those cases compare with
+the ONNX reference evaluator."""
+import numpy as np
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import harness
+import node_suite
+
+RNG = np.random.default_rng(9)
+GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def build(op, hidden, in_size, nd, layout=0, with_b=True, with_seq=False, with_init=False, peep=False,
+          outputs=("Y", "Y_h"), **attrs):
+    g = GATES[op]
+    x_shape = ["S", "N", in_size] if layout == 0 else ["N", "S", in_size]
+    inputs = [h.make_tensor_value_info("X", T.FLOAT, x_shape),
+              h.make_tensor_value_info("W", T.FLOAT, [nd, g * hidden, in_size]),
+              h.make_tensor_value_info("R", T.FLOAT, [nd, g * hidden, hidden])]
+    names = ["X", "W", "R", "", "", "", "", ""]
+    if with_b:
+        inputs.append(h.make_tensor_value_info("B", T.FLOAT, [nd, 2 * g * hidden]))
+        names[3] = "B"
+    if with_seq:
+        inputs.append(h.make_tensor_value_info("L", T.INT32, ["N"]))
+        names[4] = "L"
+    if with_init:
+        st = [nd, "N", hidden] if layout == 0 else ["N", nd, hidden]
+        inputs.append(h.make_tensor_value_info("H0", T.FLOAT, st))
+        names[5] = "H0"
+        if op == "LSTM":
+            inputs.append(h.make_tensor_value_info("C0", T.FLOAT, st))
+            names[6] = "C0"
+    if peep:
+        inputs.append(h.make_tensor_value_info("P", T.FLOAT, [nd, 3 * hidden]))
+        names[7] = "P"
+    while names and names[-1] == "":
+        names.pop()
+    direction = {1: "forward", 2: "bidirectional"}[nd] if "direction" not in attrs else attrs.pop("direction")
+    node = h.make_node(op, names, list(outputs), hidden_size=hidden, direction=direction, layout=layout, **attrs)
+    gr = h.make_graph([node], "g", inputs, [h.make_tensor_value_info(o, T.FLOAT, None) for o in outputs if o])
+    m = h.make_model(gr, opset_imports=[h.make_opsetid("", 14)])
+    m.ir_version = 8
+    return m
+
+
+def feeds(m, s, n):
+    out = {}
+    dims = {"S": s, "N": n}
+    for vi in m.graph.input:
+        shape = [dims.get(d.dim_param, d.dim_value) if d.dim_param else d.dim_value for d in vi.type.tensor_type.shape.dim]
+        if vi.name == "L":
+            out["L"] = RNG.integers(1, s + 1, n).astype(np.int32)
+        else:
+            out[vi.name] = RNG.uniform(-1, 1, shape).astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize("op", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("layout", [0, 1])
+def test_recurrent_dynamic(tmp_path, op, direction, layout):
+    nd = 2 if direction == "bidirectional" else 1
+    outs = ("Y", "Y_h", "Y_c") if op == "LSTM" else ("Y", "Y_h")
+    # (the reference evaluator ignores sequence_lens: only ONNX Runtime cases use them)
+    m = build(op, 4, 3, nd, layout, with_seq=layout == 0, with_init=True, outputs=outs, direction=direction)
+    node_suite.check(m, [feeds(m, s, n) for s, n in ((5, 2), (1, 1), (3, 4))], tmp_path, use_ort=layout == 0,
+                     dims={"S": "1:3:6", "N": "1:2:4"})
+
+
+def test_gru_linear_before_reset_and_lstm_peepholes(tmp_path):
+    m = build("GRU", 5, 3, 1, linear_before_reset=1)
+    harness.check_model(m, [feeds(m, 4, 2)], tmp_path, dims={"S": "4:4:4", "N": "2:2:2"})
+    m = build("LSTM", 3, 2, 1, peep=True, with_init=True, outputs=("Y", "Y_h", "Y_c"))
+    harness.check_model(m, [feeds(m, 3, 2)], tmp_path, dims={"S": "3:3:3", "N": "2:2:2"})
+
+
+def test_activations_and_clip(tmp_path):
+    m = build("RNN", 4, 3, 1, activations=["LeakyRelu"], activation_alpha=[0.3], clip=0.8)
+    harness.check_model(m, [feeds(m, 3, 2)], tmp_path, dims={"S": "3:3:3", "N": "2:2:2"})
+    m = build("LSTM", 3, 3, 1, activations=["HardSigmoid", "Tanh", "Softsign"], activation_alpha=[0.25],
+              activation_beta=[0.4])
+    harness.check_model(m, [feeds(m, 3, 2)], tmp_path, dims={"S": "3:3:3", "N": "2:2:2"})
+
+
+def test_no_bias_only_last_state(tmp_path):
+    m = build("GRU", 6, 2, 1, with_b=False, outputs=("", "Y_h"))
+    harness.check_model(m, [feeds(m, 2, 3)], tmp_path, dims={"S": "1:2:4", "N": "1:3:4"})
