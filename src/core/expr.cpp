@@ -248,6 +248,14 @@ int64_t eval_node(const ExprNode* n, std::span<const int64_t> binding) {
 
 std::string atom_str(const ExprNode* n, const SymbolNames* names);
 
+// Appends instead of `"(" + s + ")"`, which trips a GCC 12 -Wrestrict false positive.
+std::string wrap(const char* left, const std::string& mid, const char* right) {
+  std::string out = left;
+  out += mid;
+  out += right;
+  return out;
+}
+
 std::string node_str(const ExprNode* n, const SymbolNames* names) {
   if (n->kind != Kind::kPoly) return atom_str(n, names);
   std::string s;
@@ -281,7 +289,7 @@ std::string node_str(const ExprNode* n, const SymbolNames* names) {
 
 std::string paren(const ExprNode* n, const SymbolNames* names) {
   std::string s = node_str(n, names);
-  return (n->kind == Kind::kPoly || (n->kind == Kind::kConst && n->value < 0)) ? "(" + s + ")" : s;
+  return (n->kind == Kind::kPoly || (n->kind == Kind::kConst && n->value < 0)) ? wrap("(", s, ")") : s;
 }
 
 std::string atom_str(const ExprNode* n, const SymbolNames* names) {
@@ -289,13 +297,13 @@ std::string atom_str(const ExprNode* n, const SymbolNames* names) {
     case Kind::kConst: return std::to_string(n->value);
     case Kind::kSym: {
       int id = static_cast<int>(n->value);
-      return names ? names->symbol_name(id) : "s" + std::to_string(id);
+      return names ? names->symbol_name(id) : wrap("s", std::to_string(id), "");
     }
-    case Kind::kPoly: return "(" + node_str(n, names) + ")";
+    case Kind::kPoly: return wrap("(", node_str(n, names), ")");
     case Kind::kFloorDiv: return paren(n->a, names) + "/" + paren(n->b, names);
     case Kind::kMod: return paren(n->a, names) + "%" + paren(n->b, names);
-    case Kind::kMin: return "min(" + node_str(n->a, names) + ", " + node_str(n->b, names) + ")";
-    case Kind::kMax: return "max(" + node_str(n->a, names) + ", " + node_str(n->b, names) + ")";
+    case Kind::kMin: return wrap("min(", node_str(n->a, names) + ", " + node_str(n->b, names), ")");
+    case Kind::kMax: return wrap("max(", node_str(n->a, names) + ", " + node_str(n->b, names), ")");
   }
   return "?";
 }
@@ -530,7 +538,10 @@ Expr product(std::span<const Expr> dims) {
 
 std::string shape_str(std::span<const Expr> dims, const SymbolNames* names) {
   std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + dims[i].str(names);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ", ";
+    s += dims[i].str(names);
+  }
   return s + "]";
 }
 

@@ -94,7 +94,10 @@ Tensor Tensor::clone() const {
 std::string dims_str(const std::vector<int64_t>& dims) {
   if (dims.empty()) return "scalar";
   std::string s;
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + std::to_string(dims[i]);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(dims[i]);
+  }
   return s;
 }
 

@@ -45,9 +45,14 @@ void infer_gemm(InferContext& c) {
     const std::vector<Expr>& cs = c.shape(2);
     if (cs.size() > 2) c.fail("C must have rank <= 2");
     Expr target[2] = {m, n};
+    // Unidirectional: each C dim is 1 or equals the output dim. A symbolic
+    // dim gets a broadcast guard; the kernel rejects C dims that would need
+    // the output to grow (the guard alone allows output 1, C > 1).
     for (size_t i = 0; i < cs.size(); ++i) {
       Expr want = target[2 - cs.size() + i];
-      if (!(cs[i].is_const() && cs[i].const_value() == 1)) c.require_equal(cs[i], want, "C broadcast to (M, N)");
+      if (cs[i] == want || (cs[i].is_const() && cs[i].const_value() == 1)) continue;
+      if (cs[i].is_const() && want.is_const()) c.fail("C cannot be broadcast to (M, N)");
+      c.broadcast_dim(cs[i], want);
     }
   }
   c.set_output(0, c.dtype(0), {m, n});

@@ -57,7 +57,10 @@ inline void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dim
       if (!got.empty()) got += 'x';
       got += std::to_string(d);
     }
-    for (int j = 0; j < y.rank; ++j) want += (want.empty() ? "" : "x") + std::to_string(y.dim(j));
+    for (int j = 0; j < y.rank; ++j) {
+      if (!want.empty()) want += 'x';
+      want += std::to_string(y.dim(j));
+    }
     throw Error(ErrorCode::kInvalidInput, "output " + std::to_string(i) + " computed at run time has shape " + got +
                                               ", but the engine was compiled for " + want);
   }

@@ -88,7 +88,10 @@ std::string make_npy(const Tensor& t) {
     if (m.dtype == t.dtype()) code = m.descr;
   if (!code) throw Error(ErrorCode::kUnsupported, std::string("cannot save ") + dtype_name(t.dtype()) + " to .npy");
   std::string shape = "(";
-  for (size_t i = 0; i < t.shape().size(); ++i) shape += (i ? ", " : "") + std::to_string(t.shape()[i]);
+  for (size_t i = 0; i < t.shape().size(); ++i) {
+    if (i) shape += ", ";
+    shape += std::to_string(t.shape()[i]);
+  }
   shape += t.shape().size() == 1 ? ",)" : ")";
   char order = (std::string(code) == "b1" || std::string(code) == "i1" || std::string(code) == "u1") ? '|' : '<';
   std::string h = "{'descr': '" + std::string(1, order) + code + "', 'fortran_order': False, 'shape': " + shape + ", }";

@@ -298,6 +298,7 @@ class GemmKernel : public Kernel {
     int64_t m, k, n;
     dims(c, m, k, n);
     if (m * n == 0) return;
+    if (c.has_in(2)) check_c(c.in(2), m, n);
     const auto* gs = static_cast<const GemmState*>(c.state);
     CMode mode = gs ? gs->mode : CMode::kNone;
     if (mode == CMode::kNone && c.has_in(2) && beta_ != 0.f) fill_c(c.in(2), z, m, n);
@@ -336,6 +337,15 @@ class GemmKernel : public Kernel {
     m = ta_ ? x.dim(1) : x.dim(0);
     k = ta_ ? x.dim(0) : x.dim(1);
     n = tb_ ? y.dim(0) : y.dim(1);
+  }
+
+  // C must be unidirectionally broadcastable to (M, N).
+  void check_c(const TensorView& cv, int64_t m, int64_t n) const {
+    int64_t cm = cv.rank == 2 ? cv.dim(0) : 1, cn = cv.rank >= 1 ? cv.dim(cv.rank - 1) : 1;
+    if ((cm != 1 && cm != m) || (cn != 1 && cn != n))
+      throw Error(ErrorCode::kInvalidInput, label_ + ": C of shape (" + std::to_string(cm) + ", " +
+                                                std::to_string(cn) + ") cannot be broadcast to (" + std::to_string(m) +
+                                                ", " + std::to_string(n) + ")");
   }
 
   // Broadcast C into the output (the matmul then adds beta * it).
