@@ -6,15 +6,16 @@
 namespace dynrt {
 namespace {
 
-void require_numeric(InferContext& c, size_t i) {
+void require_numeric(InferContext& c, size_t i, bool allow_half = false) {
   DType t = c.dtype(i);
   bool ok = t == DType::kFloat32 || t == DType::kFloat64 || t == DType::kInt32 || t == DType::kInt64 ||
-            t == DType::kUInt32 || t == DType::kUInt64;
+            t == DType::kUInt32 || t == DType::kUInt64 ||
+            (allow_half && (t == DType::kFloat16 || t == DType::kBFloat16));
   if (!ok) c.unsupported(std::string("element type ") + dtype_name(t));
 }
 
 void infer_matmul(InferContext& c) {
-  require_numeric(c, 0);
+  require_numeric(c, 0, /*allow_half=*/true);  // 16-bit floats are computed in float32
   if (c.dtype(0) != c.dtype(1))
     c.fail(std::string("input types differ: ") + dtype_name(c.dtype(0)) + " vs " + dtype_name(c.dtype(1)));
   std::vector<Expr> a = c.shape(0), b = c.shape(1);

@@ -22,18 +22,34 @@ size_t spatial_rank(InferContext& c) {
   return r - 2;
 }
 
-// Kernel dims of a convolution: the weight's trailing dims (must be known).
-std::vector<int64_t> weight_kernel(InferContext& c, size_t n) {
+// Kernel dims of a convolution: the weight's trailing dims. Symbolic ones
+// (a weight that is a graph input) go to p.kernel_expr unless kernel_shape
+// pins them.
+Spatial conv_spatial(InferContext& c, size_t n) {
   const std::vector<Expr>& w = c.shape(1);
   if (w.size() != n + 2) c.fail("weight must have rank " + std::to_string(n + 2));
-  std::vector<int64_t> k;
+  std::vector<int64_t> attr = c.attr_ints("kernel_shape", {});
+  if (!attr.empty() && attr.size() != n) c.fail("kernel_shape must have " + std::to_string(n) + " values");
+  std::vector<int64_t> k(n, 1);
+  std::vector<Expr> ke(w.begin() + 2, w.end());
+  bool symbolic = false;
   for (size_t i = 0; i < n; ++i) {
-    if (!w[i + 2].is_const()) c.unsupported("weight kernel dims must be known at build time");
-    k.push_back(w[i + 2].const_value());
+    if (!attr.empty()) {
+      if (w[i + 2].is_const() && w[i + 2].const_value() != attr[i]) c.fail("kernel_shape does not match the weight shape");
+      c.require_equal(w[i + 2], Expr::constant(attr[i]), "weight kernel dims vs kernel_shape");
+      k[i] = attr[i];
+    } else if (w[i + 2].is_const()) {
+      k[i] = w[i + 2].const_value();
+    } else {
+      symbolic = true;
+    }
+    ke[i] = Expr::constant(k[i]);
+    if (attr.empty() && !w[i + 2].is_const()) ke[i] = w[i + 2];
   }
-  std::vector<int64_t> attr = c.attr_ints("kernel_shape", k);
-  if (attr != k) c.fail("kernel_shape does not match the weight shape");
-  return k;
+  Spatial p = nnshape::read_spatial(c, n, k);
+  if (!p.error.empty()) c.fail(p.error);
+  if (symbolic) p.kernel_expr = std::move(ke);
+  return p;
 }
 
 Spatial checked(InferContext& c, Spatial p) {
@@ -41,18 +57,28 @@ Spatial checked(InferContext& c, Spatial p) {
   return p;
 }
 
+// Conv/ConvTranspose: float32, or float16/bfloat16 (computed in float32);
+// weight, bias and fused residual share the input's type.
+DType conv_dtype(InferContext& c) {
+  DType t = c.dtype(0);
+  if (t != DType::kFloat16 && t != DType::kBFloat16) require_float32(c, 0);
+  for (size_t i = 1; i < 4; ++i)
+    if (c.has_input(i) && c.dtype(i) != t)
+      c.fail(std::string("input ") + std::to_string(i) + " has type " + dtype_name(c.dtype(i)) + ", expected " +
+             dtype_name(t));
+  return t;
+}
+
 void check_bias(InferContext& c, size_t i, Expr channels) {
   if (!c.has_input(i)) return;
-  require_float32(c, i);
   if (c.rank(i) != 1) c.fail("bias must be 1-D");
   c.require_equal(c.shape(i)[0], channels, "bias length vs output channels");
 }
 
 void infer_conv(InferContext& c) {
-  require_float32(c, 0);
-  require_float32(c, 1);
+  DType dt = conv_dtype(c);
   size_t n = spatial_rank(c);
-  Spatial p = checked(c, nnshape::read_spatial(c, n, weight_kernel(c, n)));
+  Spatial p = conv_spatial(c, n);
   int64_t group = c.attr_int("group", 1);
   if (group < 1) c.fail("group must be positive");
   const std::vector<Expr>& x = c.shape(0);
@@ -65,18 +91,16 @@ void infer_conv(InferContext& c) {
   for (size_t i = 0; i < n; ++i) out.push_back(nnshape::forward_out_size(p, i, x[i + 2]));
   // Residual tensor of a fused Add (dynrt fusion pass): same shape as the output.
   if (c.has_input(3)) {
-    require_float32(c, 3);
     if (c.rank(3) != out.size()) c.fail("fused residual must have the output's rank");
     for (size_t i = 0; i < out.size(); ++i) c.require_equal(c.shape(3)[i], out[i], "fused residual vs conv output");
   }
-  c.set_output(0, DType::kFloat32, out);
+  c.set_output(0, dt, out);
 }
 
 void infer_conv_transpose(InferContext& c) {
-  require_float32(c, 0);
-  require_float32(c, 1);
+  DType dt = conv_dtype(c);
   size_t n = spatial_rank(c);
-  Spatial p = checked(c, nnshape::read_spatial(c, n, weight_kernel(c, n)));
+  Spatial p = conv_spatial(c, n);
   int64_t group = c.attr_int("group", 1);
   if (group < 1) c.fail("group must be positive");
   nnshape::Transposed t;
@@ -97,7 +121,7 @@ void infer_conv_transpose(InferContext& c) {
     if (o.is_const() && o.const_value() <= 0) c.fail("output size is not positive");
     out.push_back(o);
   }
-  c.set_output(0, DType::kFloat32, out);
+  c.set_output(0, dt, out);
 }
 
 void infer_pool(InferContext& c) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/expr.h"
@@ -31,6 +32,9 @@ struct Spatial {
   std::vector<int64_t> kernel, strides, dilations, pads;  // pads: n begins then n ends
   bool ceil_mode = false;
   std::string error;  // non-empty when the attributes are invalid
+  // Build time only: the kernel dims when some are symbolic (a weight that is
+  // a graph input); `kernel` then holds placeholders and is not used.
+  std::vector<Expr> kernel_expr;
 
   int64_t eff_kernel(size_t i) const { return dilations[i] * (kernel[i] - 1) + 1; }
   bool same() const { return auto_pad == AutoPad::kSameUpper || auto_pad == AutoPad::kSameLower; }
@@ -68,13 +72,32 @@ Spatial read_spatial(const Ctx& c, size_t n, std::vector<int64_t> kernel) {
   return p;
 }
 
+// Effective (dilated) kernel extent along axis i, symbolic when kernel_expr is set.
+template <class T>
+T eff_kernel_of(const Spatial& p, size_t i) {
+  if constexpr (std::is_same_v<T, Expr>) {
+    if (!p.kernel_expr.empty())
+      return Expr::constant(p.dilations[i]) * (p.kernel_expr[i] - Expr::constant(1)) + Expr::constant(1);
+  }
+  return lit<T>(p.eff_kernel(i));
+}
+
+// in + pads - eff_kernel (folded into one constant when the kernel is known).
+template <class T>
+T padded_minus_kernel(const Spatial& p, size_t i, T in) {
+  if constexpr (std::is_same_v<T, Expr>) {
+    if (!p.kernel_expr.empty()) return in + lit<T>(p.pads[i] + p.pads[i + p.n]) - eff_kernel_of<T>(p, i);
+  }
+  return in + lit<T>(p.pads[i] + p.pads[i + p.n] - p.eff_kernel(i));
+}
+
 // Output size of a convolution/pool along spatial axis i (ONNX Runtime's
 // rules, including its ceil_mode clamp: no window may start in the end pad).
 template <class T>
 T forward_out_size(const Spatial& p, size_t i, T in) {
   T s = lit<T>(p.strides[i]);
   if (p.same()) return fdiv(in + s - lit<T>(1), s);
-  T num = in + lit<T>(p.pads[i] + p.pads[i + p.n] - p.eff_kernel(i));
+  T num = padded_minus_kernel(p, i, in);
   if (!p.ceil_mode) return fdiv(num, s) + lit<T>(1);
   return vmin(fdiv(num + s - lit<T>(1), s) + lit<T>(1), fdiv(in + lit<T>(p.pads[i] - 1), s) + lit<T>(1));
 }
@@ -99,6 +122,10 @@ struct Transposed {
 
 template <class T>
 T transposed_full(const Spatial& p, const Transposed& t, size_t i, T in) {
+  if constexpr (std::is_same_v<T, Expr>) {
+    if (!p.kernel_expr.empty())
+      return (in - lit<T>(1)) * lit<T>(p.strides[i]) + lit<T>(t.output_padding[i]) + eff_kernel_of<T>(p, i);
+  }
   return (in - lit<T>(1)) * lit<T>(p.strides[i]) + lit<T>(t.output_padding[i] + p.eff_kernel(i));
 }
 

@@ -102,6 +102,30 @@ def test_matmul_other_types(tmp_path, dt, np_dt):
     check_model(m, feeds, tmp_path, dims={"N": "1:2:3"})
 
 
+def test_matmul_float16(tmp_path):
+    # Computed in float32 and rounded once, as ONNX Runtime does.
+    m = model([h.make_node("MatMul", ["a", "b"], ["y"])], [vi("a", ["N", "S", 8], TP.FLOAT16), vi("b", ["N", 8, "S"], TP.FLOAT16)],
+              [out("y", TP.FLOAT16)])
+    feeds = [{"a": randf(n, s, 8).astype(np.float16), "b": randf(n, 8, s).astype(np.float16)} for n, s in ((1, 3), (2, 5))]
+    check_model(m, feeds, tmp_path, rtol=1e-2, atol=1e-2, dims={"N": "1:2:3", "S": "1:4:6"})
+
+
+def test_matmul_bfloat16(tmp_path):
+    # ONNX Runtime has no CPU bfloat16 MatMul: compare with numpy (float32
+    # product of the bfloat16 inputs, rounded to bfloat16 once).
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bf = ml_dtypes.bfloat16
+    nodes = [h.make_node("Cast", ["a"], ["a16"], to=TP.BFLOAT16), h.make_node("Cast", ["b"], ["b16"], to=TP.BFLOAT16),
+             h.make_node("MatMul", ["a16", "b16"], ["y16"]), h.make_node("Cast", ["y16"], ["y"], to=TP.FLOAT)]
+    m = model(nodes, [vi("a", ["S", 16]), vi("b", [16, 6])], [out()])
+    engine = build_engine(m, tmp_path, dims={"S": "1:4:8"})
+    for s in (1, 7):
+        a, b = randf(s, 16), randf(16, 6)
+        want = (a.astype(bf).astype(np.float32) @ b.astype(bf).astype(np.float32)).astype(bf).astype(np.float32)
+        got = run_engine(engine, {"a": a, "b": b}, tmp_path)["y"]
+        np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-2)
+
+
 def test_matmul_inner_mismatch_fails(tmp_path):
     import onnx
     m = model([h.make_node("MatMul", ["a", "b"], ["y"])], [vi("a", [2, 3]), vi("b", [4, 5])], [out()])
@@ -207,6 +231,28 @@ def test_gemm_dynamic_c_rows(tmp_path):
               [vi("a", ["N", 6]), vi("c", ["N", 1])], [out()], inits=[const("b", randf(6, 4))])
     feeds = [{"a": randf(n, 6), "c": randf(n, 1)} for n in (1, 3)]
     check_model(m, feeds, tmp_path, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("crank", [1, 2])
+@pytest.mark.parametrize("attrs", [{}, dict(transA=1, transB=1, alpha=0.5, beta=2.0)])
+def test_gemm_dynamic_c_broadcast(tmp_path, crank, attrs):
+    # C with symbolic dims: each may be 1 or the output dim, decided per run.
+    ta, tb = attrs.get("transA"), attrs.get("transB")
+    c_shape = ["CN"] if crank == 1 else ["CM", "CN"]
+    m = model([h.make_node("Gemm", ["a", "b", "c"], ["y"], **attrs)],
+              [vi("a", ["K", "M"] if ta else ["M", "K"]), vi("b", ["N", "K"] if tb else ["K", "N"]), vi("c", c_shape)],
+              [out()])
+    feeds = []
+    for mm, k, n, cm, cn in ((3, 4, 5, 1, 5), (3, 4, 5, 3, 1), (2, 6, 4, 2, 4), (4, 3, 2, 1, 1), (1, 2, 3, 1, 3)):
+        if crank == 1 and cm != 1:
+            continue
+        a = randf(k, mm) if ta else randf(mm, k)
+        b = randf(n, k) if tb else randf(k, n)
+        feeds.append({"a": a, "b": b, "c": randf(cn) if crank == 1 else randf(cm, cn)})
+    dims = {"M": "1:3:6", "K": "1:4:8", "N": "1:4:8", "CN": "1:1:8"}
+    if crank == 2:
+        dims["CM"] = "1:1:6"
+    check_model(m, feeds, tmp_path, dims=dims)
 
 
 @pytest.mark.parametrize("act", ACTS)

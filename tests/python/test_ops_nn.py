@@ -93,6 +93,54 @@ def test_conv_weight_not_constant(tmp_path):
     check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3, dims={"N": "1:2:4"})
 
 
+@pytest.mark.parametrize("op,attrs", [
+    ("Conv", dict()), ("Conv", dict(strides=[2, 1], pads=[1, 0, 2, 1], dilations=[1, 2])),
+    ("Conv", dict(auto_pad="SAME_LOWER", strides=[2, 2])),
+    ("ConvTranspose", dict()), ("ConvTranspose", dict(strides=[2, 3], pads=[1, 0, 0, 1], output_padding=[1, 0])),
+    ("ConvTranspose", dict(auto_pad="SAME_UPPER", strides=[2, 2]))])
+def test_conv_symbolic_kernel_dims(tmp_path, op, attrs):
+    # The weight is a graph input with symbolic kernel dims: the output size
+    # is symbolic in them, and each run may use a different kernel size.
+    w_shape = [4, 3, "KH", "KW"] if op == "Conv" else [3, 4, "KH", "KW"]
+    m = model([h.make_node(op, ["x", "w"], ["y"], **attrs)], [vi("x", ["N", 3, "H", "W"]), vi("w", w_shape)], [out()])
+    feeds = []
+    for n, hh, ww, kh, kw in ((1, 8, 9, 3, 3), (2, 10, 7, 2, 4), (1, 6, 6, 1, 1)):
+        ws = (4, 3, kh, kw) if op == "Conv" else (3, 4, kh, kw)
+        feeds.append({"x": randf(n, 3, hh, ww), "w": randf(*ws)})
+    check_model(m, feeds, tmp_path, rtol=1e-3, atol=1e-3,
+                dims={"N": "1:2:4", "H": "6:8:12", "W": "6:8:12", "KH": "1:3:4", "KW": "1:3:4"})
+
+
+@pytest.mark.parametrize("op", ["Conv", "ConvTranspose"])
+def test_conv_float16(tmp_path, op):
+    # Computed in float32 on widened copies, rounded once on output.
+    w = randf(4, 2, 3, 3).astype(np.float16)
+    m = model([h.make_node(op, ["x", "w", "b"], ["y"], group=2, pads=[1, 0, 1, 1], strides=[2, 1])],
+              [vi("x", ["N", 4, "H", "W"], TP.FLOAT16)], [h.make_tensor_value_info("y", TP.FLOAT16, None)],
+              inits=[const("w", w), const("b", randf(4).astype(np.float16))])
+    feeds = [{"x": randf(n, 4, hh, ww).astype(np.float16)} for n, hh, ww in ((1, 6, 7), (2, 9, 5))]
+    check_model(m, feeds, tmp_path, rtol=1e-2, atol=1e-2, dims={"N": "1:2:3", "H": "5:8:10", "W": "5:8:10"})
+
+
+def test_conv_bfloat16(tmp_path):
+    # ONNX Runtime has no CPU bfloat16 Conv: the reference is the float32
+    # model on bfloat16-rounded inputs, its output rounded to bfloat16.
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    bf = ml_dtypes.bfloat16
+    nodes = [h.make_node("Cast", ["x"], ["x16"], to=TP.BFLOAT16), h.make_node("Cast", ["w"], ["w16"], to=TP.BFLOAT16),
+             h.make_node("Conv", ["x16", "w16"], ["y16"], pads=[1, 1, 1, 1]), h.make_node("Cast", ["y16"], ["y"], to=TP.FLOAT)]
+    m = model(nodes, [vi("x", ["N", 3, 6, 6]), vi("w", [5, 3, 3, 3])], [out()])
+    ref = model([h.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], [vi("x", ["N", 3, 6, 6]), vi("w", [5, 3, 3, 3])],
+                [out()])
+    engine = build_engine(m, tmp_path, dims={"N": "1:2:3"})
+    for n in (1, 3):
+        x, w = randf(n, 3, 6, 6), randf(5, 3, 3, 3)
+        rx, rw = x.astype(bf).astype(np.float32), w.astype(bf).astype(np.float32)
+        want = reference(ref, {"x": rx, "w": rw})["y"].astype(bf).astype(np.float32)
+        got = run_engine(engine, {"x": x, "w": w}, tmp_path)["y"]
+        np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-2)
+
+
 @pytest.mark.parametrize("attrs", [dict(), dict(strides=[2], pads=[1, 2]), dict(dilations=[3], group=2),
                                    dict(auto_pad="SAME_UPPER", strides=[3])])
 def test_conv1d(tmp_path, attrs):

@@ -10,6 +10,7 @@
 // layout (PackedWeights), never per run.
 #include <string>
 
+#include "backends/cpu/half.h"
 #include "backends/cpu/onednn_util.h"
 #include "ops/families.h"
 #include "ops/nn_shape.h"
@@ -50,11 +51,14 @@ struct ConvState : KernelState {
 class ConvKernel : public Kernel {
  public:
   ConvKernel(const KernelInit& init, bool transposed) : label_(init.graph.node_label(init.node)), transposed_(transposed) {
-    if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
+    // float16/bfloat16 run the float32 primitive on widened copies (run_widened).
+    if (init.input_dtype(0) != DType::kFloat32 && !is_half(init.input_dtype(0)))
+      unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
     const std::vector<Expr>& ws = init.graph.values[static_cast<size_t>(init.node.inputs[1])].shape;
     n_ = ws.size() - 2;
     std::vector<int64_t> k;
-    for (size_t i = 0; i < n_; ++i) k.push_back(ws[i + 2].const_value());
+    // Symbolic kernel dims (weight is a graph input) are read in prepare().
+    for (size_t i = 0; i < n_; ++i) k.push_back(ws[i + 2].is_const() ? ws[i + 2].const_value() : 1);
     sp_ = nnshape::read_spatial(init, n_, k);
     if (!sp_.error.empty()) init.unsupported(sp_.error);
     group_ = init.attr_int("group", 1);
@@ -67,7 +71,7 @@ class ConvKernel : public Kernel {
     residual_ = init.input_dtype(3) != DType::kUndefined;
     src_cl_ = channels_last_attr(init, "dynrt.src_layout");
     dst_cl_ = channels_last_attr(init, "dynrt.dst_layout");
-    if (const Tensor* w = init.constant_input(1)) {
+    if (const Tensor* w = init.constant_input(1); w && w->dtype() == DType::kFloat32) {
       std::vector<int64_t> d = w->shape();
       packed_ = std::make_unique<PackedWeights>(*w, weight_plain_desc(d));
     }
@@ -77,17 +81,19 @@ class ConvKernel : public Kernel {
     const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);
     if (y.numel() == 0 || x.numel() == 0) return nullptr;
     memory::dims strides, dil, pl, pr;
+    nnshape::Spatial sp = sp_;
+    for (size_t i = 0; i < n_; ++i) sp.kernel[i] = w.dim(static_cast<int>(i + 2));
     for (size_t i = 0; i < n_; ++i) {
       int64_t in = x.dim(static_cast<int>(i + 2)), out = y.dim(static_cast<int>(i + 2));
-      int64_t b, e, dk = sp_.eff_kernel(i);
+      int64_t b, e, dk = sp.eff_kernel(i);
       if (transposed_) {
-        b = nnshape::transposed_pad_begin(sp_, tr_, i, in);
-        e = (in - 1) * sp_.strides[i] + dk - b - out;  // may be negative (output_padding)
+        b = nnshape::transposed_pad_begin(sp, tr_, i, in);
+        e = (in - 1) * sp.strides[i] + dk - b - out;  // may be negative (output_padding)
       } else {
-        nnshape::forward_pads(sp_, i, in, out, b, e);
+        nnshape::forward_pads(sp, i, in, out, b, e);
       }
-      strides.push_back(sp_.strides[i]);
-      dil.push_back(sp_.dilations[i] - 1);
+      strides.push_back(sp.strides[i]);
+      dil.push_back(sp.dilations[i] - 1);
       pl.push_back(b);
       pr.push_back(e);
     }
@@ -141,6 +147,7 @@ class ConvKernel : public Kernel {
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);
     if (y.numel() == 0) return;
+    if (is_half(x.dtype)) return run_widened(c);
     const auto* st = static_cast<const ConvState*>(c.state);
     if (!st) {  // empty input: the output is the bias (then residual and activation)
       fill_degenerate(c);
@@ -187,6 +194,28 @@ class ConvKernel : public Kernel {
   }
 
  private:
+  // float16/bfloat16: float32 copies of the inputs and output, rounded once on store.
+  void run_widened(KernelContext& c) const {
+    std::vector<TensorView> ins(c.inputs.begin(), c.inputs.end());
+    std::vector<std::vector<float>> bufs(ins.size() + 1);
+    for (size_t i = 0; i < ins.size(); ++i) {
+      if (!is_half(ins[i].dtype)) continue;
+      bufs[i].resize(static_cast<size_t>(std::max<int64_t>(ins[i].numel(), 1)));
+      to_float(ins[i], bufs[i].data());
+      ins[i].dtype = DType::kFloat32;
+      ins[i].data = bufs[i].data();
+    }
+    TensorView out = c.out(0);
+    bufs.back().resize(static_cast<size_t>(out.numel()));
+    out.dtype = DType::kFloat32;
+    out.data = bufs.back().data();
+    KernelContext wc = c;
+    wc.inputs = ins;
+    wc.outputs = std::span<TensorView>(&out, 1);
+    run(wc);
+    from_float(bufs.back().data(), c.out(0));
+  }
+
   // Weight layout in oneDNN's dims: Conv W is (M, C/g, k...) = goihw;
   // ConvTranspose W is (C, M/g, k...) = giohw (i and o swapped in memory).
   memory::desc weight_plain_desc(const std::vector<int64_t>& w) const {
