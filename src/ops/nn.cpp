@@ -155,10 +155,11 @@ void infer_global_pool(InferContext& c) {
 
 void infer_batchnorm(InferContext& c) {
   require_float32(c, 0);
-  if (c.attr_int("training_mode", 0) != 0) c.unsupported("BatchNormalization with training_mode=1");
+  bool training = c.attr_int("training_mode", 0) != 0;
   if (c.attr_int("spatial", 1) != 1) c.unsupported("BatchNormalization with spatial=0");
-  for (size_t i = 1; i < c.num_outputs(); ++i)
-    if (c.has_output(i)) c.unsupported("BatchNormalization training outputs (mean/var) are not supported");
+  if (!training)
+    for (size_t i = 1; i < c.num_outputs(); ++i)
+      if (c.has_output(i)) c.unsupported("BatchNormalization mean/var outputs without training_mode=1");
   if (c.rank(0) < 2) c.fail("input must have rank >= 2");
   Expr ch = c.shape(0)[1];
   for (size_t i = 1; i <= 4; ++i) {
@@ -167,6 +168,9 @@ void infer_batchnorm(InferContext& c) {
     c.require_equal(c.shape(i)[0], ch, "per-channel parameter length vs channels");
   }
   c.set_output(0, DType::kFloat32, c.shape(0));
+  // training_mode=1: normalize with the batch's statistics; outputs 1 and 2
+  // are the updated running mean and variance.
+  for (size_t i = 1; i <= 2 && training; ++i) c.set_output(i, DType::kFloat32, {ch});
 }
 
 }  // namespace

@@ -49,7 +49,10 @@ void infer_reduce(InferContext& c) {
   const std::string& op = c.node().op;
   DType t = c.dtype(0);
   bool minmax = op == "ReduceMax" || op == "ReduceMin";
-  bool ok = is_float(t) || is_int(t) || (minmax && (t == DType::kInt8 || t == DType::kUInt8 || t == DType::kBool));
+  // 16-bit floats are computed in float32 (the kernel widens them) when the
+  // output size is known before running.
+  bool half = (t == DType::kFloat16 || t == DType::kBFloat16) && (!c.has_input(1) || c.values(1));
+  bool ok = is_float(t) || is_int(t) || half || (minmax && (t == DType::kInt8 || t == DType::kUInt8 || t == DType::kBool));
   if (!ok) c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
   const std::vector<Expr>& in = c.shape(0);
   bool keep_dims = c.attr_int("keepdims", 1) != 0;

@@ -388,14 +388,6 @@ def test_batchnorm_after_conv(tmp_path):
                 dims={"N": "1:2:4"})
 
 
-def test_batchnorm_training_unsupported(tmp_path):
-    inits = [const(n, np.ones(3, np.float32)) for n in "sbmv"]
-    m = model([h.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], training_mode=1)],
-              [vi("x", [2, 3, 4])], [out()], opset=15, inits=inits)
-    p = run_cli("build", *_save(m, tmp_path), check=False)
-    assert p.returncode != 0 and "training_mode" in (p.stdout + p.stderr)
-
-
 # ---- channels-last chains (the layout pass keeps NHWC between these nodes) ---
 
 def _cnn(spatial_dims, pool_op="MaxPool", pool_attrs=None):
@@ -482,3 +474,13 @@ def test_older_opsets(tmp_path, opset):
     m = model(nodes, [vi("x", [2, 3, 8, 8])], [out()], opset=opset, inits=inits)
     m.ir_version = 3 if opset < 8 else 8
     check_model(m, [{"x": randf(2, 3, 8, 8)}], tmp_path, rtol=1e-3, atol=1e-3)
+
+
+def test_batchnorm_training_mode_matches_onnx_runtime(tmp_path):
+    # Batch statistics normalize x; outputs 1-2 are the updated running mean/var.
+    m = model([h.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y", "rm", "rv"], training_mode=1,
+                           momentum=0.8, epsilon=1e-3)],
+              [vi("x", ["N", 3, 4, 5])], [out("y"), out("rm"), out("rv")], opset=15,
+              inits=[numpy_helper.from_array(np.array(a, np.float32), n) for n, a in
+                     (("s", [1.0, 0.5, 2.0]), ("b", [0.1, -0.2, 0.0]), ("m", [0.0, 1.0, -1.0]), ("v", [1.0, 2.0, 0.5]))])
+    check_model(m, [{"x": randf(n, 3, 4, 5)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})

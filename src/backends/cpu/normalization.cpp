@@ -505,9 +505,9 @@ namespace dynrt {
 
 void register_cpu_normalization_kernels(OpRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Softmax", Backend::kCpu, make_softmax<SoftMode::kSoftmax>);
-  r.add_kernel("LogSoftmax", Backend::kCpu, make_softmax<SoftMode::kLogSoftmax>);
-  r.add_kernel("Hardmax", Backend::kCpu, make_softmax<SoftMode::kHardmax>);
+  r.add_kernel("Softmax", Backend::kCpu, widen_half(make_softmax<SoftMode::kSoftmax>));
+  r.add_kernel("LogSoftmax", Backend::kCpu, widen_half(make_softmax<SoftMode::kLogSoftmax>));
+  r.add_kernel("Hardmax", Backend::kCpu, widen_half(make_softmax<SoftMode::kHardmax>));
   r.add_kernel("LayerNormalization", Backend::kCpu, make_layer_norm);
   r.add_kernel("RMSNormalization", Backend::kCpu, make_rms_norm);
   r.add_kernel("InstanceNormalization", Backend::kCpu, make_instance_norm);

@@ -246,7 +246,11 @@ std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) 
 // y = x * a[c] + b[c], a = scale / sqrt(var + eps), b = bias - mean * a.
 class BatchNormKernel : public Kernel {
  public:
-  explicit BatchNormKernel(const KernelInit& init) : eps_(init.attr_float("epsilon", 1e-5f)) {
+  explicit BatchNormKernel(const KernelInit& init)
+      : eps_(init.attr_float("epsilon", 1e-5f)),
+        momentum_(init.attr_float("momentum", 0.9f)),
+        training_(init.attr_int("training_mode", 0) != 0) {
+    if (training_) return;
     const Tensor *s = init.constant_input(1), *b = init.constant_input(2), *m = init.constant_input(3),
                  *v = init.constant_input(4);
     if (s && b && m && v) {
@@ -259,9 +263,12 @@ class BatchNormKernel : public Kernel {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t ch = x.dim(1);
     std::vector<float> a, b;
-    if (!folded_)
+    if (training_) {
+      batch_stats(c, a, b);
+    } else if (!folded_) {
       fold(c.in(1).as<const float>(), c.in(2).as<const float>(), c.in(3).as<const float>(),
            c.in(4).as<const float>(), ch, a, b);
+    }
     const std::vector<float>& av = folded_ ? a_ : a;
     const std::vector<float>& bv = folded_ ? b_ : b;
     int64_t planes = x.dim(0) * ch;
@@ -279,6 +286,36 @@ class BatchNormKernel : public Kernel {
   }
 
  private:
+  // Training mode: per-channel mean and (population) variance of this batch
+  // normalize x; the running statistics blend in with `momentum`.
+  void batch_stats(const KernelContext& c, std::vector<float>& a, std::vector<float>& b) const {
+    const TensorView& x = c.in(0);
+    int64_t n = x.dim(0), ch = x.dim(1), inner = (n * ch) != 0 ? x.numel() / (n * ch) : 0;
+    std::vector<float> mean(static_cast<size_t>(ch)), var(static_cast<size_t>(ch));
+    const float* xs = x.as<const float>();
+    for (int64_t k = 0; k < ch; ++k) {
+      double sum = 0, sq = 0;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < inner; ++j) {
+          double v = xs[(i * ch + k) * inner + j];
+          sum += v;
+          sq += v * v;
+        }
+      double cnt = static_cast<double>(std::max<int64_t>(1, n * inner)), m = sum / cnt;
+      mean[static_cast<size_t>(k)] = static_cast<float>(m);
+      var[static_cast<size_t>(k)] = static_cast<float>(std::max(0.0, sq / cnt - m * m));
+    }
+    fold(c.in(1).as<const float>(), c.in(2).as<const float>(), mean.data(), var.data(), ch, a, b);
+    for (size_t o = 1; o <= 2 && o < c.outputs.size(); ++o) {
+      if (c.out(o).dtype == DType::kUndefined) continue;
+      const float* running = c.in(o + 2).as<const float>();
+      const std::vector<float>& cur = o == 1 ? mean : var;
+      float* dst = c.out(o).as<float>();
+      for (int64_t k = 0; k < ch; ++k)
+        dst[k] = running[k] * momentum_ + cur[static_cast<size_t>(k)] * (1 - momentum_);
+    }
+  }
+
   void fold(const float* s, const float* bias, const float* mean, const float* var, int64_t n, std::vector<float>& a,
             std::vector<float>& b) const {
     a.resize(static_cast<size_t>(n));
@@ -289,7 +326,8 @@ class BatchNormKernel : public Kernel {
     }
   }
 
-  float eps_;
+  float eps_, momentum_;
+  bool training_;
   bool folded_ = false;
   std::vector<float> a_, b_;
 };

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 #include "ops/families.h"
@@ -383,16 +384,16 @@ namespace dynrt {
 
 void register_cpu_reduction_kernels(OpRegistry& r) {
   using namespace cpu;
-  r.add_kernel("ReduceSum", Backend::kCpu, make_reduce<RSum>);
-  r.add_kernel("ReduceMean", Backend::kCpu, make_reduce<RMean>);
-  r.add_kernel("ReduceMax", Backend::kCpu, make_reduce<RMax>);
-  r.add_kernel("ReduceMin", Backend::kCpu, make_reduce<RMin>);
-  r.add_kernel("ReduceProd", Backend::kCpu, make_reduce<RProd>);
-  r.add_kernel("ReduceL1", Backend::kCpu, make_reduce<RL1>);
-  r.add_kernel("ReduceL2", Backend::kCpu, make_reduce<RL2>);
-  r.add_kernel("ReduceLogSum", Backend::kCpu, make_reduce<RLogSum>);
-  r.add_kernel("ReduceLogSumExp", Backend::kCpu, make_reduce<RLogSumExp>);
-  r.add_kernel("ReduceSumSquare", Backend::kCpu, make_reduce<RSumSquare>);
+  r.add_kernel("ReduceSum", Backend::kCpu, widen_half(make_reduce<RSum>));
+  r.add_kernel("ReduceMean", Backend::kCpu, widen_half(make_reduce<RMean>));
+  r.add_kernel("ReduceMax", Backend::kCpu, widen_half(make_reduce<RMax>));
+  r.add_kernel("ReduceMin", Backend::kCpu, widen_half(make_reduce<RMin>));
+  r.add_kernel("ReduceProd", Backend::kCpu, widen_half(make_reduce<RProd>));
+  r.add_kernel("ReduceL1", Backend::kCpu, widen_half(make_reduce<RL1>));
+  r.add_kernel("ReduceL2", Backend::kCpu, widen_half(make_reduce<RL2>));
+  r.add_kernel("ReduceLogSum", Backend::kCpu, widen_half(make_reduce<RLogSum>));
+  r.add_kernel("ReduceLogSumExp", Backend::kCpu, widen_half(make_reduce<RLogSumExp>));
+  r.add_kernel("ReduceSumSquare", Backend::kCpu, widen_half(make_reduce<RSumSquare>));
   r.add_kernel("ArgMax", Backend::kCpu, make_arg);
   r.add_kernel("ArgMin", Backend::kCpu, make_arg);
 }
