@@ -1,6 +1,6 @@
-"""Export the PyTorch models the tests use, with both exporters, and strip
-their large weights (tests regenerate them deterministically, see
-tests/python/model_zoo.py), so the committed files stay small.
+"""Export the two small PyTorch models the scenario tests and the demo use
+(pool_flatten, bert_tiny), with both exporters. The larger models live in the
+zoo (tools/zoo/export_zoo.py), which strips their weights.
 
 Run where torch is installed (the GPU machine has torch, torchvision and
 transformers):  python3 tests/models/export_torch_models.py OUT_DIR
@@ -15,24 +15,8 @@ import torch
 
 OUT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "tests/models")
 OUT.mkdir(parents=True, exist_ok=True)
-STRIP_BYTES = 4096  # initializers above this are stripped (float only)
-
-
-def strip(path: pathlib.Path) -> None:
-    """Replace large float initializers by an empty tensor of the same name,
-    type and dims, marked with doc_string 'dynrt:stripped'."""
-    m = onnx.load(str(path), load_external_data=True)
-    for init in m.graph.initializer:
-        if init.data_type in (onnx.TensorProto.FLOAT,) and len(init.raw_data) + 4 * len(init.float_data) > STRIP_BYTES:
-            dims = list(init.dims)
-            init.ClearField("raw_data")
-            init.ClearField("float_data")
-            init.doc_string = "dynrt:stripped"
-            init.dims[:] = dims
-    for f in path.parent.glob(path.name + "*.data"):
-        f.unlink()
-    onnx.save(m, str(path))
-    print(f"{path}: {path.stat().st_size} bytes")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools" / "zoo"))
+from export_zoo import strip  # noqa: E402  (one stripping rule for every committed graph)
 
 
 def export(model: torch.nn.Module, args: tuple, name: str, input_names: list[str], dynamic_axes: dict,
@@ -81,10 +65,6 @@ def main() -> None:
     export(PoolFlatten(), (torch.randn(2, 3, 16, 16),), "pool_flatten", ["x"], {"x": {0: "batch"}},
            {"x": {0: batch}}, do_strip=False)
 
-    import torchvision
-    export(torchvision.models.resnet50(), (torch.randn(2, 3, 224, 224),), "resnet50", ["x"],
-           {"x": {0: "batch"}}, {"x": {0: batch}}, do_strip=True)
-
     from transformers import BertConfig, BertModel
 
     class Bert(torch.nn.Module):
@@ -100,8 +80,6 @@ def main() -> None:
     mask = torch.ones(2, 16, dtype=torch.int64)
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
     shapes = {"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}}
-    export(Bert(BertConfig(attn_implementation="eager")), (ids, mask), "bert_base", ["input_ids", "attention_mask"],
-           axes, shapes, do_strip=True)
     small = BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
                        vocab_size=1000, max_position_embeddings=128, attn_implementation="eager")
     export(Bert(small), (ids, mask), "bert_tiny", ["input_ids", "attention_mask"], axes, shapes, do_strip=False)
