@@ -100,6 +100,19 @@ class WidenHalfKernel : public Kernel {
  public:
   explicit WidenHalfKernel(std::unique_ptr<Kernel> inner) : inner_(std::move(inner)) {}
 
+  // The inner kernel plans for float32 views (prepare reads dims, not data).
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    std::vector<TensorView> ins(c.inputs.begin(), c.inputs.end()), outs(c.outputs.begin(), c.outputs.end());
+    for (TensorView& v : ins)
+      if (is_half(v.dtype)) v.dtype = DType::kFloat32;
+    for (TensorView& v : outs)
+      if (is_half(v.dtype)) v.dtype = DType::kFloat32;
+    KernelContext w = c;
+    w.inputs = ins;
+    w.outputs = outs;
+    return inner_->prepare(w);
+  }
+
   void run(KernelContext& c) const override {
     bool any = false;
     for (const TensorView& v : c.inputs) any = any || is_half(v.dtype);

@@ -157,8 +157,7 @@ class MatMulKernel : public Kernel {
   }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
-    // float16/bfloat16 run through the float32 primitive on widened copies.
-    if (c.in(0).dtype != DType::kFloat32 && !is_half(c.in(0).dtype)) return nullptr;
+    if (c.in(0).dtype != DType::kFloat32) return nullptr;
     if (strided_) return prepare_strided(c);
     MatmulShape s = matmul_shape(c.in(0), c.in(1));
     if (s.k == 0 || s.batch * s.m * s.n == 0) return nullptr;
@@ -182,7 +181,6 @@ class MatMulKernel : public Kernel {
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     if (z.numel() == 0) return;
-    if (is_half(x.dtype)) return run_widened(c);
     if (auto* st = static_cast<const MatmulState*>(c.state)) {
       run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data);
       return;
@@ -199,29 +197,6 @@ class MatMulKernel : public Kernel {
   }
 
  private:
-  // float16/bfloat16: compute in float32 (accumulating in float32 as ONNX
-  // Runtime does) and round once when storing the output.
-  void run_widened(KernelContext& c) const {
-    std::vector<TensorView> ins(c.inputs.begin(), c.inputs.end());
-    std::vector<std::vector<float>> bufs(ins.size() + 1);
-    for (size_t i = 0; i < ins.size(); ++i) {
-      if (!is_half(ins[i].dtype)) continue;
-      bufs[i].resize(static_cast<size_t>(std::max<int64_t>(ins[i].numel(), 1)));
-      to_float(ins[i], bufs[i].data());
-      ins[i].dtype = DType::kFloat32;
-      ins[i].data = bufs[i].data();
-    }
-    TensorView out = c.out(0);
-    bufs.back().resize(static_cast<size_t>(out.numel()));
-    out.dtype = DType::kFloat32;
-    out.data = bufs.back().data();
-    KernelContext w = c;
-    w.inputs = ins;
-    w.outputs = std::span<TensorView>(&out, 1);
-    run(w);
-    from_float(bufs.back().data(), c.out(0));
-  }
-
   std::unique_ptr<KernelState> prepare_strided(const KernelContext& c) const {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     size_t r = static_cast<size_t>(x.rank);
@@ -407,9 +382,10 @@ namespace dynrt {
 
 void register_cpu_linalg_kernels(OpRegistry& r) {
   using namespace cpu;
-  r.add_kernel("MatMul", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  // float16/bfloat16 run the float32 path on widened copies (widen_half).
+  r.add_kernel("MatMul", Backend::kCpu, widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<MatMulKernel>(init);
-  });
+  }));
   r.add_kernel("Gemm", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<GemmKernel>(init);
   });

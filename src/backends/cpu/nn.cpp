@@ -51,7 +51,7 @@ struct ConvState : KernelState {
 class ConvKernel : public Kernel {
  public:
   ConvKernel(const KernelInit& init, bool transposed) : label_(init.graph.node_label(init.node)), transposed_(transposed) {
-    // float16/bfloat16 run the float32 primitive on widened copies (run_widened).
+    // float16/bfloat16 reach this kernel widened to float32 (widen_half at registration).
     if (init.input_dtype(0) != DType::kFloat32 && !is_half(init.input_dtype(0)))
       unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
     const std::vector<Expr>& ws = init.graph.values[static_cast<size_t>(init.node.inputs[1])].shape;
@@ -147,7 +147,6 @@ class ConvKernel : public Kernel {
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);
     if (y.numel() == 0) return;
-    if (is_half(x.dtype)) return run_widened(c);
     const auto* st = static_cast<const ConvState*>(c.state);
     if (!st) {  // empty input: the output is the bias (then residual and activation)
       fill_degenerate(c);
@@ -194,28 +193,6 @@ class ConvKernel : public Kernel {
   }
 
  private:
-  // float16/bfloat16: float32 copies of the inputs and output, rounded once on store.
-  void run_widened(KernelContext& c) const {
-    std::vector<TensorView> ins(c.inputs.begin(), c.inputs.end());
-    std::vector<std::vector<float>> bufs(ins.size() + 1);
-    for (size_t i = 0; i < ins.size(); ++i) {
-      if (!is_half(ins[i].dtype)) continue;
-      bufs[i].resize(static_cast<size_t>(std::max<int64_t>(ins[i].numel(), 1)));
-      to_float(ins[i], bufs[i].data());
-      ins[i].dtype = DType::kFloat32;
-      ins[i].data = bufs[i].data();
-    }
-    TensorView out = c.out(0);
-    bufs.back().resize(static_cast<size_t>(out.numel()));
-    out.dtype = DType::kFloat32;
-    out.data = bufs.back().data();
-    KernelContext wc = c;
-    wc.inputs = ins;
-    wc.outputs = std::span<TensorView>(&out, 1);
-    run(wc);
-    from_float(bufs.back().data(), c.out(0));
-  }
-
   // Weight layout in oneDNN's dims: Conv W is (M, C/g, k...) = goihw;
   // ConvTranspose W is (C, M/g, k...) = giohw (i and o swapped in memory).
   memory::desc weight_plain_desc(const std::vector<int64_t>& w) const {
@@ -309,12 +286,13 @@ namespace dynrt {
 
 void register_cpu_nn_kernels(OpRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Conv", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  // float16/bfloat16 run the float32 primitive on widened copies (widen_half).
+  r.add_kernel("Conv", Backend::kCpu, widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<ConvKernel>(init, false);
-  });
-  r.add_kernel("ConvTranspose", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  }));
+  r.add_kernel("ConvTranspose", Backend::kCpu, widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<ConvKernel>(init, true);
-  });
+  }));
   register_pooling_kernels(r);
 }
 
