@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.cache/devbin
 rm -rf "$out" && mkdir -p "$out"
-cp build/dynrt build/libdynrt.so "$out/"
+cp build/dynrt build/libdynrt_runtime.so build/libdynrt_compiler.so "$out/"
+cp build/libdynrt_provider_*.so "$out/" 2>/dev/null || true
 for lib in libonnx_proto.so.1 libprotobuf.so.32 libdnnl.so.2 libOpenCL.so.1 libgomp.so.1 libstdc++.so.6; do
   cp -L "/lib/x86_64-linux-gnu/$lib" "$out/"
 done

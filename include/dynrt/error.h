@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "dynrt/export.h"
+
 namespace dynrt {
 
 enum class ErrorCode {
@@ -19,9 +21,9 @@ enum class ErrorCode {
   kInternal,         // a bug in dynrt
 };
 
-const char* error_code_name(ErrorCode code);
+DYNRT_API const char* error_code_name(ErrorCode code);
 
-class Error : public std::runtime_error {
+class DYNRT_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const { return code_; }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dynrt/export.h"
+
 namespace dynrt {
 
 // Numbering follows onnx.TensorProto.DataType so values pass through unchanged.
@@ -28,16 +30,18 @@ enum class DType : int32_t {
   kBFloat16 = 16,
 };
 
-size_t dtype_size(DType t);          // bytes per element; throws for unsupported types
-const char* dtype_name(DType t);     // "float32", "int64", ...
-bool dtype_is_supported(DType t);    // dynrt can store and move this type
+DYNRT_API size_t dtype_size(DType t);          // bytes per element; throws for unsupported types
+DYNRT_API const char* dtype_name(DType t);     // "float32", "int64", ...
+DYNRT_API bool dtype_is_supported(DType t);    // dynrt can store and move this type
 
 // A dense row-major tensor in host memory. Copies share the buffer.
-class Tensor {
+class DYNRT_API Tensor {
  public:
   Tensor() = default;
   Tensor(DType dtype, std::vector<int64_t> shape);  // zero-filled
   Tensor(DType dtype, std::vector<int64_t> shape, std::shared_ptr<std::byte[]> data);
+  // A view of memory the caller owns and keeps alive (no copy, not freed).
+  static Tensor wrap(DType dtype, std::vector<int64_t> shape, void* data);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
@@ -60,6 +64,6 @@ class Tensor {
   std::shared_ptr<std::byte[]> data_;
 };
 
-std::string dims_str(const std::vector<int64_t>& dims);  // "2x3x224x224"
+DYNRT_API std::string dims_str(const std::vector<int64_t>& dims);  // "2x3x224x224"
 
 }  // namespace dynrt

@@ -1,7 +1,9 @@
 // The build pipeline: import -> profiles -> symbolic inference (folding as it
-// goes) -> passes -> guard check at each profile's opt -> engine.
+// goes) -> generic passes -> partition over the providers -> each provider's
+// own passes -> guard check at each profile's opt -> engine.
 #include "builder/build.h"
 
+#include "builder/partition.h"
 #include "builder/profiles.h"
 #include "onnx/importer.h"
 #include "passes/pass.h"
@@ -40,6 +42,10 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   auto progress = [&](const std::string& msg) {
     if (cfg.progress) cfg.progress(msg);
   };
+  if (cfg.precision != Precision::kFp32)
+    throw Error(ErrorCode::kUnsupported, std::string("precision ") + precision_name(cfg.precision) +
+                                             " is not supported yet; build with fp32");
+  check_providers(cfg.providers);
   auto impl = std::make_shared<EngineImpl>();
   impl->profiles = apply_profiles(graph, cfg);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
@@ -48,6 +54,9 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
     progress(std::string("pass ") + p.name);
     p.run(graph);
   }
+  progress("partitioning over " + std::to_string(cfg.providers.size()) + " execution provider(s)");
+  partition(graph, cfg.providers);
+  run_provider_passes(graph, progress);
   // Symbols made during inference (data-dependent sizes) get their full range in every profile.
   for (ProfileBox& b : impl->profiles)
     for (auto s = static_cast<int>(b.min.size()); s < graph.symbols.size(); ++s) {

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "dynrt/dynrt.h"
+#include "dynrt/compiler.h"
 #include "runtime/engine_impl.h"
 
 namespace dynrt {

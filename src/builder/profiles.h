@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "dynrt/dynrt.h"
+#include "dynrt/compiler.h"
 #include "ir/graph.h"
 #include "runtime/engine_impl.h"
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "dynrt/export.h"
+
 namespace dynrt {
 
 struct ExprNode;
@@ -22,14 +24,14 @@ struct Interval {
 };
 
 // Names and ranges used to print and bound expressions. Symbol ids index it.
-class SymbolNames {
+class DYNRT_INTERNAL SymbolNames {
  public:
   virtual ~SymbolNames() = default;
   virtual std::string symbol_name(int id) const = 0;
   virtual Interval symbol_range(int id) const = 0;
 };
 
-class Expr {
+class DYNRT_INTERNAL Expr {
  public:
   Expr() : Expr(constant(0)) {}
   static Expr constant(int64_t v);
@@ -76,12 +78,20 @@ class Expr {
   const ExprNode* n_;
 };
 
+DYNRT_INTERNAL Expr operator+(Expr a, Expr b);
+DYNRT_INTERNAL Expr operator-(Expr a, Expr b);
+DYNRT_INTERNAL Expr operator*(Expr a, Expr b);
+DYNRT_INTERNAL Expr floordiv(Expr a, Expr b);
+DYNRT_INTERNAL Expr mod(Expr a, Expr b);
+DYNRT_INTERNAL Expr min(Expr a, Expr b);
+DYNRT_INTERNAL Expr max(Expr a, Expr b);
+
 // Product of a list of dims.
-Expr product(std::span<const Expr> dims);
-std::string shape_str(std::span<const Expr> dims, const SymbolNames* names = nullptr);
+DYNRT_INTERNAL Expr product(std::span<const Expr> dims);
+DYNRT_INTERNAL std::string shape_str(std::span<const Expr> dims, const SymbolNames* names = nullptr);
 
 // Parse "2*batch + 1", "min(a, b)", "seq / 2" (floor-div), "x % 4". Symbols
 // are resolved through lookup, which returns the symbol id or throws.
-Expr parse_expr(const std::string& text, const std::function<int(const std::string&)>& lookup);
+DYNRT_INTERNAL Expr parse_expr(const std::string& text, const std::function<int(const std::string&)>& lookup);
 
 }  // namespace dynrt

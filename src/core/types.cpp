@@ -61,6 +61,10 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape, std::shared_ptr<std::byte[]> data)
     : dtype_(dtype), shape_(std::move(shape)), data_(std::move(data)) {}
 
+Tensor Tensor::wrap(DType dtype, std::vector<int64_t> shape, void* data) {
+  return Tensor(dtype, std::move(shape), std::shared_ptr<std::byte[]>(static_cast<std::byte*>(data), [](std::byte*) {}));
+}
+
 int64_t Tensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape_) n *= d;

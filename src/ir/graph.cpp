@@ -42,6 +42,16 @@ std::string Guard::describe(const SymbolNames& names) const {
   return "?";
 }
 
+const char* layout_name(Layout l) { return l == Layout::kChannelsLast ? "channels-last" : "row-major"; }
+
+void Graph::rename_value(int id, const std::string& name) {
+  Value& v = values.at(static_cast<size_t>(id));
+  auto it = by_name_.find(v.name);
+  if (it != by_name_.end() && it->second == id) by_name_.erase(it);
+  v.name = name;
+  if (!name.empty()) by_name_[name] = id;
+}
+
 int Graph::add_value(const std::string& name) {
   values.push_back(Value{});
   values.back().name = name;

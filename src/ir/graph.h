@@ -25,7 +25,7 @@ struct Symbol {
   int64_t opt = 0;
 };
 
-class SymbolTable : public SymbolNames {
+class DYNRT_INTERNAL SymbolTable : public SymbolNames {
  public:
   int add(Symbol s);
   int find(const std::string& name) const;  // -1 if absent
@@ -48,7 +48,7 @@ enum class GuardKind : uint8_t {
 
 // A fact about input shapes that compilation relied on; checked once per new
 // input shape before anything runs.
-struct Guard {
+struct DYNRT_INTERNAL Guard {
   GuardKind kind;
   Expr a, b;
   std::string what;  // which node / input relies on it
@@ -68,6 +68,11 @@ struct Attribute {
   Tensor t;
 };
 
+// How a value's bytes are ordered. Shapes in the IR are always logical
+// (N, C, spatial...); kChannelsLast values hold NHWC (NDHWC, NWC) bytes.
+enum class Layout : uint8_t { kRowMajor, kChannelsLast };
+DYNRT_INTERNAL const char* layout_name(Layout l);
+
 struct Value {
   std::string name;
   DType dtype = DType::kUndefined;
@@ -76,6 +81,11 @@ struct Value {
   std::optional<Tensor> constant;             // data known at build time
   std::optional<std::vector<Expr>> sym_value;  // small int tensor whose elements are expressions
   int producer = -1;                          // node index, -1 for inputs/constants
+  // Where the bytes live: an index into Graph::providers (the provider whose
+  // memory holds them). Graph inputs, outputs and constants are host values
+  // (provider 0); the runtime uploads constants a device node reads.
+  int provider = 0;
+  Layout layout = Layout::kRowMajor;
 };
 
 struct Node {
@@ -85,9 +95,10 @@ struct Node {
   std::vector<int> inputs;   // value ids; -1 for an omitted optional input
   std::vector<int> outputs;  // value ids; -1 for an omitted optional output
   std::map<std::string, Attribute> attrs;
+  int provider = 0;  // index into Graph::providers: who runs this node
 };
 
-struct Graph {
+struct DYNRT_INTERNAL Graph {
   SymbolTable symbols;
   std::vector<Value> values;
   std::vector<Node> nodes;  // topological order
@@ -95,9 +106,13 @@ struct Graph {
   std::vector<int> outputs;
   std::vector<Guard> guards;
   int64_t opset = 0;
+  // Execution providers this graph was partitioned over, in preference order.
+  // Index 0 is always a provider whose memory is host memory ("cpu").
+  std::vector<std::string> providers = {"cpu"};
 
   int add_value(const std::string& name);
   int find_value(const std::string& name) const;  // -1 if absent
+  void rename_value(int id, const std::string& name);
   std::string node_label(const Node& n) const;    // "Conv node 'conv1' (opset 17)"
   // Remove nodes marked by keep[i] == false and recompute producers.
   void compact(const std::vector<bool>& keep);

@@ -197,21 +197,21 @@ void register_elementwise_ops(OpRegistry& r) {
                          "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
                          "Atanh", "Gelu", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Celu",
                          "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Swish"})
-    r.add(op, infer_float_unary);
-  for (const char* op : {"Abs", "Neg", "Sign", "Shrink"}) r.add(op, infer_same);
+    r.add(op, infer_float_unary).elementwise();
+  for (const char* op : {"Abs", "Neg", "Sign", "Shrink"}) r.add(op, infer_same).elementwise();
   for (const char* op : {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}) r.add(op, infer_bitwise);
-  r.add("Identity", infer_identity);
+  r.add("Identity", infer_identity).view();
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual",
                          "GreaterOrEqual", "And", "Or", "Xor"})
-    r.add(op, infer_binary);
+    r.add(op, infer_binary).elementwise();
   for (const char* op : {"Max", "Min", "Sum", "Mean"}) r.add(op, infer_variadic);
-  r.add("Not", infer_not);
+  r.add("Not", infer_not).elementwise();
   r.add("IsNaN", infer_is);
   r.add("IsInf", infer_is);
-  r.add("Where", infer_where);
-  r.add("Cast", infer_cast);
+  r.add("Where", infer_where).elementwise();
+  r.add("Cast", infer_cast).elementwise();
   r.add("CastLike", infer_cast);
-  r.add("Clip", infer_clip);
+  r.add("Clip", infer_clip).elementwise().host_inputs({1, 2});
   r.add("BitCast", infer_bitcast);
   r.add("OptionalHasElement", infer_optional_has_element);
   r.add("OptionalGetElement", infer_optional_get_element);

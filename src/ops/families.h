@@ -1,5 +1,5 @@
-// Every op family registers its ops (inference) and each backend registers
-// its kernels. register_all_ops calls them all, in this order.
+// Every op family registers its schemas (inference and traits).
+// register_all_ops calls them all, in this order.
 #pragma once
 
 namespace dynrt {
@@ -27,28 +27,6 @@ void register_signal_ops(OpRegistry& r);        // DFT, STFT, Hann/Hamming/Black
 void register_attention_variant_ops(OpRegistry& r); // LinearAttention, CausalConvWithState, FlexAttention
 void register_training_ops(OpRegistry& r);      // Adagrad, Adam, Momentum (ai.onnx.preview.training)
 void register_ml_ops(OpRegistry& r);            // TfIdfVectorizer, Binarizer, ArrayFeatureExtractor, TreeEnsemble (ai.onnx.ml)
-
-// CPU kernels (src/backends/cpu/*.cpp).
-void register_cpu_elementwise_kernels(OpRegistry& r);
-void register_cpu_shape_kernels(OpRegistry& r);
-void register_cpu_movement_kernels(OpRegistry& r);
-void register_cpu_indexing_kernels(OpRegistry& r);
-void register_cpu_reduction_kernels(OpRegistry& r);
-void register_cpu_normalization_kernels(OpRegistry& r);
-void register_cpu_linalg_kernels(OpRegistry& r);
-void register_cpu_nn_kernels(OpRegistry& r);
-void register_cpu_internal_kernels(OpRegistry& r);
-void register_cpu_loss_kernels(OpRegistry& r);
-void register_cpu_resize_kernels(OpRegistry& r);
-void register_cpu_attention_kernels(OpRegistry& r);
-void register_cpu_quantize_kernels(OpRegistry& r);
-void register_cpu_rnn_kernels(OpRegistry& r);
-void register_cpu_misc_kernels(OpRegistry& r);
-void register_cpu_vision_kernels(OpRegistry& r);
-void register_cpu_signal_kernels(OpRegistry& r);
-void register_cpu_attention_variant_kernels(OpRegistry& r);
-void register_cpu_training_kernels(OpRegistry& r);
-void register_cpu_ml_kernels(OpRegistry& r);
 
 void register_all_ops(OpRegistry& r);
 

@@ -211,12 +211,12 @@ void register_indexing_ops(OpRegistry& r) {
   r.add("ScatterND", infer_scatter_nd);
   r.add("ScatterElements", infer_scatter_elements);
   r.add("Scatter", infer_scatter_elements);  // deprecated alias of ScatterElements
-  r.add("CumSum", infer_cumsum);
-  r.add("NonZero", infer_nonzero).data_dependent = true;
-  r.add("Compress", infer_compress).data_dependent = true;
-  r.add("Unique", infer_unique).data_dependent = true;
-  r.add("TopK", infer_topk);
-  r.add("OneHot", infer_onehot);
+  r.add("CumSum", infer_cumsum).host_inputs({1});
+  r.add("NonZero", infer_nonzero).data_dependent();
+  r.add("Compress", infer_compress).data_dependent();
+  r.add("Unique", infer_unique).data_dependent();
+  r.add("TopK", infer_topk).host_inputs({1});
+  r.add("OneHot", infer_onehot).host_inputs({1});
 }
 
 }  // namespace dynrt

@@ -3,6 +3,8 @@
 // ExprTensor: a small int64 tensor whose elements are dimension expressions,
 // evaluated from the bound symbols at run time. Shape->Gather->Concat chains
 // whose values are known symbolically collapse into one of these.
+//
+// MemCopy: see below.
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -19,8 +21,19 @@ void infer_expr_tensor(InferContext& c) {
   c.set_output_values(0, values);
 }
 
+// MemCopy: the same tensor in another provider's memory. The partitioner
+// inserts these at provider boundaries; the runtime runs them with the
+// providers' copy functions.
+void infer_mem_copy(InferContext& c) {
+  if (c.rank_known(0)) c.set_output(0, c.dtype(0), c.shape(0));
+  else c.set_output_unknown_rank(0, c.dtype(0));
+}
+
 }  // namespace
 
-void register_internal_ops(OpRegistry& r) { r.add("ExprTensor", infer_expr_tensor, "dynrt"); }
+void register_internal_ops(OpRegistry& r) {
+  r.add("ExprTensor", infer_expr_tensor, "dynrt");
+  r.add("MemCopy", infer_mem_copy, "dynrt");
+}
 
 }  // namespace dynrt

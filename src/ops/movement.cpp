@@ -402,12 +402,12 @@ void infer_space_to_depth(InferContext& c) {
 void register_movement_ops(OpRegistry& r) {
   r.add("Transpose", infer_transpose);
   r.add("Concat", infer_concat);
-  r.add("Split", infer_split);
-  r.add("Slice", infer_slice);
-  r.add("Squeeze", infer_squeeze);
-  r.add("Unsqueeze", infer_unsqueeze);
-  r.add("Tile", infer_tile);
-  r.add("Pad", infer_pad);
+  r.add("Split", infer_split).host_inputs({1});
+  r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4});
+  r.add("Squeeze", infer_squeeze).view().host_inputs({1});
+  r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1});
+  r.add("Tile", infer_tile).host_inputs({1});
+  r.add("Pad", infer_pad).host_inputs({1, 3});
   r.add("Trilu", infer_trilu);
   r.add("DepthToSpace", infer_depth_to_space);
   r.add("SpaceToDepth", infer_space_to_depth);

@@ -176,11 +176,11 @@ void infer_batchnorm(InferContext& c) {
 }  // namespace
 
 void register_nn_ops(OpRegistry& r) {
-  r.add("Conv", infer_conv);
-  r.add("ConvTranspose", infer_conv_transpose);
-  for (const char* op : {"MaxPool", "AveragePool", "LpPool"}) r.add(op, infer_pool);
-  for (const char* op : {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}) r.add(op, infer_global_pool);
-  r.add("BatchNormalization", infer_batchnorm);
+  r.add("Conv", infer_conv).layout_sensitive();
+  r.add("ConvTranspose", infer_conv_transpose).layout_sensitive();
+  for (const char* op : {"MaxPool", "AveragePool", "LpPool"}) r.add(op, infer_pool).layout_sensitive();
+  for (const char* op : {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}) r.add(op, infer_global_pool).layout_sensitive();
+  r.add("BatchNormalization", infer_batchnorm).layout_sensitive();
 }
 
 }  // namespace dynrt

@@ -126,7 +126,7 @@ void infer_arg(InferContext& c) {
 void register_reduction_ops(OpRegistry& r) {
   for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
                          "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
-    r.add(op, infer_reduce);
+    r.add(op, infer_reduce).host_inputs({1});
   r.add("ArgMax", infer_arg);
   r.add("ArgMin", infer_arg);
 }

@@ -182,70 +182,22 @@ void InferContext::unsupported(const std::string& msg) const {
   throw Error(ErrorCode::kUnsupported, g_.node_label(n_) + ": " + msg);
 }
 
-// ---- KernelInit -------------------------------------------------------------
-
-const ir::Attribute* KernelInit::attr(const std::string& name) const {
-  auto it = node.attrs.find(name);
-  return it == node.attrs.end() ? nullptr : &it->second;
-}
-int64_t KernelInit::attr_int(const std::string& name, int64_t def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->i : def;
-}
-float KernelInit::attr_float(const std::string& name, float def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->f : def;
-}
-std::string KernelInit::attr_string(const std::string& name, const std::string& def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->s : def;
-}
-std::vector<int64_t> KernelInit::attr_ints(const std::string& name, std::vector<int64_t> def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->ints : def;
-}
-const Tensor* KernelInit::constant_input(size_t i) const {
-  if (i >= node.inputs.size() || node.inputs[i] < 0) return nullptr;
-  const ir::Value& v = graph.values[static_cast<size_t>(node.inputs[i])];
-  return v.constant ? &*v.constant : nullptr;
-}
-DType KernelInit::input_dtype(size_t i) const {
-  if (i >= node.inputs.size() || node.inputs[i] < 0) return DType::kUndefined;
-  return graph.values[static_cast<size_t>(node.inputs[i])].dtype;
-}
-DType KernelInit::output_dtype(size_t i) const {
-  if (i >= node.outputs.size() || node.outputs[i] < 0) return DType::kUndefined;
-  return graph.values[static_cast<size_t>(node.outputs[i])].dtype;
-}
-size_t KernelInit::input_rank(size_t i) const {
-  return graph.values[static_cast<size_t>(node.inputs[i])].shape.size();
-}
-void KernelInit::unsupported(const std::string& msg) const {
-  throw Error(ErrorCode::kUnsupported, graph.node_label(node) + ": " + msg);
-}
-
 // ---- OpRegistry -------------------------------------------------------------
 
-static std::string key(const std::string& domain, const std::string& name) {
+std::string op_key(const std::string& domain, const std::string& name) {
   return (domain == "ai.onnx" ? std::string() : domain) + "::" + name;
 }
 
-OpDef& OpRegistry::add(const std::string& name, void (*infer)(InferContext&), const std::string& domain) {
-  OpDef& d = ops_[key(domain, name)];
+OpSchema& OpRegistry::add(const std::string& name, void (*infer)(InferContext&), const std::string& domain) {
+  OpSchema& d = ops_[op_key(domain, name)];
   d.domain = domain;
   d.name = name;
   d.infer = infer;
   return d;
 }
 
-void OpRegistry::add_kernel(const std::string& name, Backend backend, KernelFactory f, const std::string& domain) {
-  auto it = ops_.find(key(domain, name));
-  if (it == ops_.end()) throw Error(ErrorCode::kInternal, "kernel registered for unknown op " + name);
-  it->second.kernels[backend] = std::move(f);
-}
-
-const OpDef* OpRegistry::find(const std::string& name, const std::string& domain) const {
-  auto it = ops_.find(key(domain, name));
+const OpSchema* OpRegistry::find(const std::string& name, const std::string& domain) const {
+  auto it = ops_.find(op_key(domain, name));
   return it == ops_.end() ? nullptr : &it->second;
 }
 

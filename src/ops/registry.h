@@ -1,15 +1,9 @@
-// One registration record per op: its shape/type inference (with value
-// propagation for shape tensors) and its kernels per backend.
-//
-// Adding an op: write `infer` in src/ops/<family>.cpp, a kernel in
-// src/backends/cpu/<family>.cpp, and register both from that family's
-// register_* function (see docs/adding_an_op.md).
+// The op schemas: one registration per op with its shape/type inference (and
+// value propagation for shape tensors) and its traits. Kernels live with the
+// execution providers (src/backends/<name>/), see docs/adding_an_op.md.
 #pragma once
 
-#include <array>
-#include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,7 +20,7 @@ constexpr int kMaxRank = 8;
 
 // ---- build time: inference ------------------------------------------------
 
-class InferContext {
+class DYNRT_INTERNAL InferContext {
  public:
   InferContext(ir::Graph& g, size_t node_index) : g_(g), n_(g.nodes[node_index]) {}
 
@@ -81,91 +75,62 @@ class InferContext {
   ir::Node& n_;
 };
 
-// ---- run time: kernels ----------------------------------------------------
+// ---- op schema --------------------------------------------------------------
 
-struct TensorView {
-  DType dtype = DType::kUndefined;
-  int rank = 0;
-  std::array<int64_t, kMaxRank> dims{};
-  void* data = nullptr;
+// What the compiler and every provider may assume about an op, declared once
+// with its schema instead of guessed from op names.
+struct OpTraits {
+  // Output 0 may share the bytes of input 0 (a view: Reshape, Squeeze, ...);
+  // the runtime then skips the node when both live in the same memory.
+  bool view_of_input0 = false;
+  // Inputs whose values are read on the host (shape tensors: Reshape's shape,
+  // Slice's starts, ...). A device provider gets them in host memory.
+  uint64_t host_inputs = 0;
+  // Inputs whose dims are read but never their bytes (Shape, Size): they
+  // need no copy to the node's memory.
+  uint64_t metadata_inputs = 0;
+  bool elementwise = false;       // output element i depends only on input elements i (after broadcast)
+  bool layout_sensitive = false;  // reads spatial axes (Conv, pools, Resize, ...)
+  bool data_dependent = false;    // output sizes come from input data: kernel calls allocate_output
 
-  int64_t numel() const {
-    int64_t n = 1;
-    for (int i = 0; i < rank; ++i) n *= dims[static_cast<size_t>(i)];
-    return n;
-  }
-  std::span<const int64_t> shape() const { return {dims.data(), static_cast<size_t>(rank)}; }
-  int64_t dim(int i) const { return dims[static_cast<size_t>(i)]; }
-  template <class T> T* as() const { return static_cast<T*>(data); }
-  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
+  bool is_host_input(size_t i) const { return i < 64 && ((host_inputs >> i) & 1u); }
+  bool is_metadata_input(size_t i) const { return i < 64 && ((metadata_inputs >> i) & 1u); }
 };
 
-struct KernelState {
-  virtual ~KernelState() = default;
-};
-
-struct KernelContext {
-  std::span<const TensorView> inputs;  // absent optional inputs have dtype kUndefined
-  std::span<TensorView> outputs;       // shapes resolved and memory bound, except for
-                                       // data-dependent ops (see allocate_output)
-  std::span<const int64_t> binding;    // symbol values of this run
-  KernelState* state = nullptr;        // from Kernel::prepare for this shape
-  // For data-dependent ops: allocate output i with the given dims.
-  std::function<void(size_t, std::span<const int64_t>)> allocate_output;
-
-  const TensorView& in(size_t i) const { return inputs[i]; }
-  bool has_in(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::kUndefined; }
-  TensorView& out(size_t i) const { return outputs[i]; }
-};
-
-class Kernel {
- public:
-  virtual ~Kernel() = default;
-  // Once per distinct input shape: build shape-specific state (primitives,
-  // blocking parameters). Inputs and outputs carry dims; data may be null.
-  virtual std::unique_ptr<KernelState> prepare(const KernelContext&) const { return nullptr; }
-  virtual void run(KernelContext& ctx) const = 0;
-};
-
-// What a kernel factory sees: the node and its graph (constant inputs, e.g.
-// weights, can be pre-packed here once per engine).
-struct KernelInit {
-  const ir::Graph& graph;
-  const ir::Node& node;
-  const ir::Attribute* attr(const std::string& name) const;
-  int64_t attr_int(const std::string& name, int64_t def) const;
-  float attr_float(const std::string& name, float def) const;
-  std::string attr_string(const std::string& name, const std::string& def) const;
-  std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> def = {}) const;
-  const Tensor* constant_input(size_t i) const;
-  DType input_dtype(size_t i) const;
-  DType output_dtype(size_t i) const;
-  size_t input_rank(size_t i) const;
-  [[noreturn]] void unsupported(const std::string& msg) const;
-};
-
-using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;
-
-enum class Backend : uint8_t { kCpu };
-
-struct OpDef {
+// One registration per op: inference over Expr plus traits. Names no backend;
+// each execution provider registers its kernels in its own registry.
+struct OpSchema {
   std::string domain;  // "" for ai.onnx, "dynrt" for internal ops
   std::string name;
   void (*infer)(InferContext&) = nullptr;
-  bool data_dependent = false;  // kernel allocates outputs via allocate_output
-  std::map<Backend, KernelFactory> kernels;
+  OpTraits traits;
+
+  OpSchema& host_inputs(std::initializer_list<size_t> idx) {
+    for (size_t i : idx) traits.host_inputs |= uint64_t{1} << i;
+    return *this;
+  }
+  OpSchema& metadata_inputs(std::initializer_list<size_t> idx) {
+    for (size_t i : idx) traits.metadata_inputs |= uint64_t{1} << i;
+    return *this;
+  }
+  OpSchema& view() { traits.view_of_input0 = true; return *this; }
+  OpSchema& elementwise() { traits.elementwise = true; return *this; }
+  OpSchema& layout_sensitive() { traits.layout_sensitive = true; return *this; }
+  OpSchema& data_dependent() { traits.data_dependent = true; return *this; }
 };
 
-class OpRegistry {
+// "domain::name" with the default domain spelled "".
+DYNRT_INTERNAL std::string op_key(const std::string& domain, const std::string& name);
+
+class DYNRT_INTERNAL OpRegistry {
  public:
   static OpRegistry& instance();  // with every op family registered
-  OpDef& add(const std::string& name, void (*infer)(InferContext&), const std::string& domain = "");
-  void add_kernel(const std::string& name, Backend backend, KernelFactory f, const std::string& domain = "");
-  const OpDef* find(const std::string& name, const std::string& domain = "") const;
+  OpSchema& add(const std::string& name, void (*infer)(InferContext&), const std::string& domain = "");
+  const OpSchema* find(const std::string& name, const std::string& domain = "") const;
   std::vector<std::string> names() const;
 
  private:
-  std::map<std::string, OpDef> ops_;
+  std::map<std::string, OpSchema> ops_;
 };
 
 }  // namespace dynrt

@@ -159,8 +159,8 @@ void infer_affine_grid(InferContext& c) {
 }  // namespace
 
 void register_resize_ops(OpRegistry& r) {
-  r.add("Resize", infer_resize);
-  r.add("Upsample", infer_resize);
+  r.add("Resize", infer_resize).layout_sensitive().host_inputs({1, 2, 3});
+  r.add("Upsample", infer_resize).layout_sensitive().host_inputs({1});
   r.add("GridSample", infer_grid_sample);
   r.add("AffineGrid", infer_affine_grid);
 }

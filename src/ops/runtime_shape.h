@@ -5,7 +5,6 @@
 // once it has computed the sizes (binding the symbols for the ops after it).
 #pragma once
 
-#include <span>
 #include <string>
 #include <vector>
 
@@ -38,32 +37,6 @@ inline size_t static_length(InferContext& c, size_t i, const std::string& what) 
     c.unsupported(what + " has a length known only at run time (" + s[0].str(&c.names()) +
                   "), so the output rank is unknown at build time");
   return static_cast<size_t>(s[0].const_value());
-}
-
-// Kernel side: output i gets `dims`. An output left unallocated by the
-// runtime (sized at run time) is allocated here; a preallocated one must
-// already have exactly these dims.
-inline void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dims) {
-  TensorView& y = c.out(i);
-  if (y.data == nullptr) {
-    c.allocate_output(i, dims);
-    return;
-  }
-  bool same = static_cast<size_t>(y.rank) == dims.size();
-  for (size_t j = 0; same && j < dims.size(); ++j) same = y.dims[j] == dims[j];
-  if (!same) {
-    std::string got, want;
-    for (int64_t d : dims) {
-      if (!got.empty()) got += 'x';
-      got += std::to_string(d);
-    }
-    for (int j = 0; j < y.rank; ++j) {
-      if (!want.empty()) want += 'x';
-      want += std::to_string(y.dim(j));
-    }
-    throw Error(ErrorCode::kInvalidInput, "output " + std::to_string(i) + " computed at run time has shape " + got +
-                                              ", but the engine was compiled for " + want);
-  }
 }
 
 }  // namespace dynrt

@@ -146,13 +146,13 @@ void infer_constant(InferContext& c) {
 }  // namespace
 
 void register_shape_ops(OpRegistry& r) {
-  r.add("Shape", infer_shape);
-  r.add("Size", infer_size);
-  r.add("Reshape", infer_reshape);
-  r.add("Flatten", infer_flatten);
-  r.add("Expand", infer_expand);
-  r.add("ConstantOfShape", infer_constant_of_shape);
-  r.add("Range", infer_range);
+  r.add("Shape", infer_shape).metadata_inputs({0});
+  r.add("Size", infer_size).metadata_inputs({0});
+  r.add("Reshape", infer_reshape).view().host_inputs({1});
+  r.add("Flatten", infer_flatten).view();
+  r.add("Expand", infer_expand).host_inputs({1});
+  r.add("ConstantOfShape", infer_constant_of_shape).host_inputs({0});
+  r.add("Range", infer_range).host_inputs({0, 1, 2});
   r.add("Constant", infer_constant);
 }
 

@@ -169,7 +169,7 @@ void infer_deform_conv(InferContext& c) {
 
 void register_vision_ops(OpRegistry& r) {
   r.add("RoiAlign", infer_roi_align);
-  r.add("NonMaxSuppression", infer_nms).data_dependent = true;
+  r.add("NonMaxSuppression", infer_nms).data_dependent();
   r.add("Col2Im", infer_col2im);
   r.add("CenterCropPad", infer_center_crop_pad);
   r.add("MaxUnpool", infer_max_unpool);

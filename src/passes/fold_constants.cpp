@@ -46,6 +46,7 @@ bool fold_node(ir::Graph& g, size_t index) {
     inputs.push_back(*v.constant);
   }
   if (n.inputs.empty() && n.domain == "dynrt") return changed;  // ExprTensor reads the binding
+  if (!can_evaluate_on_host(n)) return changed;
   int64_t bytes = 0;
   for (int o : n.outputs) {
     if (o < 0) continue;

@@ -37,7 +37,7 @@ bool fuse_batchnorm(ir::Graph& g) {
     int p = g.values[static_cast<size_t>(x)].producer;
     if (p < 0 || uses[static_cast<size_t>(x)] != 1) continue;
     ir::Node& conv = g.nodes[static_cast<size_t>(p)];
-    if (conv.op != "Conv" || conv.attrs.count("dynrt.activation") || conv.inputs.size() > 3) continue;
+    if (conv.op != "Conv" || conv.inputs.size() > 3) continue;
     const Tensor* w = const_f32(g, conv.inputs[1]);
     const Tensor* b = conv.inputs.size() > 2 ? const_f32(g, conv.inputs[2]) : nullptr;
     bool has_bias = conv.inputs.size() > 2 && conv.inputs[2] >= 0;

@@ -1,5 +1,7 @@
-// Graph passes: each takes the graph and says whether it changed it. One pass
-// per file; the builder runs default_pipeline() in order.
+// Target-independent graph passes: each takes the graph and says whether it
+// changed it. One pass per file; the builder runs default_pipeline() before
+// partitioning. Lowering for a particular provider lives with that provider
+// (src/backends/<name>/passes/).
 #pragma once
 
 #include <vector>
@@ -19,9 +21,6 @@ bool fold_shape_values(ir::Graph& g);          // fold_shape_values.cpp
 bool eliminate_dead_code(ir::Graph& g);        // dead_code.cpp
 bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
 bool fuse_gelu(ir::Graph& g);                  // fuse_gelu.cpp
-bool fuse_activation(ir::Graph& g);            // fuse_activation.cpp
-bool fuse_transpose_matmul(ir::Graph& g);      // fuse_transpose_matmul.cpp
-bool assign_channels_last(ir::Graph& g);       // channels_last.cpp
 
 std::vector<Pass> default_pipeline();
 

@@ -1,10 +1,9 @@
-// Engine: the public face of a built or loaded plan.
+// Engine: finalize a partitioned graph into something runnable (kernels from
+// each node's provider, uploaded constants, value homes and lifetimes), and
+// the public Engine handle.
 #include <algorithm>
-#include <map>
-#include <sstream>
 
-#include "builder/build.h"
-#include "onnx/importer.h"
+#include "runtime/context_impl.h"
 #include "runtime/engine_file.h"
 #include "runtime/engine_impl.h"
 #include "runtime/memory_plan.h"
@@ -20,29 +19,70 @@ bool mentions_data_dependent(const ir::Graph& g, const std::vector<Expr>& shape)
   return false;
 }
 
-std::string human_bytes(int64_t b) {
-  std::ostringstream s;
-  s.precision(3);
-  if (b >= (1 << 20)) s << static_cast<double>(b) / (1 << 20) << " MiB";
-  else if (b >= 1024) s << static_cast<double>(b) / 1024 << " KiB";
-  else s << b << " B";
-  return s.str();
-}
-
 }  // namespace
 
 void EngineImpl::finalize() {
   const OpRegistry& reg = OpRegistry::instance();
-  size_t nv = graph.values.size(), nn = graph.nodes.size();
-  kernels.clear();
-  defs.clear();
-  for (const ir::Node& n : graph.nodes) {
-    const OpDef* def = reg.find(n.op, n.domain);
-    if (!def || !def->kernels.count(Backend::kCpu))
-      throw Error(ErrorCode::kUnsupported, graph.node_label(n) + ": no CPU kernel in this build of dynrt");
-    defs.push_back(def);
-    kernels.push_back(def->kernels.at(Backend::kCpu)(KernelInit{graph, n}));
+  providers.clear();
+  for (const std::string& name : graph.providers) {
+    std::string why;
+    const ExecutionProvider* p = ProviderRegistry::instance().try_get(name, &why);
+    if (!p)
+      throw Error(ErrorCode::kUnsupported,
+                  "this engine runs nodes on execution provider '" + name + "', which is not available: " + why);
+    providers.push_back(p);
   }
+  if (providers.empty() || !providers[0]->host_memory())
+    throw Error(ErrorCode::kInvalidEngine, "the engine's first execution provider must use host memory");
+  size_t nn = graph.nodes.size();
+  kernels.clear();
+  kernels.resize(nn);
+  schemas.assign(nn, nullptr);
+  kinds.assign(nn, NodeKind::kKernel);
+  for (size_t k = 0; k < nn; ++k) {
+    const ir::Node& n = graph.nodes[k];
+    if (n.provider < 0 || static_cast<size_t>(n.provider) >= providers.size())
+      throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": bad provider index");
+    schemas[k] = reg.find(n.op, n.domain);
+    if (!schemas[k]) throw Error(ErrorCode::kUnsupported, graph.node_label(n) + ": unknown op in this build of dynrt");
+    if (n.domain == "dynrt" && n.op == "MemCopy") {
+      if (n.inputs.size() != 1 || n.outputs.size() != 1 || n.inputs[0] < 0 || n.outputs[0] < 0)
+        throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": a copy has one input and one output");
+      kinds[k] = NodeKind::kCopy;
+      continue;
+    }
+    const ExecutionProvider& p = *providers[static_cast<size_t>(n.provider)];
+    const KernelRegistry::Entry* entry = p.kernels().find(n.op, n.domain);
+    if (!entry)
+      throw Error(ErrorCode::kUnsupported, graph.node_label(n) + ": execution provider '" + p.name() +
+                                               "' has no kernel for it in this build of dynrt");
+    kernels[k] = entry->make(KernelInit{graph, n});
+  }
+  assign_homes();
+  for (int o : graph.outputs)
+    if (homes[static_cast<size_t>(o)] == ValueHome::kUnused)
+      throw Error(ErrorCode::kInvalidEngine, "output '" + graph.values[static_cast<size_t>(o)].name +
+                                                 "' is not computed by any node");
+  assign_aliases();
+  // Weights a device node reads are uploaded once, here.
+  device_constants.clear();
+  for (size_t k = 0; k < nn; ++k) {
+    int mem = node_memory(k);
+    if (mem == 0 || kinds[k] != NodeKind::kKernel) continue;
+    for (int v : graph.nodes[k].inputs) {
+      if (v < 0 || homes[static_cast<size_t>(v)] != ValueHome::kConstant) continue;
+      auto key = std::make_pair(mem, v);
+      if (device_constants.count(key)) continue;
+      const Tensor& t = *graph.values[static_cast<size_t>(v)].constant;
+      DeviceBuffer buf(providers[static_cast<size_t>(mem)], t.nbytes());
+      providers[static_cast<size_t>(mem)]->copy_from_host(buf.data(), t.data(), t.nbytes());
+      device_constants.emplace(key, std::move(buf));
+    }
+  }
+}
+
+void EngineImpl::assign_homes() {
+  size_t nv = graph.values.size(), nn = graph.nodes.size();
   homes.assign(nv, ValueHome::kUnused);
   for (size_t v = 0; v < nv; ++v)
     if (graph.values[v].constant) homes[v] = ValueHome::kConstant;
@@ -55,7 +95,7 @@ void EngineImpl::finalize() {
     for (int o : n.outputs) {
       if (o < 0 || homes[static_cast<size_t>(o)] == ValueHome::kConstant) continue;
       const ir::Value& v = graph.values[static_cast<size_t>(o)];
-      bool dyn = defs[k]->data_dependent || mentions_data_dependent(graph, v.shape);
+      bool dyn = schemas[k]->traits.data_dependent || mentions_data_dependent(graph, v.shape);
       homes[static_cast<size_t>(o)] = dyn ? ValueHome::kDynamic : ValueHome::kArena;
       first_use[static_cast<size_t>(o)] = static_cast<int>(k);
       last_use[static_cast<size_t>(o)] = static_cast<int>(k);
@@ -69,58 +109,66 @@ void EngineImpl::finalize() {
     for (int v : graph.nodes[k].outputs)
       if (v >= 0 && homes[static_cast<size_t>(v)] == ValueHome::kDynamic) dynamic_node[k] = true;
   }
-  for (int o : graph.outputs) last_use[static_cast<size_t>(o)] = static_cast<int>(nn);
-  assign_aliases();
+  // Graph outputs computed into the arena go straight to the caller's buffer instead.
+  for (int o : graph.outputs) {
+    auto v = static_cast<size_t>(o);
+    if (homes[v] == ValueHome::kArena && graph.values[v].provider == 0) homes[v] = ValueHome::kOutput;
+    last_use[v] = static_cast<int>(nn);
+  }
 }
 
+// A node whose schema says "output 0 is a view of input 0" does not run when
+// both live in the same memory: the output shares the input's bytes, which
+// then live until the last reader of any alias.
 void EngineImpl::assign_aliases() {
-  skip_node.assign(graph.nodes.size(), false);
   alias_root.assign(graph.values.size(), -1);
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const ir::Node& n = graph.nodes[k];
-    bool view_op = n.domain.empty() && (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" ||
-                                        n.op == "Unsqueeze" || n.op == "Identity");
-    if (!view_op || dynamic_node[k] || n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] < 0) continue;
+    if (kinds[k] != NodeKind::kKernel || !schemas[k]->traits.view_of_input0 || dynamic_node[k] ||
+        n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] < 0)
+      continue;
     auto o = static_cast<size_t>(n.outputs[0]);
     auto in = static_cast<size_t>(n.inputs[0]);
     if (homes[o] != ValueHome::kArena) continue;
-    if (homes[in] != ValueHome::kArena && homes[in] != ValueHome::kInput && homes[in] != ValueHome::kConstant &&
-        homes[in] != ValueHome::kAlias)
+    ValueHome h = homes[in];
+    if (h != ValueHome::kArena && h != ValueHome::kInput && h != ValueHome::kConstant && h != ValueHome::kAlias &&
+        h != ValueHome::kOutput)
       continue;
-    auto root = static_cast<size_t>(homes[in] == ValueHome::kAlias ? alias_root[in] : static_cast<int>(in));
+    if (graph.values[o].provider != graph.values[in].provider || graph.values[o].layout != graph.values[in].layout)
+      continue;
+    if (h == ValueHome::kConstant && node_memory(k) != 0) continue;  // the device copy is per reader
+    auto root = static_cast<size_t>(h == ValueHome::kAlias ? alias_root[in] : static_cast<int>(in));
     homes[o] = ValueHome::kAlias;
     alias_root[o] = static_cast<int>(root);
-    skip_node[k] = true;
-    // The shared bytes must live as long as the last reader of any alias.
+    kinds[k] = NodeKind::kView;
     last_use[root] = std::max(last_use[root], last_use[o]);
   }
 }
 
-int64_t EngineImpl::planned_bytes(std::span<const int64_t> binding) const {
-  std::vector<Buffer> buffers;
+std::vector<int64_t> EngineImpl::planned_bytes(std::span<const int64_t> binding) const {
+  std::vector<std::vector<Buffer>> buffers(graph.providers.size());
   for (size_t v = 0; v < graph.values.size(); ++v) {
     if (homes[v] != ValueHome::kArena) continue;
     int64_t n = static_cast<int64_t>(dtype_size(graph.values[v].dtype));
     for (const Expr& e : graph.values[v].shape) n *= e.eval(binding);
-    buffers.push_back(Buffer{n, first_use[v], last_use[v]});
+    buffers[static_cast<size_t>(graph.values[v].provider)].push_back(Buffer{n, first_use[v], last_use[v]});
   }
-  return plan_memory(buffers).total;
+  std::vector<int64_t> out;
+  for (const auto& b : buffers) out.push_back(plan_memory(b).total);
+  return out;
 }
 
-Engine::Engine(std::shared_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
+// ---- the public handle ------------------------------------------------------
+
+std::shared_ptr<Engine> EngineAccess::wrap(std::shared_ptr<const EngineImpl> impl) {
+  return std::shared_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::Engine(std::shared_ptr<const EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-std::shared_ptr<Engine> Engine::build(const std::string& onnx_path, const BuildConfig& config) {
-  if (config.progress) config.progress("importing " + onnx_path);
-  return std::make_shared<Engine>(build_engine(onnx_import::import_model(onnx_path), config));
-}
-
-std::shared_ptr<Engine> Engine::build_from_bytes(const std::string& onnx_bytes, const BuildConfig& config) {
-  return std::make_shared<Engine>(build_engine(onnx_import::import_model_bytes(onnx_bytes, "<memory>", ""), config));
-}
-
 std::shared_ptr<Engine> Engine::load(const std::string& engine_path) {
-  return std::make_shared<Engine>(load_engine(engine_path));
+  return EngineAccess::wrap(load_engine(engine_path));
 }
 
 void Engine::save(const std::string& engine_path) const { save_engine(*impl_, engine_path); }
@@ -144,100 +192,10 @@ std::vector<TensorInfo> Engine::outputs() const {
   return out;
 }
 
-std::string Engine::describe() const {
-  const EngineImpl& e = *impl_;
-  const ir::Graph& g = e.graph;
-  std::ostringstream s;
-  auto io = [&](const char* title, const std::vector<TensorInfo>& list) {
-    s << title << ":\n";
-    for (const TensorInfo& t : list) {
-      s << "  " << t.name << ": " << dtype_name(t.dtype) << " [";
-      for (size_t i = 0; i < t.dims.size(); ++i) s << (i ? ", " : "") << t.dims[i];
-      s << "]\n";
-    }
-  };
-  io("inputs", inputs());
-  io("outputs", outputs());
-  s << "dimensions:\n";
-  for (int id = 0; id < g.symbols.size(); ++id) {
-    const ir::Symbol& sym = g.symbols[id];
-    if (sym.kind == ir::SymbolKind::kDataDependent)
-      s << "  " << sym.name << ": data-dependent, in [0, " << sym.max << "]\n";
-    else if (sym.max > 0 || sym.min > 0)
-      s << "  " << sym.name << ": [" << sym.min << ", " << sym.max << "], opt " << sym.opt << "\n";
-  }
-  s << "profiles:\n";
-  for (size_t p = 0; p < e.profiles.size(); ++p) {
-    s << "  profile " << p << ":";
-    bool any = false;
-    for (int id = 0; id < g.symbols.size(); ++id) {
-      const ProfileBox& b = e.profiles[p];
-      if (g.symbols[id].kind != ir::SymbolKind::kInput || (b.max[static_cast<size_t>(id)] == 0 && b.min[static_cast<size_t>(id)] == 0)) continue;
-      s << " " << g.symbols[id].name << "=" << b.min[static_cast<size_t>(id)] << ":" << b.opt[static_cast<size_t>(id)] << ":"
-        << b.max[static_cast<size_t>(id)];
-      any = true;
-    }
-    s << (any ? "\n" : " static\n");
-  }
-  std::map<std::string, int> ops;
-  for (const ir::Node& n : g.nodes) {
-    std::string name = (n.domain.empty() ? "" : n.domain + ".") + n.op;
-    if (n.attrs.count("dynrt.activation")) name += "+" + n.attrs.at("dynrt.activation").s;
-    if (n.op == "Conv" && n.inputs.size() > 3 && n.inputs[3] >= 0) name += "+Add";
-    ++ops[name];
-  }
-  s << "ops (" << g.nodes.size() << " nodes):";
-  for (const auto& [name, count] : ops) s << " " << name << " x" << count;
-  s << "\nguards (checked once per new input shape):\n";
-  if (g.guards.empty()) s << "  (none)\n";
-  for (const ir::Guard& guard : g.guards) s << "  " << guard.describe(g.symbols) << "  [" << guard.what << "]\n";
-  s << "planned memory (arena bytes, exact per shape):\n";
-  for (size_t p = 0; p < e.profiles.size(); ++p) {
-    const ProfileBox& b = e.profiles[p];
-    auto at = [&](const std::vector<int64_t>& dims) {
-      std::vector<int64_t> binding = dims;
-      for (int id = 0; id < g.symbols.size(); ++id)
-        if (g.symbols[id].kind == ir::SymbolKind::kDataDependent) binding[static_cast<size_t>(id)] = g.symbols[id].max;
-      return human_bytes(e.planned_bytes(binding));
-    };
-    s << "  profile " << p << ": min " << at(b.min) << ", opt " << at(b.opt) << ", max " << at(b.max) << "\n";
-  }
-  return s.str();
-}
+std::vector<std::string> Engine::providers() const { return impl_->graph.providers; }
 
-std::unique_ptr<ExecutionContext> Engine::create_context() const {
-  return std::make_unique<ExecutionContext>(impl_);
-}
-
-std::vector<int64_t> parse_dims(const std::string& text) {
-  std::vector<int64_t> dims;
-  if (text.empty() || text == "scalar") return dims;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, 'x')) {
-    try {
-      size_t used = 0;
-      int64_t d = std::stoll(part, &used);
-      if (used != part.size() || d < 0) throw std::invalid_argument("");
-      dims.push_back(d);
-    } catch (const std::exception&) {
-      throw Error(ErrorCode::kInvalidConfig, "bad shape '" + text + "': expected dims like 1x3x224x224");
-    }
-  }
-  return dims;
-}
-
-std::map<std::string, std::vector<int64_t>> parse_shape_list(const std::string& text) {
-  std::map<std::string, std::vector<int64_t>> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t colon = item.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-      throw Error(ErrorCode::kInvalidConfig, "bad shape list item '" + item + "': expected NAME:DIMS like input:1x3x224x224");
-    out[item.substr(0, colon)] = parse_dims(item.substr(colon + 1));
-  }
-  return out;
+std::unique_ptr<ExecutionContext> Engine::create_context(const ContextOptions& options) const {
+  return std::unique_ptr<ExecutionContext>(new ExecutionContext(std::make_unique<ContextImpl>(impl_, options)));
 }
 
 }  // namespace dynrt

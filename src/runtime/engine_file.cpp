@@ -14,7 +14,7 @@ namespace dynrt {
 namespace {
 
 constexpr char kMagic[8] = {'D', 'Y', 'N', 'R', 'T', 'E', 'N', 'G'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: execution providers, value layouts
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 4;
 
 class Writer {
@@ -157,6 +157,8 @@ void save_engine(const EngineImpl& e, const std::string& path) {
   const ir::Graph& g = e.graph;
   Writer w;
   w.pod(g.opset);
+  w.pod(static_cast<uint32_t>(g.providers.size()));
+  for (const std::string& p : g.providers) w.str(p);
   w.pod(static_cast<uint32_t>(g.symbols.size()));
   for (int s = 0; s < g.symbols.size(); ++s) {
     w.str(g.symbols[s].name);
@@ -181,12 +183,15 @@ void save_engine(const EngineImpl& e, const std::string& path) {
     if (v.constant) w.tensor(*v.constant);
     w.pod(static_cast<uint8_t>(v.sym_value.has_value()));
     if (v.sym_value) w.exprs(*v.sym_value);
+    w.pod(static_cast<uint32_t>(v.provider));
+    w.pod(static_cast<uint8_t>(v.layout));
   }
   w.pod(static_cast<uint32_t>(g.nodes.size()));
   for (const ir::Node& n : g.nodes) {
     w.str(n.op);
     w.str(n.domain);
     w.str(n.name);
+    w.pod(static_cast<uint32_t>(n.provider));
     w.i64s(std::vector<int64_t>(n.inputs.begin(), n.inputs.end()));
     w.i64s(std::vector<int64_t>(n.outputs.begin(), n.outputs.end()));
     w.pod(static_cast<uint32_t>(n.attrs.size()));
@@ -250,6 +255,14 @@ std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
   ir::Graph& g = e->graph;
   Reader r(data, kHeaderBytes, path);
   g.opset = r.pod<int64_t>();
+  auto nprov = r.pod<uint32_t>();
+  if (nprov == 0 || nprov > 16) r.corrupt("bad execution provider count");
+  g.providers.clear();
+  for (uint32_t i = 0; i < nprov; ++i) g.providers.push_back(r.str());
+  auto check_provider = [&](uint32_t p) {
+    if (p >= nprov) r.corrupt("bad execution provider index");
+    return static_cast<int>(p);
+  };
   auto nsym = r.pod<uint32_t>();
   for (uint32_t i = 0; i < nsym; ++i) {
     ir::Symbol s;
@@ -281,6 +294,10 @@ std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
     v.shape = r.exprs();
     if (r.pod<uint8_t>()) v.constant = r.tensor();
     if (r.pod<uint8_t>()) v.sym_value = r.exprs();
+    v.provider = check_provider(r.pod<uint32_t>());
+    auto layout = r.pod<uint8_t>();
+    if (layout > static_cast<uint8_t>(ir::Layout::kChannelsLast)) r.corrupt("bad layout");
+    v.layout = static_cast<ir::Layout>(layout);
   }
   auto nnodes = r.pod<uint32_t>();
   for (uint32_t i = 0; i < nnodes; ++i) {
@@ -288,6 +305,7 @@ std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
     n.op = r.str();
     n.domain = r.str();
     n.name = r.str();
+    n.provider = check_provider(r.pod<uint32_t>());
     for (int64_t id : r.i64s()) n.inputs.push_back(check_id(id, true));
     for (int64_t id : r.i64s()) n.outputs.push_back(check_id(id, true));
     auto nattr = r.pod<uint32_t>();

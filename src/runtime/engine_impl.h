@@ -1,13 +1,15 @@
-// What an engine is inside: the final graph, its profiles, one kernel per
-// node, and the per-engine facts the runtime needs on every run.
+// What an engine is inside: the final partitioned graph, its profiles, one
+// kernel per node from the node's provider, and the per-engine facts the
+// runtime needs on every run (value homes, lifetimes, uploaded constants).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <vector>
 
-#include "dynrt/dynrt.h"
+#include "backends/provider.h"
+#include "dynrt/runtime.h"
 #include "ir/graph.h"
-#include "ops/registry.h"
 
 namespace dynrt {
 
@@ -16,28 +18,56 @@ struct ProfileBox {
   std::vector<int64_t> min, opt, max;  // indexed by symbol id (data-dependent symbols: unused)
 };
 
-// kAlias: the bytes of another value (alias_root), viewed with its own shape:
-// Reshape / Flatten / Squeeze / Unsqueeze / Identity cost nothing at run time.
-enum class ValueHome : uint8_t { kConstant, kInput, kArena, kDynamic, kAlias, kUnused };
+// Where a value's bytes come from at run time.
+//  kArena:   planned in its memory's arena from the exact sizes of this shape
+//  kDynamic: sized by data during the run, allocated then
+//  kAlias:   the bytes of another value (alias_root), viewed with its own shape
+//  kOutput:  a graph output: the caller's buffer or a fresh host tensor
+enum class ValueHome : uint8_t { kConstant, kInput, kArena, kDynamic, kAlias, kOutput, kUnused };
 
-struct EngineImpl {
+enum class NodeKind : uint8_t {
+  kKernel,  // run the provider's kernel
+  kCopy,    // dynrt.MemCopy between two memories
+  kView,    // nothing to run: the output aliases the input
+};
+
+struct DYNRT_INTERNAL EngineImpl {
   ir::Graph graph;
   std::vector<ProfileBox> profiles;
 
   // Derived by finalize(); not serialized.
-  std::vector<std::unique_ptr<Kernel>> kernels;  // per node
-  std::vector<const OpDef*> defs;                // per node
-  std::vector<ValueHome> homes;                  // per value
-  std::vector<bool> dynamic_node;                // shapes known only while running
-  std::vector<bool> skip_node;                   // nothing to run (its output aliases its input)
-  std::vector<int> alias_root;                   // per value: the value whose bytes it shares, or -1
-  std::vector<int> first_use, last_use;          // per value: node indices (lifetimes)
+  std::vector<const ExecutionProvider*> providers;  // per Graph::providers entry
+  std::vector<std::unique_ptr<Kernel>> kernels;     // per node (null unless kKernel)
+  std::vector<const OpSchema*> schemas;             // per node
+  std::vector<NodeKind> kinds;                      // per node
+  std::vector<bool> dynamic_node;                   // shapes known only while running
+  std::vector<ValueHome> homes;                     // per value
+  std::vector<int> alias_root;                      // per value: the value whose bytes it shares, or -1
+  std::vector<int> first_use, last_use;             // per value: node indices (lifetimes)
+  // Constants read by nodes whose memory is not the host's, uploaded once:
+  // (memory, value id) -> that memory's copy.
+  std::map<std::pair<int, int>, DeviceBuffer> device_constants;
 
-  // Instantiate kernels and precompute value homes and lifetimes.
+  // Memory space a node's kernel works in: 0 = host, else its provider index.
+  int node_memory(size_t node) const {
+    int p = graph.nodes[node].provider;
+    return providers[static_cast<size_t>(p)]->host_memory() ? 0 : p;
+  }
+  // Instantiate kernels, upload constants, precompute value homes and lifetimes.
   void finalize();
+  // Arena bytes planned for a full binding of the input symbols, per memory
+  // (index as Graph::providers).
+  std::vector<int64_t> planned_bytes(std::span<const int64_t> binding) const;
+
+ private:
+  void assign_homes();
   void assign_aliases();
-  // Arena bytes planned for a full binding of the input symbols.
-  int64_t planned_bytes(std::span<const int64_t> binding) const;
+};
+
+// Makes the public handles around the internal objects.
+struct DYNRT_INTERNAL EngineAccess {
+  static std::shared_ptr<Engine> wrap(std::shared_ptr<const EngineImpl> impl);
+  static const EngineImpl& impl(const Engine& e) { return *e.impl_; }
 };
 
 }  // namespace dynrt

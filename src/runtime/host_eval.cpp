@@ -1,5 +1,7 @@
 #include "runtime/host_eval.h"
 
+#include "backends/provider.h"
+
 namespace dynrt {
 
 TensorView view_of(const Tensor& t) {
@@ -11,18 +13,20 @@ TensorView view_of(const Tensor& t) {
   return v;
 }
 
+bool can_evaluate_on_host(const ir::Node& n) { return cpu_provider().kernels().find(n.op, n.domain) != nullptr; }
+
 std::vector<Tensor> evaluate_node(const ir::Graph& g, const ir::Node& n, std::span<const Tensor> inputs) {
-  const OpDef* def = OpRegistry::instance().find(n.op, n.domain);
-  if (!def || !def->kernels.count(Backend::kCpu))
-    throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": no CPU kernel");
-  std::unique_ptr<Kernel> kernel = def->kernels.at(Backend::kCpu)(KernelInit{g, n});
+  const OpSchema* def = OpRegistry::instance().find(n.op, n.domain);
+  const KernelRegistry::Entry* k = cpu_provider().kernels().find(n.op, n.domain);
+  if (!def || !k) throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": no CPU kernel");
+  std::unique_ptr<Kernel> kernel = k->make(KernelInit{g, n});
   std::vector<TensorView> in_views;
   for (const Tensor& t : inputs) in_views.push_back(t.empty_tensor() ? TensorView{} : view_of(t));
   std::vector<Tensor> outs(n.outputs.size());
   std::vector<TensorView> out_views(n.outputs.size());
   std::vector<int64_t> no_binding;
   for (size_t i = 0; i < n.outputs.size(); ++i) {
-    if (n.outputs[i] < 0 || def->data_dependent) continue;
+    if (n.outputs[i] < 0 || def->traits.data_dependent) continue;
     const ir::Value& v = g.values[static_cast<size_t>(n.outputs[i])];
     std::vector<int64_t> dims;
     for (const Expr& e : v.shape) {

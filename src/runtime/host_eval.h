@@ -6,11 +6,12 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "ops/registry.h"
+#include "backends/kernel.h"
 
 namespace dynrt {
 
-TensorView view_of(const Tensor& t);
-std::vector<Tensor> evaluate_node(const ir::Graph& g, const ir::Node& n, std::span<const Tensor> inputs);
+DYNRT_INTERNAL TensorView view_of(const Tensor& t);
+DYNRT_INTERNAL bool can_evaluate_on_host(const ir::Node& n);
+DYNRT_INTERNAL std::vector<Tensor> evaluate_node(const ir::Graph& g, const ir::Node& n, std::span<const Tensor> inputs);
 
 }  // namespace dynrt

@@ -29,7 +29,7 @@ dynrt::BuildConfig batch_1_4_8() {
 }
 
 TEST(Engine, SavedAndLoadedEngineGivesBitIdenticalOutputs) {
-  auto built = dynrt::Engine::build(kModel, batch_1_4_8());
+  auto built = dynrt::build(kModel, batch_1_4_8());
   std::string path = ::testing::TempDir() + "/pool_flatten.engine";
   built->save(path);
   auto loaded = dynrt::Engine::load(path);
@@ -45,7 +45,7 @@ TEST(Engine, SavedAndLoadedEngineGivesBitIdenticalOutputs) {
 }
 
 TEST(Engine, PlansOncePerDistinctShape) {
-  auto engine = dynrt::Engine::build(kModel, batch_1_4_8());
+  auto engine = dynrt::build(kModel, batch_1_4_8());
   auto ctx = engine->create_context();
   std::map<std::string, dynrt::Tensor> b2 = {{"x", random_images(2, 1)}}, b5 = {{"x", random_images(5, 2)}};
   ctx->run(b2);
@@ -60,7 +60,7 @@ TEST(Engine, PlansOncePerDistinctShape) {
 }
 
 TEST(Engine, ArenaIsSizedForTheActualShapeNotTheMax) {
-  auto engine = dynrt::Engine::build(kModel, batch_1_4_8());
+  auto engine = dynrt::build(kModel, batch_1_4_8());
   auto ctx = engine->create_context();
   ctx->run({{"x", random_images(1, 1)}});
   int64_t small = ctx->arena_bytes();
@@ -71,7 +71,7 @@ TEST(Engine, ArenaIsSizedForTheActualShapeNotTheMax) {
 }
 
 TEST(Engine, ContextsOfOneEngineRunConcurrently) {
-  auto engine = dynrt::Engine::build(kModel, batch_1_4_8());
+  auto engine = dynrt::build(kModel, batch_1_4_8());
   std::map<std::string, dynrt::Tensor> in = {{"x", random_images(3, 7)}};
   auto want = engine->create_context()->run(in).at("output");
   std::vector<std::thread> threads;

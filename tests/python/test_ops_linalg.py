@@ -314,7 +314,7 @@ def test_matmul_bias_activation_fusion(tmp_path):
     m.ir_version = 8
     feeds = [{"x": rng.standard_normal((n, s, 16)).astype(np.float32)} for n, s in ((1, 1), (2, 5), (3, 7))]
     engine = check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "S": "1:4:8"})
-    assert "ops (1 nodes): MatMul+Relu x1" in run_cli("inspect", engine).stdout
+    assert "ops (1 nodes): MatMul+Add+Relu x1" in run_cli("inspect", engine).stdout
 
 
 def test_transposes_fold_into_matmul(tmp_path):

@@ -11,8 +11,7 @@
 #include <sstream>
 
 #include "dynrt/dynrt.h"
-#include "onnx/importer.h"
-#include "util/npz.h"
+#include "npz.h"
 
 using namespace dynrt;
 
@@ -21,9 +20,11 @@ namespace {
 const char* kUsage = R"(usage:
   dynrt build MODEL.onnx -o ENGINE [--min-shapes in:1x3x224x224,...] [--opt-shapes ...] [--max-shapes ...]
                                    [--dim NAME=MIN:OPT:MAX]... [--relation 'b=2*a']... [--profile ...]
+                                   [--providers cpu|NAME,cpu,...] [--precision fp32]
       --profile starts another optimization profile; shapes/dims after it belong to it.
-  dynrt run ENGINE (--inputs IN.npz | --shapes in:2x3x224x224,...) [--outputs OUT.npz] [--seed N]
-  dynrt bench ENGINE --shapes in:8x3x224x224,... [--iterations N] [--warmup N] [--json]
+      --providers: execution providers in order of preference; each node runs on the first that supports it.
+  dynrt run ENGINE (--inputs IN.npz | --shapes in:2x3x224x224,...) [--outputs OUT.npz] [--seed N] [--threads N]
+  dynrt bench ENGINE --shapes in:8x3x224x224,... [--iterations N] [--warmup N] [--threads N] [--json]
   dynrt inspect MODEL.onnx|ENGINE
 )";
 
@@ -80,6 +81,59 @@ int64_t parse_int(const std::string& s, const std::string& what) {
   throw Error(ErrorCode::kInvalidConfig, "bad " + what + " '" + s + "'");
 }
 
+std::vector<int64_t> parse_dims(const std::string& text) {
+  std::vector<int64_t> dims;
+  if (text.empty() || text == "scalar") return dims;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, 'x')) {
+    try {
+      size_t used = 0;
+      int64_t d = std::stoll(part, &used);
+      if (used != part.size() || d < 0) throw std::invalid_argument("");
+      dims.push_back(d);
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::kInvalidConfig, "bad shape '" + text + "': expected dims like 1x3x224x224");
+    }
+  }
+  return dims;
+}
+
+// "name:1x3x224x224,mask:1x128"
+std::map<std::string, std::vector<int64_t>> parse_shape_list(const std::string& text) {
+  std::map<std::string, std::vector<int64_t>> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t colon = item.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw Error(ErrorCode::kInvalidConfig, "bad shape list item '" + item + "': expected NAME:DIMS like input:1x3x224x224");
+    out[item.substr(0, colon)] = parse_dims(item.substr(colon + 1));
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(item);
+  return out;
+}
+
+Precision parse_precision(const std::string& s) {
+  if (s == "fp32") return Precision::kFp32;
+  if (s == "fp16") return Precision::kFp16;
+  if (s == "bf16") return Precision::kBf16;
+  throw Error(ErrorCode::kInvalidConfig, "bad --precision '" + s + "': expected fp32, fp16 or bf16");
+}
+
+ContextOptions context_options(const Args& a) {
+  ContextOptions o;
+  o.threads = static_cast<int>(parse_int(a.get("--threads", "0"), "thread count"));
+  return o;
+}
+
 BuildConfig config_from(const Args& a) {
   BuildConfig cfg;
   std::vector<std::map<std::string, std::vector<int64_t>>> mins(1), opts(1), maxs(1);
@@ -115,6 +169,10 @@ BuildConfig config_from(const Args& a) {
       used = true;
     } else if (k == "--relation") {
       cfg.relations.push_back(v);
+    } else if (k == "--providers") {
+      cfg.providers = split_list(v);
+    } else if (k == "--precision") {
+      cfg.precision = parse_precision(v);
     }
   }
   for (size_t p = 0; p < cfg.profiles.size(); ++p) {
@@ -202,7 +260,7 @@ int cmd_build(int argc, char** argv) {
   Args a = parse_args(argc, argv, 2, {"--profile"});
   if (a.positional.size() != 1 || !a.has("-o")) throw UsageError("build needs MODEL.onnx and -o ENGINE");
   auto t0 = std::chrono::steady_clock::now();
-  auto engine = Engine::build(a.positional[0], config_from(a));
+  auto engine = build(a.positional[0], config_from(a));
   engine->save(a.get("-o"));
   std::cout << "built " << a.get("-o") << " in " << ms_since(t0) << " ms\n";
   return 0;
@@ -216,7 +274,7 @@ int cmd_run(int argc, char** argv) {
   if (a.has("--inputs")) inputs = read_npz(a.get("--inputs"));
   else if (a.has("--shapes")) inputs = random_inputs(*engine, a.get("--shapes"), static_cast<unsigned>(parse_int(a.get("--seed", "0"), "seed")));
   else throw UsageError("run needs --inputs IN.npz or --shapes");
-  auto ctx = engine->create_context();
+  auto ctx = engine->create_context(context_options(a));
   auto t0 = std::chrono::steady_clock::now();
   auto outputs = ctx->run(inputs);
   double first = ms_since(t0);
@@ -225,6 +283,9 @@ int cmd_run(int argc, char** argv) {
   double second = ms_since(t0);
   for (const auto& [name, t] : outputs) std::cout << "output " << name << ": " << summary(t) << "\n";
   std::cout << "latency: first run " << first << " ms (plans for the new shape), second run " << second << " ms\n";
+  RunStats stats = ctx->last_run_stats();
+  if (stats.copies > 0)
+    std::cout << "copies between provider memories per run: " << stats.copies << " (" << stats.copy_bytes << " bytes)\n";
   if (a.has("--outputs")) write_npz(a.get("--outputs"), outputs);
   return 0;
 }
@@ -236,12 +297,13 @@ int cmd_bench(int argc, char** argv) {
   auto inputs = random_inputs(*engine, a.get("--shapes"), 0);
   int64_t iters = parse_int(a.get("--iterations", "20"), "iteration count");
   int64_t warmup = parse_int(a.get("--warmup", "3"), "warmup count");
-  auto ctx = engine->create_context();
-  for (int64_t i = 0; i < warmup; ++i) ctx->run(inputs);
+  auto ctx = engine->create_context(context_options(a));
+  std::map<std::string, Tensor> outputs;  // filled by the first run, reused after (no allocation per run)
+  for (int64_t i = 0; i < warmup; ++i) ctx->run(inputs, outputs);
   std::vector<double> ms;
   for (int64_t i = 0; i < iters; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    ctx->run(inputs);
+    ctx->run(inputs, outputs);
     ms.push_back(ms_since(t0));
   }
   std::sort(ms.begin(), ms.end());
@@ -271,19 +333,7 @@ int cmd_inspect(int argc, char** argv) {
     std::cout << Engine::load(path)->describe();
     return 0;
   }
-  ir::Graph g = onnx_import::import_model(path);
-  std::cout << "ONNX model, opset " << g.opset << "\ninputs:\n";
-  for (int id : g.inputs) {
-    const ir::Value& v = g.values[static_cast<size_t>(id)];
-    std::cout << "  " << v.name << ": " << dtype_name(v.dtype) << " " << shape_str(v.shape, &g.symbols) << "\n";
-  }
-  std::cout << "dynamic dimensions (give each a range with --dim NAME=MIN:OPT:MAX):\n";
-  for (int s = 0; s < g.symbols.size(); ++s) std::cout << "  " << g.symbols[s].name << "\n";
-  std::map<std::string, int> ops;
-  for (const ir::Node& n : g.nodes) ++ops[(n.domain.empty() ? "" : n.domain + ".") + n.op];
-  std::cout << "ops (" << g.nodes.size() << " nodes):";
-  for (const auto& [op, c] : ops) std::cout << " " << op << " x" << c;
-  std::cout << "\n";
+  std::cout << describe_model(path);
   return 0;
 }
 

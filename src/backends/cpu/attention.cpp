@@ -10,7 +10,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -255,9 +255,9 @@ std::unique_ptr<Kernel> make_rotary(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_attention_kernels(OpRegistry& r) {
-  r.add_kernel("Attention", Backend::kCpu, cpu::make_attention);
-  r.add_kernel("RotaryEmbedding", Backend::kCpu, cpu::make_rotary);
+void register_cpu_attention_kernels(KernelRegistry& r) {
+  r.add_kernel("Attention", cpu::make_attention);
+  r.add_kernel("RotaryEmbedding", cpu::make_rotary);
 }
 
 }  // namespace dynrt

@@ -9,7 +9,7 @@
 
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -194,11 +194,11 @@ std::unique_ptr<Kernel> make_flex_attention(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_attention_variant_kernels(OpRegistry& r) {
+void register_cpu_attention_variant_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("LinearAttention", Backend::kCpu, make_linear_attention);
-  r.add_kernel("CausalConvWithState", Backend::kCpu, widen_half(make_causal_conv));
-  r.add_kernel("FlexAttention", Backend::kCpu, widen_half(make_flex_attention), "ai.onnx.preview");
+  r.add_kernel("LinearAttention", make_linear_attention);
+  r.add_kernel("CausalConvWithState", widen_half(make_causal_conv));
+  r.add_kernel("FlexAttention", widen_half(make_flex_attention), "ai.onnx.preview");
 }
 
 }  // namespace dynrt

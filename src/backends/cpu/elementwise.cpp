@@ -4,7 +4,7 @@
 
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -393,20 +393,20 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_elementwise_misc_kernels(OpRegistry& r);  // elementwise_misc.cpp
+void register_cpu_elementwise_misc_kernels(KernelRegistry& r);  // elementwise_misc.cpp
 
-void register_cpu_elementwise_kernels(OpRegistry& r) {
+void register_cpu_elementwise_kernels(KernelRegistry& r) {
   using namespace cpu;
   register_cpu_elementwise_misc_kernels(r);
   // float16/bfloat16 tensors are computed in float32 (see half.h).
-  auto add = [&r](const char* op, KernelFactory f) { r.add_kernel(op, Backend::kCpu, widen_half(std::move(f))); };
+  auto add = [&r](const char* op, KernelFactory f) { r.add_kernel(op, widen_half(std::move(f))); };
   for (const char* op : {"Relu", "Sigmoid", "Tanh", "Erf", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil",
                          "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
                          "Atanh", "Gelu", "HardSigmoid", "HardSwish", "LeakyRelu", "Elu", "Selu", "Celu",
                          "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Abs", "Neg", "Sign", "Swish",
                          "Shrink", "BitwiseNot"})
     add(op, make_unary);
-  r.add_kernel("Identity", Backend::kCpu, make_identity);
+  r.add_kernel("Identity", make_identity);
   add("Add", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }); });
   add("Sub", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }); });
   add("Mul", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }); });
@@ -429,10 +429,10 @@ void register_cpu_elementwise_kernels(OpRegistry& r) {
       });
     };
   };
-  r.add_kernel("And", Backend::kCpu, logic([](auto a, auto b) { return static_cast<uint8_t>(a && b); }));
-  r.add_kernel("Or", Backend::kCpu, logic([](auto a, auto b) { return static_cast<uint8_t>(a || b); }));
-  r.add_kernel("Xor", Backend::kCpu, logic([](auto a, auto b) { return static_cast<uint8_t>((a != 0) != (b != 0)); }));
-  r.add_kernel("Not", Backend::kCpu, [](const KernelInit&) {
+  r.add_kernel("And", logic([](auto a, auto b) { return static_cast<uint8_t>(a && b); }));
+  r.add_kernel("Or", logic([](auto a, auto b) { return static_cast<uint8_t>(a || b); }));
+  r.add_kernel("Xor", logic([](auto a, auto b) { return static_cast<uint8_t>((a != 0) != (b != 0)); }));
+  r.add_kernel("Not", [](const KernelInit&) {
     return make_kernel([](KernelContext& c) {
       const auto* a = c.in(0).as<const uint8_t>();
       auto* o = c.out(0).as<uint8_t>();
@@ -446,7 +446,7 @@ void register_cpu_elementwise_kernels(OpRegistry& r) {
   add("BitwiseXor", [](const KernelInit&) { return bitwise([](auto a, auto b) { return a ^ b; }); });
   add("IsNaN", make_is);
   add("IsInf", make_is);
-  r.add_kernel("Where", Backend::kCpu, make_where);
+  r.add_kernel("Where", make_where);
   add("Cast", make_cast);
   add("CastLike", make_cast);
   add("Clip", make_clip);

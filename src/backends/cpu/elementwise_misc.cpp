@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -23,10 +23,10 @@ std::unique_ptr<Kernel> make_optional_has_element(const KernelInit&) {
 
 namespace dynrt {
 
-void register_cpu_elementwise_misc_kernels(OpRegistry& r) {
-  r.add_kernel("BitCast", Backend::kCpu, cpu::make_bitcast);
-  r.add_kernel("OptionalGetElement", Backend::kCpu, cpu::make_bitcast);
-  r.add_kernel("OptionalHasElement", Backend::kCpu, cpu::make_optional_has_element);
+void register_cpu_elementwise_misc_kernels(KernelRegistry& r) {
+  r.add_kernel("BitCast", cpu::make_bitcast);
+  r.add_kernel("OptionalGetElement", cpu::make_bitcast);
+  r.add_kernel("OptionalHasElement", cpu::make_optional_has_element);
 }
 
 }  // namespace dynrt

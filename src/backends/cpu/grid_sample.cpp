@@ -6,7 +6,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -193,9 +193,9 @@ std::unique_ptr<Kernel> make_affine_grid(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_grid_kernels(OpRegistry& r) {
-  r.add_kernel("GridSample", Backend::kCpu, cpu::make_grid_sample);
-  r.add_kernel("AffineGrid", Backend::kCpu, cpu::make_affine_grid);
+void register_cpu_grid_kernels(KernelRegistry& r) {
+  r.add_kernel("GridSample", cpu::make_grid_sample);
+  r.add_kernel("AffineGrid", cpu::make_affine_grid);
 }
 
 }  // namespace dynrt

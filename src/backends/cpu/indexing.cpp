@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "backends/cpu/copy_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -323,19 +323,19 @@ std::unique_ptr<Kernel> make_compress(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_topk_onehot_kernels(OpRegistry& r);  // indexing_topk.cpp
+void register_cpu_topk_onehot_kernels(KernelRegistry& r);  // indexing_topk.cpp
 
-void register_cpu_indexing_kernels(OpRegistry& r) {
+void register_cpu_indexing_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Gather", Backend::kCpu, make_gather);
-  r.add_kernel("GatherElements", Backend::kCpu, make_gather_elements);
-  r.add_kernel("GatherND", Backend::kCpu, make_gather_nd);
-  r.add_kernel("ScatterND", Backend::kCpu, make_scatter_nd);
-  r.add_kernel("ScatterElements", Backend::kCpu, make_scatter_elements);
-  r.add_kernel("Scatter", Backend::kCpu, make_scatter_elements);
-  r.add_kernel("CumSum", Backend::kCpu, make_cumsum);
-  r.add_kernel("NonZero", Backend::kCpu, make_nonzero);
-  r.add_kernel("Compress", Backend::kCpu, make_compress);
+  r.add_kernel("Gather", make_gather);
+  r.add_kernel("GatherElements", make_gather_elements);
+  r.add_kernel("GatherND", make_gather_nd);
+  r.add_kernel("ScatterND", make_scatter_nd);
+  r.add_kernel("ScatterElements", make_scatter_elements);
+  r.add_kernel("Scatter", make_scatter_elements);
+  r.add_kernel("CumSum", make_cumsum);
+  r.add_kernel("NonZero", make_nonzero);
+  r.add_kernel("Compress", make_compress);
   register_cpu_topk_onehot_kernels(r);
 }
 

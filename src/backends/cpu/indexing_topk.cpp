@@ -6,7 +6,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -218,10 +218,10 @@ std::unique_ptr<Kernel> make_unique_op(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_topk_onehot_kernels(OpRegistry& r) {
-  r.add_kernel("TopK", Backend::kCpu, cpu::make_topk);
-  r.add_kernel("OneHot", Backend::kCpu, cpu::make_onehot);
-  r.add_kernel("Unique", Backend::kCpu, cpu::make_unique_op);
+void register_cpu_topk_onehot_kernels(KernelRegistry& r) {
+  r.add_kernel("TopK", cpu::make_topk);
+  r.add_kernel("OneHot", cpu::make_onehot);
+  r.add_kernel("Unique", cpu::make_unique_op);
 }
 
 }  // namespace dynrt

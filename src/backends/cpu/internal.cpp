@@ -1,12 +1,11 @@
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt {
 
-void register_cpu_internal_kernels(OpRegistry& r) {
+void register_cpu_internal_kernels(KernelRegistry& r) {
   r.add_kernel(
-      "ExprTensor", Backend::kCpu,
-      [](const KernelInit& init) {
+      "ExprTensor", [](const KernelInit& init) {
         std::vector<int64_t> code = init.attr_ints("exprs");
         std::vector<Expr> values;
         for (size_t pos = 0; pos < code.size();) values.push_back(Expr::deserialize(code, pos));

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "ops/registry.h"
+#include "backends/kernel.h"
 
 namespace dynrt::cpu {
 

@@ -5,7 +5,7 @@
 
 #include "backends/cpu/half.h"
 #include "backends/cpu/onednn_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -380,13 +380,13 @@ class GemmKernel : public Kernel {
 
 namespace dynrt {
 
-void register_cpu_linalg_kernels(OpRegistry& r) {
+void register_cpu_linalg_kernels(KernelRegistry& r) {
   using namespace cpu;
   // float16/bfloat16 run the float32 path on widened copies (widen_half).
-  r.add_kernel("MatMul", Backend::kCpu, widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("MatMul", widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<MatMulKernel>(init);
   }));
-  r.add_kernel("Gemm", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("Gemm", [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<GemmKernel>(init);
   });
 }

@@ -8,7 +8,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -85,9 +85,9 @@ std::unique_ptr<Kernel> make_loss(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_loss_kernels(OpRegistry& r) {
-  r.add_kernel("NegativeLogLikelihoodLoss", Backend::kCpu, cpu::make_loss);
-  r.add_kernel("SoftmaxCrossEntropyLoss", Backend::kCpu, cpu::make_loss);
+void register_cpu_loss_kernels(KernelRegistry& r) {
+  r.add_kernel("NegativeLogLikelihoodLoss", cpu::make_loss);
+  r.add_kernel("SoftmaxCrossEntropyLoss", cpu::make_loss);
 }
 
 }  // namespace dynrt

@@ -8,7 +8,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -207,15 +207,15 @@ std::unique_ptr<Kernel> make_swiglu(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_misc_kernels(OpRegistry& r) {
+void register_cpu_misc_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Dropout", Backend::kCpu, make_dropout);
-  r.add_kernel("CumProd", Backend::kCpu, make_cumprod);
-  r.add_kernel("EyeLike", Backend::kCpu, make_eyelike);
-  r.add_kernel("Det", Backend::kCpu, widen_half(make_det));
-  r.add_kernel("ReverseSequence", Backend::kCpu, make_reverse_sequence);
-  r.add_kernel("TensorScatter", Backend::kCpu, make_tensor_scatter);
-  r.add_kernel("SwiGLU", Backend::kCpu, widen_half(make_swiglu));
+  r.add_kernel("Dropout", make_dropout);
+  r.add_kernel("CumProd", make_cumprod);
+  r.add_kernel("EyeLike", make_eyelike);
+  r.add_kernel("Det", widen_half(make_det));
+  r.add_kernel("ReverseSequence", make_reverse_sequence);
+  r.add_kernel("TensorScatter", make_tensor_scatter);
+  r.add_kernel("SwiGLU", widen_half(make_swiglu));
 }
 
 }  // namespace dynrt

@@ -9,7 +9,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -157,12 +157,12 @@ std::unique_ptr<Kernel> make_tree_ensemble_kernel(const KernelInit& init);  // t
 
 namespace dynrt {
 
-void register_cpu_ml_kernels(OpRegistry& r) {
+void register_cpu_ml_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("TfIdfVectorizer", Backend::kCpu, make_tfidf);
-  r.add_kernel("Binarizer", Backend::kCpu, make_binarizer, "ai.onnx.ml");
-  r.add_kernel("ArrayFeatureExtractor", Backend::kCpu, make_array_feature_extractor, "ai.onnx.ml");
-  r.add_kernel("TreeEnsemble", Backend::kCpu, make_tree_ensemble_kernel, "ai.onnx.ml");
+  r.add_kernel("TfIdfVectorizer", make_tfidf);
+  r.add_kernel("Binarizer", make_binarizer, "ai.onnx.ml");
+  r.add_kernel("ArrayFeatureExtractor", make_array_feature_extractor, "ai.onnx.ml");
+  r.add_kernel("TreeEnsemble", make_tree_ensemble_kernel, "ai.onnx.ml");
 }
 
 }  // namespace dynrt

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "backends/cpu/copy_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -519,19 +519,19 @@ std::unique_ptr<Kernel> make_depth_to_space(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_movement_kernels(OpRegistry& r) {
+void register_cpu_movement_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Transpose", Backend::kCpu, make_transpose);
-  r.add_kernel("Concat", Backend::kCpu, make_concat);
-  r.add_kernel("Split", Backend::kCpu, make_split);
-  r.add_kernel("Slice", Backend::kCpu, make_slice);
-  r.add_kernel("Squeeze", Backend::kCpu, make_squeeze);
-  r.add_kernel("Unsqueeze", Backend::kCpu, make_squeeze);
-  r.add_kernel("Tile", Backend::kCpu, make_tile);
-  r.add_kernel("Pad", Backend::kCpu, make_pad);
-  r.add_kernel("Trilu", Backend::kCpu, make_trilu);
-  r.add_kernel("DepthToSpace", Backend::kCpu, make_depth_to_space);
-  r.add_kernel("SpaceToDepth", Backend::kCpu, make_depth_to_space);
+  r.add_kernel("Transpose", make_transpose);
+  r.add_kernel("Concat", make_concat);
+  r.add_kernel("Split", make_split);
+  r.add_kernel("Slice", make_slice);
+  r.add_kernel("Squeeze", make_squeeze);
+  r.add_kernel("Unsqueeze", make_squeeze);
+  r.add_kernel("Tile", make_tile);
+  r.add_kernel("Pad", make_pad);
+  r.add_kernel("Trilu", make_trilu);
+  r.add_kernel("DepthToSpace", make_depth_to_space);
+  r.add_kernel("SpaceToDepth", make_depth_to_space);
 }
 
 }  // namespace dynrt

@@ -1,9 +1,9 @@
 // CPU kernels for Conv and ConvTranspose on oneDNN. Pools and
 // BatchNormalization live in pooling.cpp.
 //
-// Activations are plain NCHW unless the layout pass marked them channels-last
-// ("dynrt.src_layout" / "dynrt.dst_layout" = "NHWC": same shape in the IR,
-// NHWC bytes in memory; a fused residual is in the dst layout). For NCHW
+// Activations are plain NCHW unless the CPU layout pass marked their values
+// channels-last (ir::Layout::kChannelsLast: same shape in the IR, NHWC bytes
+// in memory; a fused residual is in the output's layout). For NCHW
 // oneDNN picks its preferred layout (format_tag::any) and we reorder in and
 // out, since its NHWC/blocked kernels beat its plain-NCHW (gemm) path by far
 // more than the reorders cost. Constant weights are reordered once per
@@ -12,12 +12,12 @@
 
 #include "backends/cpu/half.h"
 #include "backends/cpu/onednn_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/nn_shape.h"
 
 namespace dynrt::cpu {
 
-void register_pooling_kernels(OpRegistry& r);  // pooling.cpp
+void register_pooling_kernels(KernelRegistry& r);  // pooling.cpp
 
 namespace {
 
@@ -69,8 +69,8 @@ class ConvKernel : public Kernel {
     }
     act_ = FusedActivation::from(init);
     residual_ = init.input_dtype(3) != DType::kUndefined;
-    src_cl_ = channels_last_attr(init, "dynrt.src_layout");
-    dst_cl_ = channels_last_attr(init, "dynrt.dst_layout");
+    src_cl_ = init.input_layout(0) == ir::Layout::kChannelsLast;
+    dst_cl_ = init.output_layout(0) == ir::Layout::kChannelsLast;
     if (const Tensor* w = init.constant_input(1); w && w->dtype() == DType::kFloat32) {
       std::vector<int64_t> d = w->shape();
       packed_ = std::make_unique<PackedWeights>(*w, weight_plain_desc(d));
@@ -284,13 +284,13 @@ class ConvKernel : public Kernel {
 
 namespace dynrt {
 
-void register_cpu_nn_kernels(OpRegistry& r) {
+void register_cpu_nn_kernels(KernelRegistry& r) {
   using namespace cpu;
   // float16/bfloat16 run the float32 primitive on widened copies (widen_half).
-  r.add_kernel("Conv", Backend::kCpu, widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("Conv", widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<ConvKernel>(init, false);
   }));
-  r.add_kernel("ConvTranspose", Backend::kCpu, widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("ConvTranspose", widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<ConvKernel>(init, true);
   }));
   register_pooling_kernels(r);

@@ -13,7 +13,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -503,19 +503,19 @@ std::unique_ptr<Kernel> make_einsum_kernel(const KernelInit& init);  // einsum.c
 
 namespace dynrt {
 
-void register_cpu_normalization_kernels(OpRegistry& r) {
+void register_cpu_normalization_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Softmax", Backend::kCpu, widen_half(make_softmax<SoftMode::kSoftmax>));
-  r.add_kernel("LogSoftmax", Backend::kCpu, widen_half(make_softmax<SoftMode::kLogSoftmax>));
-  r.add_kernel("Hardmax", Backend::kCpu, widen_half(make_softmax<SoftMode::kHardmax>));
-  r.add_kernel("LayerNormalization", Backend::kCpu, make_layer_norm);
-  r.add_kernel("RMSNormalization", Backend::kCpu, make_rms_norm);
-  r.add_kernel("InstanceNormalization", Backend::kCpu, make_instance_norm);
-  r.add_kernel("GroupNormalization", Backend::kCpu, make_group_norm);
-  r.add_kernel("LpNormalization", Backend::kCpu, make_lp_norm);
-  r.add_kernel("MeanVarianceNormalization", Backend::kCpu, make_mvn);
-  r.add_kernel("LRN", Backend::kCpu, make_lrn);
-  r.add_kernel("Einsum", Backend::kCpu, widen_half(make_einsum_kernel));
+  r.add_kernel("Softmax", widen_half(make_softmax<SoftMode::kSoftmax>));
+  r.add_kernel("LogSoftmax", widen_half(make_softmax<SoftMode::kLogSoftmax>));
+  r.add_kernel("Hardmax", widen_half(make_softmax<SoftMode::kHardmax>));
+  r.add_kernel("LayerNormalization", make_layer_norm);
+  r.add_kernel("RMSNormalization", make_rms_norm);
+  r.add_kernel("InstanceNormalization", make_instance_norm);
+  r.add_kernel("GroupNormalization", make_group_norm);
+  r.add_kernel("LpNormalization", make_lp_norm);
+  r.add_kernel("MeanVarianceNormalization", make_mvn);
+  r.add_kernel("LRN", make_lrn);
+  r.add_kernel("Einsum", widen_half(make_einsum_kernel));
 }
 
 }  // namespace dynrt

@@ -115,14 +115,6 @@ struct FusedActivation {
   }
 };
 
-// Layout hook of the channels-last pass: "dynrt.src_layout"/"dynrt.dst_layout".
-inline bool channels_last_attr(const KernelInit& init, const char* name) {
-  std::string v = init.attr_string(name, "NCHW");
-  if (v == "NHWC") return true;
-  if (v != "NCHW") init.unsupported(std::string(name) + " '" + v + "' is not supported");
-  return false;
-}
-
 // Attributes every primitive here uses: scratchpad memory comes from the
 // caller so one primitive can run on many threads at once.
 inline dnnl::primitive_attr base_attr() {

@@ -1,7 +1,7 @@
 // CPU kernels for MaxPool, AveragePool, LpPool, the global pools and
 // BatchNormalization (inference). Plain loops over NC(D)HW planes, or over
 // pixels with channels innermost when the layout pass made the activations
-// channels-last ("dynrt.src_layout"/"dynrt.dst_layout" = "NHWC"). These ops
+// channels-last (the values' ir::Layout). These ops
 // are memory-bound, and writing them directly keeps ONNX Runtime's exact
 // edge semantics (ceil_mode windows, count_include_pad divisors).
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/nn_shape.h"
 
 namespace dynrt::cpu {
@@ -17,11 +17,8 @@ namespace {
 
 enum class PoolKind { kMax, kAvg, kLp };
 
-bool channels_last(const KernelInit& init, const char* name) {
-  std::string v = init.attr_string(name, "NCHW");
-  if (v != "NCHW" && v != "NHWC") init.unsupported(std::string(name) + " '" + v + "' is not supported");
-  return v == "NHWC";
-}
+bool channels_last_input(const KernelInit& init) { return init.input_layout(0) == ir::Layout::kChannelsLast; }
+bool channels_last_output(const KernelInit& init) { return init.output_layout(0) == ir::Layout::kChannelsLast; }
 
 // LpPool's p: an int since opset 11, a float before.
 float lp_norm(const KernelInit& init) {
@@ -45,8 +42,8 @@ class PoolKernel : public Kernel {
     if (!sp_.error.empty()) init.unsupported(sp_.error);
     include_pad_ = init.attr_int("count_include_pad", 0) != 0;
     p_ = lp_norm(init);
-    cl_ = channels_last(init, "dynrt.src_layout");
-    if (cl_ != channels_last(init, "dynrt.dst_layout")) init.unsupported("pools need the same src and dst layout");
+    cl_ = channels_last_input(init);
+    if (cl_ != channels_last_output(init)) init.unsupported("pools need the same input and output layout");
   }
 
   void run(KernelContext& c) const override {
@@ -209,7 +206,7 @@ void global_pool_channels_last(PoolKind kind, float p, int64_t batch, int64_t ch
 std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) {
   if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
   float p = lp_norm(init);
-  bool cl = channels_last(init, "dynrt.src_layout");
+  bool cl = channels_last_input(init);
   // The (N, C, 1, ...) output has the same bytes in either layout.
   return make_kernel([kind, p, cl](KernelContext& c) {
     const TensorView& x = c.in(0);
@@ -334,20 +331,20 @@ class BatchNormKernel : public Kernel {
 
 }  // namespace
 
-void register_pooling_kernels(OpRegistry& r) {
-  r.add_kernel("MaxPool", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+void register_pooling_kernels(KernelRegistry& r) {
+  r.add_kernel("MaxPool", [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<PoolKernel>(init, PoolKind::kMax);
   });
-  r.add_kernel("AveragePool", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("AveragePool", [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<PoolKernel>(init, PoolKind::kAvg);
   });
-  r.add_kernel("LpPool", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("LpPool", [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<PoolKernel>(init, PoolKind::kLp);
   });
-  r.add_kernel("GlobalAveragePool", Backend::kCpu, [](const KernelInit& init) { return make_global_pool(init, PoolKind::kAvg); });
-  r.add_kernel("GlobalMaxPool", Backend::kCpu, [](const KernelInit& init) { return make_global_pool(init, PoolKind::kMax); });
-  r.add_kernel("GlobalLpPool", Backend::kCpu, [](const KernelInit& init) { return make_global_pool(init, PoolKind::kLp); });
-  r.add_kernel("BatchNormalization", Backend::kCpu, [](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  r.add_kernel("GlobalAveragePool", [](const KernelInit& init) { return make_global_pool(init, PoolKind::kAvg); });
+  r.add_kernel("GlobalMaxPool", [](const KernelInit& init) { return make_global_pool(init, PoolKind::kMax); });
+  r.add_kernel("GlobalLpPool", [](const KernelInit& init) { return make_global_pool(init, PoolKind::kLp); });
+  r.add_kernel("BatchNormalization", [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<BatchNormKernel>(init);
   });
 }

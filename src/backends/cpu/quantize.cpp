@@ -9,7 +9,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/nn_shape.h"
 
 namespace dynrt::cpu {
@@ -316,15 +316,15 @@ std::unique_ptr<Kernel> make_qlinear_conv(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_quantize_kernels(OpRegistry& r) {
+void register_cpu_quantize_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("QuantizeLinear", Backend::kCpu, make_quantize);
-  r.add_kernel("DequantizeLinear", Backend::kCpu, make_dequantize);
-  r.add_kernel("DynamicQuantizeLinear", Backend::kCpu, make_dynamic_quantize);
-  r.add_kernel("MatMulInteger", Backend::kCpu, make_matmul_integer);
-  r.add_kernel("QLinearMatMul", Backend::kCpu, make_qlinear_matmul);
-  r.add_kernel("ConvInteger", Backend::kCpu, make_conv_integer);
-  r.add_kernel("QLinearConv", Backend::kCpu, make_qlinear_conv);
+  r.add_kernel("QuantizeLinear", make_quantize);
+  r.add_kernel("DequantizeLinear", make_dequantize);
+  r.add_kernel("DynamicQuantizeLinear", make_dynamic_quantize);
+  r.add_kernel("MatMulInteger", make_matmul_integer);
+  r.add_kernel("QLinearMatMul", make_qlinear_matmul);
+  r.add_kernel("ConvInteger", make_conv_integer);
+  r.add_kernel("QLinearConv", make_qlinear_conv);
 }
 
 }  // namespace dynrt

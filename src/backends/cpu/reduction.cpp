@@ -13,7 +13,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -382,20 +382,20 @@ std::unique_ptr<Kernel> make_arg(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_reduction_kernels(OpRegistry& r) {
+void register_cpu_reduction_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("ReduceSum", Backend::kCpu, widen_half(make_reduce<RSum>));
-  r.add_kernel("ReduceMean", Backend::kCpu, widen_half(make_reduce<RMean>));
-  r.add_kernel("ReduceMax", Backend::kCpu, widen_half(make_reduce<RMax>));
-  r.add_kernel("ReduceMin", Backend::kCpu, widen_half(make_reduce<RMin>));
-  r.add_kernel("ReduceProd", Backend::kCpu, widen_half(make_reduce<RProd>));
-  r.add_kernel("ReduceL1", Backend::kCpu, widen_half(make_reduce<RL1>));
-  r.add_kernel("ReduceL2", Backend::kCpu, widen_half(make_reduce<RL2>));
-  r.add_kernel("ReduceLogSum", Backend::kCpu, widen_half(make_reduce<RLogSum>));
-  r.add_kernel("ReduceLogSumExp", Backend::kCpu, widen_half(make_reduce<RLogSumExp>));
-  r.add_kernel("ReduceSumSquare", Backend::kCpu, widen_half(make_reduce<RSumSquare>));
-  r.add_kernel("ArgMax", Backend::kCpu, make_arg);
-  r.add_kernel("ArgMin", Backend::kCpu, make_arg);
+  r.add_kernel("ReduceSum", widen_half(make_reduce<RSum>));
+  r.add_kernel("ReduceMean", widen_half(make_reduce<RMean>));
+  r.add_kernel("ReduceMax", widen_half(make_reduce<RMax>));
+  r.add_kernel("ReduceMin", widen_half(make_reduce<RMin>));
+  r.add_kernel("ReduceProd", widen_half(make_reduce<RProd>));
+  r.add_kernel("ReduceL1", widen_half(make_reduce<RL1>));
+  r.add_kernel("ReduceL2", widen_half(make_reduce<RL2>));
+  r.add_kernel("ReduceLogSum", widen_half(make_reduce<RLogSum>));
+  r.add_kernel("ReduceLogSumExp", widen_half(make_reduce<RLogSumExp>));
+  r.add_kernel("ReduceSumSquare", widen_half(make_reduce<RSumSquare>));
+  r.add_kernel("ArgMax", make_arg);
+  r.add_kernel("ArgMin", make_arg);
 }
 
 }  // namespace dynrt

@@ -16,7 +16,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -313,12 +313,12 @@ std::unique_ptr<Kernel> make_resize(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_grid_kernels(OpRegistry& r);  // grid_sample.cpp
+void register_cpu_grid_kernels(KernelRegistry& r);  // grid_sample.cpp
 
-void register_cpu_resize_kernels(OpRegistry& r) {
+void register_cpu_resize_kernels(KernelRegistry& r) {
   register_cpu_grid_kernels(r);
-  r.add_kernel("Resize", Backend::kCpu, cpu::make_resize);
-  r.add_kernel("Upsample", Backend::kCpu, cpu::make_resize);
+  r.add_kernel("Resize", cpu::make_resize);
+  r.add_kernel("Upsample", cpu::make_resize);
 }
 
 }  // namespace dynrt

@@ -7,7 +7,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -205,8 +205,8 @@ std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_rnn_kernels(OpRegistry& r) {
-  for (const char* op : {"RNN", "GRU", "LSTM"}) r.add_kernel(op, Backend::kCpu, cpu::make_rnn);
+void register_cpu_rnn_kernels(KernelRegistry& r) {
+  for (const char* op : {"RNN", "GRU", "LSTM"}) r.add_kernel(op, cpu::make_rnn);
 }
 
 }  // namespace dynrt

@@ -5,7 +5,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -148,15 +148,15 @@ std::unique_ptr<Kernel> make_range(const KernelInit&) {
 
 namespace dynrt {
 
-void register_cpu_shape_kernels(OpRegistry& r) {
+void register_cpu_shape_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Shape", Backend::kCpu, make_shape);
-  r.add_kernel("Size", Backend::kCpu, make_size);
-  r.add_kernel("Reshape", Backend::kCpu, make_reshape);
-  r.add_kernel("Flatten", Backend::kCpu, make_copy);
-  r.add_kernel("Expand", Backend::kCpu, make_expand);
-  r.add_kernel("ConstantOfShape", Backend::kCpu, make_constant_of_shape);
-  r.add_kernel("Range", Backend::kCpu, make_range);
+  r.add_kernel("Shape", make_shape);
+  r.add_kernel("Size", make_size);
+  r.add_kernel("Reshape", make_reshape);
+  r.add_kernel("Flatten", make_copy);
+  r.add_kernel("Expand", make_expand);
+  r.add_kernel("ConstantOfShape", make_constant_of_shape);
+  r.add_kernel("Range", make_range);
 }
 
 }  // namespace dynrt

@@ -10,7 +10,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -233,14 +233,14 @@ std::unique_ptr<Kernel> make_mel(const KernelInit&) {
 
 namespace dynrt {
 
-void register_cpu_signal_kernels(OpRegistry& r) {
+void register_cpu_signal_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("DFT", Backend::kCpu, make_dft);
-  r.add_kernel("STFT", Backend::kCpu, make_stft);
-  r.add_kernel("HannWindow", Backend::kCpu, make_window<Window::kHann>);
-  r.add_kernel("HammingWindow", Backend::kCpu, make_window<Window::kHamming>);
-  r.add_kernel("BlackmanWindow", Backend::kCpu, make_window<Window::kBlackman>);
-  r.add_kernel("MelWeightMatrix", Backend::kCpu, make_mel);
+  r.add_kernel("DFT", make_dft);
+  r.add_kernel("STFT", make_stft);
+  r.add_kernel("HannWindow", make_window<Window::kHann>);
+  r.add_kernel("HammingWindow", make_window<Window::kHamming>);
+  r.add_kernel("BlackmanWindow", make_window<Window::kBlackman>);
+  r.add_kernel("MelWeightMatrix", make_mel);
 }
 
 }  // namespace dynrt

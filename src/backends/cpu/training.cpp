@@ -5,7 +5,7 @@
 #include <string>
 
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -83,9 +83,9 @@ std::unique_ptr<Kernel> make_optimizer(const KernelInit& init) {
 
 namespace dynrt {
 
-void register_cpu_training_kernels(OpRegistry& r) {
+void register_cpu_training_kernels(KernelRegistry& r) {
   for (const char* op : {"Adagrad", "Adam", "Momentum"})
-    r.add_kernel(op, Backend::kCpu, cpu::make_optimizer, "ai.onnx.preview.training");
+    r.add_kernel(op, cpu::make_optimizer, "ai.onnx.preview.training");
 }
 
 }  // namespace dynrt

@@ -11,7 +11,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
-#include "ops/families.h"
+#include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -237,14 +237,14 @@ std::unique_ptr<Kernel> make_deform_conv_kernel(const KernelInit& init);  // vis
 
 namespace dynrt {
 
-void register_cpu_vision_kernels(OpRegistry& r) {
+void register_cpu_vision_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("RoiAlign", Backend::kCpu, widen_half(make_roi_align));
-  r.add_kernel("NonMaxSuppression", Backend::kCpu, make_nms);
-  r.add_kernel("CenterCropPad", Backend::kCpu, make_center_crop_pad);
-  r.add_kernel("Col2Im", Backend::kCpu, make_col2im_kernel);
-  r.add_kernel("MaxUnpool", Backend::kCpu, make_max_unpool_kernel);
-  r.add_kernel("DeformConv", Backend::kCpu, widen_half(make_deform_conv_kernel));
+  r.add_kernel("RoiAlign", widen_half(make_roi_align));
+  r.add_kernel("NonMaxSuppression", make_nms);
+  r.add_kernel("CenterCropPad", make_center_crop_pad);
+  r.add_kernel("Col2Im", make_col2im_kernel);
+  r.add_kernel("MaxUnpool", make_max_unpool_kernel);
+  r.add_kernel("DeformConv", widen_half(make_deform_conv_kernel));
 }
 
 }  // namespace dynrt

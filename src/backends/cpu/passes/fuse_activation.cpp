@@ -1,15 +1,24 @@
-// Fuse what follows a Conv / Gemm / MatMul into it, so the math library
-// applies it while the output is still in cache:
+// CPU lowering: fuse what follows a Conv / Gemm / MatMul into it, so oneDNN
+// applies it while the output is still in cache. The fused forms are the CPU
+// kernels' conventions and only CPU nodes (provider `self`) are touched:
 //  - Conv + Add(residual of the same shape) -> Conv with input 3 = residual
 //  - MatMul + Add(constant bias over the last dim) -> MatMul with input 2 = bias
 //  - X + Relu/Sigmoid/Tanh/HardSwish/Gelu/Clip -> X with "dynrt.activation"
-#include "passes/pass.h"
+#include "backends/cpu/passes/passes.h"
 
-namespace dynrt::passes {
+namespace dynrt::cpu {
 namespace {
 
-bool is_fusable_producer(const ir::Node& n) {
-  return n.domain.empty() && (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul");
+bool is_fusable_producer(const ir::Node& n, int self) {
+  return n.provider == self && n.domain.empty() && (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul");
+}
+
+// "Conv+Add+Relu": what describe() and the op profile call a fused node.
+void note_fused(ir::Node& x, const std::string& what) {
+  ir::Attribute& a = x.attrs["dynrt.fused"];
+  a.type = ir::Attribute::Type::kString;
+  if (a.s.empty()) a.s = x.op;
+  a.s += "+" + what;
 }
 
 // The single consumer of value v, or -1.
@@ -42,11 +51,11 @@ ir::Attribute float_attr(float f) {
 
 }  // namespace
 
-bool fuse_activation(ir::Graph& g) {
+bool fuse_activation(ir::Graph& g, int self) {
   bool changed = false;
   std::vector<bool> keep(g.nodes.size(), true);
   for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (!keep[k] || !is_fusable_producer(g.nodes[k])) continue;
+    if (!keep[k] || !is_fusable_producer(g.nodes[k], self)) continue;
     for (;;) {
       ir::Node& x = g.nodes[k];
       if (x.attrs.count("dynrt.activation")) break;
@@ -56,6 +65,7 @@ bool fuse_activation(ir::Graph& g) {
       int c = sole_consumer(g, uses, out);
       if (c < 0 || !keep[static_cast<size_t>(c)]) break;
       ir::Node& y = g.nodes[static_cast<size_t>(c)];
+      if (y.provider != self) break;
       if (x.op == "Conv" && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
         int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
         const ir::Value &ov = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
@@ -64,6 +74,7 @@ bool fuse_activation(ir::Graph& g) {
         x.inputs.resize(4, -1);
         x.inputs[3] = other;
         x.outputs[0] = y.outputs[0];
+        note_fused(x, "Add");
         keep[static_cast<size_t>(c)] = false;
         changed = true;
         continue;
@@ -80,6 +91,7 @@ bool fuse_activation(ir::Graph& g) {
           break;
         x.inputs.push_back(other);  // a [.., 1, N] bias has the same bytes as [N]
         x.outputs[0] = y.outputs[0];
+        note_fused(x, "Add");
         keep[static_cast<size_t>(c)] = false;
         changed = true;
         continue;
@@ -98,6 +110,7 @@ bool fuse_activation(ir::Graph& g) {
         x.attrs["dynrt.clip_max"] = float_attr(hi);
       }
       x.attrs["dynrt.activation"] = a;
+      note_fused(x, act);
       x.outputs[0] = y.outputs[0];
       keep[static_cast<size_t>(c)] = false;
       changed = true;
@@ -108,4 +121,4 @@ bool fuse_activation(ir::Graph& g) {
   return changed;
 }
 
-}  // namespace dynrt::passes
+}  // namespace dynrt::cpu

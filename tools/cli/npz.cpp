@@ -1,6 +1,6 @@
 // NumPy .npy/.npz reading and writing (what `np.savez` / `np.load` use), so
 // users can feed and inspect engines from Python without bindings.
-#include "util/npz.h"
+#include "npz.h"
 
 #include <zlib.h>
 

@@ -1,4 +1,4 @@
-// Keep convolution activations channels-last (NHWC bytes) between the nodes
+// CPU lowering: keep convolution activations channels-last (NHWC bytes) between the nodes
 // that can read and write that layout, so a CNN pays for NCHW<->NHWC
 // reorders only at its edges instead of around every Conv.
 //
@@ -9,13 +9,14 @@
 //   dst layout); MaxPool/AveragePool/LpPool input 0 (src layout == dst
 //   layout); GlobalAveragePool/GlobalMaxPool/GlobalLpPool input 0 (their
 //   (N, C, 1...) output has the same bytes either way).
-// Graph outputs are never marked. Kernels learn the layout from the string
-// attributes "dynrt.src_layout" / "dynrt.dst_layout" = "NHWC".
+// Graph outputs and values read or written by another provider are never
+// marked. The layout is recorded on the value (ir::Value::layout); kernels
+// read it through KernelInit::input_layout / output_layout.
 //
 // Run after fuse_activation: unfused Relu/Add between convs block marking.
-#include "passes/pass.h"
+#include "backends/cpu/passes/passes.h"
 
-namespace dynrt::passes {
+namespace dynrt::cpu {
 namespace {
 
 bool is_op(const ir::Node& n, const char* op) { return n.domain.empty() && n.op == op; }
@@ -24,24 +25,19 @@ bool is_global_pool(const ir::Node& n) {
   return is_op(n, "GlobalAveragePool") || is_op(n, "GlobalMaxPool") || is_op(n, "GlobalLpPool");
 }
 
-ir::Attribute nhwc_attr() {
-  ir::Attribute a;
-  a.type = ir::Attribute::Type::kString;
-  a.s = "NHWC";
-  return a;
-}
-
 }  // namespace
 
-bool assign_channels_last(ir::Graph& g) {
+bool assign_channels_last(ir::Graph& g, int self) {
   size_t nv = g.values.size();
   std::vector<char> mark(nv, 0);
   auto spatial_f32 = [&](int v) {
     const ir::Value& val = g.values[static_cast<size_t>(v)];
     return val.dtype == DType::kFloat32 && val.rank_known && val.shape.size() >= 3 && val.shape.size() <= 5;
   };
+  for (const ir::Value& v : g.values)
+    if (v.layout != ir::Layout::kRowMajor) return false;  // already assigned
   for (const ir::Node& n : g.nodes) {
-    if (n.attrs.count("dynrt.src_layout") || n.attrs.count("dynrt.dst_layout")) return false;  // already assigned
+    if (n.provider != self) continue;
     bool producer = is_op(n, "Conv") || (is_pool(n) && n.outputs.size() == 1);
     if (producer && !n.outputs.empty() && n.outputs[0] >= 0 && spatial_f32(n.outputs[0]))
       mark[static_cast<size_t>(n.outputs[0])] = 1;
@@ -62,8 +58,8 @@ bool assign_channels_last(ir::Graph& g) {
       for (size_t i = 0; i < n.inputs.size(); ++i) {
         int v = n.inputs[i];
         if (!marked(v)) continue;
-        bool ok = (is_op(n, "Conv") && i == 0) || (is_op(n, "Conv") && i == 3 && marked(out)) ||
-                  (is_pool(n) && i == 0 && marked(out)) || (is_global_pool(n) && i == 0);
+        bool ok = n.provider == self && ((is_op(n, "Conv") && i == 0) || (is_op(n, "Conv") && i == 3 && marked(out)) ||
+                  (is_pool(n) && i == 0 && marked(out)) || (is_global_pool(n) && i == 0));
         if (!ok) unmark(v);
       }
       // A residual and the conv's output share a layout; a pool keeps its input's.
@@ -73,18 +69,12 @@ bool assign_channels_last(ir::Graph& g) {
   }
 
   bool any = false;
-  for (ir::Node& n : g.nodes) {
-    if (!(is_op(n, "Conv") || is_pool(n) || is_global_pool(n))) continue;
-    if (marked(n.inputs[0])) {
-      n.attrs["dynrt.src_layout"] = nhwc_attr();
+  for (size_t v = 0; v < nv; ++v)
+    if (mark[v]) {
+      g.values[v].layout = ir::Layout::kChannelsLast;
       any = true;
     }
-    if (!n.outputs.empty() && marked(n.outputs[0])) {
-      n.attrs["dynrt.dst_layout"] = nhwc_attr();
-      any = true;
-    }
-  }
   return any;
 }
 
-}  // namespace dynrt::passes
+}  // namespace dynrt::cpu

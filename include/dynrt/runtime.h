@@ -1,0 +1,105 @@
+// dynrt runtime API (libdynrt_runtime): load engines and run them.
+//
+//   auto engine = dynrt::Engine::load("model.engine");
+//   auto ctx = engine->create_context({.threads = 4});   // one per thread
+//   auto outputs = ctx->run({{"input", tensor}});         // any shape inside a profile
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dynrt/error.h"
+#include "dynrt/export.h"
+#include "dynrt/types.h"
+
+namespace dynrt {
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<std::string> dims;  // "batch", "3", "2*seq"
+};
+
+struct ContextOptions {
+  // CPU threads for this context's runs. 0: OMP_NUM_THREADS when set, else
+  // the number of physical cores.
+  int threads = 0;
+  // Plans (one per distinct input shape: sizes, arena offsets, kernel
+  // state) kept at once; the least recently used one is dropped beyond it.
+  int64_t max_cached_plans = 64;
+};
+
+// What the most recent run did besides running kernels.
+struct RunStats {
+  int64_t copies = 0;       // tensors copied between provider memories (host <-> device)
+  int64_t copy_bytes = 0;
+  int64_t arena_bytes = 0;  // arena bytes planned for this shape, all memories
+};
+
+class ExecutionContext;
+struct EngineImpl;
+struct EngineAccess;
+
+// An immutable compiled model; share it across threads.
+class DYNRT_API Engine {
+ public:
+  // Throws ErrorCode::kInvalidEngine for truncated, corrupt or wrong-version
+  // files, kUnsupported when a provider the engine needs is not available.
+  static std::shared_ptr<Engine> load(const std::string& engine_path);
+  void save(const std::string& engine_path) const;
+
+  std::vector<TensorInfo> inputs() const;
+  std::vector<TensorInfo> outputs() const;
+  // The execution providers the engine was partitioned over ("cpu", ...).
+  std::vector<std::string> providers() const;
+  // Human-readable report: inputs, symbols and ranges, profiles, ops,
+  // partition, guards, planned memory at min/opt/max of each profile.
+  std::string describe() const;
+  std::unique_ptr<ExecutionContext> create_context(const ContextOptions& options = {}) const;
+
+  ~Engine();
+
+ private:
+  friend struct EngineAccess;
+  explicit Engine(std::shared_ptr<const EngineImpl> impl);
+  std::shared_ptr<const EngineImpl> impl_;
+};
+
+struct ContextImpl;
+
+// Per-thread execution state: the plans for the input shapes seen recently.
+class DYNRT_API ExecutionContext {
+ public:
+  ~ExecutionContext();
+
+  // Checks shapes against the profiles and guards, then runs. Inputs are
+  // read in place; outputs are fresh tensors.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+  // Same, writing into the caller's tensors where `outputs` has one (no copy:
+  // kernels write there directly; shapes must match output_shapes()), and
+  // adding fresh tensors for the outputs it lacks.
+  void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
+
+  // The output shapes these input shapes give, without running. A dimension
+  // that depends on input data (NonZero, masks) is -1.
+  std::map<std::string, std::vector<int64_t>> output_shapes(
+      const std::map<std::string, std::vector<int64_t>>& input_shapes);
+
+  // Distinct input shapes planned so far (a run at a cached shape plans nothing).
+  int64_t plans_created() const;
+  int64_t plans_cached() const;
+  // Arena bytes of the most recent plan.
+  int64_t arena_bytes() const;
+  RunStats last_run_stats() const;
+  int threads() const;
+
+ private:
+  friend class Engine;
+  explicit ExecutionContext(std::unique_ptr<ContextImpl> impl);
+  std::unique_ptr<ContextImpl> impl_;
+};
+
+}  // namespace dynrt

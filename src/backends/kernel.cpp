@@ -1,0 +1,94 @@
+#include "backends/kernel.h"
+
+namespace dynrt {
+
+const ir::Attribute* KernelInit::attr(const std::string& name) const {
+  auto it = node.attrs.find(name);
+  return it == node.attrs.end() ? nullptr : &it->second;
+}
+int64_t KernelInit::attr_int(const std::string& name, int64_t def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->i : def;
+}
+float KernelInit::attr_float(const std::string& name, float def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->f : def;
+}
+std::string KernelInit::attr_string(const std::string& name, const std::string& def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->s : def;
+}
+std::vector<int64_t> KernelInit::attr_ints(const std::string& name, std::vector<int64_t> def) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->ints : def;
+}
+const Tensor* KernelInit::constant_input(size_t i) const {
+  if (i >= node.inputs.size() || node.inputs[i] < 0) return nullptr;
+  const ir::Value& v = graph.values[static_cast<size_t>(node.inputs[i])];
+  return v.constant ? &*v.constant : nullptr;
+}
+DType KernelInit::input_dtype(size_t i) const {
+  if (i >= node.inputs.size() || node.inputs[i] < 0) return DType::kUndefined;
+  return graph.values[static_cast<size_t>(node.inputs[i])].dtype;
+}
+DType KernelInit::output_dtype(size_t i) const {
+  if (i >= node.outputs.size() || node.outputs[i] < 0) return DType::kUndefined;
+  return graph.values[static_cast<size_t>(node.outputs[i])].dtype;
+}
+size_t KernelInit::input_rank(size_t i) const {
+  return graph.values[static_cast<size_t>(node.inputs[i])].shape.size();
+}
+void KernelInit::unsupported(const std::string& msg) const {
+  throw Error(ErrorCode::kUnsupported, graph.node_label(node) + ": " + msg);
+}
+
+const std::vector<Expr>& KernelInit::input_shape(size_t i) const {
+  return graph.values[static_cast<size_t>(node.inputs[i])].shape;
+}
+ir::Layout KernelInit::input_layout(size_t i) const {
+  return has_input(i) ? graph.values[static_cast<size_t>(node.inputs[i])].layout : ir::Layout::kRowMajor;
+}
+ir::Layout KernelInit::output_layout(size_t i) const {
+  return has_output(i) ? graph.values[static_cast<size_t>(node.outputs[i])].layout : ir::Layout::kRowMajor;
+}
+
+void KernelRegistry::add_kernel(const std::string& name, KernelFactory f, const std::string& domain) {
+  add_kernel(name, std::move(f), nullptr, domain);
+}
+
+void KernelRegistry::add_kernel(const std::string& name, KernelFactory f, KernelSupports supports,
+                                const std::string& domain) {
+  if (!OpRegistry::instance().find(name, domain))
+    throw Error(ErrorCode::kInternal, "kernel registered for op '" + name + "', which has no schema");
+  kernels_[op_key(domain, name)] = Entry{std::move(f), std::move(supports)};
+}
+
+const KernelRegistry::Entry* KernelRegistry::find(const std::string& name, const std::string& domain) const {
+  auto it = kernels_.find(op_key(domain, name));
+  return it == kernels_.end() ? nullptr : &it->second;
+}
+
+void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dims) {
+  TensorView& y = c.out(i);
+  if (y.data == nullptr) {
+    c.allocate_output(i, dims);
+    return;
+  }
+  bool same = static_cast<size_t>(y.rank) == dims.size();
+  for (size_t j = 0; same && j < dims.size(); ++j) same = y.dims[j] == dims[j];
+  if (!same) {
+    std::string got, want;
+    for (int64_t d : dims) {
+      if (!got.empty()) got += 'x';
+      got += std::to_string(d);
+    }
+    for (int j = 0; j < y.rank; ++j) {
+      if (!want.empty()) want += 'x';
+      want += std::to_string(y.dim(j));
+    }
+    throw Error(ErrorCode::kInvalidInput, "output " + std::to_string(i) + " computed at run time has shape " + got +
+                                              ", but the engine was compiled for " + want);
+  }
+}
+
+}  // namespace dynrt

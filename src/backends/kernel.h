@@ -1,0 +1,115 @@
+// The kernel contract every execution provider implements: a factory per op
+// makes a Kernel once per engine (weights may be packed or uploaded there),
+// Kernel::prepare runs once per distinct input shape, Kernel::run per run.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+
+struct TensorView {
+  DType dtype = DType::kUndefined;
+  int rank = 0;
+  std::array<int64_t, kMaxRank> dims{};
+  void* data = nullptr;  // in the memory of the provider that runs the node
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < rank; ++i) n *= dims[static_cast<size_t>(i)];
+    return n;
+  }
+  std::span<const int64_t> shape() const { return {dims.data(), static_cast<size_t>(rank)}; }
+  int64_t dim(int i) const { return dims[static_cast<size_t>(i)]; }
+  template <class T> T* as() const { return static_cast<T*>(data); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
+};
+
+struct KernelState {
+  virtual ~KernelState() = default;
+};
+
+struct KernelContext {
+  std::span<const TensorView> inputs;  // absent optional inputs have dtype kUndefined
+  std::span<TensorView> outputs;       // shapes resolved and memory bound, except for
+                                       // data-dependent ops (see allocate_output)
+  std::span<const int64_t> binding;    // symbol values of this run
+  KernelState* state = nullptr;        // from Kernel::prepare for this shape
+  // For data-dependent ops: allocate output i with the given dims.
+  std::function<void(size_t, std::span<const int64_t>)> allocate_output;
+
+  const TensorView& in(size_t i) const { return inputs[i]; }
+  bool has_in(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::kUndefined; }
+  TensorView& out(size_t i) const { return outputs[i]; }
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Once per distinct input shape: build shape-specific state (primitives,
+  // blocking parameters). Inputs and outputs carry dims; data may be null.
+  virtual std::unique_ptr<KernelState> prepare(const KernelContext&) const { return nullptr; }
+  virtual void run(KernelContext& ctx) const = 0;
+};
+
+// What a kernel factory sees of its node: attributes, input/output types,
+// ranks and layouts, and constant inputs (weights, packed once per engine).
+struct DYNRT_INTERNAL KernelInit {
+  const ir::Graph& graph;
+  const ir::Node& node;
+
+  const std::string& op() const { return node.op; }
+  int64_t opset() const { return graph.opset; }
+  std::string label() const { return graph.node_label(node); }
+  const ir::Attribute* attr(const std::string& name) const;
+  int64_t attr_int(const std::string& name, int64_t def) const;
+  float attr_float(const std::string& name, float def) const;
+  std::string attr_string(const std::string& name, const std::string& def) const;
+  std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> def = {}) const;
+  size_t num_inputs() const { return node.inputs.size(); }
+  bool has_input(size_t i) const { return i < node.inputs.size() && node.inputs[i] >= 0; }
+  bool has_output(size_t i) const { return i < node.outputs.size() && node.outputs[i] >= 0; }
+  const Tensor* constant_input(size_t i) const;
+  DType input_dtype(size_t i) const;
+  DType output_dtype(size_t i) const;
+  size_t input_rank(size_t i) const;
+  const std::vector<Expr>& input_shape(size_t i) const;
+  ir::Layout input_layout(size_t i) const;
+  ir::Layout output_layout(size_t i) const;
+  [[noreturn]] void unsupported(const std::string& msg) const;
+};
+
+using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;
+// A provider's capability check for one node (dtypes, ranks, attributes).
+using KernelSupports = std::function<bool(const KernelInit&)>;
+
+// The kernels of one execution provider, by op.
+class DYNRT_INTERNAL KernelRegistry {
+ public:
+  struct Entry {
+    KernelFactory make;
+    KernelSupports supports;  // empty: every node of this op
+  };
+  void add_kernel(const std::string& name, KernelFactory f, const std::string& domain = "");
+  void add_kernel(const std::string& name, KernelFactory f, KernelSupports supports, const std::string& domain);
+  const Entry* find(const std::string& name, const std::string& domain = "") const;
+  size_t size() const { return kernels_.size(); }
+
+ private:
+  std::map<std::string, Entry> kernels_;
+};
+
+// Kernel side of run-time-sized outputs (see ops/runtime_shape.h): output i
+// gets `dims`. An output left unallocated by the runtime is allocated here;
+// a preallocated one must already have exactly these dims.
+DYNRT_INTERNAL void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dims);
+
+}  // namespace dynrt

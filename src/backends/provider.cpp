@@ -1,0 +1,150 @@
+#include "backends/provider.h"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+
+namespace dynrt {
+
+bool ExecutionProvider::supports(const ir::Graph& g, const ir::Node& n) const {
+  const KernelRegistry::Entry* k = kernels_.find(n.op, n.domain);
+  return k && (!k->supports || k->supports(KernelInit{g, n}));
+}
+
+DeviceBuffer::DeviceBuffer(const ExecutionProvider* p, size_t bytes) : provider_(p), bytes_(bytes) {
+  data_ = p->allocate(std::max<size_t>(bytes, 1));
+  if (!data_)
+    throw Error(ErrorCode::kInternal, "out of " + p->name() + " memory allocating " + std::to_string(bytes) + " bytes");
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (data_) provider_->deallocate(data_);
+}
+
+void DeviceBuffer::swap(DeviceBuffer& o) noexcept {
+  std::swap(provider_, o.provider_);
+  std::swap(data_, o.data_);
+  std::swap(bytes_, o.bytes_);
+}
+
+ProviderRegistry& ProviderRegistry::instance() {
+  static ProviderRegistry* r = [] {
+    auto* reg = new ProviderRegistry();
+    register_builtin_providers(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+void ProviderRegistry::add(const std::string& name, ProviderFactory make) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [n, f] : factories_)
+    if (n == name) {
+      f = std::move(make);
+      return;
+    }
+  factories_.emplace_back(name, std::move(make));
+}
+
+std::vector<std::string> ProviderRegistry::builtin_names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, f] : factories_) out.push_back(n);
+  return out;
+}
+
+namespace {
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+// The folder of the library holding this code: plug-ins are looked up there first.
+std::filesystem::path own_folder() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&own_folder), &info) == 0 || !info.dli_fname) return {};
+  return std::filesystem::path(info.dli_fname).parent_path();
+}
+
+using RegisterFn = void (*)(ProviderRegistry&);
+
+// Loads libdynrt_provider_<name>.so; returns an empty string or why not.
+std::string load_plugin(const std::string& name, ProviderRegistry& r) {
+  std::string file = "libdynrt_provider_" + name + ".so";
+  std::string errors;
+  void* handle = nullptr;
+  std::filesystem::path beside = own_folder() / file;
+  std::error_code ec;
+  if (!own_folder().empty() && std::filesystem::exists(beside, ec)) {
+    handle = dlopen(beside.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) errors = dlerror();
+  }
+  if (!handle) {
+    handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char* e = dlerror();
+      return errors.empty() ? std::string(e ? e : file + ": not found") : errors;
+    }
+  }
+  auto fn = reinterpret_cast<RegisterFn>(dlsym(handle, "dynrt_register_provider"));
+  if (!fn) return file + " does not export dynrt_register_provider";
+  fn(r);
+  return {};
+}
+
+}  // namespace
+
+const ExecutionProvider* ProviderRegistry::try_get(const std::string& name, std::string* why) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& [n, p] : made_)
+    if (n == name) return p.get();
+  if (!valid_name(name)) {
+    if (why) *why = "not a provider name (lowercase letters, digits and '_')";
+    return nullptr;
+  }
+  auto find = [&]() -> ProviderFactory {
+    for (const auto& [n, f] : factories_)
+      if (n == name) return f;
+    return nullptr;
+  };
+  ProviderFactory make = find();
+  if (!make) {
+    lock.unlock();  // the plug-in registers itself through add()
+    std::string err = load_plugin(name, *this);
+    lock.lock();
+    make = find();
+    if (!make) {
+      if (why) *why = err.empty() ? "its plug-in did not register it" : err;
+      return nullptr;
+    }
+  }
+  std::unique_ptr<ExecutionProvider> p;
+  try {
+    p = make();
+  } catch (const Error& e) {
+    if (why) *why = e.what();
+    return nullptr;
+  }
+  if (!p) {
+    if (why) *why = "not available on this machine";
+    return nullptr;
+  }
+  made_.emplace_back(name, std::move(p));
+  return made_.back().second.get();
+}
+
+const ExecutionProvider& ProviderRegistry::get(const std::string& name) {
+  std::string why;
+  const ExecutionProvider* p = try_get(name, &why);
+  if (!p) throw Error(ErrorCode::kUnsupported, "execution provider '" + name + "' is not available: " + why);
+  return *p;
+}
+
+const ExecutionProvider& cpu_provider() {
+  static const ExecutionProvider& p = ProviderRegistry::instance().get("cpu");
+  return p;
+}
+
+}  // namespace dynrt

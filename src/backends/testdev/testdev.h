@@ -1,0 +1,18 @@
+// The test-only "testdev" provider (see provider.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "backends/provider.h"
+
+namespace dynrt::testdev {
+
+struct Counters {
+  int64_t copies_to_host = 0, copies_from_host = 0, bytes = 0;
+  int64_t live_allocations = 0;
+};
+Counters counters();  // totals since the process started
+
+}  // namespace dynrt::testdev
+
+extern "C" void dynrt_register_provider(dynrt::ProviderRegistry& r);

@@ -1,0 +1,78 @@
+// The executor behind ExecutionContext. A run is three steps:
+//   bind    — check the caller's inputs (names, dtypes, ranks) and key them by shape;
+//   plan    — once per distinct input shape (cached, bounded): bind symbols, check
+//             profiles and guards, resolve every shape, place values in one arena
+//             per memory, let kernels prepare (plan.cpp);
+//   execute — point views at arenas and the caller's buffers, run kernels and
+//             boundary copies in order (context.cpp).
+#pragma once
+
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/engine_impl.h"
+
+namespace dynrt {
+
+struct Plan {
+  std::vector<int64_t> binding;    // per symbol (data-dependent ones: -1)
+  std::vector<TensorView> views;   // per value: dims resolved, data bound per run
+  std::vector<int64_t> offsets;    // per value: offset in its memory's arena, or -1
+  std::vector<int64_t> arena_bytes;                  // per memory (index as Graph::providers)
+  std::vector<std::unique_ptr<KernelState>> states;  // per node (static nodes)
+};
+
+// Plans for the input shapes seen recently; the least recently used one is
+// dropped when there are more than `capacity`.
+class PlanCache {
+ public:
+  using Key = std::vector<int64_t>;
+  explicit PlanCache(size_t capacity) : capacity_(capacity) {}
+  Plan* find(const Key& key);
+  Plan* insert(const Key& key, std::unique_ptr<Plan> plan);
+  size_t size() const { return index_.size(); }
+
+ private:
+  size_t capacity_;
+  std::list<std::pair<Key, std::unique_ptr<Plan>>> lru_;  // most recent first
+  std::map<Key, std::list<std::pair<Key, std::unique_ptr<Plan>>>::iterator> index_;
+};
+
+// Plan for these input shapes (one per graph input, in order). Throws
+// kShapeOutOfRange naming the input, dimension and range at fault.
+std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes);
+
+// DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
+// is destroyed (for performance work; off by default, no cost when off).
+struct OpProfile {
+  bool enabled = false;
+  std::map<std::string, std::pair<double, int64_t>> ms_calls;
+  OpProfile();
+  ~OpProfile();
+};
+
+struct ContextImpl {
+  ContextImpl(std::shared_ptr<const EngineImpl> engine, const ContextOptions& options);
+
+  std::shared_ptr<const EngineImpl> e;
+  int threads;
+  PlanCache cache;
+  int64_t plans_created = 0;
+  OpProfile profile;
+  std::vector<DeviceBuffer> arenas;           // per memory, grown to the largest plan seen
+  std::vector<DeviceBuffer> dynamic_buffers;  // sized by data during the current run
+  RunStats stats;
+
+  void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
+  std::map<std::string, std::vector<int64_t>> output_shapes(const std::map<std::string, std::vector<int64_t>>& shapes);
+
+ private:
+  Plan& plan_for(const std::vector<std::vector<int64_t>>& shapes);
+  void execute(Plan& plan, std::vector<TensorView>& views);
+  void run_copy(size_t node, std::vector<TensorView>& views, std::vector<int64_t>& binding);
+};
+
+}  // namespace dynrt

@@ -1,0 +1,191 @@
+// The runtime's public API: the caller's output buffers, output shapes
+// before running, the bounded plan cache, threads per context, and engines
+// partitioned over a device provider (copies counted, device memory freed).
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include "builder/build.h"
+#include "dynrt/dynrt.h"
+#include "graph_builder.h"
+#include "probe_provider.h"
+#include "runtime/engine_impl.h"
+
+namespace dynrt::testing {
+namespace {
+
+const std::string kModel = std::string(DYNRT_SOURCE_DIR) + "/tests/models/pool_flatten.torchscript.onnx";
+
+Tensor images(int64_t n, unsigned seed) {
+  Tensor t(DType::kFloat32, {n, 3, 16, 16});
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist;
+  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<float>()[i] = dist(rng);
+  return t;
+}
+
+BuildConfig batch(int64_t lo, int64_t opt, int64_t hi) {
+  BuildConfig cfg;
+  Profile p;
+  p.dims["batch"] = {lo, opt, hi};
+  cfg.profiles.push_back(p);
+  return cfg;
+}
+
+TEST(RuntimeApi, OutputsGoStraightIntoTheCallersBuffers) {
+  auto engine = build(kModel, batch(1, 4, 8));
+  auto ctx = engine->create_context();
+  std::map<std::string, Tensor> in = {{"x", images(3, 1)}};
+  Tensor want = ctx->run(in).at("output");
+  std::vector<float> storage(3 * 4, -1.f);
+  std::map<std::string, Tensor> out = {{"output", Tensor::wrap(DType::kFloat32, {3, 4}, storage.data())}};
+  ctx->run(in, out);
+  EXPECT_EQ(out.at("output").data(), storage.data());  // written in place, not replaced
+  EXPECT_EQ(std::memcmp(storage.data(), want.data(), want.nbytes()), 0);
+}
+
+TEST(RuntimeApi, WrongOutputBufferIsAnErrorNamingIt) {
+  auto engine = build(kModel, batch(1, 4, 8));
+  auto ctx = engine->create_context();
+  std::map<std::string, Tensor> out = {{"output", Tensor(DType::kFloat32, {2, 4})}};
+  try {
+    ctx->run({{"x", images(3, 1)}}, out);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidInput);
+    EXPECT_STREQ(e.what(), "output 'output' buffer is float32 2x4, but these inputs give float32 3x4");
+  }
+  std::map<std::string, Tensor> unknown = {{"nope", Tensor(DType::kFloat32, {2, 4})}};
+  EXPECT_THROW(ctx->run({{"x", images(3, 1)}}, unknown), Error);
+}
+
+TEST(RuntimeApi, OutputShapesBeforeRunningReuseThePlan) {
+  auto engine = build(kModel, batch(1, 4, 8));
+  auto ctx = engine->create_context();
+  auto shapes = ctx->output_shapes({{"x", {5, 3, 16, 16}}});
+  EXPECT_EQ(shapes.at("output"), (std::vector<int64_t>{5, 4}));
+  EXPECT_EQ(ctx->plans_created(), 1);
+  ctx->run({{"x", images(5, 2)}});
+  EXPECT_EQ(ctx->plans_created(), 1);
+  EXPECT_THROW(ctx->output_shapes({{"x", {9, 3, 16, 16}}}), Error);  // outside the profile
+}
+
+TEST(RuntimeApi, DataDependentOutputDimsAreUnknownBeforeRunning) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+  int x = b.input("x", DType::kFloat32, {n, Expr::constant(3)});
+  b.output(b.node("NonZero", {x}, "idx"));
+  BuildConfig cfg;
+  cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+  auto engine = EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  auto ctx = engine->create_context();
+  EXPECT_EQ(ctx->output_shapes({{"x", {2, 3}}}).at("idx"), (std::vector<int64_t>{2, -1}));
+  Tensor t(DType::kFloat32, {2, 3});
+  t.data_as<float>()[1] = 1.f;
+  t.data_as<float>()[5] = 2.f;
+  Tensor idx = ctx->run({{"x", t}}).at("idx");
+  EXPECT_EQ(idx.shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(idx.to_int64_vector(), (std::vector<int64_t>{0, 1, 1, 2}));
+}
+
+TEST(RuntimeApi, PlanCacheKeepsTheMostRecentShapes) {
+  auto engine = build(kModel, batch(1, 4, 8));
+  auto ctx = engine->create_context({.threads = 0, .max_cached_plans = 2});
+  for (int64_t n : {1, 2, 3}) ctx->run({{"x", images(n, 1)}});
+  EXPECT_EQ(ctx->plans_created(), 3);
+  EXPECT_EQ(ctx->plans_cached(), 2);
+  ctx->run({{"x", images(3, 1)}});  // cached
+  EXPECT_EQ(ctx->plans_created(), 3);
+  ctx->run({{"x", images(1, 1)}});  // dropped: planned again
+  EXPECT_EQ(ctx->plans_created(), 4);
+  EXPECT_EQ(ctx->plans_cached(), 2);
+  EXPECT_THROW(engine->create_context({.threads = 0, .max_cached_plans = 0}), Error);
+}
+
+TEST(RuntimeApi, EachContextRunsWithItsOwnThreadCount) {
+  register_probe();
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+  b.output(b.node("Relu", {b.input("x", DType::kFloat32, {n})}, "y"));
+  BuildConfig cfg;
+  cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+  cfg.providers = {"probe", "cpu"};
+  auto engine = EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  int before = omp_get_max_threads();
+  for (int threads : {1, 3}) {
+    auto ctx = engine->create_context({.threads = threads});
+    EXPECT_EQ(ctx->threads(), threads);
+    Tensor x(DType::kFloat32, {4});
+    x.data_as<float>()[2] = 5.f;
+    x.data_as<float>()[3] = -5.f;
+    Tensor y = ctx->run({{"x", x}}).at("y");
+    EXPECT_EQ(g_probe_threads.load(), threads);
+    EXPECT_EQ(y.data_as<float>()[2], 5.f);
+    EXPECT_EQ(y.data_as<float>()[3], 0.f);
+  }
+  EXPECT_EQ(omp_get_max_threads(), before);  // the caller's setting is restored
+}
+
+TEST(RuntimeApi, DefaultThreadsHonourOmpNumThreads) {
+  auto engine = build(kModel, batch(1, 4, 8));
+  const char* old = std::getenv("OMP_NUM_THREADS");
+  std::string saved = old ? old : "";
+  setenv("OMP_NUM_THREADS", "2", 1);
+  EXPECT_EQ(engine->create_context()->threads(), 2);
+  if (old) setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  else unsetenv("OMP_NUM_THREADS");
+  EXPECT_GE(engine->create_context()->threads(), 1);
+  EXPECT_THROW(engine->create_context({.threads = -1}), Error);
+}
+
+TEST(RuntimeApi, DeviceEnginesCopyAtBoundariesAndFreeTheirMemory) {
+  register_testdev();
+  int64_t live_before = testdev::counters().live_allocations;
+  {
+    GraphBuilder b;
+    Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+    int x = b.input("x", DType::kFloat32, {n, Expr::constant(8)});
+    int mm = b.node("MatMul", {x, b.constant("W", floats({8, 4}))}, "mm");
+    b.output(b.node("Relu", {b.node("Sigmoid", {mm}, "s")}, "y"));
+    BuildConfig cfg;
+    cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+    cfg.providers = {"testdev", "cpu"};
+    auto engine = EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+    std::string path = ::testing::TempDir() + "/testdev.engine";
+    engine->save(path);
+    auto loaded = Engine::load(path);
+    std::remove(path.c_str());
+    Tensor in = floats({3, 8}, 0.5f);
+    auto ctx = engine->create_context();
+    testdev::Counters c0 = testdev::counters();
+    Tensor y = ctx->run({{"x", in}}).at("y");
+    testdev::Counters c1 = testdev::counters();
+    EXPECT_EQ(c1.copies_from_host - c0.copies_from_host, 2);  // x up, sigmoid's output up
+    EXPECT_EQ(c1.copies_to_host - c0.copies_to_host, 2);      // mm down, y down
+    EXPECT_EQ(ctx->last_run_stats().copies, 4);
+    EXPECT_EQ(ctx->last_run_stats().copy_bytes, 4 * (3 * 8 + 3 * 4 + 3 * 4 + 3 * 4));
+    // Same answer from the CPU alone and from the reloaded engine.
+    BuildConfig cpu_cfg;
+    cpu_cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+    GraphBuilder b2;
+    Expr n2 = Expr::symbol(b2.symbol("N", 1, 4, 8));
+    int x2 = b2.input("x", DType::kFloat32, {n2, Expr::constant(8)});
+    int mm2 = b2.node("MatMul", {x2, b2.constant("W", floats({8, 4}))}, "mm");
+    b2.output(b2.node("Relu", {b2.node("Sigmoid", {mm2}, "s")}, "y"));
+    auto cpu = EngineAccess::wrap(build_engine(std::move(b2.g), cpu_cfg));
+    Tensor want = cpu->create_context()->run({{"x", in}}).at("y");
+    Tensor again = loaded->create_context()->run({{"x", in}}).at("y");
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      EXPECT_NEAR(y.data_as<float>()[i], want.data_as<float>()[i], 1e-6f);
+      EXPECT_EQ(again.data_as<float>()[i], y.data_as<float>()[i]);
+    }
+    EXPECT_EQ(loaded->providers(), (std::vector<std::string>{"cpu", "testdev"}));
+  }
+  EXPECT_EQ(testdev::counters().live_allocations, live_before);  // arenas and uploaded weights freed
+}
+
+}  // namespace
+}  // namespace dynrt::testing
