@@ -2,26 +2,6 @@
 
 namespace dynrt {
 
-const ir::Attribute* KernelInit::attr(const std::string& name) const {
-  auto it = node.attrs.find(name);
-  return it == node.attrs.end() ? nullptr : &it->second;
-}
-int64_t KernelInit::attr_int(const std::string& name, int64_t def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->i : def;
-}
-float KernelInit::attr_float(const std::string& name, float def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->f : def;
-}
-std::string KernelInit::attr_string(const std::string& name, const std::string& def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->s : def;
-}
-std::vector<int64_t> KernelInit::attr_ints(const std::string& name, std::vector<int64_t> def) const {
-  const ir::Attribute* a = attr(name);
-  return a ? a->ints : def;
-}
 const Tensor* KernelInit::constant_input(size_t i) const {
   if (i >= node.inputs.size() || node.inputs[i] < 0) return nullptr;
   const ir::Value& v = graph.values[static_cast<size_t>(node.inputs[i])];

@@ -11,30 +11,24 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor_view.h"
 #include "ir/graph.h"
 #include "ops/registry.h"
 
 namespace dynrt {
 
-struct TensorView {
-  DType dtype = DType::kUndefined;
-  int rank = 0;
-  std::array<int64_t, kMaxRank> dims{};
-  void* data = nullptr;  // in the memory of the provider that runs the node
-
-  int64_t numel() const {
-    int64_t n = 1;
-    for (int i = 0; i < rank; ++i) n *= dims[static_cast<size_t>(i)];
-    return n;
-  }
-  std::span<const int64_t> shape() const { return {dims.data(), static_cast<size_t>(rank)}; }
-  int64_t dim(int i) const { return dims[static_cast<size_t>(i)]; }
-  template <class T> T* as() const { return static_cast<T*>(data); }
-  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype); }
-};
-
 struct KernelState {
   virtual ~KernelState() = default;
+};
+
+// Allocates outputs whose sizes a kernel learns while running (NonZero,
+// a Reshape to a shape computed at run time); the runtime implements it.
+class OutputAllocator {
+ public:
+  virtual void allocate(size_t output, std::span<const int64_t> dims) = 0;
+
+ protected:
+  ~OutputAllocator() = default;
 };
 
 struct KernelContext {
@@ -43,12 +37,16 @@ struct KernelContext {
                                        // data-dependent ops (see allocate_output)
   std::span<const int64_t> binding;    // symbol values of this run
   KernelState* state = nullptr;        // from Kernel::prepare for this shape
-  // For data-dependent ops: allocate output i with the given dims.
-  std::function<void(size_t, std::span<const int64_t>)> allocate_output;
+  OutputAllocator* allocator = nullptr;  // set for nodes with outputs sized while running
 
   const TensorView& in(size_t i) const { return inputs[i]; }
   bool has_in(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::kUndefined; }
   TensorView& out(size_t i) const { return outputs[i]; }
+  // For data-dependent ops: allocate output i with the given dims.
+  void allocate_output(size_t i, std::span<const int64_t> dims) const {
+    if (!allocator) throw Error(ErrorCode::kInternal, "a kernel sized an output the runtime planned");
+    allocator->allocate(i, dims);
+  }
 };
 
 class Kernel {
@@ -61,20 +59,16 @@ class Kernel {
 };
 
 // What a kernel factory sees of its node: attributes, input/output types,
-// ranks and layouts, and constant inputs (weights, packed once per engine).
-struct DYNRT_INTERNAL KernelInit {
-  const ir::Graph& graph;
-  const ir::Node& node;
+// shapes and layouts, and constant inputs (weights, packed once per engine).
+// Not the graph: a kernel knows only its own node.
+class DYNRT_INTERNAL KernelInit : public AttrReader {
+ public:
+  KernelInit(const ir::Graph& graph, const ir::Node& node) : AttrReader(node, graph.opset), graph(graph), node(node) {}
 
   const std::string& op() const { return node.op; }
-  int64_t opset() const { return graph.opset; }
   std::string label() const { return graph.node_label(node); }
-  const ir::Attribute* attr(const std::string& name) const;
-  int64_t attr_int(const std::string& name, int64_t def) const;
-  float attr_float(const std::string& name, float def) const;
-  std::string attr_string(const std::string& name, const std::string& def) const;
-  std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> def = {}) const;
   size_t num_inputs() const { return node.inputs.size(); }
+  size_t num_outputs() const { return node.outputs.size(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && node.inputs[i] >= 0; }
   bool has_output(size_t i) const { return i < node.outputs.size() && node.outputs[i] >= 0; }
   const Tensor* constant_input(size_t i) const;
@@ -85,6 +79,10 @@ struct DYNRT_INTERNAL KernelInit {
   ir::Layout input_layout(size_t i) const;
   ir::Layout output_layout(size_t i) const;
   [[noreturn]] void unsupported(const std::string& msg) const;
+
+ private:
+  const ir::Graph& graph;
+  const ir::Node& node;
 };
 
 using KernelFactory = std::function<std::unique_ptr<Kernel>(const KernelInit&)>;

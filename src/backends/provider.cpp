@@ -8,7 +8,7 @@ namespace dynrt {
 
 bool ExecutionProvider::supports(const ir::Graph& g, const ir::Node& n) const {
   const KernelRegistry::Entry* k = kernels_.find(n.op, n.domain);
-  return k && (!k->supports || k->supports(KernelInit{g, n}));
+  return k && (!k->supports || k->supports(KernelInit(g, n)));
 }
 
 DeviceBuffer::DeviceBuffer(const ExecutionProvider* p, size_t bytes) : provider_(p), bytes_(bytes) {

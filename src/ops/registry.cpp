@@ -63,40 +63,10 @@ void InferContext::set_output_values(size_t i, std::vector<Expr> values) {
   g_.values[static_cast<size_t>(n_.outputs[i])].sym_value = std::move(values);
 }
 
-int64_t InferContext::attr_int(const std::string& name, int64_t def) const {
-  auto it = n_.attrs.find(name);
-  return it == n_.attrs.end() ? def : it->second.i;
-}
-
 int64_t InferContext::attr_int(const std::string& name) const {
   auto it = n_.attrs.find(name);
   if (it == n_.attrs.end()) fail("required attribute '" + name + "' is missing");
   return it->second.i;
-}
-
-float InferContext::attr_float(const std::string& name, float def) const {
-  auto it = n_.attrs.find(name);
-  return it == n_.attrs.end() ? def : it->second.f;
-}
-
-std::string InferContext::attr_string(const std::string& name, const std::string& def) const {
-  auto it = n_.attrs.find(name);
-  return it == n_.attrs.end() ? def : it->second.s;
-}
-
-std::vector<int64_t> InferContext::attr_ints(const std::string& name, std::vector<int64_t> def) const {
-  auto it = n_.attrs.find(name);
-  return it == n_.attrs.end() ? def : it->second.ints;
-}
-
-std::vector<float> InferContext::attr_floats(const std::string& name) const {
-  auto it = n_.attrs.find(name);
-  return it == n_.attrs.end() ? std::vector<float>{} : it->second.floats;
-}
-
-const Tensor* InferContext::attr_tensor(const std::string& name) const {
-  auto it = n_.attrs.find(name);
-  return it == n_.attrs.end() ? nullptr : &it->second.t;
 }
 
 void InferContext::require_equal(Expr a, Expr b, const std::string& what) {
@@ -180,6 +150,53 @@ void InferContext::fail(const std::string& msg) const {
 
 void InferContext::unsupported(const std::string& msg) const {
   throw Error(ErrorCode::kUnsupported, g_.node_label(n_) + ": " + msg);
+}
+
+// ---- RunShapeContext -------------------------------------------------------
+
+RunShapeContext::RunShapeContext(const ir::Graph& g, const ir::Node& n, std::span<const TensorView> inputs,
+                                 std::vector<std::vector<int64_t>>& outputs)
+    : AttrReader(n, g.opset), g_(g), n_(n), inputs_(inputs), outputs_(outputs) {}
+
+std::vector<int64_t> RunShapeContext::shape(size_t i) const {
+  if (!has_input(i)) fail("input " + std::to_string(i) + " is required but missing");
+  return {inputs_[i].dims.begin(), inputs_[i].dims.begin() + inputs_[i].rank};
+}
+
+std::vector<int64_t> RunShapeContext::values(size_t i) const {
+  if (!has_input(i)) fail("input " + std::to_string(i) + " is required but missing");
+  const TensorView& v = inputs_[i];
+  std::vector<int64_t> out(static_cast<size_t>(v.numel()));
+  for (size_t k = 0; k < out.size(); ++k) {
+    switch (v.dtype) {
+      case DType::kInt64: out[k] = static_cast<const int64_t*>(v.data)[k]; break;
+      case DType::kInt32: out[k] = static_cast<const int32_t*>(v.data)[k]; break;
+      default: fail(std::string("a shape input of element type ") + dtype_name(v.dtype) + " is not supported");
+    }
+  }
+  return out;
+}
+
+void RunShapeContext::set_output(size_t i, std::vector<int64_t> dims) {
+  if (i < outputs_.size()) outputs_[i] = std::move(dims);
+}
+
+void RunShapeContext::require_equal(int64_t a, int64_t b, const std::string& what) const {
+  if (a != b) fail(what + ": " + std::to_string(a) + " != " + std::to_string(b));
+}
+
+void RunShapeContext::require_divisible(int64_t a, int64_t b, const std::string& what) const {
+  if (b == 0 || a % b != 0) fail(what + ": " + std::to_string(a) + " is not divisible by " + std::to_string(b));
+}
+
+int64_t RunShapeContext::broadcast_dim(int64_t a, int64_t b) const {
+  if (a != b && a != 1 && b != 1)
+    fail("cannot broadcast dimensions " + std::to_string(a) + " and " + std::to_string(b));
+  return a == 1 ? b : a;
+}
+
+void RunShapeContext::fail(const std::string& msg) const {
+  throw Error(ErrorCode::kInvalidInput, g_.node_label(n_) + ": " + msg);
 }
 
 // ---- OpRegistry -------------------------------------------------------------

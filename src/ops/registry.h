@@ -10,23 +10,23 @@
 #include <vector>
 
 #include "core/expr.h"
+#include "core/tensor_view.h"
 #include "dynrt/error.h"
 #include "dynrt/types.h"
+#include "ir/attrs.h"
 #include "ir/graph.h"
 
 namespace dynrt {
 
-constexpr int kMaxRank = 8;
-
 // ---- build time: inference ------------------------------------------------
 
-class DYNRT_INTERNAL InferContext {
+class DYNRT_INTERNAL InferContext : public AttrReader {
  public:
-  InferContext(ir::Graph& g, size_t node_index) : g_(g), n_(g.nodes[node_index]) {}
+  InferContext(ir::Graph& g, size_t node_index)
+      : AttrReader(g.nodes[node_index], g.opset), g_(g), n_(g.nodes[node_index]) {}
 
   const ir::Node& node() const { return n_; }
   const ir::Graph& graph() const { return g_; }
-  int64_t opset() const { return g_.opset; }
   const SymbolNames& names() const { return g_.symbols; }
 
   size_t num_inputs() const { return n_.inputs.size(); }
@@ -47,14 +47,8 @@ class DYNRT_INTERNAL InferContext {
   void set_output_unknown_rank(size_t i, DType dtype);
   void set_output_values(size_t i, std::vector<Expr> values);  // shape-value propagation
 
-  bool has_attr(const std::string& name) const { return n_.attrs.count(name) != 0; }
-  int64_t attr_int(const std::string& name, int64_t def) const;
+  using AttrReader::attr_int;
   int64_t attr_int(const std::string& name) const;  // required
-  float attr_float(const std::string& name, float def) const;
-  std::string attr_string(const std::string& name, const std::string& def) const;
-  std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> def = {}) const;
-  std::vector<float> attr_floats(const std::string& name) const;
-  const Tensor* attr_tensor(const std::string& name) const;
 
   // Symbolic reasoning. Each records a guard when the fact is not provable at
   // build time, and fails the build when it is provably false.
@@ -73,6 +67,37 @@ class DYNRT_INTERNAL InferContext {
  private:
   ir::Graph& g_;
   ir::Node& n_;
+};
+
+// ---- run time: concrete output shapes --------------------------------------
+
+// For an output whose size depends on input *values* known only while
+// running (a Reshape target computed by the graph): the runtime runs the op's
+// shape function on the host, with the same code as inference instantiated
+// for int64_t, allocates the outputs, then runs the kernel. Facts that
+// inference records as guards are checked here on numbers.
+class DYNRT_INTERNAL RunShapeContext : public AttrReader {
+ public:
+  RunShapeContext(const ir::Graph& g, const ir::Node& n, std::span<const TensorView> inputs,
+                  std::vector<std::vector<int64_t>>& outputs);
+
+  size_t num_inputs() const { return inputs_.size(); }
+  bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i].dtype != DType::kUndefined; }
+  std::vector<int64_t> shape(size_t i) const;
+  // Elements of a small integer input the schema declares host_inputs.
+  std::vector<int64_t> values(size_t i) const;
+  void set_output(size_t i, std::vector<int64_t> dims);
+
+  void require_equal(int64_t a, int64_t b, const std::string& what) const;
+  void require_divisible(int64_t a, int64_t b, const std::string& what) const;
+  int64_t broadcast_dim(int64_t a, int64_t b) const;
+  [[noreturn]] void fail(const std::string& msg) const;  // kInvalidInput naming the node
+
+ private:
+  const ir::Graph& g_;
+  const ir::Node& n_;
+  std::span<const TensorView> inputs_;
+  std::vector<std::vector<int64_t>>& outputs_;
 };
 
 // ---- op schema --------------------------------------------------------------
@@ -103,7 +128,15 @@ struct OpSchema {
   std::string domain;  // "" for ai.onnx, "dynrt" for internal ops
   std::string name;
   void (*infer)(InferContext&) = nullptr;
+  // Concrete output shapes from input dims and host input values, for nodes
+  // whose output sizes inference could only give as run-time symbols.
+  void (*run_shape)(RunShapeContext&) = nullptr;
   OpTraits traits;
+
+  OpSchema& shape_at_run_time(void (*f)(RunShapeContext&)) {
+    run_shape = f;
+    return *this;
+  }
 
   OpSchema& host_inputs(std::initializer_list<size_t> idx) {
     for (size_t i : idx) traits.host_inputs |= uint64_t{1} << i;

@@ -6,6 +6,7 @@
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
+#include "ops/shape_fns.h"
 
 namespace dynrt {
 namespace {
@@ -29,40 +30,18 @@ void infer_size(InferContext& c) {
 }
 
 void infer_reshape(InferContext& c) {
-  const std::vector<Expr>& in = c.shape(0);
   auto target = c.values(1);
   if (!target) {
     // Target computed at run time: the rank is its length, the dims come at run time.
     c.set_output(0, c.dtype(0), runtime_dims(c, static_length(c, 1, "the target shape")));
     return;
   }
-  bool allow_zero = c.attr_int("allowzero", 0) != 0;
-  std::vector<Expr> out;
-  int infer_at = -1;
-  for (size_t i = 0; i < target->size(); ++i) {
-    Expr d = (*target)[i];
-    if (d.is_const() && d.const_value() == -1) {
-      if (infer_at >= 0) c.fail("more than one -1 in the target shape");
-      infer_at = static_cast<int>(i);
-      out.push_back(Expr::constant(1));
-    } else if (d.is_const() && d.const_value() == 0 && !allow_zero) {
-      if (i >= in.size()) c.fail("0 in target shape at index " + std::to_string(i) + " beyond the input rank");
-      out.push_back(in[i]);
-    } else {
-      if (d.is_const() && d.const_value() < 0) c.fail("invalid target dimension " + d.str());
-      out.push_back(d);
-    }
-  }
-  Expr total = product(in);
-  if (infer_at >= 0) {
-    Expr known = product(out);
-    c.require_divisible(total, known, "reshape of " + shape_str(in, &c.names()) + " to " + shape_str(*target, &c.names()));
-    out[static_cast<size_t>(infer_at)] = floordiv(total, known);
-  } else {
-    c.require_equal(total, product(out), "reshape element count");
-  }
-  c.set_output(0, c.dtype(0), out);
+  c.set_output(0, c.dtype(0), shapefn::reshape(c, c.shape(0), *target, shapefn::ReshapeAttrs::parse(c)));
   if (auto v = c.values(0)) c.set_output_values(0, *v);
+}
+
+void run_shape_reshape(RunShapeContext& c) {
+  c.set_output(0, shapefn::reshape(c, c.shape(0), c.values(1), shapefn::ReshapeAttrs::parse(c)));
 }
 
 void infer_flatten(InferContext& c) {
@@ -82,8 +61,10 @@ void infer_expand(InferContext& c) {
     c.set_output(0, c.dtype(0), runtime_dims(c, n));
     return;
   }
-  c.set_output(0, c.dtype(0), c.broadcast_shapes(c.shape(0), *target));
+  c.set_output(0, c.dtype(0), shapefn::expand(c, c.shape(0), *target));
 }
+
+void run_shape_expand(RunShapeContext& c) { c.set_output(0, shapefn::expand(c, c.shape(0), c.values(1))); }
 
 void infer_constant_of_shape(InferContext& c) {
   auto target = c.values(0);
@@ -93,12 +74,16 @@ void infer_constant_of_shape(InferContext& c) {
     c.set_output(0, t, runtime_dims(c, static_length(c, 0, "the shape input")));
     return;
   }
-  c.set_output(0, t, *target);
+  c.set_output(0, t, shapefn::constant_of_shape(c, *target));
   if ((t == DType::kInt64 || t == DType::kInt32) && target->size() == 1 && (*target)[0].is_const() &&
       (*target)[0].const_value() <= 64) {
     std::vector<Expr> vals(static_cast<size_t>((*target)[0].const_value()), Expr::constant(v->to_int64_vector()[0]));
     c.set_output_values(0, vals);
   }
+}
+
+void run_shape_constant_of_shape(RunShapeContext& c) {
+  c.set_output(0, shapefn::constant_of_shape(c, c.values(0)));
 }
 
 void infer_range(InferContext& c) {
@@ -148,10 +133,10 @@ void infer_constant(InferContext& c) {
 void register_shape_ops(OpRegistry& r) {
   r.add("Shape", infer_shape).metadata_inputs({0});
   r.add("Size", infer_size).metadata_inputs({0});
-  r.add("Reshape", infer_reshape).view().host_inputs({1});
+  r.add("Reshape", infer_reshape).view().host_inputs({1}).shape_at_run_time(run_shape_reshape);
   r.add("Flatten", infer_flatten).view();
-  r.add("Expand", infer_expand).host_inputs({1});
-  r.add("ConstantOfShape", infer_constant_of_shape).host_inputs({0});
+  r.add("Expand", infer_expand).host_inputs({1}).shape_at_run_time(run_shape_expand);
+  r.add("ConstantOfShape", infer_constant_of_shape).host_inputs({0}).shape_at_run_time(run_shape_constant_of_shape);
   r.add("Range", infer_range).host_inputs({0, 1, 2});
   r.add("Constant", infer_constant);
 }

@@ -70,6 +70,7 @@ struct ContextImpl {
   std::map<std::string, std::vector<int64_t>> output_shapes(const std::map<std::string, std::vector<int64_t>>& shapes);
 
  private:
+  struct RunAllocator;
   Plan& plan_for(const std::vector<std::vector<int64_t>>& shapes);
   void execute(Plan& plan, std::vector<TensorView>& views);
   void run_copy(size_t node, std::vector<TensorView>& views, std::vector<int64_t>& binding);

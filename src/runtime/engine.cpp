@@ -56,7 +56,7 @@ void EngineImpl::finalize() {
     if (!entry)
       throw Error(ErrorCode::kUnsupported, graph.node_label(n) + ": execution provider '" + p.name() +
                                                "' has no kernel for it in this build of dynrt");
-    kernels[k] = entry->make(KernelInit{graph, n});
+    kernels[k] = entry->make(KernelInit(graph, n));
   }
   assign_homes();
   for (int o : graph.outputs)

@@ -22,6 +22,47 @@ void check_late_guards(const ir::Graph& g, std::span<const int64_t> binding) {
 
 }  // namespace
 
+// Outputs a kernel sizes while running: binds the symbols the sizes define,
+// checks the guards that mention them, allocates in the node's memory.
+struct ContextImpl::RunAllocator final : OutputAllocator {
+  RunAllocator(ContextImpl& c, const ir::Node& node, const ExecutionProvider* p, std::vector<TensorView>& v,
+               std::vector<TensorView>& ov, std::vector<int64_t>& b)
+      : ctx(c), n(node), provider(p), views(v), out_views(ov), binding(b) {}
+
+  void allocate(size_t i, std::span<const int64_t> dims) override {
+    const ir::Graph& g = ctx.e->graph;
+    int o = n.outputs[i];
+    const ir::Value& val = g.values[static_cast<size_t>(o)];
+    if (dims.size() != val.shape.size())
+      throw Error(ErrorCode::kInternal, g.node_label(n) + ": output rank differs from inference");
+    bool newly_bound = false;
+    for (size_t j = 0; j < dims.size(); ++j) {
+      const Expr& ex = val.shape[j];
+      if (ex.is_symbol() && binding[static_cast<size_t>(ex.symbol_id())] < 0) {
+        binding[static_cast<size_t>(ex.symbol_id())] = dims[j];
+        newly_bound = true;
+      } else if (ex.eval(binding) != dims[j]) {
+        throw Error(ErrorCode::kInternal, g.node_label(n) + ": output dimension differs from inference");
+      }
+    }
+    if (newly_bound) check_late_guards(g, binding);
+    TensorView& ov = views[static_cast<size_t>(o)];
+    ov.dtype = val.dtype;
+    ov.rank = static_cast<int>(dims.size());
+    for (size_t j = 0; j < dims.size(); ++j) ov.dims[j] = dims[j];
+    ctx.dynamic_buffers.emplace_back(provider, ov.nbytes());
+    ov.data = ctx.dynamic_buffers.back().data();
+    out_views[i] = ov;
+  }
+
+  ContextImpl& ctx;
+  const ir::Node& n;
+  const ExecutionProvider* provider;
+  std::vector<TensorView>& views;
+  std::vector<TensorView>& out_views;
+  std::vector<int64_t>& binding;
+};
+
 void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
   const ir::Graph& g = e->graph;
   std::vector<int64_t> binding = plan.binding;
@@ -84,30 +125,18 @@ void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
     ctx.inputs = in_views;
     ctx.outputs = out_views;
     ctx.binding = binding;
-    ctx.allocate_output = [&](size_t i, std::span<const int64_t> dims) {
-      int o = n.outputs[i];
-      const ir::Value& val = g.values[static_cast<size_t>(o)];
-      if (dims.size() != val.shape.size())
-        throw Error(ErrorCode::kInternal, g.node_label(n) + ": output rank differs from inference");
-      bool newly_bound = false;
-      for (size_t j = 0; j < dims.size(); ++j) {
-        const Expr& ex = val.shape[j];
-        if (ex.is_symbol() && binding[static_cast<size_t>(ex.symbol_id())] < 0) {
-          binding[static_cast<size_t>(ex.symbol_id())] = dims[j];
-          newly_bound = true;
-        } else if (ex.eval(binding) != dims[j]) {
-          throw Error(ErrorCode::kInternal, g.node_label(n) + ": output dimension differs from inference");
-        }
-      }
-      if (newly_bound) check_late_guards(g, binding);
-      TensorView& ov = views[static_cast<size_t>(o)];
-      ov.dtype = val.dtype;
-      ov.rank = static_cast<int>(dims.size());
-      for (size_t j = 0; j < dims.size(); ++j) ov.dims[j] = dims[j];
-      dynamic_buffers.emplace_back(&provider, ov.nbytes());
-      ov.data = dynamic_buffers.back().data();
-      out_views[i] = ov;
-    };
+    RunAllocator allocator{*this, n, &provider, views, out_views, binding};
+    if (dyn) ctx.allocator = &allocator;
+    if (pending && e->schemas[k]->run_shape) {
+      // The op's shape function, on the host, then the outputs: the kernel
+      // finds them allocated.
+      std::vector<std::vector<int64_t>> dims(n.outputs.size());
+      RunShapeContext shape_ctx(g, n, in_views, dims);
+      e->schemas[k]->run_shape(shape_ctx);
+      for (size_t i = 0; i < dims.size(); ++i)
+        if (n.outputs[i] >= 0 && out_views[i].data == nullptr) allocator.allocate(i, dims[i]);
+      pending = false;
+    }
     bool empty = !data_dependent && !pending;
     for (const TensorView& ov : out_views) empty = empty && (ov.dtype == DType::kUndefined || ov.numel() == 0);
     if (empty) continue;  // nothing to compute into

@@ -19,7 +19,7 @@ std::vector<Tensor> evaluate_node(const ir::Graph& g, const ir::Node& n, std::sp
   const OpSchema* def = OpRegistry::instance().find(n.op, n.domain);
   const KernelRegistry::Entry* k = cpu_provider().kernels().find(n.op, n.domain);
   if (!def || !k) throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": no CPU kernel");
-  std::unique_ptr<Kernel> kernel = k->make(KernelInit{g, n});
+  std::unique_ptr<Kernel> kernel = k->make(KernelInit(g, n));
   std::vector<TensorView> in_views;
   for (const Tensor& t : inputs) in_views.push_back(t.empty_tensor() ? TensorView{} : view_of(t));
   std::vector<Tensor> outs(n.outputs.size());
@@ -40,11 +40,20 @@ std::vector<Tensor> evaluate_node(const ir::Graph& g, const ir::Node& n, std::sp
   ctx.inputs = in_views;
   ctx.outputs = out_views;
   ctx.binding = no_binding;
-  ctx.allocate_output = [&](size_t i, std::span<const int64_t> dims) {
-    const ir::Value& v = g.values[static_cast<size_t>(n.outputs[i])];
-    outs[i] = Tensor(v.dtype, std::vector<int64_t>(dims.begin(), dims.end()));
-    out_views[i] = view_of(outs[i]);
-  };
+  struct Allocator : OutputAllocator {
+    const ir::Graph& g;
+    const ir::Node& n;
+    std::vector<Tensor>& outs;
+    std::vector<TensorView>& views;
+    Allocator(const ir::Graph& g_, const ir::Node& n_, std::vector<Tensor>& o, std::vector<TensorView>& v)
+        : g(g_), n(n_), outs(o), views(v) {}
+    void allocate(size_t i, std::span<const int64_t> dims) override {
+      const ir::Value& v = g.values[static_cast<size_t>(n.outputs[i])];
+      outs[i] = Tensor(v.dtype, std::vector<int64_t>(dims.begin(), dims.end()));
+      views[i] = view_of(outs[i]);
+    }
+  } allocator(g, n, outs, out_views);
+  ctx.allocator = &allocator;
   std::unique_ptr<KernelState> state = kernel->prepare(ctx);
   ctx.state = state.get();
   kernel->run(ctx);

@@ -292,7 +292,7 @@ void run_einsum(const EinsumSpec& s, KernelContext& ctx) {
 std::unique_ptr<Kernel> make_einsum_kernel(const KernelInit& init) {
   std::string eq = init.attr_string("equation", "");
   std::vector<size_t> ranks;
-  for (size_t i = 0; i < init.node.inputs.size(); ++i) ranks.push_back(init.input_rank(i));
+  for (size_t i = 0; i < init.num_inputs(); ++i) ranks.push_back(init.input_rank(i));
   auto spec = std::make_shared<EinsumSpec>(parse_einsum(eq, ranks));
   return make_kernel([spec](KernelContext& c) {
     switch (c.in(0).dtype) {

@@ -176,7 +176,7 @@ std::unique_ptr<Kernel> make_div(const KernelInit&) {
 
 // Max / Min / Sum / Mean over any number of inputs.
 std::unique_ptr<Kernel> make_variadic(const KernelInit& init) {
-  std::string op = init.node.op;
+  std::string op = init.op();
   return make_kernel([op](KernelContext& c) {
     const TensorView& z = c.out(0);
     auto fold = [&](auto fn) {
@@ -286,7 +286,7 @@ std::unique_ptr<Kernel> make_identity(const KernelInit&) {
 }
 
 std::unique_ptr<Kernel> make_is(const KernelInit& init) {
-  bool nan = init.node.op == "IsNaN";
+  bool nan = init.op() == "IsNaN";
   bool pos = init.attr_int("detect_positive", 1) != 0, neg = init.attr_int("detect_negative", 1) != 0;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
@@ -300,7 +300,7 @@ std::unique_ptr<Kernel> make_is(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
-  const std::string& op = init.node.op;
+  const std::string& op = init.op();
   float alpha = init.attr_float("alpha", 0.f), beta = init.attr_float("beta", 0.f);
   if (op == "Relu") return unary_numeric([](auto v) { return v > 0 ? v : decltype(v)(0); });
   if (op == "Sigmoid") return unary_float([](auto v) { return 1 / (1 + std::exp(-v)); });

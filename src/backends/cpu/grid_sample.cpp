@@ -130,7 +130,7 @@ void grid_sample(const TensorView& X, const TensorView& grid, const TensorView& 
 }
 
 std::unique_ptr<Kernel> make_grid_sample(const KernelInit& init) {
-  std::string m = init.attr_string("mode", init.graph.opset >= 20 ? "linear" : "bilinear");
+  std::string m = init.attr_string("mode", init.opset() >= 20 ? "linear" : "bilinear");
   int mode = m == "nearest" ? 0 : (m == "linear" || m == "bilinear") ? 1 : 2;
   std::string p = init.attr_string("padding_mode", "zeros");
   Pad pad = p == "border" ? Pad::kBorder : p == "reflection" ? Pad::kReflection : Pad::kZeros;

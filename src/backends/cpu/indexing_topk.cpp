@@ -24,7 +24,7 @@ int64_t int_at(const TensorView& v, int64_t i) {
 std::unique_ptr<Kernel> make_topk(const KernelInit& init) {
   int64_t axis_attr = init.attr_int("axis", -1);
   bool largest = init.attr_int("largest", 1) != 0;
-  bool k_attr = init.graph.opset < 10;
+  bool k_attr = init.opset() < 10;
   int64_t k_value = init.attr_int("k", 0);
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &vals = c.out(0), &idxs = c.out(1);
@@ -197,7 +197,7 @@ std::unique_ptr<Kernel> make_unique_op(const KernelInit& init) {
   bool has_axis = init.attr("axis") != nullptr, sorted = init.attr_int("sorted", 1) != 0;
   int64_t axis = init.attr_int("axis", 0);
   std::vector<bool> present;
-  for (size_t i = 0; i < 4; ++i) present.push_back(i < init.node.outputs.size() && init.node.outputs[i] >= 0);
+  for (size_t i = 0; i < 4; ++i) present.push_back(init.has_output(i));
   return make_kernel([=](KernelContext& c) {
     DType t = c.in(0).dtype;
     if (t == DType::kBool) {

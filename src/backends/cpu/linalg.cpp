@@ -142,7 +142,7 @@ std::vector<int64_t> identity_perm(size_t r) {
 
 class MatMulKernel : public Kernel {
  public:
-  explicit MatMulKernel(const KernelInit& init) : label_(init.graph.node_label(init.node)) {
+  explicit MatMulKernel(const KernelInit& init) : label_(init.label()) {
     act_ = FusedActivation::from(init);
     // Transposes folded into the operands / the result by the
     // fuse_transpose_matmul pass: oneDNN reads and writes through strides.
@@ -241,7 +241,7 @@ class MatMulKernel : public Kernel {
 
 class GemmKernel : public Kernel {
  public:
-  explicit GemmKernel(const KernelInit& init) : label_(init.graph.node_label(init.node)) {
+  explicit GemmKernel(const KernelInit& init) : label_(init.label()) {
     ta_ = init.attr_int("transA", 0) != 0;
     tb_ = init.attr_int("transB", 0) != 0;
     alpha_ = init.attr_float("alpha", 1.f);
@@ -259,8 +259,7 @@ class GemmKernel : public Kernel {
     if (init.input_dtype(2) != DType::kUndefined && beta_ != 0.f && alpha_ == 1.f) {
       const Tensor* cst = init.constant_input(2);
       size_t rank = init.input_rank(2);
-      bool row = rank == 1 || (rank == 2 && init.graph.values[static_cast<size_t>(init.node.inputs[2])].shape[0] ==
-                                                Expr::constant(1));
+      bool row = rank == 1 || (rank == 2 && init.input_shape(2)[0] == Expr::constant(1));
       if (row && cst) {
         bias_ = cst->clone();
         for (int64_t i = 0; i < bias_.numel(); ++i) bias_.data_as<float>()[i] *= beta_;

@@ -71,7 +71,7 @@ void loss(KernelContext& c, bool softmax, const std::string& reduction, bool has
 }
 
 std::unique_ptr<Kernel> make_loss(const KernelInit& init) {
-  bool softmax = init.node.op == "SoftmaxCrossEntropyLoss";
+  bool softmax = init.op() == "SoftmaxCrossEntropyLoss";
   std::string reduction = init.attr_string("reduction", "mean");
   bool has_ignore = init.attr("ignore_index") != nullptr;
   int64_t ignore = init.attr_int("ignore_index", 0);

@@ -182,7 +182,7 @@ std::unique_ptr<Kernel> make_concat(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_split(const KernelInit& init) {
   int64_t axis_attr = init.attr_int("axis", 0);
-  bool sizes_input = init.graph.opset >= 13;
+  bool sizes_input = init.opset() >= 13;
   return make_kernel([axis_attr, sizes_input](KernelContext& c) {
     const TensorView& x = c.in(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Split"));
@@ -244,7 +244,7 @@ int64_t slice_start(int64_t s, int64_t e, int64_t k, int64_t d, int64_t& size) {
 }
 
 std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
-  bool attrs = init.graph.opset < 10;
+  bool attrs = init.opset() < 10;
   std::vector<int64_t> a_starts = init.attr_ints("starts"), a_ends = init.attr_ints("ends"),
                        a_axes = init.attr_ints("axes");
   return make_kernel([=](KernelContext& c) {
@@ -283,8 +283,8 @@ std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
 
 // Squeeze / Unsqueeze whose axes input may be known only at run time.
 std::unique_ptr<Kernel> make_squeeze(const KernelInit& init) {
-  bool unsqueeze = init.node.op == "Unsqueeze";
-  bool axes_input = init.graph.opset >= 13;
+  bool unsqueeze = init.op() == "Unsqueeze";
+  bool axes_input = init.opset() >= 13;
   return make_kernel([unsqueeze, axes_input](KernelContext& c) {
     const TensorView& x = c.in(0);
     if (axes_input && c.has_in(1) && c.out(0).data == nullptr) {
@@ -375,7 +375,7 @@ int64_t pad_source(int64_t o, int64_t lo, int64_t d, int mode) {
 }
 
 std::unique_ptr<Kernel> make_pad(const KernelInit& init) {
-  int64_t opset = init.graph.opset;
+  int64_t opset = init.opset();
   std::string mode_s = init.attr_string("mode", "constant");
   int mode = mode_s == "constant" ? 0 : mode_s == "edge" ? 1 : mode_s == "reflect" ? 2 : 3;
   std::vector<int64_t> a_pads = init.attr_ints(init.attr("pads") ? "pads" : "paddings");
@@ -496,7 +496,7 @@ std::unique_ptr<Kernel> make_trilu(const KernelInit& init) {
 std::unique_ptr<Kernel> make_depth_to_space(const KernelInit& init) {
   int64_t b = init.attr_int("blocksize", 1);
   bool crd = init.attr_string("mode", "DCR") == "CRD";
-  bool to_depth = init.node.op == "SpaceToDepth";
+  bool to_depth = init.op() == "SpaceToDepth";
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t n = x.dims[0], ch = x.dims[1], h = x.dims[2], w = x.dims[3];

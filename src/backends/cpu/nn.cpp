@@ -50,11 +50,11 @@ struct ConvState : KernelState {
 
 class ConvKernel : public Kernel {
  public:
-  ConvKernel(const KernelInit& init, bool transposed) : label_(init.graph.node_label(init.node)), transposed_(transposed) {
+  ConvKernel(const KernelInit& init, bool transposed) : label_(init.label()), transposed_(transposed) {
     // float16/bfloat16 reach this kernel widened to float32 (widen_half at registration).
     if (init.input_dtype(0) != DType::kFloat32 && !is_half(init.input_dtype(0)))
-      unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
-    const std::vector<Expr>& ws = init.graph.values[static_cast<size_t>(init.node.inputs[1])].shape;
+      unsupported_dtype(init.op().c_str(), init.input_dtype(0));
+    const std::vector<Expr>& ws = init.input_shape(1);
     n_ = ws.size() - 2;
     std::vector<int64_t> k;
     // Symbolic kernel dims (weight is a graph input) are read in prepare().

@@ -158,7 +158,7 @@ void softmax(const T* x, T* y, Split sp) {
 
 template <SoftMode M>
 std::unique_ptr<Kernel> make_softmax(const KernelInit& init) {
-  bool coerce = init.graph.opset < 13;
+  bool coerce = init.opset() < 13;
   int64_t axis_attr = init.attr_int("axis", coerce ? 1 : -1);
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
@@ -335,7 +335,7 @@ std::unique_ptr<Kernel> make_instance_norm(const KernelInit& init) {
 std::unique_ptr<Kernel> make_group_norm(const KernelInit& init) {
   float eps = init.attr_float("epsilon", 1e-5f);
   int64_t groups = init.attr_int("num_groups", 1);
-  bool per_channel = init.graph.opset >= 21;
+  bool per_channel = init.opset() >= 21;
   return make_kernel([=](KernelContext& c) {
     DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "GroupNormalization", group_norm<T>(c, groups, per_channel, eps));
   });

@@ -36,7 +36,7 @@ struct PoolGeom {
 class PoolKernel : public Kernel {
  public:
   PoolKernel(const KernelInit& init, PoolKind kind) : kind_(kind) {
-    if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
+    if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.op().c_str(), init.input_dtype(0));
     n_ = init.input_rank(0) - 2;
     sp_ = nnshape::read_spatial(init, n_, init.attr_ints("kernel_shape"));
     if (!sp_.error.empty()) init.unsupported(sp_.error);
@@ -204,7 +204,7 @@ void global_pool_channels_last(PoolKind kind, float p, int64_t batch, int64_t ch
 }
 
 std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) {
-  if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.node.op.c_str(), init.input_dtype(0));
+  if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.op().c_str(), init.input_dtype(0));
   float p = lp_norm(init);
   bool cl = channels_last_input(init);
   // The (N, C, 1, ...) output has the same bytes in either layout.

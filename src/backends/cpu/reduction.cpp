@@ -278,7 +278,7 @@ std::unique_ptr<Kernel> make_reduce(const KernelInit& init) {
   std::vector<int64_t> attr_axes = init.attr_ints("axes");
   bool noop = init.attr_int("noop_with_empty_axes", 0) != 0;
   bool keep = init.attr_int("keepdims", 1) != 0;
-  std::string name = init.node.op;
+  std::string name = init.op();
   return make_kernel([attr_axes, noop, keep, name](KernelContext& c) {
     TensorView x = c.in(0);
     std::vector<int64_t> axes = attr_axes;
@@ -357,7 +357,7 @@ void arg_reduce(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t* ou
 }
 
 std::unique_ptr<Kernel> make_arg(const KernelInit& init) {
-  bool is_max = init.node.op == "ArgMax";
+  bool is_max = init.op() == "ArgMax";
   bool last = init.attr_int("select_last_index", 0) != 0;
   int64_t axis_attr = init.attr_int("axis", 0);
   return make_kernel([=](KernelContext& c) {
@@ -367,7 +367,7 @@ std::unique_ptr<Kernel> make_arg(const KernelInit& init) {
     for (int i = 0; i < axis; ++i) outer *= x.dim(i);
     for (int i = static_cast<int>(axis) + 1; i < x.rank; ++i) inner *= x.dim(i);
     if (y.numel() == 0) return;
-    if (n == 0) throw Error(ErrorCode::kInvalidInput, init.node.op + " over an empty axis");
+    if (n == 0) throw Error(ErrorCode::kInvalidInput, init.op() + " over an empty axis");
     int64_t* out = y.as<int64_t>();
     DYNRT_DISPATCH_REDUCE(x.dtype, "ArgMax", {
       const T* p = x.as<const T>();

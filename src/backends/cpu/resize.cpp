@@ -291,8 +291,8 @@ void resize(const ResizeAttrs& a, KernelContext& c) {
 
 std::unique_ptr<Kernel> make_resize(const KernelInit& init) {
   ResizeAttrs a;
-  a.upsample = init.node.op == "Upsample";
-  a.opset = init.graph.opset;
+  a.upsample = init.op() == "Upsample";
+  a.opset = init.opset();
   std::string mode = init.attr_string("mode", "nearest");
   a.mode = mode == "nearest" ? 0 : mode == "cubic" ? 2 : 1;
   bool legacy = a.upsample || a.opset < 11;  // Upsample and Resize-10: asymmetric, floor

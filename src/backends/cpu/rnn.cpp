@@ -157,7 +157,7 @@ void rnn(const RnnAttrs& a, KernelContext& c) {
 
 std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
   RnnAttrs a;
-  const std::string& op = init.node.op;
+  const std::string& op = init.op();
   a.kind = op == "LSTM" ? 2 : op == "GRU" ? 1 : 0;
   std::string dir = init.attr_string("direction", "forward");
   a.num_dir = dir == "bidirectional" ? 2 : 1;
@@ -168,9 +168,9 @@ std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
   a.clip = init.attr_float("clip", 0.f);
   a.hidden = init.attr_int("hidden_size", 0);
   if (a.hidden == 0) {
-    const ir::Value& r = init.graph.values[static_cast<size_t>(init.node.inputs[2])];
-    if (!r.shape[2].is_const()) init.unsupported("hidden_size must be given when R's shape is not known");
-    a.hidden = r.shape[2].const_value();
+    const std::vector<Expr>& r = init.input_shape(2);
+    if (!r[2].is_const()) init.unsupported("hidden_size must be given when R's shape is not known");
+    a.hidden = r[2].const_value();
   }
   std::vector<std::string> names;
   if (const ir::Attribute* at = init.attr("activations")) names = at->strings;

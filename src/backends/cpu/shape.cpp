@@ -35,57 +35,11 @@ std::unique_ptr<Kernel> make_copy(const KernelInit&) {
   throw Error(ErrorCode::kInvalidInput, op + ": " + msg);
 }
 
-// The target shape is read at run time (it may be a computed tensor).
-std::unique_ptr<Kernel> make_reshape(const KernelInit& init) {
-  bool allow_zero = init.attr_int("allowzero", 0) != 0;
-  return make_kernel([allow_zero](KernelContext& c) {
-    const TensorView& x = c.in(0);
-    std::vector<int64_t> dims = read_ints(c.in(1));
-    int64_t known = 1, infer_at = -1;
-    for (size_t i = 0; i < dims.size(); ++i) {
-      int64_t& d = dims[i];
-      if (d == 0 && !allow_zero) {
-        if (static_cast<int>(i) >= x.rank) bad_shape("Reshape", "0 in the target shape beyond the input rank");
-        d = x.dim(static_cast<int>(i));
-      }
-      if (d == -1) {
-        if (infer_at >= 0) bad_shape("Reshape", "more than one -1 in the target shape");
-        infer_at = static_cast<int64_t>(i);
-        continue;
-      }
-      if (d < 0) bad_shape("Reshape", "negative dimension " + std::to_string(d) + " in the target shape");
-      known *= d;
-    }
-    int64_t total = x.numel();
-    if (infer_at >= 0) {
-      if (known == 0 || total % known != 0)
-        bad_shape("Reshape", "cannot infer -1: " + std::to_string(total) + " elements, the other dims give " + std::to_string(known));
-      dims[static_cast<size_t>(infer_at)] = total / known;
-    } else if (known != total) {
-      bad_shape("Reshape", "target shape has " + std::to_string(known) + " elements, the input " + std::to_string(total));
-    }
-    bind_output(c, 0, dims);
-    if (c.out(0).nbytes() > 0) std::memcpy(c.out(0).data, x.data, c.out(0).nbytes());
-  });
-}
-
+// Output shapes come from the schema's shape function (src/ops/shape_fns.h),
+// at build time or, for targets computed while running, by the runtime.
 std::unique_ptr<Kernel> make_expand(const KernelInit&) {
   return make_kernel([](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
-    if (y.data == nullptr) {
-      std::vector<int64_t> t = read_ints(c.in(1));
-      size_t r = std::max(t.size(), static_cast<size_t>(x.rank));
-      std::vector<int64_t> dims(r);
-      for (size_t i = 0; i < r; ++i) {
-        int64_t a = i < r - static_cast<size_t>(x.rank) ? 1 : x.dim(static_cast<int>(i - (r - static_cast<size_t>(x.rank))));
-        int64_t b = i < r - t.size() ? 1 : t[i - (r - t.size())];
-        if (a != b && a != 1 && b != 1)
-          bad_shape("Expand", "cannot broadcast dimension " + std::to_string(a) + " to " + std::to_string(b));
-        dims[i] = a == 1 ? b : a;
-      }
-      bind_output(c, 0, dims);
-      if (y.numel() == 0) return;
-    }
     BroadcastStrides bs = make_broadcast(y, {&x});
     auto es = static_cast<int64_t>(dtype_size(x.dtype));
     const auto* src = static_cast<const std::byte*>(x.data);
@@ -105,12 +59,6 @@ std::unique_ptr<Kernel> make_constant_of_shape(const KernelInit& init) {
   const ir::Attribute* a = init.attr("value");
   Tensor value = a ? a->t : Tensor(DType::kFloat32, {1});
   return make_kernel([value](KernelContext& c) {
-    if (c.out(0).data == nullptr) {
-      std::vector<int64_t> dims = read_ints(c.in(0));
-      for (int64_t d : dims)
-        if (d < 0) bad_shape("ConstantOfShape", "negative dimension " + std::to_string(d));
-      bind_output(c, 0, dims);
-    }
     size_t es = dtype_size(value.dtype());
     auto* dst = static_cast<std::byte*>(c.out(0).data);
     int64_t n = c.out(0).numel();
@@ -152,7 +100,7 @@ void register_cpu_shape_kernels(KernelRegistry& r) {
   using namespace cpu;
   r.add_kernel("Shape", make_shape);
   r.add_kernel("Size", make_size);
-  r.add_kernel("Reshape", make_reshape);
+  r.add_kernel("Reshape", make_copy);
   r.add_kernel("Flatten", make_copy);
   r.add_kernel("Expand", make_expand);
   r.add_kernel("ConstantOfShape", make_constant_of_shape);

@@ -100,7 +100,7 @@ std::unique_ptr<Kernel> make_dft(const KernelInit& init) {
   DftAttrs a;
   a.inverse = init.attr_int("inverse", 0) != 0;
   a.onesided = init.attr_int("onesided", 0) != 0;
-  a.axis_from_input = init.graph.opset >= 20;
+  a.axis_from_input = init.opset() >= 20;
   a.axis_attr = init.attr_int("axis", 1);
   return make_kernel([a](KernelContext& c) { DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "DFT", dft<T>(a, c)); });
 }

@@ -65,7 +65,7 @@ void optimize(const Attrs& a, KernelContext& c) {
 
 std::unique_ptr<Kernel> make_optimizer(const KernelInit& init) {
   Attrs a;
-  a.op = init.node.op;
+  a.op = init.op();
   bool adam = a.op == "Adam";
   // Attributes are float32 in the model; the reference promotes them as stored.
   a.alpha = init.attr_float("alpha", adam ? 0.9f : 0.f);

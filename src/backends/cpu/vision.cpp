@@ -105,7 +105,7 @@ std::unique_ptr<Kernel> make_roi_align(const KernelInit& init) {
   RoiAttrs a;
   a.max_mode = init.attr_string("mode", "avg") == "max";
   // Opset 10 has no attribute and behaves as output_half_pixel.
-  std::string def = init.graph.opset < 16 ? "output_half_pixel" : "half_pixel";
+  std::string def = init.opset() < 16 ? "output_half_pixel" : "half_pixel";
   a.half_pixel = init.attr_string("coordinate_transformation_mode", def) == "half_pixel";
   a.oh = init.attr_int("output_height", 1);
   a.ow = init.attr_int("output_width", 1);

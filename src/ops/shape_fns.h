@@ -1,0 +1,93 @@
+// Output-shape functions written once over T = Expr (build-time inference,
+// facts become guards) and T = int64_t (the runtime, for targets known only
+// while running, facts checked on numbers). Ctx is InferContext or
+// RunShapeContext: both have fail, require_equal, require_divisible and
+// broadcast_dim for their T.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/expr.h"
+#include "ops/registry.h"
+
+namespace dynrt::shapefn {
+
+inline bool is(int64_t d, int64_t v) { return d == v; }
+inline bool is(const Expr& d, int64_t v) { return d.is_const() && d.const_value() == v; }
+inline bool negative(int64_t d) { return d < 0; }
+inline bool negative(const Expr& d) { return d.is_const() && d.const_value() < 0; }
+inline int64_t fdiv(int64_t a, int64_t b) { return a / b; }  // after require_divisible
+inline Expr fdiv(const Expr& a, const Expr& b) { return floordiv(a, b); }
+template <class T> T one() {
+  if constexpr (std::is_same_v<T, Expr>) return Expr::constant(1);
+  else return 1;
+}
+template <class T> T product_of(const std::vector<T>& dims) {
+  T p = one<T>();
+  for (const T& d : dims) p = p * d;
+  return p;
+}
+inline std::string text(const InferContext& c, const std::vector<Expr>& dims) { return shape_str(dims, &c.names()); }
+inline std::string text(const RunShapeContext&, const std::vector<int64_t>& dims) { return dims_str(dims); }
+inline std::string text(const Expr& d) { return d.str(); }
+inline std::string text(int64_t d) { return std::to_string(d); }
+
+struct ReshapeAttrs {
+  bool allow_zero = false;  // a 0 in the target is a zero dim, not "copy the input's"
+  static ReshapeAttrs parse(const AttrReader& a) { return {a.attr_int("allowzero", 0) != 0}; }
+};
+
+// Reshape's output dims: -1 inferred from the element count, 0 copies the
+// input's dim (unless allowzero).
+template <class T, class Ctx>
+std::vector<T> reshape(Ctx& c, const std::vector<T>& in, const std::vector<T>& target, const ReshapeAttrs& attrs) {
+  std::vector<T> out;
+  int infer_at = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    const T& d = target[i];
+    if (is(d, -1)) {
+      if (infer_at >= 0) c.fail("more than one -1 in the target shape");
+      infer_at = static_cast<int>(i);
+      out.push_back(one<T>());
+    } else if (is(d, 0) && !attrs.allow_zero) {
+      if (i >= in.size()) c.fail("0 in target shape at index " + std::to_string(i) + " beyond the input rank");
+      out.push_back(in[i]);
+    } else {
+      if (negative(d)) c.fail("invalid target dimension " + text(d));
+      out.push_back(d);
+    }
+  }
+  T total = product_of(in);
+  if (infer_at >= 0) {
+    T known = product_of(out);
+    c.require_divisible(total, known, "reshape of " + text(c, in) + " to " + text(c, target));
+    out[static_cast<size_t>(infer_at)] = fdiv(total, known);
+  } else {
+    c.require_equal(total, product_of(out), "reshape element count");
+  }
+  return out;
+}
+
+// Expand's output dims: the input broadcast against the target.
+template <class T, class Ctx>
+std::vector<T> expand(Ctx& c, const std::vector<T>& in, const std::vector<T>& target) {
+  size_t r = std::max(in.size(), target.size());
+  std::vector<T> out(r);
+  for (size_t i = 0; i < r; ++i) {
+    T a = i < r - in.size() ? one<T>() : in[i - (r - in.size())];
+    T b = i < r - target.size() ? one<T>() : target[i - (r - target.size())];
+    out[i] = c.broadcast_dim(a, b);
+  }
+  return out;
+}
+
+// ConstantOfShape's output dims: the input's values, none negative.
+template <class T, class Ctx>
+std::vector<T> constant_of_shape(Ctx& c, const std::vector<T>& target) {
+  for (const T& d : target)
+    if (negative(d)) c.fail("negative dimension " + text(d) + " in the shape input");
+  return target;
+}
+
+}  // namespace dynrt::shapefn
