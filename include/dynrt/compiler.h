@@ -1,7 +1,7 @@
 // dynrt compiler API (libdynrt_compiler): ONNX model + profiles -> Engine.
 //
 //   dynrt::BuildConfig cfg;
-//   cfg.profiles.push_back({.dims = {{"batch", {1, 4, 8}}}});
+//   cfg.profiles.push_back({.inputs = {}, .dims = {{"batch", {1, 4, 8}}}});
 //   auto engine = dynrt::build("model.onnx", cfg);
 //   engine->save("model.engine");
 #pragma once

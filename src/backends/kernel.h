@@ -58,6 +58,22 @@ class Kernel {
   virtual void run(KernelContext& ctx) const = 0;
 };
 
+// A kernel defined by a lambda over KernelContext: for ops with no per-shape state.
+template <class F>
+class LambdaKernel : public Kernel {
+ public:
+  explicit LambdaKernel(F f) : f_(std::move(f)) {}
+  void run(KernelContext& ctx) const override { f_(ctx); }
+
+ private:
+  F f_;
+};
+
+template <class F>
+std::unique_ptr<Kernel> make_kernel(F f) {
+  return std::make_unique<LambdaKernel<F>>(std::move(f));
+}
+
 // What a kernel factory sees of its node: attributes, input/output types,
 // shapes and layouts, and constant inputs (weights, packed once per engine).
 // Not the graph: a kernel knows only its own node.

@@ -1,5 +1,6 @@
 // Inference for MatMul (numpy semantics: 1-D operands, broadcast batch dims)
 // and Gemm (transposes, alpha/beta, unidirectionally broadcast C).
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -37,7 +38,8 @@ void infer_gemm(InferContext& c) {
   if (c.rank(0) != 2 || c.rank(1) != 2) c.fail("A and B must be 2-D");
   const std::vector<Expr>& a = c.shape(0);
   const std::vector<Expr>& b = c.shape(1);
-  bool ta = c.attr_int("transA", 0) != 0, tb = c.attr_int("transB", 0) != 0;
+  GemmAttrs attrs = GemmAttrs::parse(c);
+  bool ta = attrs.trans_a, tb = attrs.trans_b;
   Expr m = ta ? a[1] : a[0], k = ta ? a[0] : a[1];
   Expr k2 = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
   c.require_equal(k, k2, "inner dimensions of Gemm");

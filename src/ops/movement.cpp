@@ -8,6 +8,7 @@
 #include "ops/movement_util.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
+#include "ops/shape_fns.h"
 
 namespace dynrt {
 namespace {
@@ -255,26 +256,21 @@ void infer_squeeze(InferContext& c) {
     return;
   }
   bool given;
-  std::vector<int64_t> axes = norm_axes(c, squeeze_axes(c, given), in.size());
+  std::vector<int64_t> raw = squeeze_axes(c, given);
   std::vector<Expr> out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    bool listed = std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) != axes.end();
-    if (given) {
-      if (!listed) {
+  if (given) {
+    out = shapefn::squeeze(c, in, raw);
+  } else {
+    for (size_t i = 0; i < in.size(); ++i) {
+      Interval b = in[i].bounds(c.names());
+      if (b.lo == 1 && b.hi == 1) continue;
+      if (b.lo > 1 || b.hi < 1) {
         out.push_back(in[i]);
         continue;
       }
-      c.require_equal(in[i], Expr::constant(1), "squeezed dim " + std::to_string(i));
-      continue;
+      c.unsupported("Squeeze without axes on dim " + std::to_string(i) + " (" + in[i].str(&c.names()) +
+                    ") that may or may not be 1: the output rank would depend on the input shape");
     }
-    Interval b = in[i].bounds(c.names());
-    if (b.lo == 1 && b.hi == 1) continue;
-    if (b.lo > 1 || b.hi < 1) {
-      out.push_back(in[i]);
-      continue;
-    }
-    c.unsupported("Squeeze without axes on dim " + std::to_string(i) + " (" + in[i].str(&c.names()) +
-                  ") that may or may not be 1: the output rank would depend on the input shape");
   }
   c.set_output(0, c.dtype(0), out);
   if (auto v = c.values(0)) c.set_output_values(0, *v);
@@ -291,17 +287,15 @@ void infer_unsqueeze(InferContext& c) {
   } else {
     raw = const_ints(c, 1, "axes");
   }
-  size_t r = in.size() + raw.size();
-  std::vector<int64_t> axes = norm_axes(c, raw, r);
-  std::vector<Expr> out;
-  size_t j = 0;
-  for (size_t i = 0; i < r; ++i) {
-    if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) != axes.end()) out.push_back(Expr::constant(1));
-    else out.push_back(in[j++]);
-  }
-  c.set_output(0, c.dtype(0), out);
+  c.set_output(0, c.dtype(0), shapefn::unsqueeze(c, in, raw));
   if (auto v = c.values(0)) c.set_output_values(0, *v);
 }
+
+// Axes given as a graph input: the same shape functions, on the host, while running.
+void run_shape_squeeze(RunShapeContext& c) { c.set_output(0, shapefn::squeeze(c, c.shape(0), c.values(1))); }
+void run_shape_unsqueeze(RunShapeContext& c) { c.set_output(0, shapefn::unsqueeze(c, c.shape(0), c.values(1))); }
+
+void run_shape_tile(RunShapeContext& c) { c.set_output(0, shapefn::tile(c, c.shape(0), c.values(1))); }
 
 void infer_tile(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
@@ -310,12 +304,7 @@ void infer_tile(InferContext& c) {
     c.set_output(0, c.dtype(0), runtime_dims(c, in.size()));
     return;
   }
-  if (reps->size() != in.size()) c.fail("repeats length differs from the input rank");
-  std::vector<Expr> out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if ((*reps)[i].is_const() && (*reps)[i].const_value() < 0) c.fail("negative repeat");
-    out.push_back(in[i] * (*reps)[i]);
-  }
+  std::vector<Expr> out = shapefn::tile(c, in, *reps);
   c.set_output(0, c.dtype(0), out);
   auto v = c.values(0);
   if (v && in.size() == 1 && (*reps)[0].is_const() && (*reps)[0].const_value() <= 64) {
@@ -404,9 +393,9 @@ void register_movement_ops(OpRegistry& r) {
   r.add("Concat", infer_concat);
   r.add("Split", infer_split).host_inputs({1});
   r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4});
-  r.add("Squeeze", infer_squeeze).view().host_inputs({1});
-  r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1});
-  r.add("Tile", infer_tile).host_inputs({1});
+  r.add("Squeeze", infer_squeeze).view().host_inputs({1}).shape_at_run_time(run_shape_squeeze);
+  r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1}).shape_at_run_time(run_shape_unsqueeze);
+  r.add("Tile", infer_tile).host_inputs({1}).shape_at_run_time(run_shape_tile);
   r.add("Pad", infer_pad).host_inputs({1, 3});
   r.add("Trilu", infer_trilu);
   r.add("DepthToSpace", infer_depth_to_space);

@@ -3,6 +3,7 @@
 // MeanVarianceNormalization, LRN and Einsum.
 #include <set>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -20,11 +21,8 @@ void infer_softmax(InferContext& c) {
   // 16-bit floats are computed in float32 and rounded once (the kernel widens them).
   if (c.dtype(0) != DType::kFloat16 && c.dtype(0) != DType::kBFloat16) require_float(c, 0, "input");
   const std::vector<Expr>& s = c.shape(0);
-  // Opset 13 made the axis a single dim (default -1); before, the input is
-  // coerced to 2-D at `axis` (default 1).
-  int64_t def = c.opset() >= 13 ? -1 : 1;
   if (s.empty()) c.fail("input must have rank >= 1");
-  c.axis(c.attr_int("axis", def), s.size());
+  c.axis(SoftmaxAttrs::parse(c).axis, s.size());
   c.set_output(0, c.dtype(0), s);
 }
 
@@ -47,16 +45,16 @@ void check_affine(InferContext& c, size_t i, const std::vector<Expr>& x, size_t 
 }
 
 DType stash_dtype(InferContext& c) {
-  int64_t st = c.attr_int("stash_type", 1);
-  if (st == 1 || st == 11) return static_cast<DType>(st);
-  c.unsupported("stash_type " + std::to_string(st));
+  LayerNormAttrs a = LayerNormAttrs::parse(c);
+  if (!a.stash_valid) c.unsupported("stash_type " + std::to_string(c.attr_int("stash_type", 1)));
+  return a.stash;
 }
 
 void infer_layer_norm(InferContext& c) {
   require_float(c, 0, "X");
   const std::vector<Expr>& x = c.shape(0);
   if (x.empty()) c.fail("X must have rank >= 1");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), x.size()));
+  auto axis = static_cast<size_t>(c.axis(LayerNormAttrs::parse(c).axis, x.size()));
   if (!c.has_input(1)) c.fail("Scale is required");
   check_affine(c, 1, x, axis, "Scale");
   check_affine(c, 2, x, axis, "B");

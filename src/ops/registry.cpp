@@ -195,6 +195,12 @@ int64_t RunShapeContext::broadcast_dim(int64_t a, int64_t b) const {
   return a == 1 ? b : a;
 }
 
+int64_t RunShapeContext::axis(int64_t a, size_t rank, const std::string& attr) const {
+  auto r = static_cast<int64_t>(rank);
+  if (a < -r || a >= r) fail(attr + " " + std::to_string(a) + " is out of range for rank " + std::to_string(rank));
+  return a < 0 ? a + r : a;
+}
+
 void RunShapeContext::fail(const std::string& msg) const {
   throw Error(ErrorCode::kInvalidInput, g_.node_label(n_) + ": " + msg);
 }

@@ -91,6 +91,7 @@ class DYNRT_INTERNAL RunShapeContext : public AttrReader {
   void require_equal(int64_t a, int64_t b, const std::string& what) const;
   void require_divisible(int64_t a, int64_t b, const std::string& what) const;
   int64_t broadcast_dim(int64_t a, int64_t b) const;
+  int64_t axis(int64_t a, size_t rank, const std::string& attr = "axis") const;
   [[noreturn]] void fail(const std::string& msg) const;  // kInvalidInput naming the node
 
  private:

@@ -5,7 +5,9 @@
 // broadcast_dim for their T.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/expr.h"
@@ -88,6 +90,57 @@ std::vector<T> constant_of_shape(Ctx& c, const std::vector<T>& target) {
   for (const T& d : target)
     if (negative(d)) c.fail("negative dimension " + text(d) + " in the shape input");
   return target;
+}
+
+// Axes normalized against `rank`, each once.
+template <class Ctx>
+std::vector<int64_t> normalized_axes(const Ctx& c, const std::vector<int64_t>& axes, size_t rank) {
+  std::vector<int64_t> out;
+  for (int64_t a : axes) {
+    int64_t n = c.axis(a, rank, "axes");
+    for (int64_t o : out)
+      if (o == n) c.fail("duplicate value in axes");
+    out.push_back(n);
+  }
+  return out;
+}
+
+// Tile's output dims: each input dim times its repeat count.
+template <class T, class Ctx>
+std::vector<T> tile(Ctx& c, const std::vector<T>& in, const std::vector<T>& reps) {
+  if (reps.size() != in.size()) c.fail("repeats length differs from the input rank");
+  std::vector<T> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (negative(reps[i])) c.fail("negative repeat");
+    out.push_back(in[i] * reps[i]);
+  }
+  return out;
+}
+
+// Unsqueeze's output dims: 1 inserted at each of `axes` (of the output rank).
+template <class T, class Ctx>
+std::vector<T> unsqueeze(Ctx& c, const std::vector<T>& in, const std::vector<int64_t>& raw_axes) {
+  size_t r = in.size() + raw_axes.size();
+  std::vector<int64_t> axes = normalized_axes(c, raw_axes, r);
+  std::vector<T> out;
+  size_t j = 0;
+  for (size_t i = 0; i < r; ++i) {
+    if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) != axes.end()) out.push_back(one<T>());
+    else out.push_back(in[j++]);
+  }
+  return out;
+}
+
+// Squeeze with explicit axes: those dims must be 1 and are dropped.
+template <class T, class Ctx>
+std::vector<T> squeeze(Ctx& c, const std::vector<T>& in, const std::vector<int64_t>& raw_axes) {
+  std::vector<int64_t> axes = normalized_axes(c, raw_axes, in.size());
+  std::vector<T> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) == axes.end()) out.push_back(in[i]);
+    else c.require_equal(in[i], one<T>(), "squeezed dim " + std::to_string(i));
+  }
+  return out;
 }
 
 }  // namespace dynrt::shapefn

@@ -58,6 +58,20 @@ class ScopedThreads {
 
 std::vector<int64_t> dims_of(const TensorView& v) { return {v.dims.begin(), v.dims.begin() + v.rank}; }
 
+// The caller's tensor for an output (checked against what the run makes), or
+// a fresh one added to `outputs`.
+Tensor& output_tensor(std::map<std::string, Tensor>& outputs, const std::string& name, const TensorView& view,
+                      const char* gives) {
+  std::vector<int64_t> dims = dims_of(view);
+  auto it = outputs.find(name);
+  if (it == outputs.end()) return outputs.emplace(name, Tensor(view.dtype, dims)).first->second;
+  if (it->second.dtype() != view.dtype || it->second.shape() != dims)
+    throw Error(ErrorCode::kInvalidInput, "output '" + name + "' buffer is " + dtype_name(it->second.dtype()) + " " +
+                                              dims_str(it->second.shape()) + ", but " + gives + " " +
+                                              dtype_name(view.dtype) + " " + dims_str(dims));
+  return it->second;
+}
+
 }  // namespace
 
 OpProfile::OpProfile() : enabled(std::getenv("DYNRT_PROFILE") != nullptr) {}
@@ -183,18 +197,8 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   for (size_t k = 0; k < g.inputs.size(); ++k) views[static_cast<size_t>(g.inputs[k])].data = const_cast<void*>(ins[k]->data());
   for (int o : g.outputs) {
     auto v = static_cast<size_t>(o);
-    if (e->homes[v] != ValueHome::kOutput) continue;
-    const std::string& name = g.values[v].name;
-    std::vector<int64_t> dims = dims_of(views[v]);
-    auto it = outputs.find(name);
-    if (it == outputs.end()) {
-      it = outputs.emplace(name, Tensor(views[v].dtype, dims)).first;
-    } else if (it->second.dtype() != views[v].dtype || it->second.shape() != dims) {
-      throw Error(ErrorCode::kInvalidInput, "output '" + name + "' buffer is " + dtype_name(it->second.dtype()) + " " +
-                                                dims_str(it->second.shape()) + ", but these inputs give " +
-                                                dtype_name(views[v].dtype) + " " + dims_str(dims));
-    }
-    views[v].data = it->second.data();
+    if (e->homes[v] == ValueHome::kOutput)
+      views[v].data = output_tensor(outputs, g.values[v].name, views[v], "these inputs give").data();
   }
   for (size_t v = 0; v < views.size(); ++v)
     if (e->homes[v] == ValueHome::kAlias) views[v].data = views[static_cast<size_t>(e->alias_root[v])].data;
@@ -206,17 +210,8 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   for (int o : g.outputs) {
     auto v = static_cast<size_t>(o);
     if (e->homes[v] == ValueHome::kOutput) continue;
-    const std::string& name = g.values[v].name;
-    std::vector<int64_t> dims = dims_of(views[v]);
-    auto it = outputs.find(name);
-    if (it == outputs.end()) {
-      it = outputs.emplace(name, Tensor(views[v].dtype, dims)).first;
-    } else if (it->second.dtype() != views[v].dtype || it->second.shape() != dims) {
-      throw Error(ErrorCode::kInvalidInput, "output '" + name + "' buffer is " + dtype_name(it->second.dtype()) + " " +
-                                                dims_str(it->second.shape()) + ", but this run gives " +
-                                                dtype_name(views[v].dtype) + " " + dims_str(dims));
-    }
-    if (views[v].nbytes()) std::memcpy(it->second.data(), views[v].data, views[v].nbytes());
+    Tensor& t = output_tensor(outputs, g.values[v].name, views[v], "this run gives");
+    if (views[v].nbytes()) std::memcpy(t.data(), views[v].data, views[v].nbytes());
   }
 }
 

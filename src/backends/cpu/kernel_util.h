@@ -119,20 +119,6 @@ inline void contiguous_strides(const TensorView& v, int64_t* strides) {
     default: ::dynrt::cpu::unsupported_dtype(OPNAME, DTYPE);        \
   }
 
-// Kernel defined by a lambda: for ops with no per-shape state.
-template <class F>
-class LambdaKernel : public Kernel {
- public:
-  explicit LambdaKernel(F f) : f_(std::move(f)) {}
-  void run(KernelContext& ctx) const override { f_(ctx); }
-
- private:
-  F f_;
-};
-
-template <class F>
-std::unique_ptr<Kernel> make_kernel(F f) {
-  return std::make_unique<LambdaKernel<F>>(std::move(f));
-}
+using ::dynrt::make_kernel;
 
 }  // namespace dynrt::cpu

@@ -6,6 +6,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/onednn_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -242,10 +243,11 @@ class MatMulKernel : public Kernel {
 class GemmKernel : public Kernel {
  public:
   explicit GemmKernel(const KernelInit& init) : label_(init.label()) {
-    ta_ = init.attr_int("transA", 0) != 0;
-    tb_ = init.attr_int("transB", 0) != 0;
-    alpha_ = init.attr_float("alpha", 1.f);
-    beta_ = init.attr_float("beta", 1.f);
+    GemmAttrs a = GemmAttrs::parse(init);
+    ta_ = a.trans_a;
+    tb_ = a.trans_b;
+    alpha_ = a.alpha;
+    beta_ = a.beta;
     act_ = FusedActivation::from(init);
     f32_ = init.input_dtype(0) == DType::kFloat32;
     if (!f32_) return;

@@ -281,52 +281,15 @@ std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
   });
 }
 
-// Squeeze / Unsqueeze whose axes input may be known only at run time.
-std::unique_ptr<Kernel> make_squeeze(const KernelInit& init) {
-  bool unsqueeze = init.op() == "Unsqueeze";
-  bool axes_input = init.opset() >= 13;
-  return make_kernel([unsqueeze, axes_input](KernelContext& c) {
-    const TensorView& x = c.in(0);
-    if (axes_input && c.has_in(1) && c.out(0).data == nullptr) {
-      std::vector<int64_t> axes = read_ints(c.in(1));
-      int r = unsqueeze ? x.rank + static_cast<int>(axes.size()) : x.rank;
-      std::vector<bool> listed(static_cast<size_t>(r), false);
-      for (int64_t a : axes) {
-        auto n = static_cast<size_t>(norm_axis(a, r, unsqueeze ? "Unsqueeze" : "Squeeze"));
-        if (listed[n]) throw Error(ErrorCode::kInvalidInput, "duplicate value in axes");
-        listed[n] = true;
-      }
-      std::vector<int64_t> dims;
-      for (int i = 0, j = 0; i < r; ++i) {
-        if (unsqueeze) {
-          dims.push_back(listed[static_cast<size_t>(i)] ? 1 : x.dim(j++));
-        } else if (!listed[static_cast<size_t>(i)]) {
-          dims.push_back(x.dim(i));
-        } else if (x.dim(i) != 1) {
-          throw Error(ErrorCode::kInvalidInput, "Squeeze: dimension " + std::to_string(i) + " is " +
-                                                    std::to_string(x.dim(i)) + ", not 1");
-        }
-      }
-      bind_output(c, 0, dims);
-    }
-    copy_all(x, c.out(0));
-  });
+// Squeeze / Unsqueeze: a copy (or nothing, when the runtime aliases the
+// output); the output shape comes from the schema's shape function.
+std::unique_ptr<Kernel> make_squeeze(const KernelInit&) {
+  return make_kernel([](KernelContext& c) { copy_all(c.in(0), c.out(0)); });
 }
 
 std::unique_ptr<Kernel> make_tile(const KernelInit&) {
   return make_kernel([](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
-    if (y.data == nullptr) {
-      std::vector<int64_t> reps = read_ints(c.in(1));
-      if (static_cast<int>(reps.size()) != x.rank)
-        throw Error(ErrorCode::kInvalidInput, "Tile: repeats length differs from the input rank");
-      std::vector<int64_t> dims;
-      for (int k = 0; k < x.rank; ++k) {
-        if (reps[static_cast<size_t>(k)] < 0) throw Error(ErrorCode::kInvalidInput, "Tile: negative repeat");
-        dims.push_back(x.dim(k) * reps[static_cast<size_t>(k)]);
-      }
-      bind_output(c, 0, dims);
-    }
     if (y.numel() == 0) return;
     size_t es = dtype_size(x.dtype);
     if (x.rank == 0) {

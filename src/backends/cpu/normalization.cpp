@@ -14,6 +14,7 @@
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -158,12 +159,11 @@ void softmax(const T* x, T* y, Split sp) {
 
 template <SoftMode M>
 std::unique_ptr<Kernel> make_softmax(const KernelInit& init) {
-  bool coerce = init.opset() < 13;
-  int64_t axis_attr = init.attr_int("axis", coerce ? 1 : -1);
+  SoftmaxAttrs a = SoftmaxAttrs::parse(init);
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
-    int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
-    Split sp = split_at(x, axis, coerce);
+    int64_t axis = a.axis < 0 ? a.axis + x.rank : a.axis;
+    Split sp = split_at(x, axis, a.coerce_2d);
     DYNRT_DISPATCH_FLOAT(x.dtype, "Softmax", softmax<M>(x.as<const T>(), y.as<T>(), sp));
   });
 }
@@ -246,13 +246,13 @@ void layer_norm(KernelContext& c, int64_t axis, float epsilon) {
 }
 
 std::unique_ptr<Kernel> make_layer_norm(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", -1);
-  float eps = init.attr_float("epsilon", 1e-5f);
-  int64_t stash = init.attr_int("stash_type", 1);
+  LayerNormAttrs a = LayerNormAttrs::parse(init);
+  int64_t axis_attr = a.axis;
+  float eps = a.epsilon;
+  bool stash64 = a.stash == DType::kFloat64;
   return make_kernel([=](KernelContext& c) {
     const TensorView& x = c.in(0);
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
-    bool stash64 = stash == static_cast<int64_t>(DType::kFloat64);
     if (x.dtype == DType::kFloat32) stash64 ? layer_norm<float, double>(c, axis, eps) : layer_norm<float, float>(c, axis, eps);
     else if (x.dtype == DType::kFloat64) stash64 ? layer_norm<double, double>(c, axis, eps) : layer_norm<double, float>(c, axis, eps);
     else unsupported_dtype("LayerNormalization", x.dtype);
@@ -284,9 +284,10 @@ void rms_norm(KernelContext& c, int64_t axis, float epsilon) {
 }
 
 std::unique_ptr<Kernel> make_rms_norm(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", -1);
-  float eps = init.attr_float("epsilon", 1e-5f);
-  bool stash64 = init.attr_int("stash_type", 1) == static_cast<int64_t>(DType::kFloat64);
+  LayerNormAttrs a = LayerNormAttrs::parse(init);
+  int64_t axis_attr = a.axis;
+  float eps = a.epsilon;
+  bool stash64 = a.stash == DType::kFloat64;
   return make_kernel([=](KernelContext& c) {
     const TensorView& x = c.in(0);
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;

@@ -55,17 +55,6 @@ void store(const TensorView& v, const std::vector<float>& x) {
   scramble(v.data, x.data(), v.nbytes());
 }
 
-template <class F>
-class Lambda : public Kernel {
- public:
-  explicit Lambda(F f) : f_(std::move(f)) {}
-  void run(KernelContext& c) const override { f_(c); }
-
- private:
-  F f_;
-};
-template <class F> std::unique_ptr<Kernel> lambda(F f) { return std::make_unique<Lambda<F>>(std::move(f)); }
-
 bool all_f32(const KernelInit& init) {
   for (size_t i = 0; i < init.num_inputs(); ++i)
     if (!init.has_input(i) || init.input_dtype(i) != DType::kFloat32) return false;
@@ -87,7 +76,7 @@ int64_t broadcast_offset(const TensorView& out, const TensorView& in, int64_t i)
 }
 
 std::unique_ptr<Kernel> make_add(const KernelInit&) {
-  return lambda([](KernelContext& c) {
+  return make_kernel([](KernelContext& c) {
     std::vector<float> a = load(c.in(0), "Add input A"), b = load(c.in(1), "Add input B");
     const TensorView& y = c.out(0);
     std::vector<float> out(static_cast<size_t>(y.numel()));
@@ -99,7 +88,7 @@ std::unique_ptr<Kernel> make_add(const KernelInit&) {
 }
 
 std::unique_ptr<Kernel> make_relu(const KernelInit&) {
-  return lambda([](KernelContext& c) {
+  return make_kernel([](KernelContext& c) {
     std::vector<float> x = load(c.in(0), "Relu input");
     for (float& v : x) v = v > 0 ? v : 0;
     store(c.out(0), x);
@@ -119,7 +108,7 @@ bool matmul_supported(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_matmul(const KernelInit&) {
-  return lambda([](KernelContext& c) {
+  return make_kernel([](KernelContext& c) {
     const TensorView &A = c.in(0), &B = c.in(1), &Y = c.out(0);
     std::vector<float> a = load(A, "MatMul input A"), b = load(B, "MatMul input B");
     int64_t m = A.dim(A.rank - 2), k = A.dim(A.rank - 1), n = B.dim(B.rank - 1);
