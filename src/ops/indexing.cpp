@@ -8,6 +8,7 @@
 #include "ops/families.h"
 #include "ops/movement_util.h"
 #include "ops/registry.h"
+#include "ops/shape_fns.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt {
@@ -172,13 +173,20 @@ void infer_topk(InferContext& c) {
       k = (*v)[0];
     }
   }
-  if (k.is_const() && k.const_value() < 0) c.fail("k is negative");
-  Interval d = (in[axis] - k).bounds(c.names());
-  if (d.hi < 0) c.fail("k is larger than the dimension");
-  std::vector<Expr> out = in;
-  out[axis] = k;
+  std::vector<Expr> out = shapefn::topk(c, in, static_cast<int64_t>(axis), k);
   c.set_output(0, c.dtype(0), out);
   c.set_output(1, DType::kInt64, out);
+}
+
+void run_shape_topk(RunShapeContext& c) {
+  std::vector<int64_t> in = c.shape(0);
+  if (in.empty()) c.fail("input must have rank >= 1");
+  int64_t axis = c.axis(c.attr_int("axis", -1), in.size());
+  std::vector<int64_t> k = c.values(1);
+  if (k.size() != 1) c.fail("k must have one element");
+  std::vector<int64_t> out = shapefn::topk(c, in, axis, k[0]);
+  c.set_output(0, out);
+  c.set_output(1, out);
 }
 
 void infer_onehot(InferContext& c) {
@@ -215,7 +223,7 @@ void register_indexing_ops(OpRegistry& r) {
   r.add("NonZero", infer_nonzero).data_dependent();
   r.add("Compress", infer_compress).data_dependent();
   r.add("Unique", infer_unique).data_dependent();
-  r.add("TopK", infer_topk).host_inputs({1});
+  r.add("TopK", infer_topk).host_inputs({1}).shape_at_run_time(run_shape_topk);
   r.add("OneHot", infer_onehot).host_inputs({1});
 }
 

@@ -88,14 +88,7 @@ void infer_split(InferContext& c) {
     given = true;
   }
   if (given) {
-    if (sizes.size() != n)
-      c.fail(std::to_string(sizes.size()) + " split sizes for " + std::to_string(n) + " outputs");
-    Expr sum = Expr::constant(0);
-    for (const Expr& s : sizes) {
-      if (s.is_const() && s.const_value() < 0) c.fail("negative split size");
-      sum = sum + s;
-    }
-    c.require_equal(sum, d, "sum of split sizes vs split dimension");
+    shapefn::split(c, in, axis, sizes, n);  // checks the sizes against the dim
   } else {
     if (c.opset() >= 18 && c.has_attr("num_outputs")) {
       if (c.attr_int("num_outputs") != static_cast<int64_t>(n)) c.fail("num_outputs differs from the number of outputs");
@@ -314,6 +307,13 @@ void infer_tile(InferContext& c) {
   }
 }
 
+void run_shape_split(RunShapeContext& c) {
+  std::vector<int64_t> in = c.shape(0);
+  int64_t axis = c.axis(c.attr_int("axis", 0), in.size());
+  std::vector<std::vector<int64_t>> out = shapefn::split(c, in, axis, c.values(1), c.num_outputs());
+  for (size_t i = 0; i < out.size(); ++i) c.set_output(i, out[i]);
+}
+
 void infer_pad(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   size_t r = in.size();
@@ -391,7 +391,7 @@ void infer_space_to_depth(InferContext& c) {
 void register_movement_ops(OpRegistry& r) {
   r.add("Transpose", infer_transpose);
   r.add("Concat", infer_concat);
-  r.add("Split", infer_split).host_inputs({1});
+  r.add("Split", infer_split).host_inputs({1}).shape_at_run_time(run_shape_split);
   r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4});
   r.add("Squeeze", infer_squeeze).view().host_inputs({1}).shape_at_run_time(run_shape_squeeze);
   r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1}).shape_at_run_time(run_shape_unsqueeze);

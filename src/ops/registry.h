@@ -82,6 +82,7 @@ class DYNRT_INTERNAL RunShapeContext : public AttrReader {
                   std::vector<std::vector<int64_t>>& outputs);
 
   size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return outputs_.size(); }
   bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i].dtype != DType::kUndefined; }
   std::vector<int64_t> shape(size_t i) const;
   // Elements of a small integer input the schema declares host_inputs.

@@ -25,6 +25,10 @@ template <class T> T one() {
   if constexpr (std::is_same_v<T, Expr>) return Expr::constant(1);
   else return 1;
 }
+template <class T> T zero() {
+  if constexpr (std::is_same_v<T, Expr>) return Expr::constant(0);
+  else return 0;
+}
 template <class T> T product_of(const std::vector<T>& dims) {
   T p = one<T>();
   for (const T& d : dims) p = p * d;
@@ -140,6 +144,39 @@ std::vector<T> squeeze(Ctx& c, const std::vector<T>& in, const std::vector<int64
     if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(i)) == axes.end()) out.push_back(in[i]);
     else c.require_equal(in[i], one<T>(), "squeezed dim " + std::to_string(i));
   }
+  return out;
+}
+
+// TopK's output dims (values and indices): the input with k along `axis`.
+template <class T, class Ctx>
+std::vector<T> topk(Ctx& c, const std::vector<T>& in, int64_t axis, const T& k) {
+  if (negative(k)) c.fail("k is negative");
+  if constexpr (std::is_same_v<T, Expr>) {
+    if ((in[static_cast<size_t>(axis)] - k).bounds(c.names()).hi < 0) c.fail("k is larger than the dimension");
+  } else {
+    if (k > in[static_cast<size_t>(axis)])
+      c.fail("k=" + std::to_string(k) + " exceeds the dimension " + std::to_string(in[static_cast<size_t>(axis)]));
+  }
+  std::vector<T> out = in;
+  out[static_cast<size_t>(axis)] = k;
+  return out;
+}
+
+// Split with explicit sizes: output i has sizes[i] along `axis`; the sizes
+// must add up to that dim.
+template <class T, class Ctx>
+std::vector<std::vector<T>> split(Ctx& c, const std::vector<T>& in, int64_t axis, const std::vector<T>& sizes,
+                                  size_t outputs) {
+  if (sizes.size() != outputs)
+    c.fail(std::to_string(sizes.size()) + " split sizes for " + std::to_string(outputs) + " outputs");
+  T sum = zero<T>();
+  for (const T& s : sizes) {
+    if (negative(s)) c.fail("negative split size");
+    sum = sum + s;
+  }
+  c.require_equal(sum, in[static_cast<size_t>(axis)], "sum of split sizes vs split dimension");
+  std::vector<std::vector<T>> out(outputs, in);
+  for (size_t i = 0; i < outputs; ++i) out[i][static_cast<size_t>(axis)] = sizes[i];
   return out;
 }
 

@@ -24,20 +24,13 @@ int64_t int_at(const TensorView& v, int64_t i) {
 std::unique_ptr<Kernel> make_topk(const KernelInit& init) {
   int64_t axis_attr = init.attr_int("axis", -1);
   bool largest = init.attr_int("largest", 1) != 0;
-  bool k_attr = init.opset() < 10;
-  int64_t k_value = init.attr_int("k", 0);
+  // k is the output's dim along the axis: the schema's shape function sized
+  // the outputs (at build time, or by the runtime when k is known only then).
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &vals = c.out(0), &idxs = c.out(1);
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
     if (axis < 0 || axis >= x.rank) throw Error(ErrorCode::kInvalidInput, "TopK: axis out of range");
-    int64_t k = k_attr ? k_value : index_at(c.in(1), 0);
-    int64_t d = x.dims[sz(axis)];
-    if (k < 0 || k > d)
-      throw Error(ErrorCode::kInvalidInput, "TopK: k=" + std::to_string(k) + " exceeds the dimension " + std::to_string(d));
-    std::vector<int64_t> dims(x.dims.begin(), x.dims.begin() + x.rank);
-    dims[sz(axis)] = k;
-    bind_output(c, 0, dims);
-    if (idxs.dtype != DType::kUndefined) bind_output(c, 1, dims);
+    int64_t k = vals.dims[sz(axis)], d = x.dims[sz(axis)];
     int64_t outer = prod(x.dims.data(), 0, static_cast<int>(axis));
     int64_t inner = prod(x.dims.data(), static_cast<int>(axis) + 1, x.rank);
     if (k == 0 || outer * inner == 0) return;

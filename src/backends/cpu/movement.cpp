@@ -180,28 +180,13 @@ std::unique_ptr<Kernel> make_concat(const KernelInit& init) {
   });
 }
 
+// Output sizes come from the schema (src/ops/shape_fns.h), also when the
+// split sizes are a tensor known only while running.
 std::unique_ptr<Kernel> make_split(const KernelInit& init) {
   int64_t axis_attr = init.attr_int("axis", 0);
-  bool sizes_input = init.opset() >= 13;
-  return make_kernel([axis_attr, sizes_input](KernelContext& c) {
+  return make_kernel([axis_attr](KernelContext& c) {
     const TensorView& x = c.in(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Split"));
-    if (sizes_input && c.has_in(1)) {
-      // Sizes given as a tensor: outputs sized at run time are allocated here.
-      std::vector<int64_t> sizes = read_ints(c.in(1));
-      if (sizes.size() != c.outputs.size())
-        throw Error(ErrorCode::kInvalidInput, "Split: " + std::to_string(sizes.size()) + " sizes for " +
-                                                  std::to_string(c.outputs.size()) + " outputs");
-      int64_t sum = 0;
-      for (int64_t v : sizes) sum += v;
-      if (sum != x.dim(axis)) throw Error(ErrorCode::kInvalidInput, "Split: sizes do not add up to the split dimension");
-      for (size_t i = 0; i < sizes.size(); ++i) {
-        if (c.out(i).dtype == DType::kUndefined) continue;
-        std::vector<int64_t> d(x.dims.begin(), x.dims.begin() + x.rank);
-        d[static_cast<size_t>(axis)] = sizes[i];
-        bind_output(c, i, d);
-      }
-    }
     size_t es = dtype_size(x.dtype);
     int64_t outer = prod(x.dims.data(), 0, axis), inner = prod(x.dims.data(), axis + 1, x.rank);
     int64_t row = x.dims[static_cast<size_t>(axis)] * inner;
