@@ -58,6 +58,7 @@ void EngineImpl::finalize() {
                                                "' has no kernel for it in this build of dynrt");
     kernels[k] = entry->make(KernelInit(graph, n));
   }
+  check_partition();
   assign_homes();
   for (int o : graph.outputs)
     if (homes[static_cast<size_t>(o)] == ValueHome::kUnused)
@@ -78,6 +79,42 @@ void EngineImpl::finalize() {
       providers[static_cast<size_t>(mem)]->copy_from_host(buf.data(), t.data(), t.nbytes());
       device_constants.emplace(key, std::move(buf));
     }
+  }
+}
+
+// An engine file is untrusted: every value must live where the nodes that
+// touch it expect (the partitioner's invariants), or a kernel would read one
+// memory's pointer as another's.
+void EngineImpl::check_partition() const {
+  auto bad = [&](const std::string& why) { throw Error(ErrorCode::kInvalidEngine, "inconsistent partition: " + why); };
+  auto space = [&](int p) { return providers[static_cast<size_t>(p)]->host_memory() ? 0 : p; };
+  for (const ir::Value& v : graph.values)
+    if (space(v.provider) != v.provider) bad("value '" + v.name + "' names a host provider other than the first");
+  for (int v : graph.inputs)
+    if (graph.values[static_cast<size_t>(v)].provider != 0) bad("graph input not in host memory");
+  for (int v : graph.outputs)
+    if (graph.values[static_cast<size_t>(v)].provider != 0) bad("graph output not in host memory");
+  for (const ir::Value& v : graph.values)
+    if (v.constant && v.provider != 0) bad("constant '" + v.name + "' not in host memory");
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const ir::Node& n = graph.nodes[k];
+    if (kinds[k] == NodeKind::kCopy) {
+      int from = graph.values[static_cast<size_t>(n.inputs[0])].provider;
+      int to = graph.values[static_cast<size_t>(n.outputs[0])].provider;
+      if (from == to || (from != 0 && to != 0)) bad(graph.node_label(n) + " does not copy between the host and a device");
+      continue;
+    }
+    int mem = node_memory(k);
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] < 0) continue;
+      const ir::Value& v = graph.values[static_cast<size_t>(n.inputs[i])];
+      bool host_ok = schemas[k]->traits.is_host_input(i) || v.constant;
+      if (v.provider != mem && !(host_ok && v.provider == 0) && !schemas[k]->traits.is_metadata_input(i))
+        bad(graph.node_label(n) + " reads '" + v.name + "' from another memory");
+    }
+    for (int o : n.outputs)
+      if (o >= 0 && graph.values[static_cast<size_t>(o)].provider != mem)
+        bad(graph.node_label(n) + " writes '" + graph.values[static_cast<size_t>(o)].name + "' into another memory");
   }
 }
 

@@ -60,6 +60,7 @@ struct DYNRT_INTERNAL EngineImpl {
   std::vector<int64_t> planned_bytes(std::span<const int64_t> binding) const;
 
  private:
+  void check_partition() const;
   void assign_homes();
   void assign_aliases();
 };

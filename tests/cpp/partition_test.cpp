@@ -5,6 +5,7 @@
 #include "builder/partition.h"
 #include "graph_builder.h"
 #include "probe_provider.h"
+#include "runtime/engine_impl.h"
 
 namespace dynrt::testing {
 namespace {
@@ -144,6 +145,40 @@ TEST(Partition, UnknownProviderIsAConfigError) {
     EXPECT_NE(std::string(e.what()).find("execution provider 'nosuch' is not available on this machine"),
               std::string::npos);
   }
+}
+
+// Engine files are untrusted: a partition that breaks the invariants above
+// (a node reading another memory's pointer) is rejected when it is loaded.
+TEST(Partition, EngineRejectsAnInconsistentPartition) {
+  register_testdev();
+  auto expect_invalid = [](ir::Graph g, const char* what) {
+    EngineImpl e;
+    e.graph = std::move(g);
+    try {
+      e.finalize();
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const Error& err) {
+      EXPECT_EQ(err.code(), ErrorCode::kInvalidEngine) << err.what();
+      EXPECT_NE(std::string(err.what()).find("inconsistent partition"), std::string::npos) << err.what();
+    }
+  };
+  GraphBuilder b = mlp();
+  ir::Graph& g = b.infer();
+  partition(g, {"testdev", "cpu"});
+  {
+    EngineImpl ok;
+    ok.graph = g;
+    EXPECT_NO_THROW(ok.finalize());
+  }
+  ir::Graph input_on_device = g;
+  input_on_device.values[static_cast<size_t>(g.find_value("x"))].provider = 1;
+  expect_invalid(input_on_device, "graph input in device memory");
+  ir::Graph skipped_copy = g;
+  skipped_copy.nodes[1].inputs[0] = g.find_value("x");  // MatMul on testdev reading the host input directly
+  expect_invalid(skipped_copy, "device node reading host memory");
+  ir::Graph output_on_device = g;
+  output_on_device.values[static_cast<size_t>(g.outputs[0])].provider = 1;
+  expect_invalid(output_on_device, "graph output in device memory");
 }
 
 }  // namespace

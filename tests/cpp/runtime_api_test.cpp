@@ -144,7 +144,8 @@ TEST(RuntimeApi, DefaultThreadsHonourOmpNumThreads) {
 TEST(RuntimeApi, DeviceEnginesCopyAtBoundariesAndFreeTheirMemory) {
   register_testdev();
   int64_t live_before = testdev::counters().live_allocations;
-  {
+  // x[N,8] -> MatMul(W) -> Sigmoid -> Relu, on the given providers.
+  auto make = [](std::vector<std::string> providers) {
     GraphBuilder b;
     Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
     int x = b.input("x", DType::kFloat32, {n, Expr::constant(8)});
@@ -152,8 +153,11 @@ TEST(RuntimeApi, DeviceEnginesCopyAtBoundariesAndFreeTheirMemory) {
     b.output(b.node("Relu", {b.node("Sigmoid", {mm}, "s")}, "y"));
     BuildConfig cfg;
     cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
-    cfg.providers = {"testdev", "cpu"};
-    auto engine = EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+    cfg.providers = std::move(providers);
+    return EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  };
+  {
+    auto engine = make({"testdev", "cpu"});
     std::string path = ::testing::TempDir() + "/testdev.engine";
     engine->save(path);
     auto loaded = Engine::load(path);
@@ -168,14 +172,7 @@ TEST(RuntimeApi, DeviceEnginesCopyAtBoundariesAndFreeTheirMemory) {
     EXPECT_EQ(ctx->last_run_stats().copies, 4);
     EXPECT_EQ(ctx->last_run_stats().copy_bytes, 4 * (3 * 8 + 3 * 4 + 3 * 4 + 3 * 4));
     // Same answer from the CPU alone and from the reloaded engine.
-    BuildConfig cpu_cfg;
-    cpu_cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
-    GraphBuilder b2;
-    Expr n2 = Expr::symbol(b2.symbol("N", 1, 4, 8));
-    int x2 = b2.input("x", DType::kFloat32, {n2, Expr::constant(8)});
-    int mm2 = b2.node("MatMul", {x2, b2.constant("W", floats({8, 4}))}, "mm");
-    b2.output(b2.node("Relu", {b2.node("Sigmoid", {mm2}, "s")}, "y"));
-    auto cpu = EngineAccess::wrap(build_engine(std::move(b2.g), cpu_cfg));
+    auto cpu = make({"cpu"});
     Tensor want = cpu->create_context()->run({{"x", in}}).at("y");
     Tensor again = loaded->create_context()->run({{"x", in}}).at("y");
     for (int64_t i = 0; i < want.numel(); ++i) {
