@@ -189,6 +189,21 @@ void run_shape_topk(RunShapeContext& c) {
   c.set_output(1, out);
 }
 
+// OneHot's output dims: the indices' with `depth` inserted at `axis`.
+template <class T, class Ctx>
+std::vector<T> onehot_shape(Ctx& c, const std::vector<T>& in, const T& depth) {
+  if (shapefn::negative(depth) || shapefn::is(depth, 0)) c.fail("depth must be positive");
+  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), in.size() + 1));
+  std::vector<T> out = in;
+  out.insert(out.begin() + static_cast<long>(axis), depth);
+  return out;
+}
+
+// Depth known only while running (a graph input, of any numeric type).
+void run_shape_onehot(RunShapeContext& c) {
+  c.set_output(0, onehot_shape(c, c.shape(0), static_cast<int64_t>(c.scalar(1))));
+}
+
 void infer_onehot(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   Expr depth;
@@ -202,12 +217,8 @@ void infer_onehot(InferContext& c) {
   } else {
     depth = runtime_dim(c);  // read at run time
   }
-  if (depth.is_const() && depth.const_value() < 1) c.fail("depth must be positive");
   if (c.rank(2) != 1) c.fail("values must be a 2-element vector");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), in.size() + 1));
-  std::vector<Expr> out = in;
-  out.insert(out.begin() + static_cast<long>(axis), depth);
-  c.set_output(0, c.dtype(2), out);
+  c.set_output(0, c.dtype(2), onehot_shape(c, in, depth));
 }
 
 }  // namespace
@@ -224,7 +235,7 @@ void register_indexing_ops(OpRegistry& r) {
   r.add("Compress", infer_compress).data_dependent();
   r.add("Unique", infer_unique).data_dependent();
   r.add("TopK", infer_topk).host_inputs({1}).shape_at_run_time(run_shape_topk);
-  r.add("OneHot", infer_onehot).host_inputs({1});
+  r.add("OneHot", infer_onehot).host_inputs({1}).shape_at_run_time(run_shape_onehot);
 }
 
 }  // namespace dynrt

@@ -340,20 +340,21 @@ void infer_pad(InferContext& c) {
   if (c.opset() >= 18 && c.has_input(3)) axes = norm_axes(c, const_ints(c, 3, "axes"), r);
   else
     for (size_t i = 0; i < r; ++i) axes.push_back(static_cast<int64_t>(i));
-  if (pads.size() != 2 * axes.size()) c.fail("pads has " + std::to_string(pads.size()) + " values for " +
-                                               std::to_string(axes.size()) + " axes");
   if (c.opset() >= 11 && c.has_input(2) && c.dtype(2) != c.dtype(0)) c.fail("constant_value type differs from data");
-  std::vector<Expr> out = in;
-  size_t k = axes.size();
-  for (size_t i = 0; i < k; ++i) {
-    auto a = static_cast<size_t>(axes[i]);
-    Expr lo = pads[i], hi = pads[i + k];
-    if (mode != "constant" && ((lo.is_const() && lo.const_value() < 0) || (hi.is_const() && hi.const_value() < 0)))
-      c.unsupported("negative pads with mode '" + mode + "'");
-    out[a] = in[a] + lo + hi;
-    if (out[a].is_const() && out[a].const_value() < 0) c.fail("padded dimension is negative");
-  }
-  c.set_output(0, c.dtype(0), out);
+  if (mode != "constant")
+    for (const Expr& p : pads)
+      if (p.is_const() && p.const_value() < 0) c.unsupported("negative pads with mode '" + mode + "'");
+  c.set_output(0, c.dtype(0), shapefn::pad(c, in, pads, axes));
+}
+
+// Pads or axes given as graph inputs: the output shape is decided while running.
+void run_shape_pad(RunShapeContext& c) {
+  std::vector<int64_t> in = c.shape(0);
+  std::vector<int64_t> axes;
+  if (c.opset() >= 18 && c.has_input(3)) axes = shapefn::normalized_axes(c, c.values(3), in.size());
+  else
+    for (size_t i = 0; i < in.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  c.set_output(0, shapefn::pad(c, in, c.values(1), axes));
 }
 
 void infer_trilu(InferContext& c) {
@@ -396,7 +397,7 @@ void register_movement_ops(OpRegistry& r) {
   r.add("Squeeze", infer_squeeze).view().host_inputs({1}).shape_at_run_time(run_shape_squeeze);
   r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1}).shape_at_run_time(run_shape_unsqueeze);
   r.add("Tile", infer_tile).host_inputs({1}).shape_at_run_time(run_shape_tile);
-  r.add("Pad", infer_pad).host_inputs({1, 3});
+  r.add("Pad", infer_pad).host_inputs({1, 3}).shape_at_run_time(run_shape_pad);
   r.add("Trilu", infer_trilu);
   r.add("DepthToSpace", infer_depth_to_space);
   r.add("SpaceToDepth", infer_space_to_depth);

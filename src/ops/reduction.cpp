@@ -8,6 +8,7 @@
 
 #include "ops/families.h"
 #include "ops/registry.h"
+#include "ops/shape_fns.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt {
@@ -30,19 +31,16 @@ std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
   } else {
     axes = c.attr_ints("axes");
   }
-  std::vector<bool> red(rank, false);
-  noop = false;
-  if (axes.empty()) {
-    if (c.attr_int("noop_with_empty_axes", 0) != 0) noop = true;
-    else red.assign(rank, true);
-    return red;
-  }
-  for (int64_t a : axes) {
-    auto i = static_cast<size_t>(c.axis(a, rank, "axes"));
-    if (red[i]) c.fail("axis " + std::to_string(a) + " is repeated in 'axes'");
-    red[i] = true;
-  }
-  return red;
+  noop = axes.empty() && c.attr_int("noop_with_empty_axes", 0) != 0;
+  return shapefn::reduced_axes(c, rank, axes, noop);
+}
+
+// Axes given as a graph input: the output shape is decided here, while running.
+void run_shape_reduce(RunShapeContext& c) {
+  std::vector<int64_t> in = c.shape(0);
+  std::vector<int64_t> axes = c.has_input(1) ? c.values(1) : c.attr_ints("axes");
+  std::vector<bool> red = shapefn::reduced_axes(c, in.size(), axes, c.attr_int("noop_with_empty_axes", 0) != 0);
+  c.set_output(0, shapefn::reduce(in, red, c.attr_int("keepdims", 1) != 0));
 }
 
 void infer_reduce(InferContext& c) {
@@ -73,12 +71,7 @@ void infer_reduce(InferContext& c) {
   }
   bool noop = false;
   std::vector<bool> red = reduced_axes(c, in.size(), noop);
-  bool keep = c.attr_int("keepdims", 1) != 0;
-  std::vector<Expr> out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (!red[i]) out.push_back(in[i]);
-    else if (keep) out.push_back(Expr::constant(1));
-  }
+  std::vector<Expr> out = shapefn::reduce(in, red, c.attr_int("keepdims", 1) != 0);
   c.set_output(0, t, out);
 
   // Value propagation over small integer tensors of rank 1 (shape values).
@@ -126,7 +119,7 @@ void infer_arg(InferContext& c) {
 void register_reduction_ops(OpRegistry& r) {
   for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
                          "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
-    r.add(op, infer_reduce).host_inputs({1});
+    r.add(op, infer_reduce).host_inputs({1}).shape_at_run_time(run_shape_reduce);
   r.add("ArgMax", infer_arg);
   r.add("ArgMin", infer_arg);
 }

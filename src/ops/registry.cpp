@@ -1,5 +1,6 @@
 #include "ops/registry.h"
 
+#include "core/half.h"
 #include "ops/families.h"
 
 namespace dynrt {
@@ -175,6 +176,27 @@ std::vector<int64_t> RunShapeContext::values(size_t i) const {
     }
   }
   return out;
+}
+
+double RunShapeContext::scalar(size_t i) const {
+  if (!has_input(i)) fail("input " + std::to_string(i) + " is required but missing");
+  const TensorView& v = inputs_[i];
+  if (v.numel() < 1) fail("input " + std::to_string(i) + " is empty");
+  switch (v.dtype) {
+    case DType::kFloat32: return static_cast<const float*>(v.data)[0];
+    case DType::kFloat64: return static_cast<const double*>(v.data)[0];
+    case DType::kInt64: return static_cast<double>(static_cast<const int64_t*>(v.data)[0]);
+    case DType::kInt32: return static_cast<const int32_t*>(v.data)[0];
+    case DType::kInt16: return static_cast<const int16_t*>(v.data)[0];
+    case DType::kInt8: return static_cast<const int8_t*>(v.data)[0];
+    case DType::kUInt8: return static_cast<const uint8_t*>(v.data)[0];
+    case DType::kUInt16: return static_cast<const uint16_t*>(v.data)[0];
+    case DType::kUInt32: return static_cast<const uint32_t*>(v.data)[0];
+    case DType::kUInt64: return static_cast<double>(static_cast<const uint64_t*>(v.data)[0]);
+    case DType::kFloat16: return half_to_float(static_cast<const uint16_t*>(v.data)[0]);
+    case DType::kBFloat16: return bf16_to_float(static_cast<const uint16_t*>(v.data)[0]);
+    default: fail(std::string("a scalar input of element type ") + dtype_name(v.dtype) + " is not supported");
+  }
 }
 
 void RunShapeContext::set_output(size_t i, std::vector<int64_t> dims) {

@@ -87,6 +87,8 @@ class DYNRT_INTERNAL RunShapeContext : public AttrReader {
   std::vector<int64_t> shape(size_t i) const;
   // Elements of a small integer input the schema declares host_inputs.
   std::vector<int64_t> values(size_t i) const;
+  // The same for a number of any element type (Range's start, OneHot's depth).
+  double scalar(size_t i) const;
   void set_output(size_t i, std::vector<int64_t> dims);
 
   void require_equal(int64_t a, int64_t b, const std::string& what) const;

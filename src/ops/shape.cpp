@@ -86,6 +86,14 @@ void run_shape_constant_of_shape(RunShapeContext& c) {
   c.set_output(0, shapefn::constant_of_shape(c, c.values(0)));
 }
 
+// Range's length when start, limit or delta are known only while running:
+// ceil((limit - start) / delta), at least 0, in double as ONNX defines it.
+void run_shape_range(RunShapeContext& c) {
+  double start = c.scalar(0), limit = c.scalar(1), delta = c.scalar(2);
+  if (delta == 0) c.fail("delta is 0");
+  c.set_output(0, {std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)))});
+}
+
 void infer_range(InferContext& c) {
   DType t = c.dtype(0);
   if (c.dtype(1) != t || c.dtype(2) != t) c.fail("start, limit and delta types differ");
@@ -137,7 +145,7 @@ void register_shape_ops(OpRegistry& r) {
   r.add("Flatten", infer_flatten).view();
   r.add("Expand", infer_expand).host_inputs({1}).shape_at_run_time(run_shape_expand);
   r.add("ConstantOfShape", infer_constant_of_shape).host_inputs({0}).shape_at_run_time(run_shape_constant_of_shape);
-  r.add("Range", infer_range).host_inputs({0, 1, 2});
+  r.add("Range", infer_range).host_inputs({0, 1, 2}).shape_at_run_time(run_shape_range);
   r.add("Constant", infer_constant);
 }
 

@@ -29,6 +29,10 @@ template <class T> T zero() {
   if constexpr (std::is_same_v<T, Expr>) return Expr::constant(0);
   else return 0;
 }
+template <class T> T lit(int64_t v) {
+  if constexpr (std::is_same_v<T, Expr>) return Expr::constant(v);
+  else return v;
+}
 template <class T> T product_of(const std::vector<T>& dims) {
   T p = one<T>();
   for (const T& d : dims) p = p * d;
@@ -159,6 +163,46 @@ std::vector<T> topk(Ctx& c, const std::vector<T>& in, int64_t axis, const T& k) 
   }
   std::vector<T> out = in;
   out[static_cast<size_t>(axis)] = k;
+  return out;
+}
+
+// Which axes a Reduce* folds: the listed ones (each once), or all of them
+// when the list is empty, unless noop_with_empty_axes.
+template <class Ctx>
+std::vector<bool> reduced_axes(const Ctx& c, size_t rank, const std::vector<int64_t>& axes, bool noop_with_empty) {
+  std::vector<bool> red(rank, axes.empty() && !noop_with_empty);
+  for (int64_t a : axes) {
+    auto i = static_cast<size_t>(c.axis(a, rank, "axes"));
+    if (red[i]) c.fail("axis " + std::to_string(a) + " is repeated in 'axes'");
+    red[i] = true;
+  }
+  return red;
+}
+
+// Reduce*'s output dims: reduced axes dropped, or kept as 1.
+template <class T>
+std::vector<T> reduce(const std::vector<T>& in, const std::vector<bool>& reduced, bool keep_dims) {
+  std::vector<T> out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!reduced[i]) out.push_back(in[i]);
+    else if (keep_dims) out.push_back(one<T>());
+  }
+  return out;
+}
+
+// Pad's output dims: each padded axis grows by its begin and end pads
+// (negative pads crop). `axes` are normalized.
+template <class T, class Ctx>
+std::vector<T> pad(Ctx& c, const std::vector<T>& in, const std::vector<T>& pads, const std::vector<int64_t>& axes) {
+  if (pads.size() != 2 * axes.size())
+    c.fail("pads has " + std::to_string(pads.size()) + " values for " + std::to_string(axes.size()) + " axes");
+  std::vector<T> out = in;
+  size_t k = axes.size();
+  for (size_t i = 0; i < k; ++i) {
+    auto a = static_cast<size_t>(axes[i]);
+    out[a] = in[a] + pads[i] + pads[i + k];
+    if (negative(out[a])) c.fail("padded dimension is negative");
+  }
   return out;
 }
 

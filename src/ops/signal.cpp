@@ -4,6 +4,7 @@
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
+#include "ops/shape_fns.h"
 
 namespace dynrt {
 namespace {
@@ -15,6 +16,73 @@ std::optional<Expr> scalar_value(InferContext& c, size_t i) {
   auto v = c.values(i);
   if (!v || v->size() != 1) return std::nullopt;
   return (*v)[0];
+}
+
+using shapefn::fdiv;
+using shapefn::lit;
+
+// DFT's output dims for a known axis: the transformed axis becomes the
+// (possibly one-sided) length, the last dim real (1) or complex (2).
+template <class T, class Ctx>
+std::vector<T> dft_shape(Ctx& c, const std::vector<T>& x, int64_t axis, const std::optional<T>& length) {
+  bool inverse = c.attr_int("inverse", 0) != 0, onesided = c.attr_int("onesided", 0) != 0;
+  int64_t ax = c.axis(axis, x.size());
+  if (ax == static_cast<int64_t>(x.size()) - 1) c.fail("axis cannot be the last (complex) dim");
+  auto a = static_cast<size_t>(ax);
+  T n = length ? *length : (inverse && onesided ? lit<T>(2) * (x[a] - lit<T>(1)) : x[a]);
+  std::vector<T> out = x;
+  out.back() = lit<T>(inverse && onesided ? 1 : 2);
+  out[a] = !inverse && onesided ? fdiv(n, lit<T>(2)) + lit<T>(1) : n;
+  return out;
+}
+
+// STFT's output dims: [batch, frames, bins, 2].
+template <class T>
+std::vector<T> stft_shape(const std::vector<T>& x, const T& frame_length, const T& step, bool onesided) {
+  T frames = fdiv(x[1] - frame_length, step) + lit<T>(1);
+  T bins = onesided ? fdiv(frame_length, lit<T>(2)) + lit<T>(1) : frame_length;
+  return {x[0], frames, bins, lit<T>(2)};
+}
+
+// MelWeightMatrix's output dims: [dft_length / 2 + 1, num_mel_bins].
+template <class T>
+std::vector<T> mel_shape(const T& bins, const T& dft_length) {
+  return {fdiv(dft_length, lit<T>(2)) + lit<T>(1), bins};
+}
+
+// Lengths, steps and axes known only while running.
+void run_shape_dft(RunShapeContext& c) {
+  std::vector<int64_t> x = c.shape(0);
+  if (x.size() < 2) c.fail("input must have rank >= 2");
+  int64_t axis = c.opset() < 20 ? c.attr_int("axis", 1) : c.has_input(2) ? static_cast<int64_t>(c.scalar(2)) : -2;
+  std::optional<int64_t> n;
+  if (c.has_input(1)) {
+    n = static_cast<int64_t>(c.scalar(1));
+    if (*n < 1) c.fail("dft_length must be positive");
+  }
+  c.set_output(0, dft_shape(c, x, axis, n));
+}
+
+void run_shape_stft(RunShapeContext& c) {
+  std::vector<int64_t> x = c.shape(0);
+  if (x.size() != 3) c.fail("signal must be 3-D [batch, length, 1 or 2]");
+  int64_t step = static_cast<int64_t>(c.scalar(1));
+  int64_t len = c.has_input(3) ? static_cast<int64_t>(c.scalar(3)) : c.has_input(2) ? c.shape(2)[0] : x[1];
+  if (c.has_input(2)) c.require_equal(c.shape(2)[0], len, "window length vs frame_length");
+  if (step < 1 || len < 1 || len > x[1]) c.fail("invalid frame_step or frame_length");
+  c.set_output(0, stft_shape(x, len, step, c.attr_int("onesided", 1) != 0));
+}
+
+void run_shape_window(RunShapeContext& c) {
+  auto n = static_cast<int64_t>(c.scalar(0));
+  if (n < 0) c.fail("negative size");
+  c.set_output(0, {n});
+}
+
+void run_shape_mel(RunShapeContext& c) {
+  auto bins = static_cast<int64_t>(c.scalar(0)), n = static_cast<int64_t>(c.scalar(1));
+  if (bins < 1 || n < 1 || c.scalar(2) < 1) c.fail("sizes must be positive");
+  c.set_output(0, mel_shape(bins, n));
 }
 
 void infer_dft(InferContext& c) {
@@ -36,17 +104,13 @@ void infer_dft(InferContext& c) {
   }
   std::vector<Expr> out = x;
   out.back() = Expr::constant(inverse && onesided ? 1 : 2);
-  auto r = static_cast<int64_t>(x.size());
   if (axis) {
-    int64_t ax = c.axis(*axis, x.size());
-    if (ax == r - 1) c.fail("axis cannot be the last (complex) dim");
-    auto a = static_cast<size_t>(ax);
-    Expr n = inverse && onesided ? Expr::constant(2) * (x[a] - Expr::constant(1)) : x[a];
-    if (c.has_input(1)) {
-      auto v = scalar_value(c, 1);
-      n = v ? *v : runtime_dim(c);
-    }
-    out[a] = !inverse && onesided ? floordiv(n, Expr::constant(2)) + Expr::constant(1) : n;
+    std::optional<Expr> n;
+    if (c.has_input(1)) n = scalar_value(c, 1);
+    out = dft_shape(c, x, *axis, n);
+    // A length known only while running: the axis's size comes then (a plain
+    // symbol, which the runtime binds from run_shape_dft).
+    if (c.has_input(1) && !n) out[static_cast<size_t>(c.axis(*axis, x.size()))] = runtime_dim(c);
   } else if (c.has_input(1) || onesided) {
     for (size_t i = 0; i + 1 < x.size(); ++i) out[i] = runtime_dim(c);  // which dim changes is known at run time
   }
@@ -68,9 +132,11 @@ void infer_stft(InferContext& c) {
     if (len) c.require_equal(c.shape(2)[0], *len, "window length vs frame_length");
   }
   auto step = scalar_value(c, 1);
-  Expr frames = step && len ? floordiv(x[1] - *len, *step) + Expr::constant(1) : runtime_dim(c);
-  Expr bins = len ? (onesided ? floordiv(*len, Expr::constant(2)) + Expr::constant(1) : *len) : runtime_dim(c);
-  c.set_output(0, c.dtype(0), {x[0], frames, bins, Expr::constant(2)});
+  // Unknown step or length: those dims come at run time (run_shape_stft).
+  std::vector<Expr> out = stft_shape(x, len ? *len : Expr::constant(1), step ? *step : Expr::constant(1), onesided);
+  if (!step || !len) out[1] = runtime_dim(c);
+  if (!len) out[2] = runtime_dim(c);
+  c.set_output(0, c.dtype(0), out);
 }
 
 DType window_type(InferContext& c) {
@@ -88,19 +154,20 @@ void infer_window(InferContext& c) {
 void infer_mel(InferContext& c) {
   DType t = window_type(c);
   auto bins = scalar_value(c, 0), len = scalar_value(c, 1);
-  Expr rows = len ? floordiv(*len, Expr::constant(2)) + Expr::constant(1) : runtime_dim(c);
-  c.set_output(0, t, {rows, bins ? *bins : runtime_dim(c)});
+  std::vector<Expr> out = mel_shape(bins ? *bins : Expr::constant(1), len ? *len : Expr::constant(1));
+  if (!len) out[0] = runtime_dim(c);  // known while running (run_shape_mel)
+  if (!bins) out[1] = runtime_dim(c);
+  c.set_output(0, t, out);
 }
 
 }  // namespace
 
 void register_signal_ops(OpRegistry& r) {
-  r.add("DFT", infer_dft);
-  r.add("STFT", infer_stft);
-  r.add("HannWindow", infer_window);
-  r.add("HammingWindow", infer_window);
-  r.add("BlackmanWindow", infer_window);
-  r.add("MelWeightMatrix", infer_mel);
+  r.add("DFT", infer_dft).host_inputs({1, 2}).shape_at_run_time(run_shape_dft);
+  r.add("STFT", infer_stft).host_inputs({1, 3}).shape_at_run_time(run_shape_stft);
+  for (const char* w : {"HannWindow", "HammingWindow", "BlackmanWindow"})
+    r.add(w, infer_window).host_inputs({0}).shape_at_run_time(run_shape_window);
+  r.add("MelWeightMatrix", infer_mel).host_inputs({0, 1, 2, 3, 4}).shape_at_run_time(run_shape_mel);
 }
 
 }  // namespace dynrt

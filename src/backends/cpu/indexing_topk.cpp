@@ -69,15 +69,11 @@ std::unique_ptr<Kernel> make_topk(const KernelInit& init) {
 std::unique_ptr<Kernel> make_onehot(const KernelInit& init) {
   int64_t axis_attr = init.attr_int("axis", -1);
   return make_kernel([axis_attr](KernelContext& c) {
-    const TensorView &ind = c.in(0), &depth_t = c.in(1), &values = c.in(2), &y = c.out(0);
+    const TensorView &ind = c.in(0), &values = c.in(2), &y = c.out(0);
     int64_t axis = axis_attr < 0 ? axis_attr + ind.rank + 1 : axis_attr;
-    int64_t depth = int_at(depth_t, 0);
+    int64_t depth = y.dim(static_cast<int>(axis));  // the output is shaped by the schema
     int64_t outer = prod(ind.dims.data(), 0, static_cast<int>(axis));
     int64_t inner = prod(ind.dims.data(), static_cast<int>(axis), ind.rank);
-    if (depth < 1) throw Error(ErrorCode::kInvalidInput, "OneHot: depth must be positive");
-    std::vector<int64_t> dims(ind.dims.begin(), ind.dims.begin() + ind.rank);
-    dims.insert(dims.begin() + axis, depth);
-    bind_output(c, 0, dims);
     std::vector<int64_t> idx(sz(ind.numel()));
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = int_at(ind, static_cast<int64_t>(i));
     DYNRT_DISPATCH_BYTES(dtype_size(values.dtype), "OneHot", {

@@ -277,9 +277,8 @@ template <class Op>
 std::unique_ptr<Kernel> make_reduce(const KernelInit& init) {
   std::vector<int64_t> attr_axes = init.attr_ints("axes");
   bool noop = init.attr_int("noop_with_empty_axes", 0) != 0;
-  bool keep = init.attr_int("keepdims", 1) != 0;
   std::string name = init.op();
-  return make_kernel([attr_axes, noop, keep, name](KernelContext& c) {
+  return make_kernel([attr_axes, noop, name](KernelContext& c) {
     TensorView x = c.in(0);
     std::vector<int64_t> axes = attr_axes;
     if (c.has_in(1)) {
@@ -292,12 +291,8 @@ std::unique_ptr<Kernel> make_reduce(const KernelInit& init) {
       if (ax < 0 || ax >= x.rank) throw Error(ErrorCode::kInvalidInput, name + ": axis out of range");
       red[static_cast<size_t>(ax)] = true;
     }
-    // The output shape follows the axes, which may be known only now.
-    std::vector<int64_t> dims;
-    for (int i = 0; i < x.rank; ++i)
-      if (!red[static_cast<size_t>(i)]) dims.push_back(x.dim(i));
-      else if (keep) dims.push_back(1);
-    bind_output(c, 0, dims);
+    // The output is already shaped (the schema's shape function, at build
+    // time or by the runtime when the axes are known only now).
     TensorView y = c.out(0);
     if (x.dtype == DType::kBool) x.dtype = y.dtype = DType::kUInt8;  // max = or, min = and on 0/1
     DYNRT_DISPATCH_REDUCE(x.dtype, name.c_str(), run_reduce<Op, T>(x, red, y));

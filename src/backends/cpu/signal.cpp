@@ -57,11 +57,8 @@ void dft(const DftAttrs& a, KernelContext& c) {
   if (n < 1) bad("DFT", "dft_length must be positive");
   bool irfft = a.inverse && a.onesided;
   int64_t out_len = !a.inverse && a.onesided ? n / 2 + 1 : n, out_comp = irfft ? 1 : 2;
-  std::vector<int64_t> od(x.dims.begin(), x.dims.begin() + r);
-  od[sz(axis)] = out_len;
-  od[sz(r - 1)] = out_comp;
-  bind_output(c, 0, od);
-  const TensorView& y = c.out(0);
+  const TensorView& y = c.out(0);  // shaped by the schema (run_shape_dft while running)
+  if (y.dim(static_cast<int>(axis)) != out_len || y.dim(r - 1) != out_comp) bad("DFT", "output shape differs");
   int64_t outer = prod(x.dims.data(), 0, static_cast<int>(axis)), inner = prod(x.dims.data(), static_cast<int>(axis) + 1, r - 1);
   std::vector<cd> tw = twiddles(n, a.inverse ? 1.0 : -1.0);
   const T* px = x.as<const T>();
@@ -115,9 +112,7 @@ void stft(bool onesided, KernelContext& c) {
   int64_t fl = c.has_in(3) ? scalar_int(c.in(3), "STFT frame_length") : has_win ? c.in(2).dim(0) : len;
   if (has_win && c.in(2).dim(0) != fl) bad("STFT", "window length differs from frame_length");
   if (step < 1 || fl < 1 || fl > len) bad("STFT", "invalid frame_step or frame_length");
-  int64_t frames = (len - fl) / step + 1, bins = onesided ? fl / 2 + 1 : fl;
-  int64_t od[4] = {batch, frames, bins, 2};
-  bind_output(c, 0, od);
+  int64_t frames = c.out(0).dim(1), bins = c.out(0).dim(2);  // shaped by the schema
   const T* px = x.as<const T>();
   const T* win = has_win ? c.in(2).as<const T>() : nullptr;
   T* py = c.out(0).as<T>();
@@ -154,10 +149,7 @@ template <Window W>
 std::unique_ptr<Kernel> make_window(const KernelInit& init) {
   bool periodic = init.attr_int("periodic", 1) != 0;
   return make_kernel([periodic](KernelContext& c) {
-    int64_t n = scalar_int(c.in(0), "window size");
-    if (n < 0) bad("window", "negative size");
-    int64_t od[1] = {n};
-    bind_output(c, 0, od);
+    int64_t n = c.out(0).dim(0);  // the size, shaped by the schema
     auto denom = static_cast<double>(periodic ? n : n - 1);
     constexpr double pi = std::numbers::pi;
     DYNRT_DISPATCH_FLOAT(c.out(0).dtype, "window", {
@@ -199,9 +191,7 @@ std::unique_ptr<Kernel> make_mel(const KernelInit&) {
       return 2595 * std::log1p(hz / 700) / std::log(10.0);
     };
     double lo = to_mel(scalar_float(c.in(3))), hi = to_mel(scalar_float(c.in(4)));
-    int64_t rows = n / 2 + 1;
-    int64_t od[2] = {rows, mel};
-    bind_output(c, 0, od);
+    int64_t rows = c.out(0).dim(0);  // n / 2 + 1, shaped by the schema
     double step = (hi - lo) / static_cast<double>(mel + 2);
     std::vector<int64_t> fb(sz(mel + 2));
     for (int64_t i = 0; i < mel + 2; ++i) {
