@@ -10,6 +10,7 @@
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
+#include "ops/shape_fns.h"
 
 namespace dynrt {
 namespace {
@@ -140,6 +141,22 @@ void infer_grid_sample(InferContext& c) {
 }
 
 // AffineGrid: theta [N, 2, 3] / [N, 3, 4] and size (N, C, H, W[, D]) -> grid [N, H, W, 2] / [N, D, H, W, 3].
+// AffineGrid's output dims: [N, spatial dims of `size`..., spatial rank].
+template <class T, class Ctx>
+std::vector<T> affine_grid_shape(Ctx& c, const T& batch, const std::vector<T>& size) {
+  c.require_equal(size[0], batch, "size[0] vs the batch of theta");
+  std::vector<T> out = {batch};
+  for (size_t i = 2; i < size.size(); ++i) out.push_back(size[i]);
+  out.push_back(shapefn::lit<T>(static_cast<int64_t>(size.size()) - 2));
+  return out;
+}
+
+void run_shape_affine_grid(RunShapeContext& c) {
+  std::vector<int64_t> size = c.values(1);
+  if (size.size() != 4 && size.size() != 5) c.fail("size must have 4 or 5 elements");
+  c.set_output(0, affine_grid_shape(c, c.shape(0)[0], size));
+}
+
 void infer_affine_grid(InferContext& c) {
   DType t = c.dtype(0);
   if (t != DType::kFloat32 && t != DType::kFloat64) c.unsupported(std::string("theta type ") + dtype_name(t));
@@ -149,9 +166,12 @@ void infer_affine_grid(InferContext& c) {
   if (n != 4 && n != 5) c.fail("size must have 4 or 5 elements");
   c.require_equal(th[1], Expr::constant(static_cast<int64_t>(n - 2)), "theta rows");
   c.require_equal(th[2], Expr::constant(static_cast<int64_t>(n - 1)), "theta columns");
-  std::vector<Expr> out = {th[0]};
-  auto v = c.values(1);
-  for (size_t i = 2; i < n; ++i) out.push_back(v ? (*v)[i] : runtime_dim(c));
+  if (auto v = c.values(1)) {
+    c.set_output(0, t, affine_grid_shape(c, th[0], *v));
+    return;
+  }
+  std::vector<Expr> out = {th[0]};  // spatial dims known while running (run_shape_affine_grid)
+  for (size_t i = 2; i < n; ++i) out.push_back(runtime_dim(c));
   out.push_back(Expr::constant(static_cast<int64_t>(n - 2)));
   c.set_output(0, t, out);
 }
@@ -162,7 +182,7 @@ void register_resize_ops(OpRegistry& r) {
   r.add("Resize", infer_resize).layout_sensitive().host_inputs({1, 2, 3});
   r.add("Upsample", infer_resize).layout_sensitive().host_inputs({1});
   r.add("GridSample", infer_grid_sample);
-  r.add("AffineGrid", infer_affine_grid);
+  r.add("AffineGrid", infer_affine_grid).host_inputs({1}).shape_at_run_time(run_shape_affine_grid);
 }
 
 }  // namespace dynrt

@@ -5,6 +5,7 @@
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
+#include "ops/shape_fns.h"
 
 namespace dynrt {
 namespace {
@@ -61,6 +62,55 @@ size_t col2im_spatial(InferContext& c) {
   return static_length(c, 1, "image_shape");
 }
 
+// Col2Im's output dims: [N, C / prod(block_shape), image_shape...].
+template <class T, class Ctx>
+std::vector<T> col2im_shape(Ctx& c, const std::vector<T>& x, const std::vector<T>& image, const std::vector<T>& block) {
+  if (block.size() != image.size()) c.fail("block_shape and image_shape lengths differ");
+  T kprod = shapefn::product_of(block);
+  c.require_divisible(x[1], kprod, "input channels by prod(block_shape)");
+  std::vector<T> out = {x[0], shapefn::fdiv(x[1], kprod)};
+  out.insert(out.end(), image.begin(), image.end());
+  return out;
+}
+
+// CenterCropPad's output dims: `shape` on the listed axes (normalized).
+template <class T, class Ctx>
+std::vector<T> center_crop_pad_shape(Ctx& c, const std::vector<T>& x, const std::vector<int64_t>& axes,
+                                     const std::vector<T>& shape) {
+  if (shape.size() != axes.size()) c.fail("shape length differs from the number of axes");
+  std::vector<T> out = x;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (shapefn::negative(shape[i])) c.fail("negative target size");
+    out[static_cast<size_t>(axes[i])] = shape[i];
+  }
+  return out;
+}
+
+template <class Ctx>
+std::vector<int64_t> crop_axes(const Ctx& c, size_t rank) {
+  std::vector<int64_t> axes = c.attr_ints("axes");
+  if (axes.empty())
+    for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
+  for (int64_t& a : axes) a = c.axis(a, rank, "axes");
+  return axes;
+}
+
+// Shapes given as graph inputs: decided here, while running.
+void run_shape_col2im(RunShapeContext& c) {
+  std::vector<int64_t> x = c.shape(0);
+  if (x.size() != 3) c.fail("input must be 3-D [N, C*prod(block_shape), L]");
+  c.set_output(0, col2im_shape(c, x, c.values(1), c.values(2)));
+}
+void run_shape_center_crop_pad(RunShapeContext& c) {
+  std::vector<int64_t> x = c.shape(0);
+  c.set_output(0, center_crop_pad_shape(c, x, crop_axes(c, x.size()), c.values(1)));
+}
+void run_shape_max_unpool(RunShapeContext& c) {
+  std::vector<int64_t> x = c.shape(0), out = c.values(2);
+  if (out.size() != x.size()) c.fail("output_shape must have X's rank");
+  c.set_output(0, out);
+}
+
 void infer_col2im(InferContext& c) {
   const std::vector<Expr>& x = c.shape(0);
   if (x.size() != 3) c.fail("input must be 3-D [N, C*prod(block_shape), L]");
@@ -73,6 +123,10 @@ void infer_col2im(InferContext& c) {
   auto image = c.values(1), block = c.values(2);
   if (block && block->size() != k) c.fail("block_shape and image_shape lengths differ");
   if (image && image->size() != k) c.fail("image_shape length differs from the attributes");
+  if (block && image) {
+    c.set_output(0, c.dtype(0), col2im_shape(c, x, *image, *block));
+    return;
+  }
   if (block) {
     Expr kprod = Expr::constant(1);
     for (const Expr& b : *block) kprod = kprod * b;
@@ -87,15 +141,14 @@ void infer_col2im(InferContext& c) {
 
 void infer_center_crop_pad(InferContext& c) {
   const std::vector<Expr>& x = c.shape(0);
-  std::vector<int64_t> axes = c.attr_ints("axes");
-  if (axes.empty())
-    for (size_t i = 0; i < x.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  for (int64_t& a : axes) a = c.axis(a, x.size(), "axes");
+  std::vector<int64_t> axes = crop_axes(c, x.size());
   if (c.dtype(1) != DType::kInt64 && c.dtype(1) != DType::kInt32) c.fail("shape must be an integer tensor");
-  auto v = c.values(1);
-  if (v && v->size() != axes.size()) c.fail("shape length differs from the number of axes");
-  std::vector<Expr> out = x;
-  for (size_t i = 0; i < axes.size(); ++i) out[static_cast<size_t>(axes[i])] = v ? (*v)[i] : runtime_dim(c);
+  if (auto v = c.values(1)) {
+    c.set_output(0, c.dtype(0), center_crop_pad_shape(c, x, axes, *v));
+    return;
+  }
+  std::vector<Expr> out = x;  // the cropped/padded dims come while running
+  for (int64_t a : axes) out[static_cast<size_t>(a)] = runtime_dim(c);
   c.set_output(0, c.dtype(0), out);
 }
 
@@ -170,9 +223,9 @@ void infer_deform_conv(InferContext& c) {
 void register_vision_ops(OpRegistry& r) {
   r.add("RoiAlign", infer_roi_align);
   r.add("NonMaxSuppression", infer_nms).data_dependent();
-  r.add("Col2Im", infer_col2im);
-  r.add("CenterCropPad", infer_center_crop_pad);
-  r.add("MaxUnpool", infer_max_unpool);
+  r.add("Col2Im", infer_col2im).host_inputs({1, 2}).shape_at_run_time(run_shape_col2im);
+  r.add("CenterCropPad", infer_center_crop_pad).host_inputs({1}).shape_at_run_time(run_shape_center_crop_pad);
+  r.add("MaxUnpool", infer_max_unpool).host_inputs({2}).shape_at_run_time(run_shape_max_unpool);
   r.add("DeformConv", infer_deform_conv);
 }
 

@@ -148,17 +148,13 @@ std::unique_ptr<Kernel> make_grid_sample(const KernelInit& init) {
 std::unique_ptr<Kernel> make_affine_grid(const KernelInit& init) {
   bool align = init.attr_int("align_corners", 0) != 0;
   return make_kernel([align](KernelContext& c) {
-    const TensorView& theta = c.in(0);
-    std::vector<int64_t> size = read_ints(c.in(1));
-    int r = static_cast<int>(size.size()) - 2;
+    // The output [N, spatial..., r] is shaped by the schema (from `size`).
+    const TensorView &theta = c.in(0), &y = c.out(0);
+    int r = y.rank - 2;
     int64_t N = theta.dim(0);
-    if (size[0] != N) throw Error(ErrorCode::kInvalidInput, "AffineGrid: size[0] differs from the batch of theta");
-    std::vector<int64_t> dims = {N};
-    for (int i = 0; i < r; ++i) dims.push_back(size[sz(i + 2)]);
-    dims.push_back(r);
-    bind_output(c, 0, dims);
-    const TensorView& y = c.out(0);
-    int64_t points = prod(dims.data(), 1, r + 1);
+    std::vector<int64_t> size = {N, 0};
+    for (int i = 0; i < r; ++i) size.push_back(y.dim(i + 1));
+    int64_t points = prod(y.dims.data(), 1, r + 1);
     // Base coordinate of index i along a dim of size d, in [-1, 1].
     auto base = [align](int64_t i, int64_t d) {
       if (align) return d == 1 ? -1.0 : -1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(d - 1);

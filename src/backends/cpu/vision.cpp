@@ -200,8 +200,7 @@ std::unique_ptr<Kernel> make_center_crop_pad(const KernelInit& init) {
       if (s < d) src_off[sz(a)] = (d - s) / 2, cnt[sz(a)] = s;
       else dst_off[sz(a)] = (s - d) / 2, cnt[sz(a)] = d;
     }
-    bind_output(c, 0, out);
-    const TensorView& y = c.out(0);
+    const TensorView& y = c.out(0);  // shaped by the schema (run_shape_center_crop_pad while running)
     size_t es = dtype_size(x.dtype);
     std::memset(y.data, 0, y.nbytes());
     int64_t total = 1;

@@ -82,9 +82,7 @@ std::unique_ptr<Kernel> make_col2im(const KernelInit& init) {
     if (x.dim(1) % kp != 0) bad("Col2Im", "input channels are not divisible by prod(block_shape)");
     if (x.dim(2) != blocks)
       bad("Col2Im", "input has " + std::to_string(x.dim(2)) + " blocks, the shapes give " + std::to_string(blocks));
-    std::vector<int64_t> out = {x.dim(0), x.dim(1) / kp};
-    out.insert(out.end(), image.begin(), image.end());
-    bind_output(c, 0, out);
+    // The output [N, C / kp, image...] is shaped by the schema (run_shape_col2im while running).
     DYNRT_DISPATCH_NUMERIC(x.dtype, "Col2Im", col2im<T>(x, c.out(0), image, block, dil, pad, str, nblk));
   });
 }
@@ -103,8 +101,7 @@ std::unique_ptr<Kernel> make_max_unpool(const KernelInit& init) {
     if (out.size() != inferred.size()) bad("MaxUnpool", "output_shape has the wrong length");
     for (size_t i = 0; i < out.size(); ++i)
       if (out[i] < inferred[i]) bad("MaxUnpool", "output_shape is smaller than the unpooled shape");
-    bind_output(c, 0, out);
-    const TensorView& y = c.out(0);
+    const TensorView& y = c.out(0);  // shaped by the schema (run_shape_max_unpool while running)
     std::memset(y.data, 0, y.nbytes());
     int64_t total = 1;
     for (int64_t v : inferred) total *= v;
