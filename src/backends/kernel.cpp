@@ -48,27 +48,4 @@ const KernelRegistry::Entry* KernelRegistry::find(const std::string& name, const
   return it == kernels_.end() ? nullptr : &it->second;
 }
 
-void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dims) {
-  TensorView& y = c.out(i);
-  if (y.data == nullptr) {
-    c.allocate_output(i, dims);
-    return;
-  }
-  bool same = static_cast<size_t>(y.rank) == dims.size();
-  for (size_t j = 0; same && j < dims.size(); ++j) same = y.dims[j] == dims[j];
-  if (!same) {
-    std::string got, want;
-    for (int64_t d : dims) {
-      if (!got.empty()) got += 'x';
-      got += std::to_string(d);
-    }
-    for (int j = 0; j < y.rank; ++j) {
-      if (!want.empty()) want += 'x';
-      want += std::to_string(y.dim(j));
-    }
-    throw Error(ErrorCode::kInvalidInput, "output " + std::to_string(i) + " computed at run time has shape " + got +
-                                              ", but the engine was compiled for " + want);
-  }
-}
-
 }  // namespace dynrt

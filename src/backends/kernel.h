@@ -121,9 +121,5 @@ class DYNRT_INTERNAL KernelRegistry {
   std::map<std::string, Entry> kernels_;
 };
 
-// Kernel side of run-time-sized outputs (see ops/runtime_shape.h): output i
-// gets `dims`. An output left unallocated by the runtime is allocated here;
-// a preallocated one must already have exactly these dims.
-DYNRT_INTERNAL void bind_output(KernelContext& c, size_t i, std::span<const int64_t> dims);
 
 }  // namespace dynrt

@@ -288,6 +288,13 @@ void infer_unsqueeze(InferContext& c) {
 void run_shape_squeeze(RunShapeContext& c) { c.set_output(0, shapefn::squeeze(c, c.shape(0), c.values(1))); }
 void run_shape_unsqueeze(RunShapeContext& c) { c.set_output(0, shapefn::unsqueeze(c, c.shape(0), c.values(1))); }
 
+// Starts, ends, axes or steps known only while running.
+void run_shape_slice(RunShapeContext& c) {
+  std::vector<int64_t> in = c.shape(0);
+  auto opt = [&](size_t i) { return c.has_input(i) ? c.values(i) : std::vector<int64_t>{}; };
+  c.set_output(0, shapefn::slice_plan(in, c.values(1), c.values(2), opt(3), opt(4)).dims);
+}
+
 void run_shape_tile(RunShapeContext& c) { c.set_output(0, shapefn::tile(c, c.shape(0), c.values(1))); }
 
 void infer_tile(InferContext& c) {
@@ -393,7 +400,7 @@ void register_movement_ops(OpRegistry& r) {
   r.add("Transpose", infer_transpose);
   r.add("Concat", infer_concat);
   r.add("Split", infer_split).host_inputs({1}).shape_at_run_time(run_shape_split);
-  r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4});
+  r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4}).shape_at_run_time(run_shape_slice);
   r.add("Squeeze", infer_squeeze).view().host_inputs({1}).shape_at_run_time(run_shape_squeeze);
   r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1}).shape_at_run_time(run_shape_unsqueeze);
   r.add("Tile", infer_tile).host_inputs({1}).shape_at_run_time(run_shape_tile);

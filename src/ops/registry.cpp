@@ -178,25 +178,34 @@ std::vector<int64_t> RunShapeContext::values(size_t i) const {
   return out;
 }
 
-double RunShapeContext::scalar(size_t i) const {
+std::vector<double> RunShapeContext::numbers(size_t i) const {
   if (!has_input(i)) fail("input " + std::to_string(i) + " is required but missing");
   const TensorView& v = inputs_[i];
-  if (v.numel() < 1) fail("input " + std::to_string(i) + " is empty");
-  switch (v.dtype) {
-    case DType::kFloat32: return static_cast<const float*>(v.data)[0];
-    case DType::kFloat64: return static_cast<const double*>(v.data)[0];
-    case DType::kInt64: return static_cast<double>(static_cast<const int64_t*>(v.data)[0]);
-    case DType::kInt32: return static_cast<const int32_t*>(v.data)[0];
-    case DType::kInt16: return static_cast<const int16_t*>(v.data)[0];
-    case DType::kInt8: return static_cast<const int8_t*>(v.data)[0];
-    case DType::kUInt8: return static_cast<const uint8_t*>(v.data)[0];
-    case DType::kUInt16: return static_cast<const uint16_t*>(v.data)[0];
-    case DType::kUInt32: return static_cast<const uint32_t*>(v.data)[0];
-    case DType::kUInt64: return static_cast<double>(static_cast<const uint64_t*>(v.data)[0]);
-    case DType::kFloat16: return half_to_float(static_cast<const uint16_t*>(v.data)[0]);
-    case DType::kBFloat16: return bf16_to_float(static_cast<const uint16_t*>(v.data)[0]);
-    default: fail(std::string("a scalar input of element type ") + dtype_name(v.dtype) + " is not supported");
+  std::vector<double> out(static_cast<size_t>(v.numel()));
+  for (size_t k = 0; k < out.size(); ++k) {
+    switch (v.dtype) {
+      case DType::kFloat32: out[k] = static_cast<const float*>(v.data)[k]; break;
+      case DType::kFloat64: out[k] = static_cast<const double*>(v.data)[k]; break;
+      case DType::kFloat16: out[k] = half_to_float(static_cast<const uint16_t*>(v.data)[k]); break;
+      case DType::kBFloat16: out[k] = bf16_to_float(static_cast<const uint16_t*>(v.data)[k]); break;
+      case DType::kInt64: out[k] = static_cast<double>(static_cast<const int64_t*>(v.data)[k]); break;
+      case DType::kInt32: out[k] = static_cast<const int32_t*>(v.data)[k]; break;
+      case DType::kInt16: out[k] = static_cast<const int16_t*>(v.data)[k]; break;
+      case DType::kInt8: out[k] = static_cast<const int8_t*>(v.data)[k]; break;
+      case DType::kUInt8: out[k] = static_cast<const uint8_t*>(v.data)[k]; break;
+      case DType::kUInt16: out[k] = static_cast<const uint16_t*>(v.data)[k]; break;
+      case DType::kUInt32: out[k] = static_cast<const uint32_t*>(v.data)[k]; break;
+      case DType::kUInt64: out[k] = static_cast<double>(static_cast<const uint64_t*>(v.data)[k]); break;
+      default: fail(std::string("a numeric input of element type ") + dtype_name(v.dtype) + " is not supported");
+    }
   }
+  return out;
+}
+
+double RunShapeContext::scalar(size_t i) const {
+  std::vector<double> v = numbers(i);
+  if (v.empty()) fail("input " + std::to_string(i) + " is empty");
+  return v[0];
 }
 
 void RunShapeContext::set_output(size_t i, std::vector<int64_t> dims) {

@@ -81,13 +81,16 @@ class DYNRT_INTERNAL RunShapeContext : public AttrReader {
   RunShapeContext(const ir::Graph& g, const ir::Node& n, std::span<const TensorView> inputs,
                   std::vector<std::vector<int64_t>>& outputs);
 
+  const std::string& node_op() const { return n_.op; }
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_outputs() const { return outputs_.size(); }
   bool has_input(size_t i) const { return i < inputs_.size() && inputs_[i].dtype != DType::kUndefined; }
   std::vector<int64_t> shape(size_t i) const;
   // Elements of a small integer input the schema declares host_inputs.
   std::vector<int64_t> values(size_t i) const;
-  // The same for a number of any element type (Range's start, OneHot's depth).
+  // Elements of a small numeric input of any element type (Resize's scales),
+  // and its first one (Range's start, OneHot's depth).
+  std::vector<double> numbers(size_t i) const;
   double scalar(size_t i) const;
   void set_output(size_t i, std::vector<int64_t> dims);
 

@@ -9,6 +9,7 @@
 
 #include "ops/families.h"
 #include "ops/registry.h"
+#include "ops/resize_shape.h"
 #include "ops/runtime_shape.h"
 #include "ops/shape_fns.h"
 
@@ -157,6 +158,22 @@ void run_shape_affine_grid(RunShapeContext& c) {
   c.set_output(0, affine_grid_shape(c, c.shape(0)[0], size));
 }
 
+// Scales or sizes known only while running: the same sizing the kernel uses.
+void run_shape_resize(RunShapeContext& c) {
+  bool upsample = c.node_op() == "Upsample";
+  std::vector<int64_t> in = c.shape(0);
+  size_t scales_at = (upsample || c.opset() < 11) ? 1 : 2;
+  auto present = [&](size_t i) { return c.has_input(i) && shapefn::product_of(c.shape(i)) > 0; };
+  bool has_sizes = !upsample && c.opset() >= 11 && present(3);
+  bool attr_scales = upsample && c.opset() < 9;
+  std::vector<float> attr = c.attr_floats("scales");
+  c.set_output(0, resize_sizing(in, c.attr_ints("axes"), upsample, c.opset(), attr,
+                                c.attr_string("keep_aspect_ratio_policy", "stretch"),
+                                has_sizes || attr_scales ? std::vector<double>{} : c.numbers(scales_at),
+                                has_sizes ? c.values(3) : std::vector<int64_t>{}, has_sizes)
+                      .dims);
+}
+
 void infer_affine_grid(InferContext& c) {
   DType t = c.dtype(0);
   if (t != DType::kFloat32 && t != DType::kFloat64) c.unsupported(std::string("theta type ") + dtype_name(t));
@@ -179,8 +196,8 @@ void infer_affine_grid(InferContext& c) {
 }  // namespace
 
 void register_resize_ops(OpRegistry& r) {
-  r.add("Resize", infer_resize).layout_sensitive().host_inputs({1, 2, 3});
-  r.add("Upsample", infer_resize).layout_sensitive().host_inputs({1});
+  r.add("Resize", infer_resize).layout_sensitive().host_inputs({1, 2, 3}).shape_at_run_time(run_shape_resize);
+  r.add("Upsample", infer_resize).layout_sensitive().host_inputs({1}).shape_at_run_time(run_shape_resize);
   r.add("GridSample", infer_grid_sample);
   r.add("AffineGrid", infer_affine_grid).host_inputs({1}).shape_at_run_time(run_shape_affine_grid);
 }

@@ -1,8 +1,9 @@
 // Output sizes that depend on input *values* known only at run time (a
 // Reshape target, Slice starts or Reduce axes fed as graph inputs rather than
-// constants). Inference gives such dims fresh data-dependent symbols; the
-// runtime leaves those outputs unallocated and the kernel allocates them
-// once it has computed the sizes (binding the symbols for the ops after it).
+// constants). Inference gives such dims fresh data-dependent symbols; while
+// running, the op's schema shape function (OpSchema::run_shape) computes the
+// sizes on the host, and the runtime binds the symbols and allocates the
+// outputs before the kernel runs.
 #pragma once
 
 #include <string>

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -204,6 +205,49 @@ std::vector<T> pad(Ctx& c, const std::vector<T>& in, const std::vector<T>& pads,
     if (negative(out[a])) c.fail("padded dimension is negative");
   }
   return out;
+}
+
+// Slice on concrete numbers (the runtime's shape function and the CPU
+// kernel's offsets): per input axis, the output size, the first index read
+// and the step. Inference reasons about the same clamping symbolically
+// (src/ops/movement.cpp).
+struct SlicePlan {
+  std::vector<int64_t> dims, first, step;
+};
+
+inline SlicePlan slice_plan(std::span<const int64_t> in, const std::vector<int64_t>& starts,
+                            const std::vector<int64_t>& ends, std::vector<int64_t> axes, std::vector<int64_t> steps) {
+  auto bad = [](const std::string& why) { throw Error(ErrorCode::kInvalidInput, "Slice: " + why); };
+  auto r = static_cast<int64_t>(in.size());
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (starts.size() != ends.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    bad("starts, ends, axes and steps have different lengths");
+  SlicePlan p{{in.begin(), in.end()}, std::vector<int64_t>(in.size(), 0), std::vector<int64_t>(in.size(), 1)};
+  auto clampi = [](int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(v, hi)); };
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
+    if (a < 0 || a >= r) bad("axis " + std::to_string(axes[i]) + " is out of range for rank " + std::to_string(r));
+    int64_t s = starts[i], e = ends[i], k = steps[i], d = in[static_cast<size_t>(a)], size = 0;
+    if (k == 0) bad("step is 0");
+    if (s < 0) s += d;  // cannot overflow: d >= 0
+    if (e < 0) e += d;
+    if (k > 0) {
+      s = clampi(s, 0, d);
+      e = clampi(e, 0, d);
+      size = e > s ? (e - s + k - 1) / k : 0;
+    } else {
+      s = clampi(s, 0, d - 1);
+      e = clampi(e, -1, d - 1);
+      size = s > e ? (s - e - k - 1) / (-k) : 0;
+      if (d == 0) size = 0;
+    }
+    p.dims[static_cast<size_t>(a)] = size;
+    p.first[static_cast<size_t>(a)] = s;
+    p.step[static_cast<size_t>(a)] = k;
+  }
+  return p;
 }
 
 // Split with explicit sizes: output i has sizes[i] along `axis`; the sizes

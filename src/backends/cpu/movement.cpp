@@ -7,6 +7,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernels.h"
 #include "ops/runtime_shape.h"
+#include "ops/shape_fns.h"
 
 namespace dynrt::cpu {
 
@@ -211,23 +212,6 @@ std::unique_ptr<Kernel> make_split(const KernelInit& init) {
 }
 
 // ONNX Slice clamping for one axis: returns the first index; count via size.
-int64_t slice_start(int64_t s, int64_t e, int64_t k, int64_t d, int64_t& size) {
-  auto clampi = [](int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(v, hi)); };
-  if (s < 0) s += d;  // cannot overflow: d >= 0
-  if (e < 0) e += d;
-  if (k > 0) {
-    s = clampi(s, 0, d);
-    e = clampi(e, 0, d);
-    size = e > s ? (e - s + k - 1) / k : 0;
-  } else {
-    s = clampi(s, 0, d - 1);
-    e = clampi(e, -1, d - 1);
-    size = s > e ? (s - e - k - 1) / (-k) : 0;
-    if (d == 0) size = 0;
-  }
-  return s;
-}
-
 std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
   bool attrs = init.opset() < 10;
   std::vector<int64_t> a_starts = init.attr_ints("starts"), a_ends = init.attr_ints("ends"),
@@ -241,22 +225,15 @@ std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
       axes = c.has_in(3) ? read_ints(c.in(3)) : std::vector<int64_t>{};
       if (c.has_in(4)) steps = read_ints(c.in(4));
     }
-    if (axes.empty())
-      for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-    if (steps.empty()) steps.assign(starts.size(), 1);
+    // The output is shaped by the schema (run_shape_slice while running);
+    // the plan gives where to read.
+    shapefn::SlicePlan plan = shapefn::slice_plan(x.shape(), starts, ends, axes, steps);
     int64_t xs[kMaxRank], first[kMaxRank] = {}, ss[kMaxRank];
     contiguous_strides(x, xs);
-    for (int k = 0; k < x.rank; ++k) ss[k] = xs[k];
-    if (starts.size() != ends.size() || axes.size() != starts.size() || steps.size() != starts.size())
-      throw Error(ErrorCode::kInvalidInput, "Slice: starts, ends, axes and steps have different lengths");
-    std::vector<int64_t> dims(x.dims.begin(), x.dims.begin() + x.rank);
-    for (size_t i = 0; i < axes.size(); ++i) {
-      auto a = static_cast<size_t>(norm_axis(axes[i], x.rank, "Slice"));
-      if (steps[i] == 0) throw Error(ErrorCode::kInvalidInput, "Slice: step is 0");
-      first[a] = slice_start(starts[i], ends[i], steps[i], x.dims[a], dims[a]);
-      ss[a] = xs[a] * steps[i];
+    for (int k = 0; k < x.rank; ++k) {
+      first[k] = plan.first[static_cast<size_t>(k)];
+      ss[k] = xs[k] * plan.step[static_cast<size_t>(k)];
     }
-    bind_output(c, 0, dims);
     if (y.numel() == 0) return;
     size_t es = dtype_size(x.dtype);
     int64_t off = 0;

@@ -17,6 +17,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/resize_shape.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -197,40 +198,19 @@ void resize(const ResizeAttrs& a, KernelContext& c) {
   if (axes.empty())
     for (int i = 0; i < r; ++i) axes.push_back(i);
   for (int64_t& ax : axes) ax = ax < 0 ? ax + r : ax;
-  std::vector<double> scale(sz(r), 1.0);
-  std::vector<int64_t> out(x.dims.begin(), x.dims.begin() + r);
+  // Output dims come from the schema (run_shape_resize while running); the
+  // same sizing function gives the kernel its scales.
   size_t scales_at = (a.upsample || a.opset < 11) ? 1 : 2;
   auto present = [&](size_t i) { return c.has_in(i) && c.in(i).numel() > 0; };
-  if (a.upsample && a.opset < 9) {
-    for (int i = 0; i < r; ++i) scale[sz(i)] = a.attr_scales[sz(i)];
-    for (int i = 0; i < r; ++i) out[sz(i)] = static_cast<int64_t>(std::floor(static_cast<double>(x.dim(i)) * scale[sz(i)]));
-  } else if (!a.upsample && a.opset >= 11 && present(3)) {
-    std::vector<int64_t> sizes = read_ints(c.in(3));
-    if (sizes.size() != axes.size()) throw Error(ErrorCode::kInvalidInput, "Resize: sizes length differs from the axes");
-    for (size_t i = 0; i < axes.size(); ++i)
-      scale[sz(axes[i])] = static_cast<double>(sizes[i]) / static_cast<double>(x.dim(static_cast<int>(axes[i])));
-    if (a.policy != "stretch") {
-      double s = a.policy == "not_larger" ? INFINITY : 0;
-      for (int64_t ax : axes) s = a.policy == "not_larger" ? std::min(s, scale[sz(ax)]) : std::max(s, scale[sz(ax)]);
-      for (int64_t ax : axes) {
-        scale[sz(ax)] = s;
-        out[sz(ax)] = static_cast<int64_t>(s * static_cast<double>(x.dim(static_cast<int>(ax))) + 0.5);
-      }
-    } else {
-      for (size_t i = 0; i < axes.size(); ++i) out[sz(axes[i])] = sizes[i];
-    }
-  } else {
-    std::vector<double> s = read_doubles(c.in(scales_at));
-    if (s.size() != axes.size()) throw Error(ErrorCode::kInvalidInput, "Resize: scales length differs from the axes");
-    for (size_t i = 0; i < axes.size(); ++i) {
-      if (!(s[i] > 0)) throw Error(ErrorCode::kInvalidInput, "Resize: scales must be positive");
-      auto f = static_cast<float>(s[i]);  // scales are float32 in ONNX
-      scale[sz(axes[i])] = f;
-      out[sz(axes[i])] = static_cast<int64_t>(std::floor(static_cast<double>(x.dim(static_cast<int>(axes[i]))) * static_cast<double>(f)));
-    }
-  }
-  bind_output(c, 0, out);
+  bool has_sizes = !a.upsample && a.opset >= 11 && present(3);
+  bool attr_scales = a.upsample && a.opset < 9;
+  std::vector<double> scale =
+      resize_sizing(x.shape(), a.axes, a.upsample, a.opset, a.attr_scales, a.policy,
+                    has_sizes || attr_scales ? std::vector<double>{} : read_doubles(c.in(scales_at)),
+                    has_sizes ? read_ints(c.in(3)) : std::vector<int64_t>{}, has_sizes)
+          .scale;
   const TensorView& y = c.out(0);
+  std::vector<int64_t> out(y.dims.begin(), y.dims.begin() + r);
   if (y.numel() == 0) return;
   // roi: [starts..., ends...] over the resized axes (tf_crop_and_resize only).
   std::vector<double> roi_lo(sz(r), 0.0), roi_hi(sz(r), 1.0);
