@@ -219,7 +219,17 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
         if (g.find_value(o) >= 0) invalid("value '" + o + "' is produced twice (node '" + n->name() + "')");
         node.outputs.push_back(g.add_value(o));
       }
-      for (const auto& a : n->attribute()) node.attrs[a.name()] = convert_attribute(a, base_dir);
+      // The "dynrt" domain and "dynrt.*" attributes are dynrt's own lowering
+      // conventions: a model must not be able to set them.
+      if (node.domain == "dynrt")
+        throw Error(ErrorCode::kUnsupported, "unsupported op '" + node.op + "' (domain dynrt) in node '" + n->name() +
+                                                 "': the domain 'dynrt' is reserved for dynrt's internal ops");
+      for (const auto& a : n->attribute()) {
+        if (a.name().rfind("dynrt.", 0) == 0)
+          invalid("node '" + n->name() + "' (" + n->op_type() + ") has attribute '" + a.name() +
+                  "': attributes named dynrt.* are reserved for dynrt's own passes");
+        node.attrs[a.name()] = convert_attribute(a, base_dir);
+      }
       g.nodes.push_back(std::move(node));
     }
     if (later.size() == pending.size()) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "dynrt/types.h"
 #include "ir/attrs.h"
@@ -43,6 +45,64 @@ struct GemmAttrs {
   static GemmAttrs parse(const AttrReader& a) {
     return {a.attr_int("transA", 0) != 0, a.attr_int("transB", 0) != 0, a.attr_float("alpha", 1.f),
             a.attr_float("beta", 1.f)};
+  }
+};
+
+// ---- movement ---------------------------------------------------------------
+
+// Transpose: the permutation (empty: reverse the dims).
+struct TransposeAttrs {
+  std::vector<int64_t> perm;
+  static TransposeAttrs parse(const AttrReader& a) { return {a.attr_ints("perm")}; }
+};
+
+// The `axis` of Concat, Split, Gather, GatherElements, Scatter*, CumSum-like
+// ops (its default differs: 0 for most, -1 for TopK/ArgMax-style ops).
+struct AxisAttrs {
+  int64_t axis = 0;
+  static AxisAttrs parse(const AttrReader& a, int64_t def = 0) { return {a.attr_int("axis", def)}; }
+};
+
+// DepthToSpace / SpaceToDepth.
+struct BlockAttrs {
+  int64_t blocksize = 0;  // 0: missing (invalid)
+  std::string mode;       // DCR or CRD (DepthToSpace)
+  static BlockAttrs parse(const AttrReader& a) { return {a.attr_int("blocksize", 0), a.attr_string("mode", "DCR")}; }
+};
+
+// Pad: the mode; before opset 11 also the pads and fill value.
+struct PadAttrs {
+  std::string mode;
+  std::vector<int64_t> pads;  // opset < 11 ("paddings" in opset 1)
+  float value = 0.f;          // opset < 11
+  static PadAttrs parse(const AttrReader& a) {
+    return {a.attr_string("mode", "constant"), a.attr_ints(a.has_attr("pads") ? "pads" : "paddings"),
+            a.attr_float("value", 0.f)};
+  }
+};
+
+// ---- indexing ---------------------------------------------------------------
+
+struct GatherNDAttrs {
+  int64_t batch_dims = 0;
+  static GatherNDAttrs parse(const AttrReader& a) { return {a.attr_int("batch_dims", 0)}; }
+};
+
+// ScatterND / ScatterElements: how updates combine with the data.
+struct ScatterAttrs {
+  std::string reduction;  // none, add, mul, max, min
+  static ScatterAttrs parse(const AttrReader& a) { return {a.attr_string("reduction", "none")}; }
+};
+
+// ---- nn -----------------------------------------------------------------------
+
+// Conv / ConvTranspose beyond the spatial attributes (nnshape::read_spatial).
+struct ConvAttrs {
+  int64_t group = 1;
+  std::vector<int64_t> output_padding, output_shape;  // ConvTranspose
+  static ConvAttrs parse(const AttrReader& a, size_t spatial) {
+    return {a.attr_int("group", 1), a.attr_ints("output_padding", std::vector<int64_t>(spatial, 0)),
+            a.attr_ints("output_shape", {})};
   }
 };
 

@@ -5,6 +5,7 @@
 // Shape -> Gather -> Concat -> Reshape pattern exporters emit.
 #include <algorithm>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/movement_util.h"
 #include "ops/registry.h"
@@ -21,7 +22,7 @@ void infer_gather(InferContext& c) {
   const std::vector<Expr>& ind = c.shape(1);
   if (data.empty()) c.fail("data must have rank >= 1");
   if (!is_index_type(c.dtype(1))) c.fail("indices must be int32 or int64");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", 0), data.size()));
+  auto axis = static_cast<size_t>(c.axis(AxisAttrs::parse(c).axis, data.size()));
   std::vector<Expr> out(data.begin(), data.begin() + static_cast<long>(axis));
   out.insert(out.end(), ind.begin(), ind.end());
   out.insert(out.end(), data.begin() + static_cast<long>(axis) + 1, data.end());
@@ -46,7 +47,7 @@ void infer_gather_elements(InferContext& c) {
   if (data.empty()) c.fail("data must have rank >= 1");
   if (ind.size() != data.size()) c.fail("data and indices ranks differ");
   if (!is_index_type(c.dtype(1))) c.fail("indices must be int32 or int64");
-  c.axis(c.attr_int("axis", 0), data.size());
+  c.axis(AxisAttrs::parse(c).axis, data.size());
   c.set_output(0, c.dtype(0), ind);
 }
 
@@ -54,7 +55,7 @@ void infer_gather_nd(InferContext& c) {
   const std::vector<Expr>& data = c.shape(0);
   const std::vector<Expr>& ind = c.shape(1);
   if (c.dtype(1) != DType::kInt64) c.fail("indices must be int64");
-  int64_t b = c.attr_int("batch_dims", 0);
+  int64_t b = GatherNDAttrs::parse(c).batch_dims;
   auto r = static_cast<int64_t>(data.size()), q = static_cast<int64_t>(ind.size());
   if (r < 1 || q < 1) c.fail("data and indices must have rank >= 1");
   if (b < 0 || b >= std::min(r, q)) c.fail("batch_dims out of range");
@@ -70,7 +71,7 @@ void infer_gather_nd(InferContext& c) {
 }
 
 std::string reduction_of(InferContext& c) {
-  std::string red = c.attr_string("reduction", "none");
+  std::string red = ScatterAttrs::parse(c).reduction;
   if (red != "none" && red != "add" && red != "mul" && red != "max" && red != "min")
     c.unsupported("reduction '" + red + "' is not supported");
   return red;
@@ -103,7 +104,7 @@ void infer_scatter_elements(InferContext& c) {
   reduction_of(c);
   if (!is_index_type(c.dtype(1))) c.fail("indices must be int32 or int64");
   if (ind.size() != data.size() || upd.size() != ind.size()) c.fail("data, indices and updates ranks differ");
-  c.axis(c.attr_int("axis", 0), data.size());
+  c.axis(AxisAttrs::parse(c).axis, data.size());
   for (size_t i = 0; i < ind.size(); ++i) c.require_equal(upd[i], ind[i], "updates vs indices dim");
   c.set_output(0, c.dtype(0), data);
 }

@@ -4,6 +4,7 @@
 // expressions, so Shape -> Slice/Gather -> Concat -> Reshape stays symbolic.
 #include <algorithm>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/movement_util.h"
 #include "ops/registry.h"
@@ -21,7 +22,7 @@ using infer_util::smin;
 void infer_transpose(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   size_t r = in.size();
-  std::vector<int64_t> perm = c.attr_ints("perm");
+  std::vector<int64_t> perm = TransposeAttrs::parse(c).perm;
   if (perm.empty())
     for (size_t i = 0; i < r; ++i) perm.push_back(static_cast<int64_t>(r - 1 - i));
   if (perm.size() != r) c.fail("perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(r));
@@ -37,7 +38,8 @@ void infer_concat(InferContext& c) {
   if (c.num_inputs() == 0) c.fail("no inputs");
   size_t r = c.rank(0);
   if (r == 0) c.fail("cannot concatenate scalars");
-  int64_t axis = c.axis(c.attr_int("axis"), r);
+  if (!c.has_attr("axis")) c.fail("required attribute 'axis' is missing");
+  int64_t axis = c.axis(AxisAttrs::parse(c).axis, r);
   std::vector<Expr> out = c.shape(0);
   for (size_t i = 1; i < c.num_inputs(); ++i) {
     if (c.dtype(i) != c.dtype(0)) c.fail("input types differ");
@@ -65,7 +67,7 @@ void infer_concat(InferContext& c) {
 
 void infer_split(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
-  int64_t axis = c.axis(c.attr_int("axis", 0), in.size());
+  int64_t axis = c.axis(AxisAttrs::parse(c).axis, in.size());
   Expr d = in[static_cast<size_t>(axis)];
   size_t n = c.num_outputs();
   std::vector<Expr> sizes;
@@ -316,7 +318,7 @@ void infer_tile(InferContext& c) {
 
 void run_shape_split(RunShapeContext& c) {
   std::vector<int64_t> in = c.shape(0);
-  int64_t axis = c.axis(c.attr_int("axis", 0), in.size());
+  int64_t axis = c.axis(AxisAttrs::parse(c).axis, in.size());
   std::vector<std::vector<int64_t>> out = shapefn::split(c, in, axis, c.values(1), c.num_outputs());
   for (size_t i = 0; i < out.size(); ++i) c.set_output(i, out[i]);
 }
@@ -324,13 +326,14 @@ void run_shape_split(RunShapeContext& c) {
 void infer_pad(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   size_t r = in.size();
-  std::string mode = c.attr_string("mode", "constant");
+  PadAttrs attrs = PadAttrs::parse(c);
+  const std::string& mode = attrs.mode;
   if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
     c.unsupported("mode '" + mode + "' is not supported");
   if (mode == "wrap" && c.opset() < 19) c.fail("mode 'wrap' needs opset 19");
   std::vector<Expr> pads;
   if (c.opset() < 11) {
-    for (int64_t p : c.attr_ints(c.has_attr("pads") ? "pads" : "paddings")) pads.push_back(Expr::constant(p));
+    for (int64_t p : attrs.pads) pads.push_back(Expr::constant(p));
   } else {
     auto v = c.values(1);
     if (!v) {
@@ -372,10 +375,10 @@ void infer_trilu(InferContext& c) {
 void infer_depth_to_space(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   if (in.size() != 4) c.unsupported("input rank other than 4");
-  int64_t b = c.attr_int("blocksize");
+  BlockAttrs a = BlockAttrs::parse(c);
+  int64_t b = a.blocksize;
   if (b <= 0) c.fail("blocksize must be positive");
-  std::string mode = c.attr_string("mode", "DCR");
-  if (mode != "DCR" && mode != "CRD") c.fail("unknown mode '" + mode + "'");
+  if (a.mode != "DCR" && a.mode != "CRD") c.fail("unknown mode '" + a.mode + "'");
   Expr bb = Expr::constant(b * b), be = Expr::constant(b);
   c.require_divisible(in[1], bb, "channels divisible by blocksize^2");
   c.set_output(0, c.dtype(0), {in[0], floordiv(in[1], bb), in[2] * be, in[3] * be});
@@ -384,10 +387,10 @@ void infer_depth_to_space(InferContext& c) {
 void infer_space_to_depth(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   if (in.size() != 4) c.unsupported("input rank other than 4");
-  int64_t b = c.attr_int("blocksize");
+  BlockAttrs a = BlockAttrs::parse(c);
+  int64_t b = a.blocksize;
   if (b <= 0) c.fail("blocksize must be positive");
-  std::string mode = c.attr_string("mode", "DCR");
-  if (mode != "DCR" && mode != "CRD") c.fail("unknown mode '" + mode + "'");
+  if (a.mode != "DCR" && a.mode != "CRD") c.fail("unknown mode '" + a.mode + "'");
   Expr be = Expr::constant(b);
   c.require_divisible(in[2], be, "height divisible by blocksize");
   c.require_divisible(in[3], be, "width divisible by blocksize");

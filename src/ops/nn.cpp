@@ -1,6 +1,7 @@
 // Inference for the nn family: Conv, ConvTranspose, pools and
 // BatchNormalization. Spatial output sizes are symbolic expressions built by
 // the formulas in nn_shape.h (shared with the kernels).
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/nn_shape.h"
 #include "ops/registry.h"
@@ -58,11 +59,11 @@ Spatial checked(InferContext& c, Spatial p) {
 }
 
 // Conv/ConvTranspose: float32, or float16/bfloat16 (computed in float32);
-// weight, bias and fused residual share the input's type.
+// weight and bias share the input's type.
 DType conv_dtype(InferContext& c) {
   DType t = c.dtype(0);
   if (t != DType::kFloat16 && t != DType::kBFloat16) require_float32(c, 0);
-  for (size_t i = 1; i < 4; ++i)
+  for (size_t i = 1; i < 3; ++i)
     if (c.has_input(i) && c.dtype(i) != t)
       c.fail(std::string("input ") + std::to_string(i) + " has type " + dtype_name(c.dtype(i)) + ", expected " +
              dtype_name(t));
@@ -79,8 +80,9 @@ void infer_conv(InferContext& c) {
   DType dt = conv_dtype(c);
   size_t n = spatial_rank(c);
   Spatial p = conv_spatial(c, n);
-  int64_t group = c.attr_int("group", 1);
+  int64_t group = ConvAttrs::parse(c, n).group;
   if (group < 1) c.fail("group must be positive");
+  if (c.has_input(3)) c.fail("Conv takes at most 3 inputs");
   const std::vector<Expr>& x = c.shape(0);
   const std::vector<Expr>& w = c.shape(1);
   Expr g = Expr::constant(group);
@@ -89,11 +91,6 @@ void infer_conv(InferContext& c) {
   check_bias(c, 2, w[0]);
   std::vector<Expr> out{x[0], w[0]};
   for (size_t i = 0; i < n; ++i) out.push_back(nnshape::forward_out_size(p, i, x[i + 2]));
-  // Residual tensor of a fused Add (dynrt fusion pass): same shape as the output.
-  if (c.has_input(3)) {
-    if (c.rank(3) != out.size()) c.fail("fused residual must have the output's rank");
-    for (size_t i = 0; i < out.size(); ++i) c.require_equal(c.shape(3)[i], out[i], "fused residual vs conv output");
-  }
   c.set_output(0, dt, out);
 }
 
@@ -101,11 +98,12 @@ void infer_conv_transpose(InferContext& c) {
   DType dt = conv_dtype(c);
   size_t n = spatial_rank(c);
   Spatial p = conv_spatial(c, n);
-  int64_t group = c.attr_int("group", 1);
+  ConvAttrs attrs = ConvAttrs::parse(c, n);
+  int64_t group = attrs.group;
   if (group < 1) c.fail("group must be positive");
   nnshape::Transposed t;
-  t.output_padding = c.attr_ints("output_padding", std::vector<int64_t>(n, 0));
-  t.output_shape = c.attr_ints("output_shape", {});
+  t.output_padding = attrs.output_padding;
+  t.output_shape = attrs.output_shape;
   if (t.output_padding.size() != n) c.fail("output_padding must have " + std::to_string(n) + " values");
   if (t.output_shape.size() == n + 2) t.output_shape.erase(t.output_shape.begin(), t.output_shape.begin() + 2);
   if (!t.output_shape.empty() && t.output_shape.size() != n) c.fail("output_shape has the wrong number of values");

@@ -58,6 +58,27 @@ def test_unsupported_op(tmp_path):
         "dynrt: error (unsupported): unsupported op 'FancyNewOp' (domain ai.onnx) in FancyNewOp node 'n0' (opset 17)")
 
 
+def test_reserved_internal_attribute(tmp_path):
+    import onnx
+    m = relu_model()
+    m.graph.node[0].attribute.append(h.make_attribute("dynrt.activation", "Relu"))
+    onnx.save(m, tmp_path / "m.onnx")
+    assert fails("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:2:4") == (
+        "dynrt: error (invalid model): node 'n0' (Relu) has attribute 'dynrt.activation': attributes named dynrt.* "
+        "are reserved for dynrt's own passes")
+
+
+def test_reserved_internal_domain(tmp_path):
+    import onnx
+    m = relu_model(op="MemCopy")
+    m.graph.node[0].domain = "dynrt"
+    m.opset_import.append(h.make_opsetid("dynrt", 1))
+    onnx.save(m, tmp_path / "m.onnx")
+    assert fails("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:2:4") == (
+        "dynrt: error (unsupported): unsupported op 'MemCopy' (domain dynrt) in node 'n0': the domain 'dynrt' is "
+        "reserved for dynrt's internal ops")
+
+
 def test_wrong_dtype(relu_engine, tmp_path):
     assert run_with(relu_engine, tmp_path, x=np.zeros((2, 3), np.float64)) == (
         "dynrt: error (invalid input): input 'x' has element type float64, expected float32")

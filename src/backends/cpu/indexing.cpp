@@ -6,6 +6,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -18,7 +19,7 @@ int64_t norm_axis(int64_t a, int rank, const char* op) {
 size_t sz(int64_t v) { return static_cast<size_t>(v); }
 
 std::unique_ptr<Kernel> make_gather(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", 0);
+  int64_t axis_attr = AxisAttrs::parse(init).axis;
   return make_kernel([axis_attr](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &y = c.out(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Gather"));
@@ -74,7 +75,7 @@ void for_each_element_offset(const TensorView& ind, const int64_t* ddims, const 
 }
 
 std::unique_ptr<Kernel> make_gather_elements(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", 0);
+  int64_t axis_attr = AxisAttrs::parse(init).axis;
   return make_kernel([axis_attr](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &y = c.out(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "GatherElements"));
@@ -118,7 +119,7 @@ struct NdIndexer {
 };
 
 std::unique_ptr<Kernel> make_gather_nd(const KernelInit& init) {
-  auto b = static_cast<int>(init.attr_int("batch_dims", 0));
+  auto b = static_cast<int>(GatherNDAttrs::parse(init).batch_dims);
   return make_kernel([b](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &y = c.out(0);
     NdIndexer nd(x, ind, b);
@@ -141,7 +142,7 @@ std::unique_ptr<Kernel> make_gather_nd(const KernelInit& init) {
 enum class Red { kNone, kAdd, kMul, kMax, kMin };
 
 Red parse_reduction(const KernelInit& init) {
-  std::string r = init.attr_string("reduction", "none");
+  std::string r = ScatterAttrs::parse(init).reduction;
   if (r == "add") return Red::kAdd;
   if (r == "mul") return Red::kMul;
   if (r == "max") return Red::kMax;
@@ -191,7 +192,7 @@ std::unique_ptr<Kernel> make_scatter_nd(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_scatter_elements(const KernelInit& init) {
   Red red = parse_reduction(init);
-  int64_t axis_attr = init.attr_int("axis", 0);
+  int64_t axis_attr = AxisAttrs::parse(init).axis;
   return make_kernel([red, axis_attr](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &upd = c.in(2), &y = c.out(0);
     std::memcpy(y.data, x.data, x.nbytes());

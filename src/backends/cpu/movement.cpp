@@ -6,6 +6,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 #include "ops/shape_fns.h"
 
@@ -145,7 +146,7 @@ void permute(const TensorView& in, const TensorView& out, int rank, const int64_
 }
 
 std::unique_ptr<Kernel> make_transpose(const KernelInit& init) {
-  std::vector<int64_t> perm = init.attr_ints("perm");
+  std::vector<int64_t> perm = TransposeAttrs::parse(init).perm;
   return make_kernel([perm](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t p[kMaxRank];
@@ -156,7 +157,7 @@ std::unique_ptr<Kernel> make_transpose(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_concat(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", 0);
+  int64_t axis_attr = AxisAttrs::parse(init).axis;
   return make_kernel([axis_attr](KernelContext& c) {
     const TensorView& y = c.out(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, y.rank, "Concat"));
@@ -184,7 +185,7 @@ std::unique_ptr<Kernel> make_concat(const KernelInit& init) {
 // Output sizes come from the schema (src/ops/shape_fns.h), also when the
 // split sizes are a tensor known only while running.
 std::unique_ptr<Kernel> make_split(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", 0);
+  int64_t axis_attr = AxisAttrs::parse(init).axis;
   return make_kernel([axis_attr](KernelContext& c) {
     const TensorView& x = c.in(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Split"));
@@ -301,10 +302,11 @@ int64_t pad_source(int64_t o, int64_t lo, int64_t d, int mode) {
 
 std::unique_ptr<Kernel> make_pad(const KernelInit& init) {
   int64_t opset = init.opset();
-  std::string mode_s = init.attr_string("mode", "constant");
+  PadAttrs attrs = PadAttrs::parse(init);
+  std::string mode_s = attrs.mode;
   int mode = mode_s == "constant" ? 0 : mode_s == "edge" ? 1 : mode_s == "reflect" ? 2 : 3;
-  std::vector<int64_t> a_pads = init.attr_ints(init.attr("pads") ? "pads" : "paddings");
-  float a_value = init.attr_float("value", 0.f);
+  std::vector<int64_t> a_pads = attrs.pads;
+  float a_value = attrs.value;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int r = x.rank;
@@ -414,8 +416,9 @@ std::unique_ptr<Kernel> make_trilu(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_depth_to_space(const KernelInit& init) {
-  int64_t b = init.attr_int("blocksize", 1);
-  bool crd = init.attr_string("mode", "DCR") == "CRD";
+  BlockAttrs attrs = BlockAttrs::parse(init);
+  int64_t b = attrs.blocksize;
+  bool crd = attrs.mode == "CRD";
   bool to_depth = init.op() == "SpaceToDepth";
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);

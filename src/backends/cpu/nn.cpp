@@ -13,6 +13,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/onednn_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/nn_shape.h"
 
 namespace dynrt::cpu {
@@ -61,10 +62,11 @@ class ConvKernel : public Kernel {
     for (size_t i = 0; i < n_; ++i) k.push_back(ws[i + 2].is_const() ? ws[i + 2].const_value() : 1);
     sp_ = nnshape::read_spatial(init, n_, k);
     if (!sp_.error.empty()) init.unsupported(sp_.error);
-    group_ = init.attr_int("group", 1);
+    ConvAttrs attrs = ConvAttrs::parse(init, n_);
+    group_ = attrs.group;
     if (transposed_) {
-      tr_.output_padding = init.attr_ints("output_padding", std::vector<int64_t>(n_, 0));
-      tr_.output_shape = init.attr_ints("output_shape", {});
+      tr_.output_padding = attrs.output_padding;
+      tr_.output_shape = attrs.output_shape;
       if (tr_.output_shape.size() == n_ + 2) tr_.output_shape.erase(tr_.output_shape.begin(), tr_.output_shape.begin() + 2);
     }
     act_ = FusedActivation::from(init);
