@@ -49,26 +49,26 @@ void infer_resize(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   size_t r = in.size();
   DType t = c.dtype(0);
-  std::string mode = c.attr_string("mode", "nearest");
-  if (mode == "bilinear" && upsample) mode = "linear";
+  ResizeAttrs attrs = ResizeAttrs::parse(c, upsample);
+  const std::string& mode = attrs.mode;
   if (mode != "nearest" && mode != "linear" && mode != "cubic") c.fail("unknown mode '" + mode + "'");
   if (mode != "nearest" && !is_float(t) && t != DType::kUInt8 && t != DType::kInt8 && t != DType::kInt32 &&
       t != DType::kInt64)
     c.unsupported(std::string("mode '") + mode + "' on " + dtype_name(t));
-  std::string ct = c.attr_string("coordinate_transformation_mode", "half_pixel");
+  const std::string& ct = attrs.ct;
   if (ct != "half_pixel" && ct != "half_pixel_symmetric" && ct != "pytorch_half_pixel" && ct != "align_corners" &&
       ct != "asymmetric" && ct != "tf_crop_and_resize" && ct != "tf_half_pixel_for_nn")
     c.fail("unknown coordinate_transformation_mode '" + ct + "'");
-  std::string nm = c.attr_string("nearest_mode", "round_prefer_floor");
+  const std::string& nm = attrs.nearest;
   if (nm != "round_prefer_floor" && nm != "round_prefer_ceil" && nm != "floor" && nm != "ceil")
     c.fail("unknown nearest_mode '" + nm + "'");
-  std::string policy = c.attr_string("keep_aspect_ratio_policy", "stretch");
+  const std::string& policy = attrs.policy;
   if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
     c.fail("unknown keep_aspect_ratio_policy '" + policy + "'");
-  if (c.attr_int("antialias", 0) != 0 && mode == "nearest") c.fail("antialias needs mode linear or cubic");
+  if (attrs.antialias && mode == "nearest") c.fail("antialias needs mode linear or cubic");
 
   std::vector<int64_t> axes;
-  for (int64_t a : c.attr_ints("axes")) axes.push_back(c.axis(a, r, "axes"));
+  for (int64_t a : attrs.axes) axes.push_back(c.axis(a, r, "axes"));
   if (axes.empty())
     for (size_t i = 0; i < r; ++i) axes.push_back(static_cast<int64_t>(i));
 
@@ -81,7 +81,7 @@ void infer_resize(InferContext& c) {
   };
   std::vector<Expr> out = in;
   if (upsample && opset < 9) {
-    std::vector<float> sc = c.attr_floats("scales");
+    const std::vector<float>& sc = attrs.attr_scales;
     if (sc.size() != r) c.fail("scales must have one value per input dim");
     for (size_t i = 0; i < r; ++i) out[i] = scaled_dim(c, in[i], sc[i]);
   } else if (!upsample && opset >= 11 && present(3)) {
@@ -161,14 +161,13 @@ void run_shape_affine_grid(RunShapeContext& c) {
 // Scales or sizes known only while running: the same sizing the kernel uses.
 void run_shape_resize(RunShapeContext& c) {
   bool upsample = c.node_op() == "Upsample";
+  ResizeAttrs attrs = ResizeAttrs::parse(c, upsample);
   std::vector<int64_t> in = c.shape(0);
   size_t scales_at = (upsample || c.opset() < 11) ? 1 : 2;
   auto present = [&](size_t i) { return c.has_input(i) && shapefn::product_of(c.shape(i)) > 0; };
   bool has_sizes = !upsample && c.opset() >= 11 && present(3);
   bool attr_scales = upsample && c.opset() < 9;
-  std::vector<float> attr = c.attr_floats("scales");
-  c.set_output(0, resize_sizing(in, c.attr_ints("axes"), upsample, c.opset(), attr,
-                                c.attr_string("keep_aspect_ratio_policy", "stretch"),
+  c.set_output(0, resize_sizing(in, attrs.axes, upsample, c.opset(), attrs.attr_scales, attrs.policy,
                                 has_sizes || attr_scales ? std::vector<double>{} : c.numbers(scales_at),
                                 has_sizes ? c.values(3) : std::vector<int64_t>{}, has_sizes)
                       .dims);

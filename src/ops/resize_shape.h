@@ -10,8 +10,44 @@
 #include <vector>
 
 #include "dynrt/error.h"
+#include "ir/attrs.h"
 
 namespace dynrt {
+
+// Resize / Upsample attributes, parsed once for inference, the run-time
+// shape function and kernels. Upsample and Resize-10 use asymmetric
+// coordinates with floor rounding whatever the attributes say.
+struct ResizeAttrs {
+  bool upsample = false;
+  int64_t opset = 0;
+  std::string mode;  // nearest, linear (Upsample's "bilinear"), cubic, or what the model gave
+  int kind = 0;      // 0 nearest, 1 linear, 2 cubic
+  std::string ct, nearest, policy;  // coordinate transformation, nearest rounding, aspect-ratio policy
+  double cubic_a = -0.75, extrapolation = 0;
+  bool exclude_outside = false, antialias = false;
+  std::vector<int64_t> axes;
+  std::vector<float> attr_scales;  // Upsample-7
+
+  static ResizeAttrs parse(const AttrReader& r, bool upsample) {
+    ResizeAttrs a;
+    a.upsample = upsample;
+    a.opset = r.opset();
+    a.mode = r.attr_string("mode", "nearest");
+    if (a.mode == "bilinear" && upsample) a.mode = "linear";
+    a.kind = a.mode == "nearest" ? 0 : a.mode == "cubic" ? 2 : 1;
+    bool legacy = upsample || a.opset < 11;
+    a.ct = legacy ? "asymmetric" : r.attr_string("coordinate_transformation_mode", "half_pixel");
+    a.nearest = legacy ? "floor" : r.attr_string("nearest_mode", "round_prefer_floor");
+    a.policy = r.attr_string("keep_aspect_ratio_policy", "stretch");
+    a.cubic_a = r.attr_float("cubic_coeff_a", -0.75f);
+    a.extrapolation = r.attr_float("extrapolation_value", 0.f);
+    a.exclude_outside = r.attr_int("exclude_outside", 0) != 0;
+    a.antialias = r.attr_int("antialias", 0) != 0;
+    a.axes = r.attr_ints("axes");
+    a.attr_scales = r.attr_floats("scales");
+    return a;
+  }
+};
 
 struct ResizeSizing {
   std::vector<double> scale;  // per input axis

@@ -25,15 +25,6 @@ namespace {
 
 size_t sz(int64_t v) { return static_cast<size_t>(v); }
 
-struct ResizeAttrs {
-  int mode = 0;  // 0 nearest, 1 linear, 2 cubic
-  std::string ct, nearest, policy;
-  double cubic_a = -0.75, extrapolation = 0;
-  bool exclude_outside = false, antialias = false, upsample = false;
-  int64_t opset = 0;
-  std::vector<int64_t> axes;
-  std::vector<float> attr_scales;  // Upsample-7
-};
 
 // Taps of one axis: out index j reads in[idx[j*n + k]] * w[j*n + k].
 struct Taps {
@@ -44,7 +35,7 @@ struct Taps {
 };
 
 std::vector<double> coeffs(const ResizeAttrs& a, double ratio, double scale) {
-  if (a.mode == 0) {
+  if (a.kind == 0) {
     if (ratio == 1.0) return {0, 1};  // an integer coordinate: that index
     bool ceil_it = a.nearest == "round_prefer_floor" ? ratio > 0.5
                    : a.nearest == "round_prefer_ceil" ? ratio >= 0.5
@@ -52,8 +43,8 @@ std::vector<double> coeffs(const ResizeAttrs& a, double ratio, double scale) {
     return {ceil_it ? 0.0 : 1.0, ceil_it ? 1.0 : 0.0};
   }
   double A = a.cubic_a;
-  if (a.mode == 1 && !a.antialias) return {1 - ratio, ratio};
-  if (a.mode == 2 && !a.antialias) {
+  if (a.kind == 1 && !a.antialias) return {1 - ratio, ratio};
+  if (a.kind == 2 && !a.antialias) {
     double r = ratio, s = 1 - ratio;
     return {((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A, ((A + 2) * r - (A + 3)) * r * r + 1,
             ((A + 2) * s - (A + 3)) * s * s + 1, ((A * (s + 1) - 5 * A) * (s + 1) + 8 * A) * (s + 1) - 4 * A};
@@ -62,7 +53,7 @@ std::vector<double> coeffs(const ResizeAttrs& a, double ratio, double scale) {
   scale = std::min(scale, 1.0);
   std::vector<double> c;
   double sum = 0;
-  if (a.mode == 1) {
+  if (a.kind == 1) {
     auto start = static_cast<int64_t>(std::floor(-1 / scale) + 1);
     int64_t n = 2 - 2 * start;
     for (int64_t i = start; i < start + n; ++i) c.push_back(std::clamp(1 - std::abs((static_cast<double>(i) - ratio) * scale), 0.0, 1.0));
@@ -231,7 +222,7 @@ void resize(const ResizeAttrs& a, KernelContext& c) {
     if (!identity) order.push_back(ax);
   }
   std::vector<Taps> taps(sz(r));
-  bool gather = a.mode == 0;
+  bool gather = a.kind == 0;
   for (int64_t ax : order) {
     taps[sz(ax)] = make_taps(a, x.dim(static_cast<int>(ax)), out[sz(ax)], scale[sz(ax)], roi_lo[sz(ax)], roi_hi[sz(ax)]);
     for (bool e : taps[sz(ax)].extrapolated) gather = gather && !e;
@@ -270,21 +261,7 @@ void resize(const ResizeAttrs& a, KernelContext& c) {
 }
 
 std::unique_ptr<Kernel> make_resize(const KernelInit& init) {
-  ResizeAttrs a;
-  a.upsample = init.op() == "Upsample";
-  a.opset = init.opset();
-  std::string mode = init.attr_string("mode", "nearest");
-  a.mode = mode == "nearest" ? 0 : mode == "cubic" ? 2 : 1;
-  bool legacy = a.upsample || a.opset < 11;  // Upsample and Resize-10: asymmetric, floor
-  a.ct = legacy ? "asymmetric" : init.attr_string("coordinate_transformation_mode", "half_pixel");
-  a.nearest = legacy ? "floor" : init.attr_string("nearest_mode", "round_prefer_floor");
-  a.policy = init.attr_string("keep_aspect_ratio_policy", "stretch");
-  a.cubic_a = init.attr_float("cubic_coeff_a", -0.75f);
-  a.extrapolation = init.attr_float("extrapolation_value", 0.f);
-  a.exclude_outside = init.attr_int("exclude_outside", 0) != 0;
-  a.antialias = init.attr_int("antialias", 0) != 0;
-  a.axes = init.attr_ints("axes");
-  if (const ir::Attribute* s = init.attr("scales")) a.attr_scales = s->floats;
+  ResizeAttrs a = ResizeAttrs::parse(init, init.op() == "Upsample");
   return make_kernel([a](KernelContext& c) { resize(a, c); });
 }
 
