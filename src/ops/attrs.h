@@ -48,6 +48,56 @@ struct GemmAttrs {
   }
 };
 
+// ---- reduction --------------------------------------------------------------
+
+// Reduce*: axes as an attribute (before they became an input), keepdims,
+// noop_with_empty_axes.
+struct ReduceAttrs {
+  std::vector<int64_t> axes;
+  bool keep_dims = true, noop_with_empty_axes = false;
+  static ReduceAttrs parse(const AttrReader& a) {
+    return {a.attr_ints("axes"), a.attr_int("keepdims", 1) != 0, a.attr_int("noop_with_empty_axes", 0) != 0};
+  }
+};
+
+// ArgMax / ArgMin.
+struct ArgReduceAttrs {
+  int64_t axis = 0;
+  bool keep_dims = true, select_last_index = false;
+  static ArgReduceAttrs parse(const AttrReader& a) {
+    return {a.attr_int("axis", 0), a.attr_int("keepdims", 1) != 0, a.attr_int("select_last_index", 0) != 0};
+  }
+};
+
+// ---- normalization ------------------------------------------------------------
+
+// GroupNormalization (num_groups required), InstanceNormalization (epsilon only).
+struct GroupNormAttrs {
+  int64_t num_groups = 0;  // 0: missing (invalid)
+  float epsilon = 1e-5f;
+  static GroupNormAttrs parse(const AttrReader& a) { return {a.attr_int("num_groups", 0), a.attr_float("epsilon", 1e-5f)}; }
+};
+
+struct LpNormAttrs {
+  int64_t axis = -1, p = 2;
+  static LpNormAttrs parse(const AttrReader& a) { return {a.attr_int("axis", -1), a.attr_int("p", 2)}; }
+};
+
+// MeanVarianceNormalization: normalized over `axes` (default N, H, W).
+struct MvnAttrs {
+  std::vector<int64_t> axes;
+  static MvnAttrs parse(const AttrReader& a) { return {a.attr_ints("axes", {0, 2, 3})}; }
+};
+
+// LRN (size required).
+struct LrnAttrs {
+  int64_t size = 0;  // 0: missing (invalid)
+  float alpha = 1e-4f, beta = 0.75f, bias = 1.f;
+  static LrnAttrs parse(const AttrReader& a) {
+    return {a.attr_int("size", 0), a.attr_float("alpha", 1e-4f), a.attr_float("beta", 0.75f), a.attr_float("bias", 1.f)};
+  }
+};
+
 // ---- movement ---------------------------------------------------------------
 
 // Transpose: the permutation (empty: reverse the dims).

@@ -100,7 +100,8 @@ void infer_group_norm(InferContext& c) {
   require_float(c, 0, "X");
   const std::vector<Expr>& x = c.shape(0);
   if (x.size() < 2) c.fail("X must have rank >= 2");
-  int64_t g = c.attr_int("num_groups");
+  if (!c.has_attr("num_groups")) c.fail("required attribute 'num_groups' is missing");
+  int64_t g = GroupNormAttrs::parse(c).num_groups;
   if (g <= 0) c.fail("num_groups must be positive");
   c.require_divisible(x[1], Expr::constant(g), "channels divisible by num_groups");
   // Opset 18 takes one scale/bias per group, opset 21 one per channel.
@@ -115,8 +116,9 @@ void infer_lp_norm(InferContext& c) {
   require_float(c, 0, "input");
   const std::vector<Expr>& x = c.shape(0);
   if (x.empty()) c.fail("input must have rank >= 1");
-  c.axis(c.attr_int("axis", -1), x.size());
-  int64_t p = c.attr_int("p", 2);
+  LpNormAttrs attrs = LpNormAttrs::parse(c);
+  c.axis(attrs.axis, x.size());
+  int64_t p = attrs.p;
   if (p != 1 && p != 2) c.fail("p must be 1 or 2");
   c.set_output(0, c.dtype(0), x);
 }
@@ -125,7 +127,7 @@ void infer_mvn(InferContext& c) {
   require_float(c, 0, "input");
   const std::vector<Expr>& x = c.shape(0);
   std::set<int64_t> seen;
-  for (int64_t a : c.attr_ints("axes", {0, 2, 3}))
+  for (int64_t a : MvnAttrs::parse(c).axes)
     if (!seen.insert(c.axis(a, x.size(), "axes")).second) c.fail("repeated axis in 'axes'");
   c.set_output(0, c.dtype(0), x);
 }
@@ -134,7 +136,8 @@ void infer_lrn(InferContext& c) {
   require_float(c, 0, "input");
   const std::vector<Expr>& x = c.shape(0);
   if (x.size() < 2) c.fail("input must have rank >= 2");
-  if (c.attr_int("size") <= 0) c.fail("size must be positive");
+  if (!c.has_attr("size")) c.fail("required attribute 'size' is missing");
+  if (LrnAttrs::parse(c).size <= 0) c.fail("size must be positive");
   c.set_output(0, c.dtype(0), x);
 }
 

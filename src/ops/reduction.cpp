@@ -6,6 +6,7 @@
 // is the element count).
 #include <optional>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/shape_fns.h"
@@ -29,18 +30,18 @@ std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
       axes.push_back(e.const_value());
     }
   } else {
-    axes = c.attr_ints("axes");
+    axes = ReduceAttrs::parse(c).axes;
   }
-  noop = axes.empty() && c.attr_int("noop_with_empty_axes", 0) != 0;
+  noop = axes.empty() && ReduceAttrs::parse(c).noop_with_empty_axes;
   return shapefn::reduced_axes(c, rank, axes, noop);
 }
 
 // Axes given as a graph input: the output shape is decided here, while running.
 void run_shape_reduce(RunShapeContext& c) {
   std::vector<int64_t> in = c.shape(0);
-  std::vector<int64_t> axes = c.has_input(1) ? c.values(1) : c.attr_ints("axes");
-  std::vector<bool> red = shapefn::reduced_axes(c, in.size(), axes, c.attr_int("noop_with_empty_axes", 0) != 0);
-  c.set_output(0, shapefn::reduce(in, red, c.attr_int("keepdims", 1) != 0));
+  ReduceAttrs a = ReduceAttrs::parse(c);
+  std::vector<bool> red = shapefn::reduced_axes(c, in.size(), c.has_input(1) ? c.values(1) : a.axes, a.noop_with_empty_axes);
+  c.set_output(0, shapefn::reduce(in, red, a.keep_dims));
 }
 
 void infer_reduce(InferContext& c) {
@@ -53,7 +54,7 @@ void infer_reduce(InferContext& c) {
   bool ok = is_float(t) || is_int(t) || half || (minmax && (t == DType::kInt8 || t == DType::kUInt8 || t == DType::kBool));
   if (!ok) c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
   const std::vector<Expr>& in = c.shape(0);
-  bool keep_dims = c.attr_int("keepdims", 1) != 0;
+  bool keep_dims = ReduceAttrs::parse(c).keep_dims;
   if (c.has_input(1) && !c.values(1)) {
     // Axes read at run time: the kernel sizes the output.
     if (keep_dims) {  // rank kept whatever the number of axes
@@ -71,7 +72,7 @@ void infer_reduce(InferContext& c) {
   }
   bool noop = false;
   std::vector<bool> red = reduced_axes(c, in.size(), noop);
-  std::vector<Expr> out = shapefn::reduce(in, red, c.attr_int("keepdims", 1) != 0);
+  std::vector<Expr> out = shapefn::reduce(in, red, keep_dims);
   c.set_output(0, t, out);
 
   // Value propagation over small integer tensors of rank 1 (shape values).
@@ -101,11 +102,12 @@ void infer_arg(InferContext& c) {
     c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
   const std::vector<Expr>& in = c.shape(0);
   if (in.empty()) c.fail("input must have rank >= 1");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", 0), in.size()));
+  ArgReduceAttrs attrs = ArgReduceAttrs::parse(c);
+  auto axis = static_cast<size_t>(c.axis(attrs.axis, in.size()));
   Interval b = in[axis].bounds(c.names());
   if (b.hi <= 0) c.fail("cannot take the arg max/min of an empty axis");
   if (b.lo <= 0) c.require_equal(max(in[axis], Expr::constant(1)), in[axis], "reduced axis must be non-empty");
-  bool keep = c.attr_int("keepdims", 1) != 0;
+  bool keep = attrs.keep_dims;
   std::vector<Expr> out;
   for (size_t i = 0; i < in.size(); ++i) {
     if (i != axis) out.push_back(in[i]);

@@ -326,7 +326,7 @@ void group_norm(KernelContext& c, int64_t groups, bool per_channel, float epsilo
 }
 
 std::unique_ptr<Kernel> make_instance_norm(const KernelInit& init) {
-  float eps = init.attr_float("epsilon", 1e-5f);
+  float eps = GroupNormAttrs::parse(init).epsilon;
   return make_kernel([=](KernelContext& c) {
     int64_t C = c.in(0).dim(1);
     DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "InstanceNormalization", group_norm<T>(c, C, true, eps));
@@ -334,8 +334,9 @@ std::unique_ptr<Kernel> make_instance_norm(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_group_norm(const KernelInit& init) {
-  float eps = init.attr_float("epsilon", 1e-5f);
-  int64_t groups = init.attr_int("num_groups", 1);
+  GroupNormAttrs attrs = GroupNormAttrs::parse(init);
+  float eps = attrs.epsilon;
+  int64_t groups = attrs.num_groups;
   bool per_channel = init.opset() >= 21;
   return make_kernel([=](KernelContext& c) {
     DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "GroupNormalization", group_norm<T>(c, groups, per_channel, eps));
@@ -391,7 +392,8 @@ void lp_norm(const T* x, T* y, Split sp, int64_t p) {
 }
 
 std::unique_ptr<Kernel> make_lp_norm(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", -1), p = init.attr_int("p", 2);
+  LpNormAttrs attrs = LpNormAttrs::parse(init);
+  int64_t axis_attr = attrs.axis, p = attrs.p;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
@@ -449,7 +451,7 @@ void mvn(const TensorView& x, const TensorView& y, const std::vector<bool>& red)
 }
 
 std::unique_ptr<Kernel> make_mvn(const KernelInit& init) {
-  std::vector<int64_t> axes = init.attr_ints("axes", {0, 2, 3});
+  std::vector<int64_t> axes = MvnAttrs::parse(init).axes;
   return make_kernel([axes](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     std::vector<bool> red(static_cast<size_t>(x.rank), false);
@@ -489,8 +491,9 @@ void lrn(const TensorView& x, const TensorView& y, int64_t size, float alpha, fl
 }
 
 std::unique_ptr<Kernel> make_lrn(const KernelInit& init) {
-  int64_t size = init.attr_int("size", 1);
-  float alpha = init.attr_float("alpha", 1e-4f), beta = init.attr_float("beta", 0.75f), bias = init.attr_float("bias", 1.f);
+  LrnAttrs attrs = LrnAttrs::parse(init);
+  int64_t size = attrs.size;
+  float alpha = attrs.alpha, beta = attrs.beta, bias = attrs.bias;
   return make_kernel([=](KernelContext& c) {
     DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "LRN", lrn<T>(c.in(0), c.out(0), size, alpha, beta, bias));
   });

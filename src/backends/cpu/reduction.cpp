@@ -14,6 +14,7 @@
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -275,8 +276,9 @@ void run_reduce(const TensorView& x, const std::vector<bool>& red, const TensorV
 
 template <class Op>
 std::unique_ptr<Kernel> make_reduce(const KernelInit& init) {
-  std::vector<int64_t> attr_axes = init.attr_ints("axes");
-  bool noop = init.attr_int("noop_with_empty_axes", 0) != 0;
+  ReduceAttrs attrs = ReduceAttrs::parse(init);
+  std::vector<int64_t> attr_axes = attrs.axes;
+  bool noop = attrs.noop_with_empty_axes;
   std::string name = init.op();
   return make_kernel([attr_axes, noop, name](KernelContext& c) {
     TensorView x = c.in(0);
@@ -353,8 +355,9 @@ void arg_reduce(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t* ou
 
 std::unique_ptr<Kernel> make_arg(const KernelInit& init) {
   bool is_max = init.op() == "ArgMax";
-  bool last = init.attr_int("select_last_index", 0) != 0;
-  int64_t axis_attr = init.attr_int("axis", 0);
+  ArgReduceAttrs attrs = ArgReduceAttrs::parse(init);
+  bool last = attrs.select_last_index;
+  int64_t axis_attr = attrs.axis;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
