@@ -98,6 +98,73 @@ struct LrnAttrs {
   }
 };
 
+// ---- nn (beyond the spatial attributes) ----------------------------------------
+
+// MaxPool / AveragePool / LpPool: the window (spatial attributes through
+// nnshape::read_spatial(reader, n, kernel_shape)).
+struct PoolAttrs {
+  std::vector<int64_t> kernel_shape;
+  bool count_include_pad = false;
+  static PoolAttrs parse(const AttrReader& a) {
+    return {a.attr_ints("kernel_shape"), a.attr_int("count_include_pad", 0) != 0};
+  }
+};
+
+struct BatchNormAttrs {
+  float epsilon = 1e-5f, momentum = 0.9f;
+  bool training_mode = false, spatial = true;
+  static BatchNormAttrs parse(const AttrReader& a) {
+    return {a.attr_float("epsilon", 1e-5f), a.attr_float("momentum", 0.9f), a.attr_int("training_mode", 0) != 0,
+            a.attr_int("spatial", 1) == 1};
+  }
+};
+
+// ---- signal ---------------------------------------------------------------------
+
+// DFT: since opset 20 the axis is an input (default -2), before an attribute (default 1).
+struct DftAttrs {
+  bool inverse = false, onesided = false;
+  int64_t axis_attr = 1;
+  bool axis_from_input = false;
+  static DftAttrs parse(const AttrReader& a) {
+    return {a.attr_int("inverse", 0) != 0, a.attr_int("onesided", 0) != 0, a.attr_int("axis", 1), a.opset() >= 20};
+  }
+};
+
+// STFT (onesided defaults to 1, unlike DFT).
+struct StftAttrs {
+  bool onesided = true;
+  static StftAttrs parse(const AttrReader& a) { return {a.attr_int("onesided", 1) != 0}; }
+};
+
+// ---- shape, elementwise, loss -----------------------------------------------------
+
+// Shape: the dims [start, end) (end defaults to the rank).
+struct ShapeAttrs {
+  int64_t start = 0;
+  bool has_end = false;
+  int64_t end = 0;
+  static ShapeAttrs parse(const AttrReader& a) {
+    return {a.attr_int("start", 0), a.has_attr("end"), a.attr_int("end", 0)};
+  }
+};
+
+// Mod: C fmod (sign of the dividend) or Python-style mod.
+struct ModAttrs {
+  bool fmod = false;
+  static ModAttrs parse(const AttrReader& a) { return {a.attr_int("fmod", 0) != 0}; }
+};
+
+// NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss.
+struct LossAttrs {
+  std::string reduction;  // none, sum, mean
+  bool has_ignore_index = false;
+  int64_t ignore_index = 0;
+  static LossAttrs parse(const AttrReader& a) {
+    return {a.attr_string("reduction", "mean"), a.has_attr("ignore_index"), a.attr_int("ignore_index", 0)};
+  }
+};
+
 // ---- movement ---------------------------------------------------------------
 
 // Transpose: the permutation (empty: reverse the dims).

@@ -4,6 +4,7 @@
 // so shape arithmetic (dim * 2, seq - 1, ...) stays symbolic.
 #include <optional>
 
+#include "ops/attrs.h"
 #include "ops/registry.h"
 
 namespace dynrt {
@@ -89,7 +90,7 @@ void infer_binary(InferContext& c) {
   else if (op == "Sub") v = combine(c.values(0), c.values(1), sub_e);
   else if (op == "Mul") v = combine(c.values(0), c.values(1), mul_e);
   else if (op == "Div") v = combine(c.values(0), c.values(1), div_e);
-  else if (op == "Mod" && c.attr_int("fmod", 0) == 0) v = combine(c.values(0), c.values(1), mod_e);
+  else if (op == "Mod" && !ModAttrs::parse(c).fmod) v = combine(c.values(0), c.values(1), mod_e);
   else if (cmp) v = compare(c, op);
   if (v) c.set_output_values(0, *v);
 }

@@ -1,5 +1,6 @@
 // Inference for the loss ops: NegativeLogLikelihoodLoss and
 // SoftmaxCrossEntropyLoss (both reduce to a scalar unless reduction='none').
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -22,7 +23,7 @@ void infer_loss(InferContext& c) {
     if (c.rank(2) != 1) c.fail("weight must be 1-D");
     c.require_equal(c.shape(2)[0], x[1], "weight length vs classes");
   }
-  std::string red = c.attr_string("reduction", "mean");
+  std::string red = LossAttrs::parse(c).reduction;
   if (red != "none" && red != "sum" && red != "mean") c.fail("unknown reduction '" + red + "'");
   c.set_output(0, t, red == "none" ? target : std::vector<Expr>{});
   if (c.node().op == "SoftmaxCrossEntropyLoss") c.set_output(1, t, x);

@@ -127,7 +127,7 @@ void infer_pool(InferContext& c) {
   size_t n = spatial_rank(c);
   const std::string& op = c.node().op;
   if (!c.has_attr("kernel_shape")) c.fail("kernel_shape is required");
-  Spatial p = checked(c, nnshape::read_spatial(c, n, c.attr_ints("kernel_shape")));
+  Spatial p = checked(c, nnshape::read_spatial(c, n, PoolAttrs::parse(c).kernel_shape));
   for (size_t i = 0; i < n; ++i)
     if (p.same() && p.dilations[i] > 1)
       c.unsupported("auto_pad SAME with dilations > 1 (ONNX Runtime and the ONNX spec disagree on its padding)");
@@ -153,8 +153,9 @@ void infer_global_pool(InferContext& c) {
 
 void infer_batchnorm(InferContext& c) {
   require_float32(c, 0);
-  bool training = c.attr_int("training_mode", 0) != 0;
-  if (c.attr_int("spatial", 1) != 1) c.unsupported("BatchNormalization with spatial=0");
+  BatchNormAttrs attrs = BatchNormAttrs::parse(c);
+  bool training = attrs.training_mode;
+  if (!attrs.spatial) c.unsupported("BatchNormalization with spatial=0");
   if (!training)
     for (size_t i = 1; i < c.num_outputs(); ++i)
       if (c.has_output(i)) c.unsupported("BatchNormalization mean/var outputs without training_mode=1");

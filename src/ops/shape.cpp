@@ -3,6 +3,7 @@
 // as expressions, so `x.view(x.size(0), -1)` compiles with a symbolic batch.
 #include <cmath>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
@@ -14,7 +15,8 @@ namespace {
 void infer_shape(InferContext& c) {
   const std::vector<Expr>& s = c.shape(0);
   auto r = static_cast<int64_t>(s.size());
-  int64_t start = c.attr_int("start", 0), end = c.attr_int("end", r);
+  ShapeAttrs attrs = ShapeAttrs::parse(c);
+  int64_t start = attrs.start, end = attrs.has_end ? attrs.end : r;
   if (start < 0) start += r;
   if (end < 0) end += r;
   start = std::clamp<int64_t>(start, 0, r);

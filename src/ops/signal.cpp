@@ -1,6 +1,7 @@
 // Inference for signal ops: DFT, STFT, HannWindow, HammingWindow,
 // BlackmanWindow, MelWeightMatrix. Lengths fed as tensors become run-time
 // dims when their values are not known at build time.
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
@@ -25,7 +26,8 @@ using shapefn::lit;
 // (possibly one-sided) length, the last dim real (1) or complex (2).
 template <class T, class Ctx>
 std::vector<T> dft_shape(Ctx& c, const std::vector<T>& x, int64_t axis, const std::optional<T>& length) {
-  bool inverse = c.attr_int("inverse", 0) != 0, onesided = c.attr_int("onesided", 0) != 0;
+  DftAttrs attrs = DftAttrs::parse(c);
+  bool inverse = attrs.inverse, onesided = attrs.onesided;
   int64_t ax = c.axis(axis, x.size());
   if (ax == static_cast<int64_t>(x.size()) - 1) c.fail("axis cannot be the last (complex) dim");
   auto a = static_cast<size_t>(ax);
@@ -54,7 +56,8 @@ std::vector<T> mel_shape(const T& bins, const T& dft_length) {
 void run_shape_dft(RunShapeContext& c) {
   std::vector<int64_t> x = c.shape(0);
   if (x.size() < 2) c.fail("input must have rank >= 2");
-  int64_t axis = c.opset() < 20 ? c.attr_int("axis", 1) : c.has_input(2) ? static_cast<int64_t>(c.scalar(2)) : -2;
+  DftAttrs attrs = DftAttrs::parse(c);
+  int64_t axis = !attrs.axis_from_input ? attrs.axis_attr : c.has_input(2) ? static_cast<int64_t>(c.scalar(2)) : -2;
   std::optional<int64_t> n;
   if (c.has_input(1)) {
     n = static_cast<int64_t>(c.scalar(1));
@@ -70,7 +73,7 @@ void run_shape_stft(RunShapeContext& c) {
   int64_t len = c.has_input(3) ? static_cast<int64_t>(c.scalar(3)) : c.has_input(2) ? c.shape(2)[0] : x[1];
   if (c.has_input(2)) c.require_equal(c.shape(2)[0], len, "window length vs frame_length");
   if (step < 1 || len < 1 || len > x[1]) c.fail("invalid frame_step or frame_length");
-  c.set_output(0, stft_shape(x, len, step, c.attr_int("onesided", 1) != 0));
+  c.set_output(0, stft_shape(x, len, step, StftAttrs::parse(c).onesided));
 }
 
 void run_shape_window(RunShapeContext& c) {
@@ -91,12 +94,13 @@ void infer_dft(InferContext& c) {
   if (x.size() < 2) c.fail("input must have rank >= 2");
   const Expr& comp = x.back();
   if (comp.is_const() && comp.const_value() != 1 && comp.const_value() != 2) c.fail("last dim must be 1 or 2");
-  bool inverse = c.attr_int("inverse", 0) != 0, onesided = c.attr_int("onesided", 0) != 0;
+  DftAttrs attrs = DftAttrs::parse(c);
+  bool inverse = attrs.inverse, onesided = attrs.onesided;
   if (onesided && !inverse && comp.is_const() && comp.const_value() == 2)
     c.fail("onesided output requires a real input");
   std::optional<int64_t> axis;
   if (c.opset() < 20) {
-    axis = c.attr_int("axis", 1);
+    axis = attrs.axis_attr;
   } else if (!c.has_input(2)) {
     axis = -2;
   } else if (auto a = scalar_value(c, 2); a && a->is_const()) {
@@ -121,7 +125,7 @@ void infer_stft(InferContext& c) {
   if (!is_float(c.dtype(0))) c.unsupported(std::string("signal type ") + dtype_name(c.dtype(0)));
   const std::vector<Expr>& x = c.shape(0);
   if (x.size() != 3) c.fail("signal must be 3-D [batch, length, 1 or 2]");
-  bool onesided = c.attr_int("onesided", 1) != 0;
+  bool onesided = StftAttrs::parse(c).onesided;
   std::optional<Expr> len;
   if (auto v = scalar_value(c, 3)) len = *v;
   else if (!c.has_input(3) && c.has_input(2)) len = c.shape(2)[0];

@@ -5,6 +5,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -149,7 +150,7 @@ std::unique_ptr<Kernel> bitwise(Fn fn) {
 }
 
 std::unique_ptr<Kernel> make_mod(const KernelInit& init) {
-  bool fmod = init.attr_int("fmod", 0) != 0;
+  bool fmod = ModAttrs::parse(init).fmod;
   return binary([fmod](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_floating_point_v<T>) {

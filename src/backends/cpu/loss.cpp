@@ -9,6 +9,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -72,9 +73,10 @@ void loss(KernelContext& c, bool softmax, const std::string& reduction, bool has
 
 std::unique_ptr<Kernel> make_loss(const KernelInit& init) {
   bool softmax = init.op() == "SoftmaxCrossEntropyLoss";
-  std::string reduction = init.attr_string("reduction", "mean");
-  bool has_ignore = init.attr("ignore_index") != nullptr;
-  int64_t ignore = init.attr_int("ignore_index", 0);
+  LossAttrs attrs = LossAttrs::parse(init);
+  std::string reduction = attrs.reduction;
+  bool has_ignore = attrs.has_ignore_index;
+  int64_t ignore = attrs.ignore_index;
   return make_kernel([=](KernelContext& c) {
     DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "loss", loss<T>(c, softmax, reduction, has_ignore, ignore));
   });

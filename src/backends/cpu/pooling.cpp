@@ -10,6 +10,7 @@
 
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/nn_shape.h"
 
 namespace dynrt::cpu {
@@ -38,9 +39,10 @@ class PoolKernel : public Kernel {
   PoolKernel(const KernelInit& init, PoolKind kind) : kind_(kind) {
     if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.op().c_str(), init.input_dtype(0));
     n_ = init.input_rank(0) - 2;
-    sp_ = nnshape::read_spatial(init, n_, init.attr_ints("kernel_shape"));
+    PoolAttrs attrs = PoolAttrs::parse(init);
+    sp_ = nnshape::read_spatial(init, n_, attrs.kernel_shape);
     if (!sp_.error.empty()) init.unsupported(sp_.error);
-    include_pad_ = init.attr_int("count_include_pad", 0) != 0;
+    include_pad_ = attrs.count_include_pad;
     p_ = lp_norm(init);
     cl_ = channels_last_input(init);
     if (cl_ != channels_last_output(init)) init.unsupported("pools need the same input and output layout");
@@ -244,9 +246,9 @@ std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) 
 class BatchNormKernel : public Kernel {
  public:
   explicit BatchNormKernel(const KernelInit& init)
-      : eps_(init.attr_float("epsilon", 1e-5f)),
-        momentum_(init.attr_float("momentum", 0.9f)),
-        training_(init.attr_int("training_mode", 0) != 0) {
+      : eps_(BatchNormAttrs::parse(init).epsilon),
+        momentum_(BatchNormAttrs::parse(init).momentum),
+        training_(BatchNormAttrs::parse(init).training_mode) {
     if (training_) return;
     const Tensor *s = init.constant_input(1), *b = init.constant_input(2), *m = init.constant_input(3),
                  *v = init.constant_input(4);

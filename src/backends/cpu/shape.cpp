@@ -6,13 +6,14 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
 namespace {
 
 std::unique_ptr<Kernel> make_shape(const KernelInit& init) {
-  int64_t start = init.attr_int("start", 0);
+  int64_t start = ShapeAttrs::parse(init).start;
   return make_kernel([start](KernelContext& c) {
     int64_t r = c.in(0).rank, s = start < 0 ? start + r : start;
     s = std::clamp<int64_t>(s, 0, r);

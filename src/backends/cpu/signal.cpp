@@ -11,6 +11,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -36,11 +37,6 @@ std::vector<cd> twiddles(int64_t n, double sign) {
   return tw;
 }
 
-struct DftAttrs {
-  bool inverse = false, onesided = false;
-  int64_t axis_attr = 1;
-  bool axis_from_input = false;
-};
 
 template <class T>
 void dft(const DftAttrs& a, KernelContext& c) {
@@ -94,11 +90,7 @@ void dft(const DftAttrs& a, KernelContext& c) {
 }
 
 std::unique_ptr<Kernel> make_dft(const KernelInit& init) {
-  DftAttrs a;
-  a.inverse = init.attr_int("inverse", 0) != 0;
-  a.onesided = init.attr_int("onesided", 0) != 0;
-  a.axis_from_input = init.opset() >= 20;
-  a.axis_attr = init.attr_int("axis", 1);
+  DftAttrs a = DftAttrs::parse(init);
   return make_kernel([a](KernelContext& c) { DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "DFT", dft<T>(a, c)); });
 }
 
@@ -139,7 +131,7 @@ void stft(bool onesided, KernelContext& c) {
 }
 
 std::unique_ptr<Kernel> make_stft(const KernelInit& init) {
-  bool onesided = init.attr_int("onesided", 1) != 0;
+  bool onesided = StftAttrs::parse(init).onesided;
   return make_kernel([onesided](KernelContext& c) { DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "STFT", stft<T>(onesided, c)); });
 }
 
