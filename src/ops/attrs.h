@@ -165,6 +165,34 @@ struct LossAttrs {
   }
 };
 
+// ---- rnn ------------------------------------------------------------------------
+
+// RNN / GRU / LSTM.
+struct RecurrentAttrs {
+  std::string direction;  // forward, reverse, bidirectional
+  int64_t layout = 0;     // 0: [seq, batch, ...], 1: [batch, seq, ...]
+  bool has_hidden_size = false;
+  int64_t hidden_size = 0;
+  bool linear_before_reset = false, input_forget = false;
+  float clip = 0;  // 0: none
+  std::vector<std::string> activations;
+  std::vector<float> activation_alpha, activation_beta;
+  static RecurrentAttrs parse(const AttrReader& a) {
+    RecurrentAttrs r;
+    r.direction = a.attr_string("direction", "forward");
+    r.layout = a.attr_int("layout", 0);
+    r.has_hidden_size = a.has_attr("hidden_size");
+    r.hidden_size = a.attr_int("hidden_size", 0);
+    r.linear_before_reset = a.attr_int("linear_before_reset", 0) != 0;
+    r.input_forget = a.attr_int("input_forget", 0) != 0;
+    r.clip = a.attr_float("clip", 0.f);
+    if (const ir::Attribute* at = a.attr("activations")) r.activations = at->strings;
+    r.activation_alpha = a.attr_floats("activation_alpha");
+    r.activation_beta = a.attr_floats("activation_beta");
+    return r;
+  }
+};
+
 // ---- movement ---------------------------------------------------------------
 
 // Transpose: the permutation (empty: reverse the dims).

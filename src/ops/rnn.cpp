@@ -1,5 +1,6 @@
 // Inference for the recurrent ops RNN, GRU and LSTM (forward, reverse and
 // bidirectional; layout 0 = [seq, batch, ...], layout 1 = [batch, seq, ...]).
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -14,13 +15,14 @@ void infer_rnn(InferContext& c) {
     if (c.dtype(i) != t) c.fail("W and R must have X's type");
   const std::vector<Expr>&x = c.shape(0), &w = c.shape(1), &r = c.shape(2);
   if (x.size() != 3 || w.size() != 3 || r.size() != 3) c.fail("X, W and R must be 3-D");
-  int64_t layout = c.attr_int("layout", 0);
+  RecurrentAttrs attrs = RecurrentAttrs::parse(c);
+  int64_t layout = attrs.layout;
   if (layout != 0 && layout != 1) c.fail("layout must be 0 or 1");
-  std::string dir = c.attr_string("direction", "forward");
+  const std::string& dir = attrs.direction;
   if (dir != "forward" && dir != "reverse" && dir != "bidirectional") c.fail("unknown direction '" + dir + "'");
   int64_t nd = dir == "bidirectional" ? 2 : 1;
   int64_t gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
-  Expr hidden = c.has_attr("hidden_size") ? Expr::constant(c.attr_int("hidden_size")) : r[2];
+  Expr hidden = attrs.has_hidden_size ? Expr::constant(attrs.hidden_size) : r[2];
   Expr seq = layout == 0 ? x[0] : x[1], batch = layout == 0 ? x[1] : x[0];
   c.require_equal(w[0], Expr::constant(nd), "W num_directions");
   c.require_equal(w[1], hidden * Expr::constant(gates), "W rows");

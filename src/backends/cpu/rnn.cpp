@@ -8,6 +8,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -159,21 +160,20 @@ std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
   RnnAttrs a;
   const std::string& op = init.op();
   a.kind = op == "LSTM" ? 2 : op == "GRU" ? 1 : 0;
-  std::string dir = init.attr_string("direction", "forward");
-  a.num_dir = dir == "bidirectional" ? 2 : 1;
-  a.reverse = dir == "reverse";
-  a.layout = init.attr_int("layout", 0);
-  a.linear_before_reset = init.attr_int("linear_before_reset", 0) != 0;
-  a.input_forget = init.attr_int("input_forget", 0) != 0;
-  a.clip = init.attr_float("clip", 0.f);
-  a.hidden = init.attr_int("hidden_size", 0);
+  RecurrentAttrs attrs = RecurrentAttrs::parse(init);
+  a.num_dir = attrs.direction == "bidirectional" ? 2 : 1;
+  a.reverse = attrs.direction == "reverse";
+  a.layout = attrs.layout;
+  a.linear_before_reset = attrs.linear_before_reset;
+  a.input_forget = attrs.input_forget;
+  a.clip = attrs.clip;
+  a.hidden = attrs.hidden_size;
   if (a.hidden == 0) {
     const std::vector<Expr>& r = init.input_shape(2);
     if (!r[2].is_const()) init.unsupported("hidden_size must be given when R's shape is not known");
     a.hidden = r[2].const_value();
   }
-  std::vector<std::string> names;
-  if (const ir::Attribute* at = init.attr("activations")) names = at->strings;
+  std::vector<std::string> names = attrs.activations;
   std::vector<std::string> def = a.kind == 2 ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
                                  : a.kind == 1 ? std::vector<std::string>{"Sigmoid", "Tanh"}
                                                : std::vector<std::string>{"Tanh"};
@@ -181,9 +181,7 @@ std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
     for (int64_t d = 0; d < a.num_dir; ++d) names.insert(names.end(), def.begin(), def.end());
   if (names.size() != def.size() * static_cast<size_t>(a.num_dir))
     init.unsupported("activations must list " + std::to_string(def.size()) + " functions per direction");
-  std::vector<float> alphas, betas;
-  if (const ir::Attribute* at = init.attr("activation_alpha")) alphas = at->floats;
-  if (const ir::Attribute* at = init.attr("activation_beta")) betas = at->floats;
+  const std::vector<float>&alphas = attrs.activation_alpha, &betas = attrs.activation_beta;
   size_t ai = 0, bi = 0;
   for (const std::string& n : names) {
     Act act{n};
