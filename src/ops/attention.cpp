@@ -7,6 +7,7 @@
 // 4-D layout: Q [B, Hq, S, D], K [B, Hkv, L, D], V [B, Hkv, L, Dv].
 // 3-D layout: Q [B, S, Hq*D], K [B, L, Hkv*D], V [B, L, Hkv*Dv] with the
 // head counts in q_num_heads / kv_num_heads.
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -33,7 +34,8 @@ void infer_attention(InferContext& c) {
     c.require_equal(v[1], hkv, "V heads vs K heads");
     c.require_equal(v[2], kv_len, "V sequence length vs K");
   } else {
-    int64_t nq = c.attr_int("q_num_heads", 0), nkv = c.attr_int("kv_num_heads", 0);
+    AttentionAttrs attrs = AttentionAttrs::parse(c);
+    int64_t nq = attrs.q_heads, nkv = attrs.kv_heads;
     if (nq <= 0 || nkv <= 0) c.fail("3-D inputs need positive q_num_heads and kv_num_heads");
     hq = Expr::constant(nq), hkv = Expr::constant(nkv), seq = q[1];
     c.require_divisible(q[2], hq, "Q hidden size by q_num_heads");
@@ -81,9 +83,9 @@ void infer_attention(InferContext& c) {
     if (c.dtype(6) != DType::kInt64 || c.rank(6) != 1) c.fail("nonpad_kv_seqlen must be a 1-D int64 tensor");
     c.require_equal(c.shape(6)[0], batch, "nonpad_kv_seqlen length vs batch");
   }
-  int64_t mode = c.attr_int("qk_matmul_output_mode", 0);
+  int64_t mode = AttentionAttrs::parse(c).mode;
   if (mode < 0 || mode > 3) c.fail("qk_matmul_output_mode must be 0..3");
-  int64_t sp = c.attr_int("softmax_precision", 0);
+  int64_t sp = AttentionAttrs::parse(c).softmax_precision;
   if (sp != 0 && sp != 1 && sp != 10 && sp != 11 && sp != 16)
     c.unsupported("softmax_precision " + std::to_string(sp));
 
@@ -105,12 +107,12 @@ void infer_rotary(InferContext& c) {
   const std::vector<Expr>& x = c.shape(0);
   Expr head = x[3 % rank];
   if (rank == 3) {
-    int64_t heads = c.attr_int("num_heads", 0);
+    int64_t heads = RotaryAttrs::parse(c).num_heads;
     if (heads <= 0) c.fail("3-D input needs a positive num_heads");
     c.require_divisible(x[2], Expr::constant(heads), "hidden size by num_heads");
     head = floordiv(x[2], Expr::constant(heads));
   }
-  int64_t rot = c.attr_int("rotary_embedding_dim", 0);
+  int64_t rot = RotaryAttrs::parse(c).rotary_embedding_dim;
   Expr r = rot > 0 ? Expr::constant(rot) : head;
   c.require_divisible(r, Expr::constant(2), "rotary dim by 2");
   const std::vector<Expr>&cs = c.shape(1), &sn = c.shape(2);

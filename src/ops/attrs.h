@@ -165,6 +165,40 @@ struct LossAttrs {
   }
 };
 
+// ---- attention --------------------------------------------------------------------
+
+// Attention (opset 23): heads for 3-D inputs, causal masking, scale, softcap,
+// which intermediate the optional output returns, sliding windows.
+struct AttentionAttrs {
+  bool causal = false;
+  float scale = 0;
+  bool has_scale = false;
+  float softcap = 0;
+  int64_t q_heads = 0, kv_heads = 0, mode = 0, left = -1, right = -1, softmax_precision = 0;
+  static AttentionAttrs parse(const AttrReader& a) {
+    AttentionAttrs r;
+    r.causal = a.attr_int("is_causal", 0) != 0;
+    r.has_scale = a.has_attr("scale");
+    r.scale = a.attr_float("scale", 0.f);
+    r.softcap = a.attr_float("softcap", 0.f);
+    r.q_heads = a.attr_int("q_num_heads", 0);
+    r.kv_heads = a.attr_int("kv_num_heads", 0);
+    r.mode = a.attr_int("qk_matmul_output_mode", 0);
+    r.left = a.attr_int("left_window_size", -1);
+    r.right = a.attr_int("right_window_size", -1);
+    r.softmax_precision = a.attr_int("softmax_precision", 0);
+    return r;
+  }
+};
+
+struct RotaryAttrs {
+  bool interleaved = false;
+  int64_t rotary_embedding_dim = 0, num_heads = 0;
+  static RotaryAttrs parse(const AttrReader& a) {
+    return {a.attr_int("interleaved", 0) != 0, a.attr_int("rotary_embedding_dim", 0), a.attr_int("num_heads", 0)};
+  }
+};
+
 // ---- rnn ------------------------------------------------------------------------
 
 // RNN / GRU / LSTM.

@@ -11,6 +11,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -49,13 +50,7 @@ void store(const std::vector<A>& in, const TensorView& v) {
   }
 }
 
-struct AttnAttrs {
-  bool causal = false;
-  float scale = 0;
-  bool has_scale = false;
-  float softcap = 0;
-  int64_t q_heads = 0, kv_heads = 0, mode = 0, left = -1, right = -1, softmax_precision = 0;
-};
+using AttnAttrs = AttentionAttrs;  // src/ops/attrs.h
 
 template <class A>
 void attention(const AttnAttrs& at, KernelContext& c) {
@@ -188,17 +183,7 @@ void attention(const AttnAttrs& at, KernelContext& c) {
 }
 
 std::unique_ptr<Kernel> make_attention(const KernelInit& init) {
-  AttnAttrs a;
-  a.causal = init.attr_int("is_causal", 0) != 0;
-  a.has_scale = init.attr("scale") != nullptr;
-  a.scale = init.attr_float("scale", 0.f);
-  a.softcap = init.attr_float("softcap", 0.f);
-  a.q_heads = init.attr_int("q_num_heads", 0);
-  a.kv_heads = init.attr_int("kv_num_heads", 0);
-  a.mode = init.attr_int("qk_matmul_output_mode", 0);
-  a.left = init.attr_int("left_window_size", -1);
-  a.right = init.attr_int("right_window_size", -1);
-  a.softmax_precision = init.attr_int("softmax_precision", 0);
+  AttnAttrs a = AttentionAttrs::parse(init);
   return make_kernel([a](KernelContext& c) {
     if (c.in(0).dtype == DType::kFloat64) attention<double>(a, c);
     else attention<float>(a, c);
@@ -242,8 +227,9 @@ void rotary(KernelContext& c, bool interleaved, int64_t rot_dim, int64_t num_hea
 }
 
 std::unique_ptr<Kernel> make_rotary(const KernelInit& init) {
-  bool interleaved = init.attr_int("interleaved", 0) != 0;
-  int64_t rot = init.attr_int("rotary_embedding_dim", 0), heads = init.attr_int("num_heads", 0);
+  RotaryAttrs attrs = RotaryAttrs::parse(init);
+  bool interleaved = attrs.interleaved;
+  int64_t rot = attrs.rotary_embedding_dim, heads = attrs.num_heads;
   return make_kernel([=](KernelContext& c) {
     if (c.in(0).dtype == DType::kFloat64) rotary<double>(c, interleaved, rot, heads);
     else rotary<float>(c, interleaved, rot, heads);
