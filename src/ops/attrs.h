@@ -165,6 +165,29 @@ struct LossAttrs {
   }
 };
 
+// ---- quantize, misc ------------------------------------------------------------
+
+// QuantizeLinear / DequantizeLinear: per-axis (axis) or blocked (block_size > 0).
+struct QuantizeAttrs {
+  int64_t axis = 1, block_size = 0;
+  static QuantizeAttrs parse(const AttrReader& a) { return {a.attr_int("axis", 1), a.attr_int("block_size", 0)}; }
+};
+
+// ReverseSequence.
+struct ReverseSequenceAttrs {
+  int64_t batch_axis = 1, time_axis = 0;
+  static ReverseSequenceAttrs parse(const AttrReader& a) {
+    return {a.attr_int("batch_axis", 1), a.attr_int("time_axis", 0)};
+  }
+};
+
+// TensorScatter: the sequence axis of the cache, and linear or circular writes.
+struct TensorScatterAttrs {
+  int64_t axis = -2;
+  std::string mode;
+  static TensorScatterAttrs parse(const AttrReader& a) { return {a.attr_int("axis", -2), a.attr_string("mode", "linear")}; }
+};
+
 // ---- attention --------------------------------------------------------------------
 
 // Attention (opset 23): heads for 3-D inputs, causal masking, scale, softcap,

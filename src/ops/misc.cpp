@@ -2,6 +2,7 @@
 // Det, ReverseSequence, TensorScatter, SwiGLU.
 #include <cmath>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -71,7 +72,8 @@ void infer_det(InferContext& c) {
 void infer_reverse_sequence(InferContext& c) {
   const std::vector<Expr>& s = c.shape(0);
   if (s.size() < 2) c.fail("input must have rank >= 2");
-  int64_t b = c.attr_int("batch_axis", 1), t = c.attr_int("time_axis", 0);
+  ReverseSequenceAttrs attrs = ReverseSequenceAttrs::parse(c);
+  int64_t b = attrs.batch_axis, t = attrs.time_axis;
   if ((b != 0 && b != 1) || (t != 0 && t != 1) || b == t) c.fail("batch_axis and time_axis must be 0 and 1");
   if (!is_int_index(c.dtype(1)) || c.rank(1) != 1) c.fail("sequence_lens must be a 1-D int tensor");
   c.require_equal(c.shape(1)[0], s[static_cast<size_t>(b)], "sequence_lens length vs batch");
@@ -83,9 +85,10 @@ void infer_tensor_scatter(InferContext& c) {
   if (cache.size() < 2) c.fail("past_cache must have rank >= 2");
   if (upd.size() != cache.size()) c.fail("update must have past_cache's rank");
   if (c.dtype(1) != c.dtype(0)) c.fail("update must have past_cache's type");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -2), cache.size()));
+  TensorScatterAttrs attrs = TensorScatterAttrs::parse(c);
+  auto axis = static_cast<size_t>(c.axis(attrs.axis, cache.size()));
   if (axis == 0) c.fail("axis cannot be the batch axis");
-  std::string mode = c.attr_string("mode", "linear");
+  const std::string& mode = attrs.mode;
   if (mode != "linear" && mode != "circular") c.fail("unknown mode '" + mode + "'");
   for (size_t i = 0; i < cache.size(); ++i)
     if (i != axis) c.require_equal(upd[i], cache[i], "update dim " + std::to_string(i));

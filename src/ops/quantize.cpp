@@ -1,6 +1,7 @@
 // Inference for the quantization ops: QuantizeLinear, DequantizeLinear,
 // DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger and
 // QLinearConv (8/16-bit integer types; float8/int4 are not storable).
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/nn_shape.h"
 #include "ops/registry.h"
@@ -20,10 +21,11 @@ bool is_quant(DType t) {
 void check_scale(InferContext& c, size_t i, const std::vector<Expr>& x, const char* what) {
   if (!c.has_input(i)) return;
   const std::vector<Expr>& s = c.shape(i);
-  int64_t block = c.attr_int("block_size", 0);
+  QuantizeAttrs attrs = QuantizeAttrs::parse(c);
+  int64_t block = attrs.block_size;
   if (s.empty() || (s.size() == 1 && s[0].is_const() && s[0].const_value() == 1)) return;
   if (x.empty()) c.fail(std::string(what) + " must be a scalar for a scalar input");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", 1), x.size()));
+  auto axis = static_cast<size_t>(c.axis(attrs.axis, x.size()));
   if (block > 0) {
     if (s.size() != x.size()) c.fail(std::string(what) + " must have the input's rank for blocked quantization");
     for (size_t k = 0; k < x.size(); ++k) {
@@ -115,7 +117,7 @@ void infer_qconv(InferContext& c) {
     if (w[i + 2].is_const()) kernel[i] = w[i + 2].const_value();
   nnshape::Spatial p = nnshape::read_spatial(c, n, kernel);
   if (!p.error.empty()) c.fail(p.error);
-  int64_t group = c.attr_int("group", 1);
+  int64_t group = ConvAttrs::parse(c, n).group;
   if (group < 1) c.fail("group must be positive");
   c.require_equal(x[1], w[1] * Expr::constant(group), "input channels vs weight channels * group");
   std::vector<Expr> out = {x[0], w[0]};

@@ -9,6 +9,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -134,7 +135,7 @@ std::unique_ptr<Kernel> make_det(const KernelInit&) {
 }
 
 std::unique_ptr<Kernel> make_reverse_sequence(const KernelInit& init) {
-  int64_t batch_axis = init.attr_int("batch_axis", 1);
+  int64_t batch_axis = ReverseSequenceAttrs::parse(init).batch_axis;
   return make_kernel([batch_axis](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t d0 = x.dim(0), d1 = x.dim(1), inner = prod(x.dims.data(), 2, x.rank);
@@ -158,8 +159,9 @@ std::unique_ptr<Kernel> make_reverse_sequence(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_tensor_scatter(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", -2);
-  bool circular = init.attr_string("mode", "linear") == "circular";
+  TensorScatterAttrs attrs = TensorScatterAttrs::parse(init);
+  int64_t axis_attr = attrs.axis;
+  bool circular = attrs.mode == "circular";
   return make_kernel([=](KernelContext& c) {
     const TensorView &cache = c.in(0), &upd = c.in(1), &y = c.out(0);
     std::memcpy(y.data, cache.data, cache.nbytes());

@@ -10,6 +10,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/nn_shape.h"
 
 namespace dynrt::cpu {
@@ -95,7 +96,8 @@ void quantize(KernelContext& c, int64_t axis, int64_t block) {
 }
 
 std::unique_ptr<Kernel> make_quantize(const KernelInit& init) {
-  int64_t axis = init.attr_int("axis", 1), block = init.attr_int("block_size", 0);
+  QuantizeAttrs attrs = QuantizeAttrs::parse(init);
+  int64_t axis = attrs.axis, block = attrs.block_size;
   return make_kernel([=](KernelContext& c) {
     if (c.in(0).dtype == DType::kFloat64) quantize<double>(c, axis, block);
     else quantize<float>(c, axis, block);
@@ -103,7 +105,8 @@ std::unique_ptr<Kernel> make_quantize(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_dequantize(const KernelInit& init) {
-  int64_t axis = init.attr_int("axis", 1), block = init.attr_int("block_size", 0);
+  QuantizeAttrs attrs = QuantizeAttrs::parse(init);
+  int64_t axis = attrs.axis, block = attrs.block_size;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &s = c.in(1), &y = c.out(0);
     std::vector<double> xd = as_double(x), sd = as_double(s), zd;
@@ -281,7 +284,7 @@ nnshape::Spatial conv_attrs(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_conv_integer(const KernelInit& init) {
   nnshape::Spatial p = conv_attrs(init);
-  int64_t group = init.attr_int("group", 1);
+  int64_t group = ConvAttrs::parse(init, p.n).group;
   return make_kernel([p, group](KernelContext& c) {
     int32_t xzp = c.has_in(2) ? as_i32(c.in(2))[0] : 0;
     std::vector<int32_t> wzp = c.has_in(3) ? as_i32(c.in(3)) : std::vector<int32_t>{};
@@ -292,7 +295,7 @@ std::unique_ptr<Kernel> make_conv_integer(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_qlinear_conv(const KernelInit& init) {
   nnshape::Spatial p = conv_attrs(init);
-  int64_t group = init.attr_int("group", 1);
+  int64_t group = ConvAttrs::parse(init, p.n).group;
   return make_kernel([p, group](KernelContext& c) {
     int32_t xzp = as_i32(c.in(2))[0];
     std::vector<int32_t> wzp = as_i32(c.in(5));
