@@ -2,6 +2,7 @@
 // (opset 27, recurrent state), CausalConvWithState (opset 27, depthwise
 // causal conv with a carried state) and FlexAttention (ai.onnx.preview,
 // without score_mod/prob_mod subgraphs).
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -28,9 +29,10 @@ void infer_linear_attention(InferContext& c) {
     if (c.dtype(i) != t) c.fail("key and value must have query's type");
   const std::vector<Expr>&q = c.shape(0), &k = c.shape(1), &v = c.shape(2);
   if (q.size() != 3 || k.size() != 3 || v.size() != 3) c.fail("query, key and value must be 3-D");
-  int64_t hq = c.attr_int("q_num_heads", 0), hkv = c.attr_int("kv_num_heads", 0);
+  LinearAttentionAttrs attrs = LinearAttentionAttrs::parse(c);
+  int64_t hq = attrs.q_num_heads, hkv = attrs.kv_num_heads;
   if (hq <= 0 || hkv <= 0 || hq % hkv != 0) c.fail("q_num_heads must be a positive multiple of kv_num_heads");
-  std::string rule = c.attr_string("update_rule", "gated_delta");
+  const std::string& rule = attrs.update_rule;
   if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
     c.fail("unknown update_rule '" + rule + "'");
   bool gating = rule == "gated" || rule == "gated_delta", delta = rule == "delta" || rule == "gated_delta";
@@ -69,7 +71,8 @@ void infer_causal_conv(InferContext& c) {
   require_real(c, 0, "input");
   const std::vector<Expr>&x = c.shape(0), &w = c.shape(1);
   if (x.size() != 3 || w.size() != 3) c.fail("input and weight must be 3-D");
-  std::string act = c.attr_string("activation", "none");
+  CausalConvAttrs attrs = CausalConvAttrs::parse(c);
+  const std::string& act = attrs.activation;
   if (act != "none" && act != "silu" && act != "swish") c.fail("unknown activation '" + act + "'");
   c.require_equal(w[0], x[1], "weight channels");
   c.require_equal(w[1], K(1), "weight dim 1 (depthwise)");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/expr.h"
 #include "dynrt/types.h"
 #include "ir/attrs.h"
 
@@ -45,6 +46,22 @@ struct GemmAttrs {
   static GemmAttrs parse(const AttrReader& a) {
     return {a.attr_int("transA", 0) != 0, a.attr_int("transB", 0) != 0, a.attr_float("alpha", 1.f),
             a.attr_float("beta", 1.f)};
+  }
+};
+
+// ---- internal -------------------------------------------------------------------
+
+// dynrt.ExprTensor: its elements, dimension expressions serialized in
+// "exprs", and whether it is a scalar.
+struct ExprTensorAttrs {
+  std::vector<Expr> values;
+  bool scalar = false;
+  static ExprTensorAttrs parse(const AttrReader& a) {
+    ExprTensorAttrs r;
+    std::vector<int64_t> code = a.attr_ints("exprs");
+    for (size_t pos = 0; pos < code.size();) r.values.push_back(Expr::deserialize(code, pos));
+    r.scalar = a.attr_int("scalar", 0) != 0;
+    return r;
   }
 };
 
@@ -188,6 +205,104 @@ struct TensorScatterAttrs {
   static TensorScatterAttrs parse(const AttrReader& a) { return {a.attr_int("axis", -2), a.attr_string("mode", "linear")}; }
 };
 
+// ---- vision -----------------------------------------------------------------------
+
+struct RoiAlignAttrs {
+  std::string mode;  // avg or max
+  std::string coordinate_transformation_mode;  // opset 10 has none and behaves as output_half_pixel
+  int64_t output_height = 1, output_width = 1, sampling_ratio = 0;
+  float spatial_scale = 1.f;
+  static RoiAlignAttrs parse(const AttrReader& a) {
+    return {a.attr_string("mode", "avg"),
+            a.attr_string("coordinate_transformation_mode", a.opset() < 16 ? "output_half_pixel" : "half_pixel"),
+            a.attr_int("output_height", 1), a.attr_int("output_width", 1), a.attr_int("sampling_ratio", 0),
+            a.attr_float("spatial_scale", 1.f)};
+  }
+};
+
+// MaxUnpool's window (strides and pads default per spatial dim).
+struct MaxUnpoolAttrs {
+  std::vector<int64_t> kernel_shape, strides, pads;
+  static MaxUnpoolAttrs parse(const AttrReader& a, size_t spatial) {
+    return {a.attr_ints("kernel_shape"), a.attr_ints("strides", std::vector<int64_t>(spatial, 1)),
+            a.attr_ints("pads", std::vector<int64_t>(2 * spatial, 0))};
+  }
+};
+
+// DeformConv (2-D). An empty kernel_shape means "from W".
+struct DeformConvAttrs {
+  int64_t group = 1, offset_group = 1;
+  std::vector<int64_t> kernel_shape, strides, dilations, pads;
+  static DeformConvAttrs parse(const AttrReader& a) {
+    return {a.attr_int("group", 1), a.attr_int("offset_group", 1), a.attr_ints("kernel_shape"),
+            a.attr_ints("strides", {1, 1}), a.attr_ints("dilations", {1, 1}), a.attr_ints("pads", {0, 0, 0, 0})};
+  }
+};
+
+// Col2Im (empty: the defaults, per spatial dim of image_shape).
+struct Col2ImAttrs {
+  std::vector<int64_t> dilations, pads, strides;
+  static Col2ImAttrs parse(const AttrReader& a) {
+    return {a.attr_ints("dilations"), a.attr_ints("pads"), a.attr_ints("strides")};
+  }
+};
+
+// CenterCropPad: the axes `shape` applies to (empty: all).
+struct CenterCropPadAttrs {
+  std::vector<int64_t> axes;
+  static CenterCropPadAttrs parse(const AttrReader& a) { return {a.attr_ints("axes")}; }
+};
+
+// GridSample: mode names changed in opset 20 (bilinear -> linear, bicubic -> cubic).
+struct GridSampleAttrs {
+  std::string mode, padding_mode;
+  bool align_corners = false;
+  static GridSampleAttrs parse(const AttrReader& a) {
+    return {a.attr_string("mode", a.opset() >= 20 ? "linear" : "bilinear"), a.attr_string("padding_mode", "zeros"),
+            a.attr_int("align_corners", 0) != 0};
+  }
+};
+
+// ---- attention variants, ml ---------------------------------------------------------
+
+// LinearAttention: heads (0: missing, invalid) and the state update rule.
+struct LinearAttentionAttrs {
+  int64_t q_num_heads = 0, kv_num_heads = 0;
+  float scale = 0;  // 0: 1/sqrt(head size)
+  std::string update_rule;
+  static LinearAttentionAttrs parse(const AttrReader& a) {
+    return {a.attr_int("q_num_heads", 0), a.attr_int("kv_num_heads", 0), a.attr_float("scale", 0.f),
+            a.attr_string("update_rule", "gated_delta")};
+  }
+};
+
+struct CausalConvAttrs {
+  std::string activation;  // none, silu, swish
+  static CausalConvAttrs parse(const AttrReader& a) { return {a.attr_string("activation", "none")}; }
+};
+
+// TfIdfVectorizer (int n-grams).
+struct TfIdfAttrs {
+  std::string mode;  // TF, IDF, TFIDF (required)
+  int64_t min_gram_length = 0, max_gram_length = 0, max_skip_count = 0;
+  std::vector<int64_t> ngram_indexes, pool_int64s, ngram_counts;
+  std::vector<float> weights;
+  static TfIdfAttrs parse(const AttrReader& a) {
+    return {a.attr_string("mode", ""), a.attr_int("min_gram_length", 0), a.attr_int("max_gram_length", 0),
+            a.attr_int("max_skip_count", 0), a.attr_ints("ngram_indexes"), a.attr_ints("pool_int64s"),
+            a.attr_ints("ngram_counts"), a.attr_floats("weights")};
+  }
+};
+
+// TreeEnsemble: what inference checks and the kernel uses alike (the trees
+// themselves are read by the kernel only).
+struct TreeEnsembleAttrs {
+  int64_t n_targets = 0, aggregate_function = 1, post_transform = 0;
+  static TreeEnsembleAttrs parse(const AttrReader& a) {
+    return {a.attr_int("n_targets", 0), a.attr_int("aggregate_function", 1), a.attr_int("post_transform", 0)};
+  }
+};
+
 // ---- attention --------------------------------------------------------------------
 
 // Attention (opset 23): heads for 3-D inputs, causal masking, scale, softcap,
@@ -283,7 +398,28 @@ struct PadAttrs {
   }
 };
 
+// Slice before opset 10: starts, ends and axes were attributes.
+struct SliceAttrs {
+  std::vector<int64_t> starts, ends, axes;
+  static SliceAttrs parse(const AttrReader& a) {
+    return {a.attr_ints("starts"), a.attr_ints("ends"), a.attr_ints("axes")};
+  }
+};
+
+// Einsum.
+struct EinsumAttrs {
+  std::string equation;
+  static EinsumAttrs parse(const AttrReader& a) { return {a.attr_string("equation", "")}; }
+};
+
 // ---- indexing ---------------------------------------------------------------
+
+// Compress / Unique: an optional axis (absent: over the flattened input).
+struct OptionalAxisAttrs {
+  bool has_axis = false;
+  int64_t axis = 0;
+  static OptionalAxisAttrs parse(const AttrReader& a) { return {a.has_attr("axis"), a.attr_int("axis", 0)}; }
+};
 
 struct GatherNDAttrs {
   int64_t batch_dims = 0;

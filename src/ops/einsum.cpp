@@ -1,6 +1,7 @@
 // Inference for Einsum (registered with the normalization family).
 #include <map>
 
+#include "ops/attrs.h"
 #include "ops/einsum.h"
 #include "ops/registry.h"
 
@@ -17,7 +18,7 @@ void infer_einsum(InferContext& c) {
     if (c.dtype(i) != t) c.fail("input types differ");
     ranks.push_back(c.rank(i));
   }
-  std::string eq = c.attr_string("equation", "");
+  std::string eq = EinsumAttrs::parse(c).equation;
   EinsumSpec s;
   try {
     s = parse_einsum(eq, ranks);

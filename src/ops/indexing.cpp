@@ -128,8 +128,9 @@ void infer_compress(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   if (c.dtype(1) != DType::kBool) c.fail("condition must be bool");
   if (c.rank(1) != 1) c.fail("condition must be 1-D");
-  if (c.has_attr("axis")) {
-    auto a = static_cast<size_t>(c.axis(c.attr_int("axis"), in.size()));
+  OptionalAxisAttrs attrs = OptionalAxisAttrs::parse(c);
+  if (attrs.has_axis) {
+    auto a = static_cast<size_t>(c.axis(attrs.axis, in.size()));
     std::vector<Expr> out = in;
     out[a] = c.new_data_dependent_symbol("compress", in[a]);
     c.set_output(0, c.dtype(0), out);
@@ -142,8 +143,9 @@ void infer_unique(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   Expr items = product(in), n;
   std::vector<Expr> y;
-  if (c.has_attr("axis")) {
-    auto a = static_cast<size_t>(c.axis(c.attr_int("axis"), in.size()));
+  OptionalAxisAttrs attrs = OptionalAxisAttrs::parse(c);
+  if (attrs.has_axis) {
+    auto a = static_cast<size_t>(c.axis(attrs.axis, in.size()));
     items = in[a];
     n = c.new_data_dependent_symbol("unique", items);
     y = in;
@@ -161,7 +163,7 @@ void infer_unique(InferContext& c) {
 void infer_topk(InferContext& c) {
   const std::vector<Expr>& in = c.shape(0);
   if (in.empty()) c.fail("input must have rank >= 1");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), in.size()));
+  auto axis = static_cast<size_t>(c.axis(AxisAttrs::parse(c, -1).axis, in.size()));
   Expr k;
   if (c.opset() < 10) {
     k = Expr::constant(c.attr_int("k"));
@@ -182,7 +184,7 @@ void infer_topk(InferContext& c) {
 void run_shape_topk(RunShapeContext& c) {
   std::vector<int64_t> in = c.shape(0);
   if (in.empty()) c.fail("input must have rank >= 1");
-  int64_t axis = c.axis(c.attr_int("axis", -1), in.size());
+  int64_t axis = c.axis(AxisAttrs::parse(c, -1).axis, in.size());
   std::vector<int64_t> k = c.values(1);
   if (k.size() != 1) c.fail("k must have one element");
   std::vector<int64_t> out = shapefn::topk(c, in, axis, k[0]);
@@ -194,7 +196,7 @@ void run_shape_topk(RunShapeContext& c) {
 template <class T, class Ctx>
 std::vector<T> onehot_shape(Ctx& c, const std::vector<T>& in, const T& depth) {
   if (shapefn::negative(depth) || shapefn::is(depth, 0)) c.fail("depth must be positive");
-  auto axis = static_cast<size_t>(c.axis(c.attr_int("axis", -1), in.size() + 1));
+  auto axis = static_cast<size_t>(c.axis(AxisAttrs::parse(c, -1).axis, in.size() + 1));
   std::vector<T> out = in;
   out.insert(out.begin() + static_cast<long>(axis), depth);
   return out;

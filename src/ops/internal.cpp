@@ -5,6 +5,7 @@
 // whose values are known symbolically collapse into one of these.
 //
 // MemCopy: see below.
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -12,13 +13,11 @@ namespace dynrt {
 namespace {
 
 void infer_expr_tensor(InferContext& c) {
-  std::vector<int64_t> code = c.attr_ints("exprs");
-  std::vector<Expr> values;
-  for (size_t pos = 0; pos < code.size();) values.push_back(Expr::deserialize(code, pos));
+  ExprTensorAttrs a = ExprTensorAttrs::parse(c);
   std::vector<Expr> shape;
-  if (c.attr_int("scalar", 0) == 0) shape.push_back(Expr::constant(static_cast<int64_t>(values.size())));
+  if (!a.scalar) shape.push_back(Expr::constant(static_cast<int64_t>(a.values.size())));
   c.set_output(0, DType::kInt64, shape);
-  c.set_output_values(0, values);
+  c.set_output_values(0, a.values);
 }
 
 // MemCopy: the same tensor in another provider's memory. The partitioner

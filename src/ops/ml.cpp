@@ -3,6 +3,7 @@
 // TreeEnsemble.
 #include <algorithm>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -13,11 +14,14 @@ void infer_tfidf(InferContext& c) {
   DType t = c.dtype(0);
   if (t != DType::kInt32 && t != DType::kInt64) c.unsupported(std::string("input type ") + dtype_name(t) + " (int32/int64 n-grams are supported)");
   if (c.has_attr("pool_strings")) c.unsupported("pool_strings");
-  std::string mode = c.attr_string("mode", "");
+  TfIdfAttrs attrs = TfIdfAttrs::parse(c);
+  const std::string& mode = attrs.mode;
   if (mode != "TF" && mode != "IDF" && mode != "TFIDF") c.fail("mode must be TF, IDF or TFIDF");
-  std::vector<int64_t> idx = c.attr_ints("ngram_indexes");
+  const std::vector<int64_t>& idx = attrs.ngram_indexes;
   if (idx.empty()) c.fail("ngram_indexes is required");
-  int64_t lo = c.attr_int("min_gram_length"), hi = c.attr_int("max_gram_length");
+  for (const char* req : {"min_gram_length", "max_gram_length"})
+    if (!c.has_attr(req)) c.fail(std::string("required attribute '") + req + "' is missing");
+  int64_t lo = attrs.min_gram_length, hi = attrs.max_gram_length;
   if (lo < 1 || hi < lo) c.fail("invalid min_gram_length / max_gram_length");
   Expr size = Expr::constant(*std::max_element(idx.begin(), idx.end()) + 1);
   const std::vector<Expr>& x = c.shape(0);
@@ -47,14 +51,16 @@ void infer_array_feature_extractor(InferContext& c) {
 void infer_tree_ensemble(InferContext& c) {
   DType t = c.dtype(0);
   if (t != DType::kFloat32 && t != DType::kFloat64) c.unsupported(std::string("X of type ") + dtype_name(t));
-  if (c.attr_int("post_transform", 0) != 0) c.unsupported("post_transform other than NONE");
-  int64_t agg = c.attr_int("aggregate_function", 1);
+  TreeEnsembleAttrs attrs = TreeEnsembleAttrs::parse(c);
+  if (attrs.post_transform != 0) c.unsupported("post_transform other than NONE");
+  int64_t agg = attrs.aggregate_function;
   if (agg < 0 || agg > 3) c.fail("unknown aggregate_function");
   for (const char* a : {"nodes_splits", "nodes_modes", "leaf_weights"})
     if (!c.attr_tensor(a)) c.fail(std::string(a) + " is required");
   const std::vector<Expr>& x = c.shape(0);
   if (x.size() != 2) c.fail("X must be 2-D");
-  c.set_output(0, t, {x[0], Expr::constant(c.attr_int("n_targets"))});
+  if (!c.has_attr("n_targets")) c.fail("required attribute 'n_targets' is missing");
+  c.set_output(0, t, {x[0], Expr::constant(attrs.n_targets)});
 }
 
 }  // namespace

@@ -161,9 +161,10 @@ void infer_slice(InferContext& c) {
   std::vector<Expr> starts, ends;
   std::vector<int64_t> axes, steps;
   if (c.opset() < 10) {
-    for (int64_t v : c.attr_ints("starts")) starts.push_back(Expr::constant(v));
-    for (int64_t v : c.attr_ints("ends")) ends.push_back(Expr::constant(v));
-    axes = c.attr_ints("axes");
+    SliceAttrs attrs = SliceAttrs::parse(c);
+    for (int64_t v : attrs.starts) starts.push_back(Expr::constant(v));
+    for (int64_t v : attrs.ends) ends.push_back(Expr::constant(v));
+    axes = attrs.axes;
   } else {
     auto s = c.values(1), e = c.values(2), ax = c.values(3), st = c.values(4);
     auto all_const = [](const std::optional<std::vector<Expr>>& v) {

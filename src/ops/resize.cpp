@@ -7,6 +7,7 @@
 // are computed at run time give run-time dims (the kernel allocates).
 #include <cmath>
 
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/resize_shape.h"
@@ -131,10 +132,11 @@ void infer_grid_sample(InferContext& c) {
   if (g.size() != x.size()) c.fail("grid must have X's rank");
   c.require_equal(g[0], x[0], "grid batch");
   c.require_equal(g.back(), Expr::constant(static_cast<int64_t>(x.size() - 2)), "grid last dim (spatial rank)");
-  std::string mode = c.attr_string("mode", c.opset() >= 20 ? "linear" : "bilinear");
+  GridSampleAttrs attrs = GridSampleAttrs::parse(c);
+  const std::string& mode = attrs.mode;
   if (mode != "linear" && mode != "bilinear" && mode != "nearest" && mode != "cubic" && mode != "bicubic")
     c.fail("unknown mode '" + mode + "'");
-  std::string pad = c.attr_string("padding_mode", "zeros");
+  const std::string& pad = attrs.padding_mode;
   if (pad != "zeros" && pad != "border" && pad != "reflection") c.fail("unknown padding_mode '" + pad + "'");
   std::vector<Expr> out = {x[0], x[1]};
   out.insert(out.end(), g.begin() + 1, g.end() - 1);

@@ -2,6 +2,7 @@
 // CenterCropPad, MaxUnpool, DeformConv. Sizes given as input tensors (shape,
 // image_shape, output_shape) are used symbolically when known at build time
 // and otherwise become run-time dims the kernel binds.
+#include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
 #include "ops/runtime_shape.h"
@@ -29,11 +30,12 @@ void infer_roi_align(InferContext& c) {
   if (c.dtype(2) != DType::kInt64 && c.dtype(2) != DType::kInt32) c.fail("batch_indices must be an integer tensor");
   c.require_equal(rois[1], Expr::constant(4), "rois columns");
   c.require_equal(idx[0], rois[0], "batch_indices length vs rois");
-  std::string mode = c.attr_string("mode", "avg");
+  RoiAlignAttrs attrs = RoiAlignAttrs::parse(c);
+  const std::string& mode = attrs.mode;
   if (mode != "avg" && mode != "max") c.fail("unknown mode '" + mode + "'");
-  std::string ct = c.attr_string("coordinate_transformation_mode", "half_pixel");
+  const std::string& ct = attrs.coordinate_transformation_mode;
   if (ct != "half_pixel" && ct != "output_half_pixel") c.fail("unknown coordinate_transformation_mode '" + ct + "'");
-  int64_t oh = c.attr_int("output_height", 1), ow = c.attr_int("output_width", 1);
+  int64_t oh = attrs.output_height, ow = attrs.output_width;
   if (oh < 1 || ow < 1) c.fail("output_height and output_width must be positive");
   c.set_output(0, c.dtype(0), {rois[0], x[1], Expr::constant(oh), Expr::constant(ow)});
 }
@@ -56,9 +58,10 @@ void infer_nms(InferContext& c) {
 size_t col2im_spatial(InferContext& c) {
   const std::vector<Expr>& s = c.shape(1);
   if (s.size() == 1 && s[0].is_const()) return static_cast<size_t>(s[0].const_value());
-  if (c.has_attr("dilations")) return c.attr_ints("dilations").size();
-  if (c.has_attr("strides")) return c.attr_ints("strides").size();
-  if (c.has_attr("pads")) return c.attr_ints("pads").size() / 2;
+  Col2ImAttrs attrs = Col2ImAttrs::parse(c);
+  if (!attrs.dilations.empty()) return attrs.dilations.size();
+  if (!attrs.strides.empty()) return attrs.strides.size();
+  if (!attrs.pads.empty()) return attrs.pads.size() / 2;
   return static_length(c, 1, "image_shape");
 }
 
@@ -88,7 +91,7 @@ std::vector<T> center_crop_pad_shape(Ctx& c, const std::vector<T>& x, const std:
 
 template <class Ctx>
 std::vector<int64_t> crop_axes(const Ctx& c, size_t rank) {
-  std::vector<int64_t> axes = c.attr_ints("axes");
+  std::vector<int64_t> axes = CenterCropPadAttrs::parse(c).axes;
   if (axes.empty())
     for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
   for (int64_t& a : axes) a = c.axis(a, rank, "axes");
@@ -156,11 +159,10 @@ void infer_max_unpool(InferContext& c) {
   const std::vector<Expr>& x = c.shape(0);
   if (x.size() < 3) c.fail("X must have rank >= 3");
   if (c.dtype(1) != DType::kInt64) c.fail("I must be int64");
-  std::vector<int64_t> k = c.attr_ints("kernel_shape");
   size_t n = x.size() - 2;
+  MaxUnpoolAttrs attrs = MaxUnpoolAttrs::parse(c, n);
+  const std::vector<int64_t>&k = attrs.kernel_shape, &s = attrs.strides, &p = attrs.pads;
   if (k.size() != n) c.fail("kernel_shape must have one entry per spatial dim");
-  std::vector<int64_t> s = c.attr_ints("strides", std::vector<int64_t>(n, 1));
-  std::vector<int64_t> p = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
   if (s.size() != n || p.size() != 2 * n) c.fail("strides/pads have the wrong length");
   const std::vector<Expr>& ind = c.shape(1);
   if (ind.size() != x.size()) c.fail("I must have X's rank");
@@ -183,14 +185,14 @@ void infer_deform_conv(InferContext& c) {
   const std::vector<Expr>&x = c.shape(0), &w = c.shape(1), &off = c.shape(2);
   if (x.size() != 4) c.unsupported("DeformConv on " + std::to_string(x.size() - 2) + "-D images (2-D is supported)");
   if (w.size() != 4 || off.size() != 4) c.fail("W and offset must be 4-D");
-  int64_t group = c.attr_int("group", 1), og = c.attr_int("offset_group", 1);
-  std::vector<int64_t> k = c.attr_ints("kernel_shape");
+  DeformConvAttrs attrs = DeformConvAttrs::parse(c);
+  int64_t group = attrs.group, og = attrs.offset_group;
+  std::vector<int64_t> k = attrs.kernel_shape;
   if (k.empty()) {
     if (!w[2].is_const() || !w[3].is_const()) c.unsupported("kernel_shape must be known at build time");
     k = {w[2].const_value(), w[3].const_value()};
   }
-  std::vector<int64_t> s = c.attr_ints("strides", {1, 1}), d = c.attr_ints("dilations", {1, 1});
-  std::vector<int64_t> p = c.attr_ints("pads", {0, 0, 0, 0});
+  const std::vector<int64_t>&s = attrs.strides, &d = attrs.dilations, &p = attrs.pads;
   if (k.size() != 2 || s.size() != 2 || d.size() != 2 || p.size() != 4) c.fail("attribute lengths must match 2-D");
   c.require_equal(w[1] * Expr::constant(group), x[1], "W channels * group vs X channels");
   c.require_divisible(w[0], Expr::constant(group), "output channels by group");

@@ -10,6 +10,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -102,10 +103,11 @@ void linear_attention(const LinAttrs& a, KernelContext& c) {
 
 std::unique_ptr<Kernel> make_linear_attention(const KernelInit& init) {
   LinAttrs a;
-  a.hq = init.attr_int("q_num_heads", 1);
-  a.hkv = init.attr_int("kv_num_heads", 1);
-  a.scale = init.attr_float("scale", 0.f);
-  std::string rule = init.attr_string("update_rule", "gated_delta");
+  LinearAttentionAttrs attrs = LinearAttentionAttrs::parse(init);
+  a.hq = attrs.q_num_heads;
+  a.hkv = attrs.kv_num_heads;
+  a.scale = attrs.scale;
+  const std::string& rule = attrs.update_rule;
   a.gating = rule == "gated" || rule == "gated_delta";
   a.delta = rule == "delta" || rule == "gated_delta";
   return make_kernel([a](KernelContext& c) { linear_attention(a, c); });
@@ -138,7 +140,7 @@ void causal_conv(bool silu, KernelContext& c) {
 }
 
 std::unique_ptr<Kernel> make_causal_conv(const KernelInit& init) {
-  std::string act = init.attr_string("activation", "none");
+  std::string act = CausalConvAttrs::parse(init).activation;
   bool silu = act == "silu" || act == "swish";
   return make_kernel([silu](KernelContext& c) {
     DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "CausalConvWithState", causal_conv<T>(silu, c));

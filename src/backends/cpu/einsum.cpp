@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/cpu/kernel_util.h"
+#include "ops/attrs.h"
 #include "ops/einsum.h"
 
 namespace dynrt::cpu {
@@ -290,7 +291,7 @@ void run_einsum(const EinsumSpec& s, KernelContext& ctx) {
 }  // namespace
 
 std::unique_ptr<Kernel> make_einsum_kernel(const KernelInit& init) {
-  std::string eq = init.attr_string("equation", "");
+  std::string eq = EinsumAttrs::parse(init).equation;
   std::vector<size_t> ranks;
   for (size_t i = 0; i < init.num_inputs(); ++i) ranks.push_back(init.input_rank(i));
   auto spec = std::make_shared<EinsumSpec>(parse_einsum(eq, ranks));

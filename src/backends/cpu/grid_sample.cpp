@@ -7,6 +7,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -130,11 +131,12 @@ void grid_sample(const TensorView& X, const TensorView& grid, const TensorView& 
 }
 
 std::unique_ptr<Kernel> make_grid_sample(const KernelInit& init) {
-  std::string m = init.attr_string("mode", init.opset() >= 20 ? "linear" : "bilinear");
+  GridSampleAttrs attrs = GridSampleAttrs::parse(init);
+  const std::string& m = attrs.mode;
   int mode = m == "nearest" ? 0 : (m == "linear" || m == "bilinear") ? 1 : 2;
-  std::string p = init.attr_string("padding_mode", "zeros");
+  const std::string& p = attrs.padding_mode;
   Pad pad = p == "border" ? Pad::kBorder : p == "reflection" ? Pad::kReflection : Pad::kZeros;
-  bool align = init.attr_int("align_corners", 0) != 0;
+  bool align = attrs.align_corners;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &g = c.in(1), &y = c.out(0);
     if (y.numel() == 0) return;

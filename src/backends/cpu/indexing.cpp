@@ -287,8 +287,9 @@ std::unique_ptr<Kernel> make_nonzero(const KernelInit&) {
 }
 
 std::unique_ptr<Kernel> make_compress(const KernelInit& init) {
-  bool has_axis = init.attr("axis") != nullptr;
-  int64_t axis_attr = init.attr_int("axis", 0);
+  OptionalAxisAttrs attrs = OptionalAxisAttrs::parse(init);
+  bool has_axis = attrs.has_axis;
+  int64_t axis_attr = attrs.axis;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &cond = c.in(1);
     const auto* cv = cond.as<const uint8_t>();

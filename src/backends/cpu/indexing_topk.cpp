@@ -7,6 +7,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -22,7 +23,7 @@ int64_t int_at(const TensorView& v, int64_t i) {
 }
 
 std::unique_ptr<Kernel> make_topk(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", -1);
+  int64_t axis_attr = AxisAttrs::parse(init, -1).axis;
   bool largest = init.attr_int("largest", 1) != 0;
   // k is the output's dim along the axis: the schema's shape function sized
   // the outputs (at build time, or by the runtime when k is known only then).
@@ -67,7 +68,7 @@ std::unique_ptr<Kernel> make_topk(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_onehot(const KernelInit& init) {
-  int64_t axis_attr = init.attr_int("axis", -1);
+  int64_t axis_attr = AxisAttrs::parse(init, -1).axis;
   return make_kernel([axis_attr](KernelContext& c) {
     const TensorView &ind = c.in(0), &values = c.in(2), &y = c.out(0);
     int64_t axis = axis_attr < 0 ? axis_attr + ind.rank + 1 : axis_attr;
@@ -183,8 +184,9 @@ struct Half16 {
 };
 
 std::unique_ptr<Kernel> make_unique_op(const KernelInit& init) {
-  bool has_axis = init.attr("axis") != nullptr, sorted = init.attr_int("sorted", 1) != 0;
-  int64_t axis = init.attr_int("axis", 0);
+  OptionalAxisAttrs attrs = OptionalAxisAttrs::parse(init);
+  bool has_axis = attrs.has_axis, sorted = init.attr_int("sorted", 1) != 0;
+  int64_t axis = attrs.axis;
   std::vector<bool> present;
   for (size_t i = 0; i < 4; ++i) present.push_back(init.has_output(i));
   return make_kernel([=](KernelContext& c) {

@@ -10,6 +10,7 @@
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -35,12 +36,13 @@ struct TfIdf {
 
 TfIdf make_tfidf_state(const KernelInit& init) {
   TfIdf s;
-  s.min_len = init.attr_int("min_gram_length", 1);
-  s.max_len = init.attr_int("max_gram_length", 1);
-  s.max_skip = init.attr_int("max_skip_count", 0);
-  s.indexes = init.attr_ints("ngram_indexes");
+  TfIdfAttrs attrs = TfIdfAttrs::parse(init);
+  s.min_len = attrs.min_gram_length;
+  s.max_len = attrs.max_gram_length;
+  s.max_skip = attrs.max_skip_count;
+  s.indexes = attrs.ngram_indexes;
   s.out_size = *std::max_element(s.indexes.begin(), s.indexes.end()) + 1;
-  std::string mode = init.attr_string("mode", "TF");
+  const std::string& mode = attrs.mode;
   s.mode = mode == "TF" ? 0 : mode == "IDF" ? 1 : 2;
   if (const ir::Attribute* w = init.attr("weights"))
     for (float f : w->floats) s.weights.push_back(f);

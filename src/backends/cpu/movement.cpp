@@ -215,8 +215,8 @@ std::unique_ptr<Kernel> make_split(const KernelInit& init) {
 // ONNX Slice clamping for one axis: returns the first index; count via size.
 std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
   bool attrs = init.opset() < 10;
-  std::vector<int64_t> a_starts = init.attr_ints("starts"), a_ends = init.attr_ints("ends"),
-                       a_axes = init.attr_ints("axes");
+  SliceAttrs slice = SliceAttrs::parse(init);
+  std::vector<int64_t> a_starts = slice.starts, a_ends = slice.ends, a_axes = slice.axes;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     std::vector<int64_t> starts = a_starts, ends = a_ends, axes = a_axes, steps;

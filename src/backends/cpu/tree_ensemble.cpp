@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/cpu/kernel_util.h"
+#include "ops/attrs.h"
 
 namespace dynrt::cpu {
 namespace {
@@ -72,8 +73,9 @@ std::unique_ptr<Kernel> make_tree_ensemble(const KernelInit& init) {
   f->targets = init.attr_ints("leaf_targetids");
   f->roots = init.attr_ints("tree_roots");
   f->missing_true = init.attr_ints("nodes_missing_value_tracks_true");
-  f->n_targets = init.attr_int("n_targets", 1);
-  f->aggregate = init.attr_int("aggregate_function", 1);
+  TreeEnsembleAttrs attrs = TreeEnsembleAttrs::parse(init);
+  f->n_targets = attrs.n_targets;
+  f->aggregate = attrs.aggregate_function;
   size_t nodes = f->modes.size();
   for (auto* v : {&f->features, &f->true_ids, &f->false_ids, &f->true_leaf, &f->false_leaf})
     if (v->size() != nodes || f->splits.size() != nodes) init.unsupported("inconsistent node attribute lengths");

@@ -12,6 +12,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -103,14 +104,13 @@ void roi_align(const RoiAttrs& a, KernelContext& c) {
 
 std::unique_ptr<Kernel> make_roi_align(const KernelInit& init) {
   RoiAttrs a;
-  a.max_mode = init.attr_string("mode", "avg") == "max";
-  // Opset 10 has no attribute and behaves as output_half_pixel.
-  std::string def = init.opset() < 16 ? "output_half_pixel" : "half_pixel";
-  a.half_pixel = init.attr_string("coordinate_transformation_mode", def) == "half_pixel";
-  a.oh = init.attr_int("output_height", 1);
-  a.ow = init.attr_int("output_width", 1);
-  a.sampling = init.attr_int("sampling_ratio", 0);
-  a.scale = init.attr_float("spatial_scale", 1.f);
+  RoiAlignAttrs attrs = RoiAlignAttrs::parse(init);
+  a.max_mode = attrs.mode == "max";
+  a.half_pixel = attrs.coordinate_transformation_mode == "half_pixel";
+  a.oh = attrs.output_height;
+  a.ow = attrs.output_width;
+  a.sampling = attrs.sampling_ratio;
+  a.scale = attrs.spatial_scale;
   return make_kernel([a](KernelContext& c) { DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "RoiAlign", roi_align<T>(a, c)); });
 }
 
@@ -184,7 +184,7 @@ std::unique_ptr<Kernel> make_nms(const KernelInit& init) {
 // ---- CenterCropPad -----------------------------------------------------------
 
 std::unique_ptr<Kernel> make_center_crop_pad(const KernelInit& init) {
-  std::vector<int64_t> axes_attr = init.attr_ints("axes");
+  std::vector<int64_t> axes_attr = CenterCropPadAttrs::parse(init).axes;
   return make_kernel([axes_attr](KernelContext& c) {
     const TensorView& x = c.in(0);
     std::vector<int64_t> axes = axes_attr, shape = read_ints(c.in(1));

@@ -6,6 +6,7 @@
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
+#include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
 namespace dynrt::cpu {
@@ -17,9 +18,6 @@ size_t sz(int64_t v) { return static_cast<size_t>(v); }
   throw Error(ErrorCode::kInvalidInput, op + ": " + msg);
 }
 
-struct Col2ImAttrs {
-  std::vector<int64_t> dilations, pads, strides;
-};
 
 template <class T>
 void col2im(const TensorView& x, const TensorView& y, const std::vector<int64_t>& image,
@@ -60,7 +58,7 @@ void col2im(const TensorView& x, const TensorView& y, const std::vector<int64_t>
 }
 
 std::unique_ptr<Kernel> make_col2im(const KernelInit& init) {
-  Col2ImAttrs a{init.attr_ints("dilations"), init.attr_ints("pads"), init.attr_ints("strides")};
+  Col2ImAttrs a = Col2ImAttrs::parse(init);
   return make_kernel([a](KernelContext& c) {
     const TensorView& x = c.in(0);
     std::vector<int64_t> image = read_ints(c.in(1)), block = read_ints(c.in(2));
@@ -88,7 +86,8 @@ std::unique_ptr<Kernel> make_col2im(const KernelInit& init) {
 }
 
 std::unique_ptr<Kernel> make_max_unpool(const KernelInit& init) {
-  std::vector<int64_t> k = init.attr_ints("kernel_shape"), s = init.attr_ints("strides"), p = init.attr_ints("pads");
+  MaxUnpoolAttrs attrs = MaxUnpoolAttrs::parse(init, init.input_rank(0) - 2);
+  std::vector<int64_t> k = attrs.kernel_shape, s = attrs.strides, p = attrs.pads;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1);
     size_t n = sz(x.rank - 2);
@@ -190,10 +189,10 @@ void deform_conv(const DeformAttrs& attrs, KernelContext& c) {
 
 std::unique_ptr<Kernel> make_deform_conv(const KernelInit& init) {
   DeformAttrs a;
-  a.group = init.attr_int("group", 1);
-  a.og = init.attr_int("offset_group", 1);
-  std::vector<int64_t> k = init.attr_ints("kernel_shape"), s = init.attr_ints("strides", {1, 1});
-  std::vector<int64_t> d = init.attr_ints("dilations", {1, 1}), p = init.attr_ints("pads", {0, 0, 0, 0});
+  DeformConvAttrs attrs = DeformConvAttrs::parse(init);
+  a.group = attrs.group;
+  a.og = attrs.offset_group;
+  std::vector<int64_t> k = attrs.kernel_shape, s = attrs.strides, d = attrs.dilations, p = attrs.pads;
   if (k.empty()) k = {0, 0};  // taken from W at run time
   a.kh = k[0], a.kw = k[1], a.sh = s[0], a.sw = s[1], a.dh = d[0], a.dw = d[1], a.ph = p[0], a.pw = p[1];
   return make_kernel([a](KernelContext& c) { DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "DeformConv", deform_conv<T>(a, c)); });
