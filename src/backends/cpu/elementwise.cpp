@@ -260,7 +260,8 @@ std::unique_ptr<Kernel> make_cast(const KernelInit&) {
 }
 
 std::unique_ptr<Kernel> make_clip(const KernelInit& init) {
-  float amin = init.attr_float("min", -INFINITY), amax = init.attr_float("max", INFINITY);
+  ActivationAttrs attrs = ActivationAttrs::parse(init, init.op());
+  float amin = attrs.min, amax = attrs.max;
   return make_kernel([amin, amax](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     DYNRT_DISPATCH_NUMERIC(x.dtype, "Clip", {
@@ -288,7 +289,8 @@ std::unique_ptr<Kernel> make_identity(const KernelInit&) {
 
 std::unique_ptr<Kernel> make_is(const KernelInit& init) {
   bool nan = init.op() == "IsNaN";
-  bool pos = init.attr_int("detect_positive", 1) != 0, neg = init.attr_int("detect_negative", 1) != 0;
+  ActivationAttrs attrs = ActivationAttrs::parse(init, init.op());
+  bool pos = attrs.detect_positive, neg = attrs.detect_negative;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     DYNRT_DISPATCH_FLOAT(x.dtype, "IsNaN", {
@@ -302,7 +304,8 @@ std::unique_ptr<Kernel> make_is(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
   const std::string& op = init.op();
-  float alpha = init.attr_float("alpha", 0.f), beta = init.attr_float("beta", 0.f);
+  ActivationAttrs attrs = ActivationAttrs::parse(init, op);
+  float alpha = attrs.alpha, beta = attrs.beta;
   if (op == "Relu") return unary_numeric([](auto v) { return v > 0 ? v : decltype(v)(0); });
   if (op == "Sigmoid") return unary_float([](auto v) { return 1 / (1 + std::exp(-v)); });
   if (op == "Tanh") return unary_float([](auto v) { return std::tanh(v); });
@@ -332,7 +335,7 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
   if (op == "Neg") return unary_numeric([](auto v) { return static_cast<decltype(v)>(-v); });
   if (op == "Sign") return unary_numeric([](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
   if (op == "Gelu") {
-    if (init.attr_string("approximate", "none") == "tanh")
+    if (attrs.tanh_gelu)
       return unary_float([](auto v) {
         using T = decltype(v);
         return T(0.5) * v * (1 + std::tanh(T(0.7978845608028654) * (v + T(0.044715) * v * v * v)));
@@ -340,33 +343,33 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
     return unary_float([](auto v) { return decltype(v)(0.5) * v * (1 + std::erf(v * decltype(v)(0.7071067811865476))); });
   }
   if (op == "HardSigmoid") {
-    float a = init.attr_float("alpha", 0.2f), b = init.attr_float("beta", 0.5f);
+    float a = alpha, b = beta;
     return unary_float([a, b](auto v) { return std::max<decltype(v)>(0, std::min<decltype(v)>(1, a * v + b)); });
   }
   if (op == "HardSwish")
     return unary_float([](auto v) { return v * std::max<decltype(v)>(0, std::min<decltype(v)>(1, v / 6 + decltype(v)(0.5))); });
   if (op == "LeakyRelu") {
-    float a = init.attr_float("alpha", 0.01f);
+    float a = alpha;
     return unary_float([a](auto v) { return v >= 0 ? v : v * a; });
   }
   if (op == "Elu") {
-    float a = init.attr_float("alpha", 1.f);
+    float a = alpha;
     return unary_float([a](auto v) { return v >= 0 ? v : a * (std::exp(v) - 1); });
   }
   if (op == "Celu") {
-    float a = init.attr_float("alpha", 1.f);
+    float a = alpha;
     return unary_float([a](auto v) { return std::max<decltype(v)>(0, v) + std::min<decltype(v)>(0, a * (std::exp(v / a) - 1)); });
   }
   if (op == "Selu") {
-    float a = init.attr_float("alpha", 1.67326319217681884765625f), g = init.attr_float("gamma", 1.05070102214813232421875f);
+    float a = alpha, g = attrs.gamma;
     return unary_float([a, g](auto v) { return v > 0 ? g * v : g * (a * std::exp(v) - a); });
   }
   if (op == "Swish") {
-    float a = init.attr_float("alpha", 1.f);
+    float a = alpha;
     return unary_float([a](auto v) { return v / (1 + std::exp(-a * v)); });
   }
   if (op == "Shrink") {
-    float l = init.attr_float("lambd", 0.5f), b = init.attr_float("bias", 0.f);
+    float l = attrs.lambd, b = attrs.bias;
     return unary_numeric([l, b](auto v) {
       using T = decltype(v);
       auto d = static_cast<double>(v);
@@ -380,7 +383,7 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
       else return v;  // inference admits integer types only
     });
   if (op == "ThresholdedRelu") {
-    float a = init.attr_float("alpha", 1.f);
+    float a = alpha;
     return unary_float([a](auto v) { return v > a ? v : decltype(v)(0); });
   }
   (void)alpha;

@@ -1,6 +1,8 @@
-// Typed attributes: Softmax, LayerNorm/RMSNorm, GroupNorm/InstanceNorm, LpNormalization, MVN, LRN.
+// Typed attributes: activations, Softmax, LayerNorm/RMSNorm, GroupNorm/InstanceNorm,
+// LpNormalization, MVN, LRN.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +12,34 @@
 #include "ir/attrs.h"
 
 namespace dynrt {
+
+// Parameters of the elementwise activations, with each op's ONNX defaults:
+// HardSigmoid (alpha 0.2, beta 0.5), LeakyRelu (alpha 0.01), Elu, Celu,
+// Swish, ThresholdedRelu (alpha 1), Selu (alpha, gamma), Shrink (lambd 0.5,
+// bias 0), Gelu (approximate), Clip before opset 11 (min, max), IsInf.
+struct ActivationAttrs {
+  float alpha = 0, beta = 0, gamma = 0, lambd = 0, bias = 0;
+  float min = -INFINITY, max = INFINITY;
+  bool tanh_gelu = false;
+  bool detect_positive = true, detect_negative = true;
+  static ActivationAttrs parse(const AttrReader& a, const std::string& op) {
+    ActivationAttrs r;
+    float alpha_default = op == "HardSigmoid" ? 0.2f : op == "LeakyRelu" ? 0.01f
+                          : op == "Selu"      ? 1.67326319217681884765625f
+                                              : 1.f;
+    r.alpha = a.attr_float("alpha", alpha_default);
+    r.beta = a.attr_float("beta", op == "HardSigmoid" ? 0.5f : 0.f);
+    r.gamma = a.attr_float("gamma", 1.05070102214813232421875f);
+    r.lambd = a.attr_float("lambd", 0.5f);
+    r.bias = a.attr_float("bias", 0.f);
+    r.min = a.attr_float("min", -INFINITY);
+    r.max = a.attr_float("max", INFINITY);
+    r.tanh_gelu = a.attr_string("approximate", "none") == "tanh";
+    r.detect_positive = a.attr_int("detect_positive", 1) != 0;
+    r.detect_negative = a.attr_int("detect_negative", 1) != 0;
+    return r;
+  }
+};
 
 // Softmax, LogSoftmax, Hardmax. Opset 13 made the axis a single dim (default
 // -1); before, the input is coerced to 2-D at `axis` (default 1).
