@@ -27,11 +27,11 @@ class Writer {
     for (const Expr& e : es) e.serialize(code);
     pod(static_cast<uint32_t>(es.size()));
     pod(static_cast<uint32_t>(code.size()));
-    buf.append(reinterpret_cast<const char*>(code.data()), code.size() * 8);
+    if (!code.empty()) buf.append(reinterpret_cast<const char*>(code.data()), code.size() * 8);
   }
   void i64s(const std::vector<int64_t>& v) {
     pod(static_cast<uint32_t>(v.size()));
-    buf.append(reinterpret_cast<const char*>(v.data()), v.size() * 8);
+    if (!v.empty()) buf.append(reinterpret_cast<const char*>(v.data()), v.size() * 8);
   }
   void tensor(const Tensor& t) {
     pod(static_cast<int32_t>(t.dtype()));
@@ -68,7 +68,7 @@ class Reader {
     auto n = pod<uint32_t>();
     need(static_cast<size_t>(n) * 8);
     std::vector<int64_t> v(n);
-    std::memcpy(v.data(), d_.data() + pos_, static_cast<size_t>(n) * 8);
+    if (n) std::memcpy(v.data(), d_.data() + pos_, static_cast<size_t>(n) * 8);
     pos_ += static_cast<size_t>(n) * 8;
     return v;
   }
@@ -77,7 +77,7 @@ class Reader {
     auto n = pod<uint32_t>();
     need(static_cast<size_t>(n) * 8);
     std::vector<int64_t> code(n);
-    std::memcpy(code.data(), d_.data() + pos_, static_cast<size_t>(n) * 8);
+    if (n) std::memcpy(code.data(), d_.data() + pos_, static_cast<size_t>(n) * 8);
     pos_ += static_cast<size_t>(n) * 8;
     std::vector<Expr> out;
     size_t p = 0;
