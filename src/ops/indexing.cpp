@@ -204,7 +204,9 @@ std::vector<T> onehot_shape(Ctx& c, const std::vector<T>& in, const T& depth) {
 
 // Depth known only while running (a graph input, of any numeric type).
 void run_shape_onehot(RunShapeContext& c) {
-  c.set_output(0, onehot_shape(c, c.shape(0), static_cast<int64_t>(c.scalar(1))));
+  double depth = c.scalar(1);
+  if (!(depth >= 1)) c.fail("depth must be positive");
+  c.set_output(0, onehot_shape(c, c.shape(0), c.to_size(std::trunc(depth), "depth")));
 }
 
 void infer_onehot(InferContext& c) {

@@ -1,5 +1,7 @@
 #include "ops/registry.h"
 
+#include <cmath>
+
 #include "core/half.h"
 #include "ops/families.h"
 
@@ -206,6 +208,11 @@ double RunShapeContext::scalar(size_t i) const {
   std::vector<double> v = numbers(i);
   if (v.empty()) fail("input " + std::to_string(i) + " is empty");
   return v[0];
+}
+
+int64_t RunShapeContext::to_size(double v, const std::string& what) const {
+  if (!std::isfinite(v) || v < 0 || v > 4.6e18) fail(what + " " + std::to_string(v) + " is not a valid size");
+  return static_cast<int64_t>(v);
 }
 
 void RunShapeContext::set_output(size_t i, std::vector<int64_t> dims) {

@@ -92,6 +92,8 @@ class DYNRT_INTERNAL RunShapeContext : public AttrReader {
   // and its first one (Range's start, OneHot's depth).
   std::vector<double> numbers(size_t i) const;
   double scalar(size_t i) const;
+  // A size computed from such numbers: fails unless finite and in [0, 2^62].
+  int64_t to_size(double v, const std::string& what) const;
   void set_output(size_t i, std::vector<int64_t> dims);
 
   void require_equal(int64_t a, int64_t b, const std::string& what) const;

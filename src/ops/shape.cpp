@@ -93,7 +93,7 @@ void run_shape_constant_of_shape(RunShapeContext& c) {
 void run_shape_range(RunShapeContext& c) {
   double start = c.scalar(0), limit = c.scalar(1), delta = c.scalar(2);
   if (delta == 0) c.fail("delta is 0");
-  c.set_output(0, {std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)))});
+  c.set_output(0, {c.to_size(std::max(0.0, std::ceil((limit - start) / delta)), "Range length")});
 }
 
 void infer_range(InferContext& c) {

@@ -57,11 +57,14 @@ void run_shape_dft(RunShapeContext& c) {
   std::vector<int64_t> x = c.shape(0);
   if (x.size() < 2) c.fail("input must have rank >= 2");
   DftAttrs attrs = DftAttrs::parse(c);
-  int64_t axis = !attrs.axis_from_input ? attrs.axis_attr : c.has_input(2) ? static_cast<int64_t>(c.scalar(2)) : -2;
+  int64_t axis = -2;
+  if (!attrs.axis_from_input) axis = attrs.axis_attr;
+  else if (c.has_input(2)) axis = c.values(2).at(0);
   std::optional<int64_t> n;
   if (c.has_input(1)) {
-    n = static_cast<int64_t>(c.scalar(1));
-    if (*n < 1) c.fail("dft_length must be positive");
+    double v = c.scalar(1);
+    if (!(v >= 1)) c.fail("dft_length must be positive");
+    n = c.to_size(v, "dft_length");
   }
   c.set_output(0, dft_shape(c, x, axis, n));
 }
@@ -69,22 +72,26 @@ void run_shape_dft(RunShapeContext& c) {
 void run_shape_stft(RunShapeContext& c) {
   std::vector<int64_t> x = c.shape(0);
   if (x.size() != 3) c.fail("signal must be 3-D [batch, length, 1 or 2]");
-  int64_t step = static_cast<int64_t>(c.scalar(1));
-  int64_t len = c.has_input(3) ? static_cast<int64_t>(c.scalar(3)) : c.has_input(2) ? c.shape(2)[0] : x[1];
+  double step_v = c.scalar(1), len_v = c.has_input(3) ? c.scalar(3) : 1;
+  if (!(step_v >= 1) || !(len_v >= 1)) c.fail("invalid frame_step or frame_length");
+  int64_t step = c.to_size(step_v, "frame_step");
+  int64_t len = c.has_input(3) ? c.to_size(len_v, "frame_length") : c.has_input(2) ? c.shape(2)[0] : x[1];
   if (c.has_input(2)) c.require_equal(c.shape(2)[0], len, "window length vs frame_length");
   if (step < 1 || len < 1 || len > x[1]) c.fail("invalid frame_step or frame_length");
   c.set_output(0, stft_shape(x, len, step, StftAttrs::parse(c).onesided));
 }
 
 void run_shape_window(RunShapeContext& c) {
-  auto n = static_cast<int64_t>(c.scalar(0));
-  if (n < 0) c.fail("negative size");
+  double v = c.scalar(0);
+  if (v < 0) c.fail("negative size");
+  int64_t n = c.to_size(v, "size");
   c.set_output(0, {n});
 }
 
 void run_shape_mel(RunShapeContext& c) {
-  auto bins = static_cast<int64_t>(c.scalar(0)), n = static_cast<int64_t>(c.scalar(1));
-  if (bins < 1 || n < 1 || c.scalar(2) < 1) c.fail("sizes must be positive");
+  double bins_v = c.scalar(0), n_v = c.scalar(1);
+  if (!(bins_v >= 1) || !(n_v >= 1) || !(c.scalar(2) >= 1)) c.fail("sizes must be positive");
+  int64_t bins = c.to_size(bins_v, "num_mel_bins"), n = c.to_size(n_v, "dft_length");
   c.set_output(0, mel_shape(bins, n));
 }
 

@@ -79,6 +79,24 @@ def test_reserved_internal_domain(tmp_path):
         "reserved for dynrt's internal ops")
 
 
+def constant_of_shape_engine(tmp_path):
+    g = h.make_graph([h.make_node("ConstantOfShape", ["s"], ["y"], name="cos")], "g",
+                     [h.make_tensor_value_info("s", T.INT64, [2])], [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return harness.build_engine(m, tmp_path)
+
+
+@pytest.mark.parametrize("dims,message", [
+    ((10**10, 10**10), "output 'y' would be 10000000000x10000000000, too large to allocate"),
+    ((-3, 2), "negative dimension -3 in the shape input"),
+])
+def test_sizes_computed_from_input_values_are_checked(tmp_path, dims, message):
+    engine = constant_of_shape_engine(tmp_path)
+    assert run_with(engine, tmp_path, s=np.array(dims, np.int64)) == (
+        "dynrt: error (invalid input): ConstantOfShape node 'cos' (opset 17): " + message)
+
+
 def test_wrong_dtype(relu_engine, tmp_path):
     assert run_with(relu_engine, tmp_path, x=np.zeros((2, 3), np.float64)) == (
         "dynrt: error (invalid input): input 'x' has element type float64, expected float32")
