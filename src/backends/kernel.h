@@ -115,7 +115,6 @@ class DYNRT_INTERNAL KernelRegistry {
   void add_kernel(const std::string& name, KernelFactory f, const std::string& domain = "");
   void add_kernel(const std::string& name, KernelFactory f, KernelSupports supports, const std::string& domain);
   const Entry* find(const std::string& name, const std::string& domain = "") const;
-  size_t size() const { return kernels_.size(); }
 
  private:
   std::map<std::string, Entry> kernels_;

@@ -46,12 +46,6 @@ void ProviderRegistry::add(const std::string& name, ProviderFactory make) {
   factories_.emplace_back(name, std::move(make));
 }
 
-std::vector<std::string> ProviderRegistry::builtin_names() const {
-  std::vector<std::string> out;
-  for (const auto& [n, f] : factories_) out.push_back(n);
-  return out;
-}
-
 namespace {
 
 bool valid_name(const std::string& name) {

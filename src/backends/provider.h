@@ -90,7 +90,6 @@ class DYNRT_INTERNAL ProviderRegistry {
   const ExecutionProvider& get(const std::string& name);
   // Null (and *why set) when the provider is not available.
   const ExecutionProvider* try_get(const std::string& name, std::string* why);
-  std::vector<std::string> builtin_names() const;
 
  private:
   std::mutex mu_;

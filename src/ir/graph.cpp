@@ -42,8 +42,6 @@ std::string Guard::describe(const SymbolNames& names) const {
   return "?";
 }
 
-const char* layout_name(Layout l) { return l == Layout::kChannelsLast ? "channels-last" : "row-major"; }
-
 void Graph::rename_value(int id, const std::string& name) {
   Value& v = values.at(static_cast<size_t>(id));
   auto it = by_name_.find(v.name);

@@ -71,7 +71,6 @@ struct Attribute {
 // How a value's bytes are ordered. Shapes in the IR are always logical
 // (N, C, spatial...); kChannelsLast values hold NHWC (NDHWC, NWC) bytes.
 enum class Layout : uint8_t { kRowMajor, kChannelsLast };
-DYNRT_INTERNAL const char* layout_name(Layout l);
 
 struct Value {
   std::string name;

@@ -20,6 +20,7 @@ bool is_int(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
 
 // Reduced axes (normalized, sorted); empty with `noop` means "reduce nothing".
 std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
+  ReduceAttrs attrs = ReduceAttrs::parse(c);
   std::vector<int64_t> axes;
   if (c.has_input(1)) {
     if (c.dtype(1) != DType::kInt64) c.fail("the 'axes' input must be int64");
@@ -30,9 +31,9 @@ std::vector<bool> reduced_axes(InferContext& c, size_t rank, bool& noop) {
       axes.push_back(e.const_value());
     }
   } else {
-    axes = ReduceAttrs::parse(c).axes;
+    axes = attrs.axes;
   }
-  noop = axes.empty() && ReduceAttrs::parse(c).noop_with_empty_axes;
+  noop = axes.empty() && attrs.noop_with_empty_axes;
   return shapefn::reduced_axes(c, rank, axes, noop);
 }
 

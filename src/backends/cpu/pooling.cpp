@@ -245,10 +245,9 @@ std::unique_ptr<Kernel> make_global_pool(const KernelInit& init, PoolKind kind) 
 // y = x * a[c] + b[c], a = scale / sqrt(var + eps), b = bias - mean * a.
 class BatchNormKernel : public Kernel {
  public:
-  explicit BatchNormKernel(const KernelInit& init)
-      : eps_(BatchNormAttrs::parse(init).epsilon),
-        momentum_(BatchNormAttrs::parse(init).momentum),
-        training_(BatchNormAttrs::parse(init).training_mode) {
+  explicit BatchNormKernel(const KernelInit& init) : BatchNormKernel(init, BatchNormAttrs::parse(init)) {}
+  BatchNormKernel(const KernelInit& init, const BatchNormAttrs& attrs)
+      : eps_(attrs.epsilon), momentum_(attrs.momentum), training_(attrs.training_mode) {
     if (training_) return;
     const Tensor *s = init.constant_input(1), *b = init.constant_input(2), *m = init.constant_input(3),
                  *v = init.constant_input(4);
