@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pack the built CLI with its shared libraries into .cache/devbin so the GPU
 # machine (which has no Debian packages of ours) can run it:
-#   run(carry=[".cache/devbin"]): LD_LIBRARY_PATH=.cache/devbin DYNRT_BUILD_DIR=.cache/devbin ...
+#   run(carry=[".cache/devpack.tar.xz"]): bash scripts/gpu_tests.sh (unpacks it, sets the library path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.cache/devbin
@@ -12,3 +12,6 @@ for lib in libonnx_proto.so.1 libprotobuf.so.32 libdnnl.so.2 libOpenCL.so.1 libg
   cp -L "/lib/x86_64-linux-gnu/$lib" "$out/"
 done
 du -sh "$out"
+# One compressed file to carry: run(carry=[".cache/devpack.tar.xz"]); scripts/gpu_tests.sh unpacks it.
+tar -C .cache -cJf .cache/devpack.tar.xz devbin
+du -sh .cache/devpack.tar.xz

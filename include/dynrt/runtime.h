@@ -30,6 +30,14 @@ struct ContextOptions {
   // Plans (one per distinct input shape: sizes, arena offsets, kernel
   // state) kept at once; the least recently used one is dropped beyond it.
   int64_t max_cached_plans = 64;
+  // The caller's native stream for GPU work (a cudaStream_t for the cuda
+  // provider), so that the context's work is ordered with the caller's. Null:
+  // the context makes its own. A run returns once its outputs are written.
+  void* stream = nullptr;
+  // GPU work of each input shape is recorded (a CUDA graph) on its second
+  // run and replayed on later runs, so small shapes are not bound by kernel
+  // launches. Off: every run launches each kernel.
+  bool capture_graphs = true;
 };
 
 // What the most recent run did besides running kernels.
@@ -37,6 +45,10 @@ struct RunStats {
   int64_t copies = 0;       // tensors copied between provider memories (host <-> device)
   int64_t copy_bytes = 0;
   int64_t arena_bytes = 0;  // arena bytes planned for this shape, all memories
+  int64_t graph_replays = 0;  // recorded GPU work (CUDA graphs) launched whole in this run
+  // Device memory dynrt holds after this run: the engine's weights, this
+  // context's arenas and scratch space (not the CUDA context or libraries).
+  int64_t device_bytes = 0;
 };
 
 class ExecutionContext;

@@ -34,7 +34,9 @@ DYNRT_API size_t dtype_size(DType t);          // bytes per element; throws for 
 DYNRT_API const char* dtype_name(DType t);     // "float32", "int64", ...
 DYNRT_API bool dtype_is_supported(DType t);    // dynrt can store and move this type
 
-// A dense row-major tensor in host memory. Copies share the buffer.
+// A dense row-major tensor, in host memory or in the memory of an execution
+// provider (device() names it: "cuda"; "cpu" is host memory). Copies share
+// the buffer.
 class DYNRT_API Tensor {
  public:
   Tensor() = default;
@@ -42,6 +44,16 @@ class DYNRT_API Tensor {
   Tensor(DType dtype, std::vector<int64_t> shape, std::shared_ptr<std::byte[]> data);
   // A view of memory the caller owns and keeps alive (no copy, not freed).
   static Tensor wrap(DType dtype, std::vector<int64_t> shape, void* data);
+  // The same for memory of provider `device` (e.g. a CUDA device pointer with
+  // "cuda"): engines read inputs from it and write outputs into it with no
+  // copy through the host.
+  static Tensor wrap_device(const std::string& device, DType dtype, std::vector<int64_t> shape, void* data);
+  // A tensor allocated in provider `device`'s memory (freed with the last copy).
+  static Tensor on_device(const std::string& device, DType dtype, std::vector<int64_t> shape);
+  const std::string& device() const { return device_; }
+  bool on_host() const { return device_ == "cpu"; }
+  // Copies between host and device tensors of the same dtype and size.
+  static void copy(const Tensor& src, Tensor& dst);
 
   DType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
@@ -62,6 +74,7 @@ class DYNRT_API Tensor {
   DType dtype_ = DType::kUndefined;
   std::vector<int64_t> shape_;
   std::shared_ptr<std::byte[]> data_;
+  std::string device_ = "cpu";
 };
 
 DYNRT_API std::string dims_str(const std::vector<int64_t>& dims);  // "2x3x224x224"

@@ -17,6 +17,8 @@
 
 namespace dynrt {
 
+class ProviderStream;
+
 struct KernelState {
   virtual ~KernelState() = default;
 };
@@ -38,6 +40,7 @@ struct KernelContext {
   std::span<const int64_t> binding;    // symbol values of this run
   KernelState* state = nullptr;        // from Kernel::prepare for this shape
   OutputAllocator* allocator = nullptr;  // set for nodes with outputs sized while running
+  ProviderStream* stream = nullptr;      // the context's queue on this node's provider (null on the CPU)
 
   const TensorView& in(size_t i) const { return inputs[i]; }
   bool has_in(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::kUndefined; }

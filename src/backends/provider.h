@@ -24,6 +24,43 @@ struct ProviderPass {
   bool (*run)(ir::Graph& g, int self);
 };
 
+// Work recorded from a stream (a CUDA graph), launched again as a whole.
+class DYNRT_INTERNAL CapturedWork {
+ public:
+  virtual ~CapturedWork() = default;
+  virtual void replay() = 0;
+};
+
+// One context's queue of work on one provider: for CUDA a stream with its
+// library handles and scratch memory. Kernels of that provider find it in
+// KernelContext::stream and may return before their work is done; the
+// runtime calls synchronize() before the host reads what they wrote.
+class DYNRT_INTERNAL ProviderStream {
+ public:
+  virtual ~ProviderStream() = default;
+  // Queued copies. copy_from_host may return before the copy is done but
+  // after it has taken the host bytes (the host buffer may then be reused);
+  // the destination of copy_to_host is valid once synchronize() returns.
+  virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void synchronize() = 0;
+  // Queued copy within this provider's memory (a caller's device buffer).
+  virtual void copy_within(void* dst, const void* src, size_t bytes) {
+    throw Error(ErrorCode::kUnsupported, "this provider cannot copy within its memory");
+  }
+
+  // Recording: between begin_capture() (false: this stream cannot record)
+  // and end_capture() (null: the recording failed), queued work is recorded,
+  // not run. A recording holds the pointers it saw, so the runtime records
+  // again when generation() (memory the stream lends kernels, such as
+  // scratch space, moved) or its own arenas change.
+  virtual bool begin_capture() { return false; }
+  virtual std::unique_ptr<CapturedWork> end_capture() { return nullptr; }
+  virtual uint64_t generation() const { return 0; }
+  // Scratch memory this stream holds (device bytes).
+  virtual int64_t scratch_bytes() const { return 0; }
+};
+
 class DYNRT_INTERNAL ExecutionProvider {
  public:
   virtual ~ExecutionProvider() = default;
@@ -48,6 +85,11 @@ class DYNRT_INTERNAL ExecutionProvider {
   virtual ir::Layout preferred_layout() const { return ir::Layout::kRowMajor; }
   // Its own lowering and fusion passes, run in order after partitioning.
   virtual std::vector<ProviderPass> passes() const { return {}; }
+
+  // A queue for one execution context, on the caller's native stream when
+  // `user_stream` is set (cudaStream_t for CUDA). Null: this provider's
+  // kernels and copies complete before they return (the CPU).
+  virtual std::unique_ptr<ProviderStream> create_stream(void* user_stream) const { return nullptr; }
 
  protected:
   KernelRegistry kernels_;

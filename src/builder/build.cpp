@@ -42,10 +42,17 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   auto progress = [&](const std::string& msg) {
     if (cfg.progress) cfg.progress(msg);
   };
-  if (cfg.precision != Precision::kFp32)
-    throw Error(ErrorCode::kUnsupported, std::string("precision ") + precision_name(cfg.precision) +
-                                             " is not supported yet; build with fp32");
   check_providers(cfg.providers);
+  // 16-bit precision is for device providers; the CPU provider computes in float32.
+  DType half = cfg.precision == Precision::kFp16   ? DType::kFloat16
+               : cfg.precision == Precision::kBf16 ? DType::kBFloat16
+                                                   : DType::kUndefined;
+  bool device = false;
+  for (const std::string& p : cfg.providers) device |= p != "cpu";
+  if (half != DType::kUndefined && !device)
+    throw Error(ErrorCode::kUnsupported, std::string("precision ") + precision_name(cfg.precision) +
+                                             " needs a GPU provider (e.g. --device cuda); the cpu provider "
+                                             "computes in fp32");
   auto impl = std::make_shared<EngineImpl>();
   impl->profiles = apply_profiles(graph, cfg);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
@@ -55,7 +62,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
     p.run(graph);
   }
   progress("partitioning over " + std::to_string(cfg.providers.size()) + " execution provider(s)");
-  partition(graph, cfg.providers);
+  partition(graph, cfg.providers, half);
   run_provider_passes(graph, progress);
   // Symbols made during inference (data-dependent sizes) get their full range in every profile.
   for (ProfileBox& b : impl->profiles)

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "backends/provider.h"
+#include "builder/precision.h"
 #include "passes/pass.h"
 
 namespace dynrt {
@@ -51,7 +52,7 @@ void check_providers(const std::vector<std::string>& preference) {
   resolve(scratch, preference, order);
 }
 
-void partition(ir::Graph& g, const std::vector<std::string>& preference) {
+void partition(ir::Graph& g, const std::vector<std::string>& preference, DType half) {
   std::vector<int> order;
   std::vector<const ExecutionProvider*> providers = resolve(g, preference, order);
   const OpRegistry& schemas = OpRegistry::instance();
@@ -69,6 +70,7 @@ void partition(ir::Graph& g, const std::vector<std::string>& preference) {
       throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": no execution provider in [" + join(preference) +
                                                "] supports it");
   }
+  if (half != DType::kUndefined) lower_precision(g, providers, half);
   for (ir::Value& v : g.values) v.provider = 0;
   for (const ir::Node& n : g.nodes)
     for (int o : n.outputs)

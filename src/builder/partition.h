@@ -17,7 +17,9 @@ namespace dynrt {
 // per destination, placed before its first reader. Throws kInvalidConfig for
 // an unavailable or repeated provider, kUnsupported for a node no listed
 // provider supports.
-void partition(ir::Graph& g, const std::vector<std::string>& preference);
+// `half` (kFloat16/kBFloat16): device nodes run their float32 math in it where
+// their kernels take it (builder/precision.h).
+void partition(ir::Graph& g, const std::vector<std::string>& preference, DType half = DType::kUndefined);
 
 // The same checks of the provider list, before anything else is built.
 void check_providers(const std::vector<std::string>& preference);

@@ -72,6 +72,7 @@ int64_t Tensor::numel() const {
 }
 
 std::vector<int64_t> Tensor::to_int64_vector() const {
+  if (!on_host()) throw Error(ErrorCode::kInvalidInput, "a tensor in " + device_ + " memory cannot be read on the host");
   std::vector<int64_t> out(static_cast<size_t>(numel()));
   for (size_t i = 0; i < out.size(); ++i) {
     switch (dtype_) {
@@ -90,6 +91,7 @@ std::vector<int64_t> Tensor::to_int64_vector() const {
 }
 
 Tensor Tensor::clone() const {
+  if (!on_host()) throw Error(ErrorCode::kInvalidInput, "clone() copies host tensors; use Tensor::copy for " + device_);
   Tensor t(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data(), data(), nbytes());
   return t;

@@ -100,6 +100,72 @@ ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const Context
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_cached_plans is " +
                                                std::to_string(options.max_cached_plans) + "; it must be at least 1");
   arenas.resize(e->graph.providers.size());
+  for (const ExecutionProvider* p : e->providers) streams.push_back(p->create_stream(options.stream));
+  capture_graphs = options.capture_graphs;
+  user_stream = options.stream != nullptr;
+  find_segments();
+  find_device_io();
+}
+
+// Which copies a caller's device tensor can replace: the upload of a graph
+// input to its memory, the download of a graph output from it.
+void ContextImpl::find_device_io() {
+  const ir::Graph& g = e->graph;
+  size_t nv = g.values.size();
+  input_copies.assign(nv, {});
+  read_on_host.assign(nv, false);
+  output_copy.assign(nv, -1);
+  copy_source.assign(g.nodes.size(), nullptr);
+  copy_target.assign(g.nodes.size(), nullptr);
+  auto root = [&](int v) { return e->homes[static_cast<size_t>(v)] == ValueHome::kAlias ? e->alias_root[static_cast<size_t>(v)] : v; };
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const ir::Node& n = g.nodes[k];
+    for (int v : n.inputs) {
+      if (v < 0) continue;
+      if (e->kinds[k] == NodeKind::kCopy) input_copies[static_cast<size_t>(v)].push_back(k);
+      else if (e->node_memory(k) == 0) read_on_host[static_cast<size_t>(root(v))] = true;
+    }
+    if (e->kinds[k] == NodeKind::kCopy) output_copy[static_cast<size_t>(n.outputs[0])] = static_cast<int>(k);
+  }
+  for (int o : g.outputs) read_on_host[static_cast<size_t>(root(o))] = true;
+}
+
+int ContextImpl::memory_of(const std::string& device, const std::string& what) const {
+  const ir::Graph& g = e->graph;
+  for (size_t m = 1; m < g.providers.size(); ++m)
+    if (g.providers[m] == device && !e->providers[m]->host_memory()) return static_cast<int>(m);
+  std::string list;
+  for (const std::string& p : g.providers) list += (list.empty() ? "" : ", ") + p;
+  throw Error(ErrorCode::kInvalidInput, what + " is in " + device + " memory, but this engine runs on [" + list + "]");
+}
+
+// A graph input in device memory: the copies that would upload it read the
+// caller's bytes in place; host readers get a staged copy.
+void ContextImpl::bind_device_input(size_t v, const Tensor& t, std::vector<TensorView>& views) {
+  const ir::Graph& g = e->graph;
+  int m = memory_of(t.device(), "input '" + g.values[v].name + "'");
+  bool staged = read_on_host[v];
+  for (size_t k : input_copies[v]) {
+    int to = g.values[static_cast<size_t>(g.nodes[k].outputs[0])].provider;
+    if (to == m) {
+      copy_source[k] = t.data();
+      views[static_cast<size_t>(g.nodes[k].outputs[0])].data = const_cast<void*>(t.data());
+    } else {
+      staged = true;  // to another device: through the host
+    }
+  }
+  if (!staged) {
+    views[v].data = nullptr;
+    return;
+  }
+  host_staging.emplace_back(t.nbytes());
+  views[v].data = host_staging.back().data();
+  if (ProviderStream* s = streams[static_cast<size_t>(m)].get()) {
+    s->copy_to_host(views[v].data, t.data(), t.nbytes());
+    s->synchronize();
+  } else {
+    e->providers[static_cast<size_t>(m)]->copy_to_host(views[v].data, t.data(), t.nbytes());
+  }
 }
 
 Plan& ContextImpl::plan_for(const std::vector<std::vector<int64_t>>& shapes) {
@@ -109,7 +175,7 @@ Plan& ContextImpl::plan_for(const std::vector<std::vector<int64_t>>& shapes) {
     key.push_back(-1);
   }
   if (Plan* p = cache.find(key)) return *p;
-  Plan* p = cache.insert(key, make_plan(*e, shapes));
+  Plan* p = cache.insert(key, make_plan(*e, shapes, streams));
   ++plans_created;
   return *p;
 }
@@ -185,8 +251,11 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   stats = RunStats{};
   for (size_t m = 0; m < arenas.size(); ++m) {
     stats.arena_bytes += plan.arena_bytes[m];
-    if (plan.arena_bytes[m] > static_cast<int64_t>(arenas[m].size()))
+    if (plan.arena_bytes[m] > static_cast<int64_t>(arenas[m].size())) {
+      if (streams[m]) streams[m]->synchronize();  // the old arena may still be read
       arenas[m] = DeviceBuffer(e->providers[m], static_cast<size_t>(plan.arena_bytes[m]));
+      ++arena_generation;
+    }
   }
 
   // 3. execute: arenas, inputs and the caller's output buffers into the views.
@@ -194,11 +263,33 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   for (size_t v = 0; v < views.size(); ++v)
     if (plan.offsets[v] >= 0)
       views[v].data = static_cast<std::byte*>(arenas[static_cast<size_t>(g.values[v].provider)].data()) + plan.offsets[v];
-  for (size_t k = 0; k < g.inputs.size(); ++k) views[static_cast<size_t>(g.inputs[k])].data = const_cast<void*>(ins[k]->data());
+  std::fill(copy_source.begin(), copy_source.end(), nullptr);
+  std::fill(copy_target.begin(), copy_target.end(), nullptr);
+  host_staging.clear();
+  for (size_t k = 0; k < g.inputs.size(); ++k) {
+    auto v = static_cast<size_t>(g.inputs[k]);
+    if (ins[k]->on_host()) views[v].data = const_cast<void*>(ins[k]->data());
+    else bind_device_input(v, *ins[k], views);
+  }
+  bool host_outputs = false;
   for (int o : g.outputs) {
     auto v = static_cast<size_t>(o);
-    if (e->homes[v] == ValueHome::kOutput)
+    if (e->homes[v] != ValueHome::kOutput) continue;
+    auto it = outputs.find(g.values[v].name);
+    if (it == outputs.end() || it->second.on_host()) {
       views[v].data = output_tensor(outputs, g.values[v].name, views[v], "these inputs give").data();
+      host_outputs = true;
+      continue;
+    }
+    Tensor& t = output_tensor(outputs, g.values[v].name, views[v], "these inputs give");
+    int m = memory_of(t.device(), "output '" + g.values[v].name + "'");
+    int k = output_copy[v];
+    if (k >= 0 && g.values[static_cast<size_t>(g.nodes[static_cast<size_t>(k)].inputs[0])].provider == m) {
+      copy_target[static_cast<size_t>(k)] = t.data();  // the download becomes a copy on the device
+    } else {  // computed on the host: uploaded after the run
+      host_staging.emplace_back(t.nbytes());
+      views[v].data = host_staging.back().data();
+    }
   }
   for (size_t v = 0; v < views.size(); ++v)
     if (e->homes[v] == ValueHome::kAlias) views[v].data = views[static_cast<size_t>(e->alias_root[v])].data;
@@ -206,13 +297,35 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   execute(plan, views);
 
   // Outputs not written in place (inputs passed through, constants, sizes
-  // known only from data) are copied into the caller's or fresh tensors.
+  // known only from data, host results for device buffers) are copied into
+  // the caller's or fresh tensors.
   for (int o : g.outputs) {
     auto v = static_cast<size_t>(o);
-    if (e->homes[v] == ValueHome::kOutput) continue;
+    auto it = outputs.find(g.values[v].name);
+    bool device = it != outputs.end() && !it->second.on_host();
+    bool in_place = output_copy[v] >= 0 && copy_target[static_cast<size_t>(output_copy[v])];
+    if (e->homes[v] == ValueHome::kOutput && (!device || in_place)) continue;
     Tensor& t = output_tensor(outputs, g.values[v].name, views[v], "this run gives");
-    if (views[v].nbytes()) std::memcpy(t.data(), views[v].data, views[v].nbytes());
+    if (!views[v].nbytes()) continue;
+    if (!device) {
+      std::memcpy(t.data(), views[v].data, views[v].nbytes());
+      host_outputs = true;
+      continue;
+    }
+    int m = memory_of(t.device(), "output '" + g.values[v].name + "'");
+    if (ProviderStream* s = streams[static_cast<size_t>(m)].get()) s->copy_from_host(t.data(), views[v].data, views[v].nbytes());
+    else e->providers[static_cast<size_t>(m)]->copy_from_host(t.data(), views[v].data, views[v].nbytes());
   }
+  for (const auto& [key, buf] : e->device_constants) stats.device_bytes += static_cast<int64_t>(buf.size());
+  for (size_t m = 1; m < arenas.size(); ++m)
+    if (!e->providers[m]->host_memory()) stats.device_bytes += static_cast<int64_t>(arenas[m].size());
+  for (const auto& s : streams)
+    if (s) stats.device_bytes += s->scratch_bytes();
+  // With the caller's stream and every output in device memory, the work is
+  // left queued on that stream; otherwise the run ends when it is done.
+  if (host_outputs || !user_stream)
+    for (auto& s : streams)
+      if (s) s->synchronize();
 }
 
 void ContextImpl::run_copy(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding) {
@@ -231,8 +344,25 @@ void ContextImpl::run_copy(size_t k, std::vector<TensorView>& views, std::vector
   }
   size_t bytes = views[src].nbytes();
   if (bytes == 0) return;
-  if (to == 0) e->providers[static_cast<size_t>(from)]->copy_to_host(out.data, views[src].data, bytes);
-  else e->providers[static_cast<size_t>(to)]->copy_from_host(out.data, views[src].data, bytes);
+  if (copy_source[k]) return;  // the caller's input, already in this memory (bound in run)
+  if (void* target = copy_target[k]) {  // into the caller's device buffer
+    streams[static_cast<size_t>(from)]->copy_within(target, views[src].data, bytes);
+    return;
+  }
+  // A copy to the host completes before the host's next kernel reads it; a
+  // copy to a device is queued on that device's stream.
+  if (to == 0) {
+    if (ProviderStream* s = streams[static_cast<size_t>(from)].get()) {
+      s->copy_to_host(out.data, views[src].data, bytes);
+      s->synchronize();
+    } else {
+      e->providers[static_cast<size_t>(from)]->copy_to_host(out.data, views[src].data, bytes);
+    }
+  } else if (ProviderStream* s = streams[static_cast<size_t>(to)].get()) {
+    s->copy_from_host(out.data, views[src].data, bytes);
+  } else {
+    e->providers[static_cast<size_t>(to)]->copy_from_host(out.data, views[src].data, bytes);
+  }
   ++stats.copies;
   stats.copy_bytes += static_cast<int64_t>(bytes);
 }

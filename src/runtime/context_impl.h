@@ -8,6 +8,7 @@
 #pragma once
 
 #include <list>
+#include <span>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +24,15 @@ struct Plan {
   std::vector<int64_t> offsets;    // per value: offset in its memory's arena, or -1
   std::vector<int64_t> arena_bytes;                  // per memory (index as Graph::providers)
   std::vector<std::unique_ptr<KernelState>> states;  // per node (static nodes)
+  int64_t runs = 0;                                  // runs of this plan so far
+  // Per segment of the context (ContextImpl::segments): its recording for
+  // this shape, made on the second run and replayed after.
+  struct Captured {
+    std::unique_ptr<CapturedWork> work;
+    bool failed = false;  // the provider could not record it: run plainly
+  };
+  std::vector<Captured> captured;
+  uint64_t captured_generation = 0;  // ContextImpl::memory_generation() at recording
 };
 
 // Plans for the input shapes seen recently; the least recently used one is
@@ -43,7 +53,10 @@ class PlanCache {
 
 // Plan for these input shapes (one per graph input, in order). Throws
 // kShapeOutOfRange naming the input, dimension and range at fault.
-std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes);
+// `streams`: the context's queue per provider (null entries for the CPU),
+// handed to the kernels' prepare.
+std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
+                                std::span<const std::unique_ptr<ProviderStream>> streams);
 
 // DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
 // is destroyed (for performance work; off by default, no cost when off).
@@ -64,7 +77,19 @@ struct ContextImpl {
   OpProfile profile;
   std::vector<DeviceBuffer> arenas;           // per memory, grown to the largest plan seen
   std::vector<DeviceBuffer> dynamic_buffers;  // sized by data during the current run
+  std::vector<std::unique_ptr<ProviderStream>> streams;  // per provider; null where work is synchronous
   RunStats stats;
+  bool capture_graphs = true;
+  uint64_t arena_generation = 0;  // bumped when an arena is reallocated
+
+  // A run of consecutive kernels on one provider that can be recorded once
+  // per shape and replayed (see find_segments).
+  struct Segment {
+    size_t begin, end;  // node range
+    int provider;
+  };
+  std::vector<Segment> segments;
+  std::vector<int> segment_at;  // per node: the segment starting there, or -1
 
   void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
   std::map<std::string, std::vector<int64_t>> output_shapes(const std::map<std::string, std::vector<int64_t>>& shapes);
@@ -73,7 +98,25 @@ struct ContextImpl {
   struct RunAllocator;
   Plan& plan_for(const std::vector<std::vector<int64_t>>& shapes);
   void execute(Plan& plan, std::vector<TensorView>& views);
+  void run_node(size_t k, Plan& plan, std::vector<TensorView>& views, std::vector<int64_t>& binding);
+  void capture(const Segment& seg, Plan::Captured& cap, Plan& plan, std::vector<TensorView>& views,
+               std::vector<int64_t>& binding);
+  void find_segments();
+  uint64_t memory_generation() const;
+  std::vector<TensorView> scratch_in, scratch_out;
+
+  // Caller's tensors in device memory (Tensor::wrap_device).
+  bool user_stream = false;
+  std::vector<std::vector<size_t>> input_copies;  // per value: MemCopy nodes that read it (graph inputs)
+  std::vector<bool> read_on_host;                  // per value: a host node or the caller reads it
+  std::vector<int> output_copy;                    // per value: the MemCopy node that makes it, or -1
+  std::vector<const void*> copy_source;            // per node: a copy replaced by the caller's device bytes
+  std::vector<void*> copy_target;                  // per node: a copy writing into the caller's device buffer
+  std::vector<std::vector<std::byte>> host_staging;
+  void bind_device_input(size_t v, const Tensor& t, std::vector<TensorView>& views);
+  int memory_of(const std::string& device, const std::string& what) const;
   void run_copy(size_t node, std::vector<TensorView>& views, std::vector<int64_t>& binding);
+  void find_device_io();
 };
 
 }  // namespace dynrt

@@ -65,13 +65,15 @@ void EngineImpl::finalize() {
       throw Error(ErrorCode::kInvalidEngine, "output '" + graph.values[static_cast<size_t>(o)].name +
                                                  "' is not computed by any node");
   assign_aliases();
-  // Weights a device node reads are uploaded once, here.
+  // Weights a device node reads are uploaded once, here (not the shape
+  // tensors its op reads on the host).
   device_constants.clear();
   for (size_t k = 0; k < nn; ++k) {
     int mem = node_memory(k);
     if (mem == 0 || kinds[k] != NodeKind::kKernel) continue;
-    for (int v : graph.nodes[k].inputs) {
-      if (v < 0 || homes[static_cast<size_t>(v)] != ValueHome::kConstant) continue;
+    for (size_t i = 0; i < graph.nodes[k].inputs.size(); ++i) {
+      int v = graph.nodes[k].inputs[i];
+      if (v < 0 || homes[static_cast<size_t>(v)] != ValueHome::kConstant || reads_on_host(k, i)) continue;
       auto key = std::make_pair(mem, v);
       if (device_constants.count(key)) continue;
       const Tensor& t = *graph.values[static_cast<size_t>(v)].constant;
@@ -80,6 +82,10 @@ void EngineImpl::finalize() {
       device_constants.emplace(key, std::move(buf));
     }
   }
+}
+
+bool EngineImpl::reads_on_host(size_t k, size_t i) const {
+  return schemas[k]->traits.is_host_input(i) || schemas[k]->traits.is_metadata_input(i);
 }
 
 // An engine file is untrusted: every value must live where the nodes that

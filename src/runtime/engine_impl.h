@@ -39,6 +39,8 @@ struct DYNRT_INTERNAL EngineImpl {
   std::vector<const ExecutionProvider*> providers;  // per Graph::providers entry
   std::vector<std::unique_ptr<Kernel>> kernels;     // per node (null unless kKernel)
   std::vector<const OpSchema*> schemas;             // per node
+  // Input i of node k is read on the host (a shape tensor) or for its dims only.
+  bool reads_on_host(size_t k, size_t i) const;
   std::vector<NodeKind> kinds;                      // per node
   std::vector<bool> dynamic_node;                   // shapes known only while running
   std::vector<ValueHome> homes;                     // per value

@@ -69,17 +69,17 @@ struct ContextImpl::RunAllocator final : OutputAllocator {
   std::vector<int64_t>& binding;
 };
 
-void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
+void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views, std::vector<int64_t>& binding) {
   const ir::Graph& g = e->graph;
-  std::vector<int64_t> binding = plan.binding;
-  std::vector<TensorView> in_views, out_views;
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
-    NodeKind kind = e->kinds[k];
-    if (kind == NodeKind::kView) continue;
-    if (kind == NodeKind::kCopy) {
-      run_copy(k, views, binding);
-      continue;
-    }
+  NodeKind kind = e->kinds[k];
+  if (kind == NodeKind::kView) return;
+  if (kind == NodeKind::kCopy) {
+    run_copy(k, views, binding);
+    return;
+  }
+  std::vector<TensorView>& in_views = scratch_in;
+  std::vector<TensorView>& out_views = scratch_out;
+  {
     const ir::Node& n = g.nodes[k];
     const ExecutionProvider& provider = *e->providers[static_cast<size_t>(n.provider)];
     int memory = e->node_memory(k);
@@ -87,13 +87,14 @@ void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
     bool data_dependent = e->schemas[k]->traits.data_dependent;
     in_views.clear();
     out_views.clear();
-    for (int i : n.inputs) {
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      int i = n.inputs[j];
       if (i < 0) {
         in_views.emplace_back();
         continue;
       }
       in_views.push_back(views[static_cast<size_t>(i)]);
-      if (memory != 0 && e->homes[static_cast<size_t>(i)] == ValueHome::kConstant) {
+      if (memory != 0 && e->homes[static_cast<size_t>(i)] == ValueHome::kConstant && !e->reads_on_host(k, j)) {
         auto it = e->device_constants.find({memory, i});
         if (it != e->device_constants.end()) in_views.back().data = it->second.data();
       }
@@ -131,6 +132,7 @@ void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
     ctx.inputs = in_views;
     ctx.outputs = out_views;
     ctx.binding = binding;
+    ctx.stream = streams[static_cast<size_t>(n.provider)].get();
     RunAllocator allocator{*this, n, &provider, views, out_views, binding};
     if (dyn) ctx.allocator = &allocator;
     if (pending && e->schemas[k]->run_shape) {
@@ -145,7 +147,7 @@ void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
     }
     bool empty = !data_dependent && !pending;
     for (const TensorView& ov : out_views) empty = empty && (ov.dtype == DType::kUndefined || ov.numel() == 0);
-    if (empty) continue;  // nothing to compute into
+    if (empty) return;  // nothing to compute into
     std::unique_ptr<KernelState> fresh;
     if (dyn) {
       fresh = e->kernels[k]->prepare(ctx);
@@ -155,14 +157,126 @@ void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
     }
     if (!profile.enabled) {
       e->kernels[k]->run(ctx);
-      continue;
+      return;
     }
     auto t0 = std::chrono::steady_clock::now();
     e->kernels[k]->run(ctx);
+    if (ctx.stream) ctx.stream->synchronize();  // time the work, not its launch
     auto fused = n.attrs.find("dynrt.fused");
     auto& [ms, calls] = profile.ms_calls[fused != n.attrs.end() ? fused->second.s : n.op];
     ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ++calls;
+  }
+}
+
+void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
+  std::vector<int64_t> binding = plan.binding;
+  size_t n = e->graph.nodes.size();
+  uint64_t generation = memory_generation();
+  if (plan.captured.size() != segments.size() || plan.captured_generation != generation) {
+    plan.captured.clear();  // pointers baked into the graphs moved: capture again
+    plan.captured.resize(segments.size());
+    plan.captured_generation = generation;
+  }
+  for (size_t k = 0; k < n;) {
+    int s = segment_at[k];
+    if (s < 0 || profile.enabled || !capture_graphs) {
+      run_node(k, plan, views, binding);
+      ++k;
+      continue;
+    }
+    const Segment& seg = segments[static_cast<size_t>(s)];
+    Plan::Captured& cap = plan.captured[static_cast<size_t>(s)];
+    if (cap.work) {
+      cap.work->replay();
+      ++stats.graph_replays;
+    } else if (plan.runs == 0 || cap.failed) {
+      // The first run of a shape runs plainly: libraries set themselves up
+      // and scratch memory grows outside any capture.
+      for (size_t j = seg.begin; j < seg.end; ++j) run_node(j, plan, views, binding);
+    } else {
+      capture(seg, cap, plan, views, binding);
+    }
+    k = seg.end;
+  }
+  ++plan.runs;
+}
+
+// Records a segment's kernels into a replayable graph and launches it; if
+// the provider cannot record one of them, the segment runs plainly and is
+// not tried again for this shape.
+void ContextImpl::capture(const Segment& seg, Plan::Captured& cap, Plan& plan, std::vector<TensorView>& views,
+                          std::vector<int64_t>& binding) {
+  ProviderStream& stream = *streams[static_cast<size_t>(seg.provider)];
+  if (!stream.begin_capture()) {
+    cap.failed = true;
+  } else {
+    try {
+      for (size_t j = seg.begin; j < seg.end; ++j) run_node(j, plan, views, binding);
+    } catch (const Error&) {
+      stream.end_capture();
+      cap.failed = true;
+    }
+    if (!cap.failed) {
+      cap.work = stream.end_capture();
+      cap.failed = !cap.work;
+    }
+  }
+  if (cap.work) {
+    cap.work->replay();
+    ++stats.graph_replays;
+  } else {
+    for (size_t j = seg.begin; j < seg.end; ++j) run_node(j, plan, views, binding);
+  }
+}
+
+uint64_t ContextImpl::memory_generation() const {
+  uint64_t g = arena_generation;
+  for (const auto& s : streams)
+    if (s) g += s->generation();
+  return g;
+}
+
+// Segments: runs of consecutive kernels on one provider with a stream whose
+// work depends only on the input shapes (no sizes found while running, no
+// host inputs other than constants and values of the symbols), so that a
+// recording of one run replays correctly for every run of that shape.
+void ContextImpl::find_segments() {
+  const ir::Graph& g = e->graph;
+  segment_at.assign(g.nodes.size(), -1);
+  auto capturable = [&](size_t k) {
+    const ir::Node& n = g.nodes[k];
+    if (e->kinds[k] == NodeKind::kView) return true;
+    if (e->kinds[k] != NodeKind::kKernel || e->dynamic_node[k] || e->schemas[k]->traits.data_dependent) return false;
+    if (!streams[static_cast<size_t>(n.provider)]) return false;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      int v = n.inputs[i];
+      if (v < 0 || !e->schemas[k]->traits.is_host_input(i)) continue;
+      const ir::Value& val = g.values[static_cast<size_t>(v)];
+      bool from_symbols = val.producer >= 0 && g.nodes[static_cast<size_t>(val.producer)].domain == "dynrt" &&
+                          g.nodes[static_cast<size_t>(val.producer)].op == "ExprTensor";
+      if (!val.constant && !from_symbols) return false;
+    }
+    return true;
+  };
+  for (size_t k = 0; k < g.nodes.size();) {
+    if (e->kinds[k] != NodeKind::kKernel || !capturable(k)) {
+      ++k;
+      continue;
+    }
+    int provider = g.nodes[k].provider;
+    size_t end = k;
+    size_t kernels = 0;
+    while (end < g.nodes.size() && capturable(end) &&
+           (e->kinds[end] == NodeKind::kView || g.nodes[end].provider == provider)) {
+      kernels += e->kinds[end] == NodeKind::kKernel;
+      ++end;
+    }
+    if (kernels >= 2) {
+      segment_at[k] = static_cast<int>(segments.size());
+      segments.push_back(Segment{k, end, provider});
+    }
+    k = end;
   }
 }
 

@@ -99,7 +99,8 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
 
 }  // namespace
 
-std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes) {
+std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
+                                std::span<const std::unique_ptr<ProviderStream>> streams) {
   const ir::Graph& g = e.graph;
   auto plan = std::make_unique<Plan>();
   plan->binding = bind_symbols(e, shapes);
@@ -155,6 +156,7 @@ std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vect
     ctx.inputs = ins;
     ctx.outputs = outs;
     ctx.binding = plan->binding;
+    ctx.stream = streams[static_cast<size_t>(n.provider)].get();
     plan->states[k] = e.kernels[k]->prepare(ctx);
   }
   return plan;

@@ -169,6 +169,7 @@ TEST(RuntimeApi, DeviceEnginesCopyAtBoundariesAndFreeTheirMemory) {
     testdev::Counters c1 = testdev::counters();
     EXPECT_EQ(c1.copies_from_host - c0.copies_from_host, 2);  // x up, sigmoid's output up
     EXPECT_EQ(c1.copies_to_host - c0.copies_to_host, 2);      // mm down, y down
+    EXPECT_GE(c1.stream_syncs - c0.stream_syncs, 2);          // before each host read of a copy
     EXPECT_EQ(ctx->last_run_stats().copies, 4);
     EXPECT_EQ(ctx->last_run_stats().copy_bytes, 4 * (3 * 8 + 3 * 4 + 3 * 4 + 3 * 4));
     // Same answer from the CPU alone and from the reloaded engine.
@@ -182,6 +183,83 @@ TEST(RuntimeApi, DeviceEnginesCopyAtBoundariesAndFreeTheirMemory) {
     EXPECT_EQ(loaded->providers(), (std::vector<std::string>{"cpu", "testdev"}));
   }
   EXPECT_EQ(testdev::counters().live_allocations, live_before);  // arenas and uploaded weights freed
+}
+
+TEST(RuntimeApi, DeviceWorkIsRecordedPerShapeAndReplayed) {
+  register_testdev();
+  // x[N,8] -> MatMul(W) -> Add(b) -> Relu, all on testdev: one recordable segment.
+  auto make = [](std::vector<std::string> providers) {
+    GraphBuilder b;
+    Expr n = Expr::symbol(b.symbol("N", 1, 4, 64));
+    int x = b.input("x", DType::kFloat32, {n, Expr::constant(8)});
+    int mm = b.node("MatMul", {x, b.constant("W", floats({8, 4}, 0.25f))}, "mm");
+    b.output(b.node("Relu", {b.node("Add", {mm, b.constant("b", floats({4}, -1.f))}, "add")}, "y"));
+    BuildConfig cfg;
+    cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 64}}}});
+    cfg.providers = std::move(providers);
+    return EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  };
+  auto device = make({"testdev", "cpu"});
+  auto cpu = make({"cpu"})->create_context();
+  auto ctx = device->create_context();
+  auto check = [&](int64_t rows, float value, int64_t replays) {
+    Tensor in = floats({rows, 8}, value);
+    Tensor got = ctx->run({{"x", in}}).at("y");
+    Tensor want = cpu->run({{"x", in}}).at("y");
+    EXPECT_EQ(ctx->last_run_stats().graph_replays, replays) << rows << " rows, input " << value;
+    for (int64_t i = 0; i < want.numel(); ++i) ASSERT_EQ(got.data_as<float>()[i], want.data_as<float>()[i]);
+  };
+  check(3, 1.f, 0);   // first run of a shape: plain
+  check(3, 2.f, 1);   // second: recorded, then launched
+  check(3, 3.f, 1);   // replayed, reading this run's input
+  check(64, 1.f, 0);  // a larger shape grows the arena...
+  check(3, 4.f, 1);   // ...so the small shape records again (old pointers are gone)
+  check(3, 5.f, 1);
+  auto plain = device->create_context({.capture_graphs = false});
+  plain->run({{"x", floats({3, 8}, 1.f)}});
+  plain->run({{"x", floats({3, 8}, 1.f)}});
+  EXPECT_EQ(plain->last_run_stats().graph_replays, 0);
+}
+
+TEST(RuntimeApi, InputsAndOutputsInDeviceMemorySkipTheHost) {
+  register_testdev();
+  // x -> MatMul -> Add -> Relu -> y (testdev); x -> Sigmoid -> z (cpu).
+  auto make = [](std::vector<std::string> providers) {
+    GraphBuilder b;
+    Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+    int x = b.input("x", DType::kFloat32, {n, Expr::constant(8)});
+    int mm = b.node("MatMul", {x, b.constant("W", floats({8, 4}, 0.25f))}, "mm");
+    b.output(b.node("Relu", {b.node("Add", {mm, b.constant("b", floats({4}, -1.f))}, "add")}, "y"));
+    b.output(b.node("Sigmoid", {x}, "z"));
+    BuildConfig cfg;
+    cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+    cfg.providers = std::move(providers);
+    return EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  };
+  Tensor host_x = floats({3, 8}, 0.5f);
+  auto want = make({"cpu"})->create_context()->run({{"x", host_x}});
+  auto ctx = make({"testdev", "cpu"})->create_context();
+  Tensor x = Tensor::on_device("testdev", DType::kFloat32, {3, 8});
+  Tensor::copy(host_x, x);
+  Tensor y = Tensor::on_device("testdev", DType::kFloat32, {3, 4});
+  for (int run = 0; run < 3; ++run) {  // plain, recorded, replayed
+    std::map<std::string, Tensor> out = {{"y", y}};
+    ctx->run({{"x", x}}, out);
+    EXPECT_EQ(ctx->last_run_stats().copies, 0) << "run " << run;  // x's upload and y's download are gone
+    Tensor got_y(DType::kFloat32, {3, 4});
+    Tensor::copy(y, got_y);
+    ASSERT_EQ(out.at("z").device(), "cpu");
+    for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(got_y.data_as<float>()[i], want.at("y").data_as<float>()[i]);
+    for (int64_t i = 0; i < 24; ++i) EXPECT_EQ(out.at("z").data_as<float>()[i], want.at("z").data_as<float>()[i]);
+  }
+  // A device tensor of a provider the engine does not use is a clear error.
+  auto cpu_only = make({"cpu"})->create_context();
+  try {
+    cpu_only->run({{"x", x}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "input 'x' is in testdev memory, but this engine runs on [cpu]");
+  }
 }
 
 }  // namespace

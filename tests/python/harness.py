@@ -29,6 +29,15 @@ def shapes_arg(shapes: dict[str, tuple]) -> str:
     return ",".join(f"{k}:{'x'.join(str(d) for d in v)}" for k, v in shapes.items())
 
 
+def test_providers() -> list[str]:
+    """DYNRT_TEST_PROVIDERS=cuda,cpu runs every engine the tests build on those
+    providers (the GPU test run, scripts/gpu_tests.sh), DYNRT_TEST_PRECISION=fp16
+    in that precision; unset: the defaults."""
+    v = os.environ.get("DYNRT_TEST_PROVIDERS", "")
+    p = os.environ.get("DYNRT_TEST_PRECISION", "")
+    return (["--providers", v] if v else []) + (["--precision", p] if p else [])
+
+
 def build_engine(model: onnx.ModelProto | str | pathlib.Path, tmp: pathlib.Path, dims: dict[str, str] | None = None,
                  min_shapes=None, opt_shapes=None, max_shapes=None, extra=()) -> pathlib.Path:
     """dims: {"batch": "1:4:8"}; *_shapes: {"input": (1, 3, 224, 224)}."""
@@ -44,6 +53,8 @@ def build_engine(model: onnx.ModelProto | str | pathlib.Path, tmp: pathlib.Path,
     if min_shapes:
         args += ["--min-shapes", shapes_arg(min_shapes), "--opt-shapes", shapes_arg(opt_shapes or min_shapes),
                  "--max-shapes", shapes_arg(max_shapes or min_shapes)]
+    if "--providers" not in extra and "--device" not in extra:
+        args += test_providers()
     run_cli(*args, *extra)
     return engine
 

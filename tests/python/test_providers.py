@@ -128,3 +128,35 @@ def test_bert_partitioned_across_testdev_and_cpu(tmp_path, exporter):
     copies = re.search(r"copies between memories: (\d+)", part)
     assert testdev and int(testdev.group(1)) >= 10, part
     assert copies and int(copies.group(1)) > 0, part
+
+
+def test_fp16_build_runs_device_nodes_in_float16(tmp_path):
+    """--precision fp16: testdev's nodes (it takes float16) compute in float16
+    behind Casts; the CPU's Sigmoid, the inputs and outputs stay float32."""
+    model = split_model()
+    fl = [feeds(n) for n in (1, 5)]
+    engine = harness.build_engine(model, tmp_path, dims={"N": "1:4:8"},
+                                  extra=["--providers", "testdev,cpu", "--precision", "fp16"])
+    for f in fl:
+        got, want = harness.run_engine(engine, f, tmp_path), harness.reference(model, f)
+        for k in want:
+            assert got[k].dtype == np.float32
+            scale = float(np.max(np.abs(want[k])))
+            assert np.max(np.abs(got[k] - want[k])) <= 1e-2 * scale, k
+            # float16 really was used: not bit-identical to a float32 run.
+            assert not np.array_equal(got[k], want[k]), k
+    part = partition_section(engine)
+    # Casts where float16 meets float32: both inputs, h2 for the CPU, s back, out1; the bias constant is converted.
+    assert "  testdev: 9 nodes Add x2 Cast x5 MatMul x1 Relu x1" in part, part
+    assert "  [1] Cast 'cast x to float16': testdev\n  [2] MatMul 'mm': testdev\n" in part, part
+    assert "  [14] Cast 'cast out1@fp16 to float32': testdev\n  [15] copy 'out1@testdev' testdev -> cpu\n" in part, part
+
+
+def test_fp16_without_a_gpu_provider_is_a_build_error(tmp_path):
+    onnx.save(split_model(), str(tmp_path / "m.onnx"))
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:4:8", "--precision", "fp16",
+                        check=False)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines()[-1] == (
+        "dynrt: error (unsupported): precision fp16 needs a GPU provider (e.g. --device cuda); the cpu provider "
+        "computes in fp32")

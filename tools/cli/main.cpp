@@ -20,11 +20,13 @@ namespace {
 const char* kUsage = R"(usage:
   dynrt build MODEL.onnx -o ENGINE [--min-shapes in:1x3x224x224,...] [--opt-shapes ...] [--max-shapes ...]
                                    [--dim NAME=MIN:OPT:MAX]... [--relation 'b=2*a']... [--profile ...]
-                                   [--providers cpu|NAME,cpu,...] [--precision fp32]
+                                   [--device cpu|cuda | --providers cpu|NAME,cpu,...] [--precision fp32]
       --profile starts another optimization profile; shapes/dims after it belong to it.
+      --device cuda: run on the GPU, with the CPU for what the GPU provider does not support (= --providers cuda,cpu).
       --providers: execution providers in order of preference; each node runs on the first that supports it.
   dynrt run ENGINE (--inputs IN.npz | --shapes in:2x3x224x224,...) [--outputs OUT.npz] [--seed N] [--threads N]
-  dynrt bench ENGINE --shapes in:8x3x224x224,... [--iterations N] [--warmup N] [--threads N] [--json]
+  dynrt bench ENGINE --shapes in:8x3x224x224,... [--iterations N] [--warmup N] [--threads N] [--io host|device] [--json]
+      --io device: inputs and outputs in the GPU provider's memory (no copies through the host are timed).
   dynrt inspect MODEL.onnx|ENGINE
 )";
 
@@ -170,7 +172,12 @@ BuildConfig config_from(const Args& a) {
     } else if (k == "--relation") {
       cfg.relations.push_back(v);
     } else if (k == "--providers") {
+      if (a.has("--device")) throw UsageError("give --device or --providers, not both");
       cfg.providers = split_list(v);
+    } else if (k == "--device") {
+      if (v == "cpu") cfg.providers = {"cpu"};
+      else if (v == "cuda") cfg.providers = {"cuda", "cpu"};
+      else throw UsageError("bad --device '" + v + "': expected cpu or cuda");
     } else if (k == "--precision") {
       cfg.precision = parse_precision(v);
     }
@@ -299,6 +306,27 @@ int cmd_bench(int argc, char** argv) {
   int64_t warmup = parse_int(a.get("--warmup", "3"), "warmup count");
   auto ctx = engine->create_context(context_options(a));
   std::map<std::string, Tensor> outputs;  // filled by the first run, reused after (no allocation per run)
+  std::string io = a.get("--io", "host");
+  if (io != "host" && io != "device") throw UsageError("bad --io '" + io + "': expected host or device");
+  if (io == "device") {
+    std::string device;
+    for (const std::string& p : engine->providers())
+      if (p != "cpu" && device.empty()) device = p;
+    if (device.empty()) throw UsageError("--io device needs an engine built for a GPU provider (--device cuda)");
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (auto& [name, t] : inputs) {
+      shapes[name] = t.shape();
+      Tensor d = Tensor::on_device(device, t.dtype(), t.shape());
+      Tensor::copy(t, d);
+      t = d;
+    }
+    auto out_shapes = ctx->output_shapes(shapes);
+    for (const TensorInfo& o : engine->outputs()) {
+      const std::vector<int64_t>& dims = out_shapes.at(o.name);
+      bool known = std::all_of(dims.begin(), dims.end(), [](int64_t d) { return d >= 0; });
+      if (known) outputs[o.name] = Tensor::on_device(device, o.dtype, dims);  // else: sized by data, on the host
+    }
+  }
   for (int64_t i = 0; i < warmup; ++i) ctx->run(inputs, outputs);
   std::vector<double> ms;
   for (int64_t i = 0; i < iters; ++i) {
@@ -312,7 +340,11 @@ int cmd_bench(int argc, char** argv) {
   if (a.has("--json")) {
     std::cout << "{\"shapes\": \"" << a.get("--shapes") << "\", \"iterations\": " << iters << ", \"min_ms\": " << ms.front()
               << ", \"median_ms\": " << median << ", \"p90_ms\": " << pct(0.9) << ", \"max_ms\": " << ms.back()
-              << ", \"throughput_per_s\": " << 1000.0 / median << ", \"plans\": " << ctx->plans_created() << "}\n";
+              << ", \"throughput_per_s\": " << 1000.0 / median << ", \"plans\": " << ctx->plans_created()
+              << ", \"graph_replays\": " << ctx->last_run_stats().graph_replays
+              << ", \"copies\": " << ctx->last_run_stats().copies
+              << ", \"arena_bytes\": " << ctx->last_run_stats().arena_bytes
+              << ", \"device_bytes\": " << ctx->last_run_stats().device_bytes << "}\n";
   } else {
     std::cout << "shapes " << a.get("--shapes") << ": " << iters << " iterations, min " << ms.front() << " ms, median "
               << median << " ms, p90 " << pct(0.9) << " ms, max " << ms.back() << " ms, " << 1000.0 / median

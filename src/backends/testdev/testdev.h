@@ -10,6 +10,8 @@ namespace dynrt::testdev {
 struct Counters {
   int64_t copies_to_host = 0, copies_from_host = 0, bytes = 0;
   int64_t live_allocations = 0;
+  int64_t stream_syncs = 0;
+  int64_t replays = 0;  // recorded work replayed
 };
 Counters counters();  // totals since the process started
 

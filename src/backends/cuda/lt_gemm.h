@@ -1,0 +1,42 @@
+// Row-major GEMMs through cuBLASLt: Y[b] (m x n) = alpha * op(A[b]) op(B[b])
+// (+ beta * Y[b]) (+ bias along n), planned once per shape (descriptors and
+// the heuristic's algorithm) and run many times. float32 products run in
+// float32 (no TF32); float16/bfloat16 ones on tensor cores with float32
+// accumulation.
+#pragma once
+
+#include <memory>
+
+#include "backends/cuda/cuda_util.h"
+
+namespace dynrt::cuda {
+
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool trans_a = false, trans_b = false;   // A is stored k x m, B is stored n x k
+  int64_t batch = 1;
+  int64_t stride_a = 0, stride_b = 0, stride_y = 0;  // elements between batches (0: shared)
+  bool bias = false;                                 // add a length-n vector to every row
+  DType dtype = DType::kFloat32;                     // of A, B, Y and the bias
+};
+
+cudaDataType_t cuda_type(DType t);
+
+class LtGemm : public KernelState {
+ public:
+  LtGemm(Stream& s, const GemmShape& shape, const std::string& label);
+  ~LtGemm() override;
+  LtGemm(const LtGemm&) = delete;
+  LtGemm& operator=(const LtGemm&) = delete;
+  // beta != 0 accumulates onto what y holds.
+  void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta) const;
+
+ private:
+  std::string label_;
+  cublasLtMatmulDesc_t op_ = nullptr;
+  cublasLtMatrixLayout_t x_ = nullptr, w_ = nullptr, d_ = nullptr;
+  cublasLtMatmulAlgo_t algo_{};
+  size_t workspace_ = 0;
+};
+
+}  // namespace dynrt::cuda

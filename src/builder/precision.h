@@ -1,0 +1,21 @@
+// Reduced precision (BuildConfig::precision fp16 / bf16): float32 math of the
+// nodes assigned to device providers runs in 16-bit floats where their
+// kernels take them; engine inputs and outputs stay float32.
+#pragma once
+
+#include <vector>
+
+#include "backends/provider.h"
+#include "ir/graph.h"
+
+namespace dynrt {
+
+// After providers are assigned, before boundary copies: converts each device
+// node whose provider supports its 16-bit form (`half`: kFloat16 or
+// kBFloat16), converts the float32 constants those nodes read, and inserts
+// Cast nodes where a 16-bit value meets a float32 reader (a CPU node, a
+// graph output, a node kept in float32) or the reverse. Returns the number
+// of nodes converted.
+int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& providers, DType half);
+
+}  // namespace dynrt
