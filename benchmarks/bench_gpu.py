@@ -61,9 +61,15 @@ def bert():
 
 
 def export(model, args, path: pathlib.Path, names, dynamic):
+    outs = ["out"] if len(names) == 1 else None
     with torch.no_grad():
-        torch.onnx.export(model, args, str(path), input_names=names, output_names=["out"] if len(names) == 1 else None,
-                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
+        try:  # the TorchScript exporter: quick, and what most deployed models went through
+            torch.onnx.export(model, args, str(path), input_names=names, output_names=outs, dynamic_axes=dynamic,
+                              opset_version=17, dynamo=False)
+        except Exception as e:  # noqa: BLE001
+            print("TorchScript export failed, using the dynamo exporter:", e, flush=True)
+            torch.onnx.export(model, args, str(path), input_names=names, output_names=outs, dynamic_axes=dynamic,
+                              opset_version=18, dynamo=True)
 
 
 def dynrt(bin_: str, *args) -> str:
@@ -82,7 +88,8 @@ def bench_engine(bin_, engine, shapes_arg, iterations) -> dict:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dynrt", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="results: bench_gpu.json, .md, .png")
+    ap.add_argument("--work", default=None, help="models and engines (default: OUT)")
     ap.add_argument("--precision", default="fp16", choices=["fp32", "fp16", "bf16"])
     ap.add_argument("--models", default="resnet50,bert_base")
     ap.add_argument("--iterations", type=int, default=50)
@@ -91,6 +98,8 @@ def main():
     a = ap.parse_args()
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    work = pathlib.Path(a.work) if a.work else out
+    work.mkdir(parents=True, exist_ok=True)
     tdtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[a.precision]
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -113,11 +122,11 @@ def main():
             shape_arg = lambda s: f"input_ids:{s[0]}x{s[1]},attention_mask:{s[0]}x{s[1]}"  # noqa: E731
             static_dims = lambda s: ["--dim", f"batch={s[0]}:{s[0]}:{s[0]}", "--dim", f"seq={s[1]}:{s[1]}:{s[1]}"]  # noqa: E731
             label = lambda s: f"{s[0]}x{s[1]}"  # noqa: E731
-        onnx_path = out / f"{name}.onnx"
+        onnx_path = work / f"{name}.onnx"
         t0 = time.time()
         export(model, make(shapes[0]), onnx_path, names, dynamic)
         print(f"{name}: exported in {time.time() - t0:.1f} s", flush=True)
-        engine = out / f"{name}.engine"
+        engine = work / f"{name}.engine"
         t0 = time.time()
         dynrt(a.dynrt, "build", onnx_path, "-o", engine, *dims, "--device", "cuda", "--precision", a.precision)
         build_s = time.time() - t0
@@ -146,11 +155,12 @@ def main():
                         compile_first_s = time.time() - t0
                     row["compile_ms"] = median_ms(lambda: compiled(*args), a.iterations)
             if a.static:
-                se = out / f"{name}.static.engine"
+                se = work / f"{name}.static.engine"
                 dynrt(a.dynrt, "build", onnx_path, "-o", se, *static_dims(s), "--device", "cuda", "--precision", a.precision)
                 row["static_ms"] = bench_engine(a.dynrt, se, shape_arg(s), a.iterations)["median_ms"]
             rows.append(row)
             print(json.dumps(row), flush=True)
+            (out / "bench_gpu.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))  # so far
         meta[f"{name}_compile_first_call_s"] = compile_first_s
         del model, tmodel, compiled
         torch.cuda.empty_cache()

@@ -5,28 +5,53 @@
 #   tests/python/test_cuda.py                 single ops on the GPU vs ONNX Runtime
 #   tests/python/test_ops_*.py, test_zoo.py   every op test and the zoo, engines built --providers cuda,cpu
 #   tools/zoo/run_zoo.py [--full]             the zoo report on cuda (docs/zoo_cuda.md, docs/zoo_full_cuda.md)
-# Usage: bash scripts/gpu_tests.sh [quick|ops|zoo|full] [OUTDIR]
+#   benchmarks/bench_gpu.py                   dynrt vs PyTorch eager / torch.compile (bench)
+# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops zoo zoofull bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
-what=${1:-quick}
+what=${1:-cuda}
 out=${2:-${OUT:-/tmp}}
 bin=$PWD/.cache/devbin
 # A warm machine keeps ignored files between calls: unpack the carried build afresh.
-if [ -f .cache/devpack.tar.xz ]; then rm -rf "$bin" && tar -xJf .cache/devpack.tar.xz -C .cache; fi
+sum=$( [ -f .cache/devpack.tar.xz ] && md5sum < .cache/devpack.tar.xz)
+if [ -n "$sum" ] && [ "$sum" != "$(cat "$bin/.from_pack" 2>/dev/null)" ]; then
+  rm -rf "$bin" && tar -xJf .cache/devpack.tar.xz -C .cache && echo "$sum" > "$bin/.from_pack"
+fi
 # cuBLASLt and cuDNN: the system CUDA toolkit's, else the ones PyTorch ships.
 libdirs=$(dirname $(find /usr /opt \( -name 'libcublasLt.so.13' -o -name 'libcudnn.so.9' \) 2>/dev/null) 2>/dev/null | sort -u | tr '\n' ':')
-export LD_LIBRARY_PATH=$bin:$libdirs${LD_LIBRARY_PATH:-}
+# Our libraries (Debian's libstdc++, protobuf, oneDNN) for dynrt alone, not for
+# Python: the CLI becomes a wrapper that sets the library path.
+if [ ! -f "$bin/dynrt.bin" ]; then
+  mv "$bin/dynrt" "$bin/dynrt.bin"
+  printf '#!/bin/sh\nLD_LIBRARY_PATH=%s:%s exec %s/dynrt.bin "$@"\n' "$bin" "$libdirs" "$bin" > "$bin/dynrt"
+  chmod +x "$bin/dynrt"
+fi
 export DYNRT_BUILD_DIR=$bin DYNRT_EXPECT_GPU=1 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 rc=0
-python3 -m pytest -q -n 16 -p no:cacheprovider tests/python/test_cuda.py tests/python/test_cuda_elementwise.py 2>&1 | tee "$out/test_cuda.log" | tail -30 || rc=1
-if [ "$what" = ops ] || [ "$what" = full ]; then
-  DYNRT_TEST_PROVIDERS=cuda,cpu python3 -m pytest -q -n 16 -p no:cacheprovider tests/python/test_ops_*.py \
-    tests/python/test_zoo.py 2>&1 | tee "$out/test_ops_cuda.log" | grep -E "FAILED|ERROR|passed|failed" | tail -60 || rc=1
-fi
-if [ "$what" = zoo ] || [ "$what" = full ]; then
-  python3 tools/zoo/run_zoo.py --build-dir "$bin" --providers cuda,cpu --out "$out/zoo_cuda.md" 2>&1 | tail -3
-  [ "$what" = full ] && python3 tools/zoo/run_zoo.py --full --build-dir "$bin" --providers cuda,cpu \
-    --out "$out/zoo_full_cuda.md" 2>&1 | tail -3
-fi
+for step in ${what//,/ }; do
+  case $step in
+    cuda)  # the GPU kernels op by op (each test checks the op ran on cuda)
+      python3 -m pytest -q -n 16 -p no:cacheprovider tests/python/test_cuda.py tests/python/test_cuda_elementwise.py \
+        2>&1 | tee "$out/test_cuda.log" | grep -E "FAILED|passed|failed" || rc=1 ;;
+    ops)  # every op test with the engines on cuda,cpu (failures stream to ops.log as they happen)
+      DYNRT_TEST_PROVIDERS=cuda,cpu python3 -m pytest -v -n 16 -p no:cacheprovider tests/python/test_ops_*.py \
+        tests/python/test_zoo.py 2>&1 | grep --line-buffered -E "FAILED|ERROR|passed|failed" | tee "$out/ops.log" \
+        | tail -40 || rc=1 ;;
+    zoo)  # the zoo report at CI sizes on cuda in fp32, fp16 and bf16 (in parallel)
+      for p in fp32 fp16 bf16; do
+        python3 tools/zoo/run_zoo.py --build-dir "$bin" --providers cuda,cpu --precision $p \
+          --out "$out/zoo_cuda_$p.md" > "/tmp/zoo_$p.log" 2>&1 &
+      done
+      wait
+      tail -n1 /tmp/zoo_*.log ;;
+    zoofull)
+      python3 tools/zoo/run_zoo.py --full --build-dir "$bin" --providers cuda,cpu --out "$out/zoo_full_cuda.md" \
+        2>&1 | tail -1 ;;
+    bench)  # dynrt vs PyTorch eager / torch.compile; add --static for dynamic-vs-static
+      python3 benchmarks/bench_gpu.py --dynrt "$bin/dynrt" --out "$out" --work /tmp/bench_models ${BENCH_ARGS:-} \
+        2>&1 | grep -v Warning | tail -25 || rc=1 ;;
+    *) echo "unknown step $step"; rc=2 ;;
+  esac
+done
 exit $rc

@@ -37,7 +37,7 @@ class Stream final : public ProviderStream {
 
   cudaStream_t get() const { return stream_; }
   cublasLtHandle_t blas() const { return blas_; }
-  cudnnHandle_t dnn() const { return dnn_; }
+  cudnnHandle_t dnn();  // created on first use: loading cuDNN takes a while
   // Scratch of at least `bytes`, valid until the next call (work queued
   // earlier on this stream may still read the old block: it is freed in
   // stream order).

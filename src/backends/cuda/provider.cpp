@@ -20,8 +20,14 @@ Stream::Stream(cudaStream_t user) {
     owned_ = true;
   }
   check(cublasLtCreate(&blas_), "creating a cuBLASLt handle");
-  check(cudnnCreate(&dnn_), "creating a cuDNN handle");
-  check(cudnnSetStream(dnn_, stream_), "binding cuDNN to the stream");
+}
+
+cudnnHandle_t Stream::dnn() {
+  if (!dnn_) {
+    check(cudnnCreate(&dnn_), "creating a cuDNN handle");
+    check(cudnnSetStream(dnn_, stream_), "binding cuDNN to the stream");
+  }
+  return dnn_;
 }
 
 Stream::~Stream() {
