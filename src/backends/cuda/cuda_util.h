@@ -8,6 +8,7 @@
 #include <cudnn.h>
 
 #include <string>
+#include <vector>
 
 #include "backends/cuda/device_shape.h"
 #include "backends/kernel.h"
@@ -42,6 +43,10 @@ class Stream final : public ProviderStream {
   // earlier on this stream may still read the old block: it is freed in
   // stream order).
   void* workspace(size_t bytes);
+  // A flag in host-mapped memory that a kernel sets (to any non-zero value)
+  // when it finds bad input data it cannot report otherwise (an index out of
+  // range); synchronize() then throws kInvalidInput with `message`.
+  int* error_flag(const std::string& message);
 
   void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
   void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
@@ -61,6 +66,10 @@ class Stream final : public ProviderStream {
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
   uint64_t generation_ = 0;  // bumped when the workspace moves
+  static constexpr int kFlags = 64;
+  int* flags_host_ = nullptr;  // kFlags ints, host-mapped
+  int* flags_device_ = nullptr;
+  std::vector<std::string> flag_messages_;
 };
 
 inline Stream& stream_of(const KernelContext& c) {

@@ -2,9 +2,9 @@
 // Gather, GatherElements, GatherND, Pad, Tile, Trilu, DepthToSpace,
 // SpaceToDepth. Elements move by size, so every dtype of 1, 2, 4 or 8 bytes
 // works. Semantics follow the CPU kernels (src/backends/cpu/movement.cpp,
-// indexing.cpp, shape.cpp), except that out-of-range gather indices read as
-// zeros instead of raising (the indices are on the device; checking them
-// would need a copy back and a synchronization).
+// indexing.cpp, shape.cpp). An out-of-range gather index sets the stream's
+// error flag (the indices are on the device): the run fails with
+// kInvalidInput when the stream is next synchronized.
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -280,12 +280,14 @@ std::unique_ptr<Kernel> make_slice(const KernelInit& init) {
 
 std::unique_ptr<Kernel> make_gather(const KernelInit& init) {
   int64_t axis_attr = AxisAttrs::parse(init).axis;
-  return make_kernel([axis_attr](KernelContext& c) {
+  std::string bad = init.label() + ": an index is out of range";
+  return make_kernel([axis_attr, bad](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &y = c.out(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Gather"));
     if (y.numel() == 0) return;
+    Stream& s = stream_of(c);
     launch_gather(y.data, x.data, ind.data, ind.dtype == DType::kInt64, esize(x), prod(x, 0, axis), x.dim(axis),
-                  ind.numel(), prod(x, axis + 1, x.rank), stream_of(c).get());
+                  ind.numel(), prod(x, axis + 1, x.rank), s.error_flag(bad), s.get());
     check(cudaGetLastError(), "Gather kernel");
   });
 }
@@ -296,7 +298,8 @@ bool supports_gather(const KernelInit& n) {
 
 std::unique_ptr<Kernel> make_gather_elements(const KernelInit& init) {
   int64_t axis_attr = AxisAttrs::parse(init).axis;
-  return make_kernel([axis_attr](KernelContext& c) {
+  std::string bad = init.label() + ": an index is out of range";
+  return make_kernel([axis_attr, bad](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &y = c.out(0);
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "GatherElements"));
     if (ind.rank != x.rank) throw Error(ErrorCode::kInvalidInput, "GatherElements: data and indices ranks differ");
@@ -309,8 +312,9 @@ std::unique_ptr<Kernel> make_gather_elements(const KernelInit& init) {
       s.strides[k] = stride;
       stride *= x.dim(k);
     }
+    Stream& st = stream_of(c);
     launch_gather_elements(y.data, x.data, ind.data, ind.dtype == DType::kInt64, esize(x), s, axis, x.dim(axis),
-                           stream_of(c).get());
+                           st.error_flag(bad), st.get());
     check(cudaGetLastError(), "GatherElements kernel");
   });
 }
@@ -322,7 +326,8 @@ bool supports_gather_elements(const KernelInit& n) {
 
 std::unique_ptr<Kernel> make_gather_nd(const KernelInit& init) {
   auto b = static_cast<int>(GatherNDAttrs::parse(init).batch_dims);
-  return make_kernel([b](KernelContext& c) {
+  std::string bad = init.label() + ": an index is out of range";
+  return make_kernel([b, bad](KernelContext& c) {
     const TensorView &x = c.in(0), &ind = c.in(1), &y = c.out(0);
     if (ind.rank < 1 || b < 0 || b >= std::min(x.rank, ind.rank))
       throw Error(ErrorCode::kInvalidInput, "GatherND: batch_dims out of range");
@@ -345,7 +350,8 @@ std::unique_ptr<Kernel> make_gather_nd(const KernelInit& init) {
     d.tuples_per_batch = prod(ind, b, ind.rank - 1);
     d.slice = prod(x, b + d.last, x.rank);
     d.tuples = prod(ind, 0, ind.rank - 1);
-    launch_gather_nd(y.data, x.data, ind.as<const int64_t>(), esize(x), d, stream_of(c).get());
+    Stream& s = stream_of(c);
+    launch_gather_nd(y.data, x.data, ind.as<const int64_t>(), esize(x), d, s.error_flag(bad), s.get());
     check(cudaGetLastError(), "GatherND kernel");
   });
 }

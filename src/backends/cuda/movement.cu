@@ -264,19 +264,21 @@ __device__ int64_t load_index(const Idx* p, int64_t i, int64_t dim) {
 
 template <class E, class Idx>
 __global__ void gather_kernel(E* __restrict__ dst, const E* __restrict__ src, const Idx* __restrict__ idx,
-                              int64_t axis_dim, int64_t count, int64_t inner, int64_t total) {
+                              int64_t axis_dim, int64_t count, int64_t inner, int64_t total, int* error) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t r = i / inner, k = i - r * inner;
     int64_t o = r / count, j = r - o * count;
     int64_t v = load_index(idx, j, axis_dim);
-    dst[i] = v >= 0 && v < axis_dim ? src[(o * axis_dim + v) * inner + k] : E{};
+    bool ok = v >= 0 && v < axis_dim;
+    if (!ok) *error = 1;
+    dst[i] = ok ? src[(o * axis_dim + v) * inner + k] : E{};
   }
 }
 
 template <class E, class Idx>
 __global__ void gather_elements_kernel(E* __restrict__ dst, const E* __restrict__ src, const Idx* __restrict__ idx,
-                                       Strided s, int axis, int64_t axis_dim, int64_t total) {
+                                       Strided s, int axis, int64_t axis_dim, int64_t total, int* error) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t rem = i, off = 0;
@@ -286,13 +288,15 @@ __global__ void gather_elements_kernel(E* __restrict__ dst, const E* __restrict_
       rem = q;
     }
     int64_t v = load_index(idx, i, axis_dim);
-    dst[i] = v >= 0 && v < axis_dim ? src[off + v * s.strides[axis]] : E{};
+    bool ok = v >= 0 && v < axis_dim;
+    if (!ok) *error = 1;
+    dst[i] = ok ? src[off + v * s.strides[axis]] : E{};
   }
 }
 
 template <class E>
 __global__ void gather_nd_kernel(E* __restrict__ dst, const E* __restrict__ src, const int64_t* __restrict__ idx,
-                                 GatherNDDesc d, int64_t slice, int64_t total) {
+                                 GatherNDDesc d, int64_t slice, int64_t total, int* error) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t m = i / slice, k = i - m * slice;
@@ -304,6 +308,7 @@ __global__ void gather_nd_kernel(E* __restrict__ dst, const E* __restrict__ src,
       ok = ok && v >= 0 && v < d.dims[t];
       off += v * d.strides[t];
     }
+    if (!ok) *error = 1;
     dst[i] = ok ? src[off + k] : E{};
   }
 }
@@ -318,7 +323,7 @@ int widen(int elem_size, int64_t run, const void* a, const void* b) {
 }  // namespace
 
 void launch_gather(void* dst, const void* src, const void* indices, bool idx64, int elem_size, int64_t outer,
-                   int64_t axis_dim, int64_t count, int64_t inner, cudaStream_t stream) {
+                   int64_t axis_dim, int64_t count, int64_t inner, int* error, cudaStream_t stream) {
   int es = widen(elem_size, inner, dst, src);
   inner = inner * elem_size / es;
   int64_t total = outer * count * inner;
@@ -330,15 +335,15 @@ void launch_gather(void* dst, const void* src, const void* indices, bool idx64, 
     const auto* p = static_cast<const E*>(src);
     if (idx64)
       gather_kernel<E, int64_t><<<grid, kThreads, 0, stream>>>(o, p, static_cast<const int64_t*>(indices), axis_dim,
-                                                                count, inner, total);
+                                                                count, inner, total, error);
     else
       gather_kernel<E, int32_t><<<grid, kThreads, 0, stream>>>(o, p, static_cast<const int32_t*>(indices), axis_dim,
-                                                                count, inner, total);
+                                                                count, inner, total, error);
   });
 }
 
 void launch_gather_elements(void* dst, const void* src, const void* indices, bool idx64, int elem_size,
-                            const Strided& ind, int axis, int64_t axis_dim, cudaStream_t stream) {
+                            const Strided& ind, int axis, int64_t axis_dim, int* error, cudaStream_t stream) {
   int64_t total = 1;
   for (int k = 0; k < ind.rank; ++k) total *= ind.dims[k];
   if (total <= 0) return;
@@ -349,15 +354,15 @@ void launch_gather_elements(void* dst, const void* src, const void* indices, boo
     const auto* p = static_cast<const E*>(src);
     if (idx64)
       gather_elements_kernel<E, int64_t><<<grid, kThreads, 0, stream>>>(
-          o, p, static_cast<const int64_t*>(indices), ind, axis, axis_dim, total);
+          o, p, static_cast<const int64_t*>(indices), ind, axis, axis_dim, total, error);
     else
       gather_elements_kernel<E, int32_t><<<grid, kThreads, 0, stream>>>(
-          o, p, static_cast<const int32_t*>(indices), ind, axis, axis_dim, total);
+          o, p, static_cast<const int32_t*>(indices), ind, axis, axis_dim, total, error);
   });
 }
 
 void launch_gather_nd(void* dst, const void* src, const int64_t* indices, int elem_size, const GatherNDDesc& d,
-                      cudaStream_t stream) {
+                      int* error, cudaStream_t stream) {
   int es = widen(elem_size, d.slice, dst, src);
   for (int t = 0; t < d.last; ++t)  // tuple offsets must land on word boundaries too
     if ((d.strides[t] * elem_size) % es != 0) es = elem_size;
@@ -373,7 +378,7 @@ void launch_gather_nd(void* dst, const void* src, const int64_t* indices, int el
   by_size(es, [&](auto tag) {
     using E = decltype(tag);
     gather_nd_kernel<E><<<grid, kThreads, 0, stream>>>(static_cast<E*>(dst), static_cast<const E*>(src), indices, w,
-                                                        slice, total);
+                                                        slice, total, error);
   });
 }
 

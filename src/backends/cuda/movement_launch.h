@@ -31,15 +31,16 @@ constexpr int kMaxRowCopies = 16;
 void launch_row_copies(const RowCopy* copies, int count, int elem_size, cudaStream_t stream);
 
 // Gather: data viewed as [outer, axis_dim, inner], output [outer, count, inner];
-// indices int64 (idx64) or int32, `count` of them.
+// indices int64 (idx64) or int32, `count` of them. The three gathers set
+// *error when an index is out of range (and write zeros there).
 void launch_gather(void* dst, const void* src, const void* indices, bool idx64, int elem_size, int64_t outer,
-                   int64_t axis_dim, int64_t count, int64_t inner, cudaStream_t stream);
+                   int64_t axis_dim, int64_t count, int64_t inner, int* error, cudaStream_t stream);
 
 // GatherElements: `ind` has the dims of the indices (= the output) and the
 // contiguous strides of the data; the coordinate along `axis` is replaced by
 // the index value (axis_dim: the data's extent there).
 void launch_gather_elements(void* dst, const void* src, const void* indices, bool idx64, int elem_size,
-                            const Strided& ind, int axis, int64_t axis_dim, cudaStream_t stream);
+                            const Strided& ind, int axis, int64_t axis_dim, int* error, cudaStream_t stream);
 
 // GatherND: `tuples` index tuples of `last` int64 values each; tuple m reads
 // the slice at batch m / tuples_per_batch (batch_stride elements apart) plus
@@ -51,7 +52,7 @@ struct GatherNDDesc {
   int64_t strides[kMaxDims] = {};
 };
 void launch_gather_nd(void* dst, const void* src, const int64_t* indices, int elem_size, const GatherNDDesc& d,
-                      cudaStream_t stream);
+                      int* error, cudaStream_t stream);
 
 // Pad: output index o along axis k reads input index o - lo[k]; outside the
 // input, mode 0 (constant) writes the fill value, 1 (edge) clamps, 2 (reflect)

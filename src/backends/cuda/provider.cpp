@@ -2,6 +2,7 @@
 // per execution context (the caller's or its own) with cuBLASLt and cuDNN
 // handles, and the kernels of kernels.h. Nodes it does not take run on the
 // CPU, with copies at the boundaries (the partitioner).
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,18 @@ Stream::Stream(cudaStream_t user) {
     owned_ = true;
   }
   check(cublasLtCreate(&blas_), "creating a cuBLASLt handle");
+  check(cudaHostAlloc(reinterpret_cast<void**>(&flags_host_), kFlags * sizeof(int), cudaHostAllocMapped),
+        "allocating error flags");
+  std::fill(flags_host_, flags_host_ + kFlags, 0);
+  check(cudaHostGetDevicePointer(reinterpret_cast<void**>(&flags_device_), flags_host_, 0), "mapping error flags");
+}
+
+int* Stream::error_flag(const std::string& message) {
+  for (size_t i = 0; i < flag_messages_.size(); ++i)
+    if (flag_messages_[i] == message) return flags_device_ + i;
+  if (flag_messages_.size() == kFlags) return flags_device_ + kFlags - 1;  // shared: the last message wins
+  flag_messages_.push_back(message);
+  return flags_device_ + flag_messages_.size() - 1;
 }
 
 cudnnHandle_t Stream::dnn() {
@@ -32,6 +45,7 @@ cudnnHandle_t Stream::dnn() {
 
 Stream::~Stream() {
   cudaStreamSynchronize(stream_);
+  if (flags_host_) cudaFreeHost(flags_host_);
   if (workspace_) cudaFree(workspace_);
   if (dnn_) cudnnDestroy(dnn_);
   if (blas_) cublasLtDestroy(blas_);
@@ -66,7 +80,14 @@ void Stream::copy_within(void* dst, const void* src, size_t bytes) {
   check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "a copy on the GPU");
 }
 
-void Stream::synchronize() { check(cudaStreamSynchronize(stream_), "running the GPU work"); }
+void Stream::synchronize() {
+  check(cudaStreamSynchronize(stream_), "running the GPU work");
+  for (size_t i = 0; i < flag_messages_.size(); ++i) {
+    if (reinterpret_cast<volatile int*>(flags_host_)[i] == 0) continue;
+    std::fill(flags_host_, flags_host_ + kFlags, 0);
+    throw Error(ErrorCode::kInvalidInput, flag_messages_[i]);
+  }
+}
 
 namespace {
 
