@@ -5,6 +5,7 @@
 
 #include "builder/partition.h"
 #include "builder/profiles.h"
+#include "builder/schedule.h"
 #include "onnx/importer.h"
 #include "passes/pass.h"
 #include "shape/infer.h"
@@ -64,6 +65,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   progress("partitioning over " + std::to_string(cfg.providers.size()) + " execution provider(s)");
   partition(graph, cfg.providers, half);
   run_provider_passes(graph, progress);
+  schedule_host_first(graph);
   // Symbols made during inference (data-dependent sizes) get their full range in every profile.
   for (ProfileBox& b : impl->profiles)
     for (auto s = static_cast<int>(b.min.size()); s < graph.symbols.size(); ++s) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "builder/partition.h"
+#include "builder/schedule.h"
 #include "graph_builder.h"
 #include "probe_provider.h"
 #include "runtime/engine_impl.h"
@@ -179,6 +180,37 @@ TEST(Partition, EngineRejectsAnInconsistentPartition) {
   ir::Graph output_on_device = g;
   output_on_device.values[static_cast<size_t>(g.outputs[0])].provider = 1;
   expect_invalid(output_on_device, "graph output in device memory");
+}
+
+}  // namespace
+}  // namespace dynrt::testing
+
+namespace dynrt::testing {
+namespace {
+
+TEST(Schedule, HostWorkMovesAheadSoDeviceKernelsRunUninterrupted) {
+  register_testdev();
+  // Written order: MatMul (testdev), Sigmoid of the input (cpu), Add, Relu (testdev).
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+  int x = b.input("x", DType::kFloat32, {n, Expr::constant(8)});
+  int mm = b.node("MatMul", {x, b.constant("W", floats({8, 8}))}, "mm");
+  b.output(b.node("Sigmoid", {x}, "sig"));
+  b.output(b.node("Relu", {b.node("Add", {mm, b.constant("b", floats({8}))}, "add")}, "out"));
+  ir::Graph& g = b.infer();
+  partition(g, {"testdev", "cpu"});
+  EXPECT_EQ(node_summary(g), (std::vector<std::string>{"copy x cpu->testdev", "MatMul@testdev", "Sigmoid@cpu",
+                                                       "Add@testdev", "Relu@testdev", "copy out@testdev testdev->cpu"}));
+  schedule_host_first(g);
+  EXPECT_EQ(node_summary(g), (std::vector<std::string>{"copy x cpu->testdev", "Sigmoid@cpu", "MatMul@testdev",
+                                                       "Add@testdev", "Relu@testdev", "copy out@testdev testdev->cpu"}));
+  // A graph with host nodes only keeps its order.
+  GraphBuilder c = mlp();
+  ir::Graph& h = c.infer();
+  partition(h, {"cpu"});
+  std::vector<std::string> before = node_summary(h);
+  schedule_host_first(h);
+  EXPECT_EQ(node_summary(h), before);
 }
 
 }  // namespace

@@ -58,15 +58,15 @@ def test_model_split_across_testdev_and_cpu_matches_onnxruntime(tmp_path):
         "  testdev: 4 nodes Add x2 MatMul x1 Relu x1\n"
         "  copies between memories: 5\n"
         "  [0] copy 'x' cpu -> testdev\n"
-        "  [1] MatMul 'mm': testdev\n"
-        "  [2] copy 'y' cpu -> testdev\n"
+        "  [1] copy 'y' cpu -> testdev\n"
+        "  [2] MatMul 'mm': testdev\n"
         "  [3] Add 'add_y': testdev\n"
         "  [4] copy 'h2' testdev -> cpu\n"
         "  [5] Sigmoid 'sig': cpu\n"
         "  [6] copy 's' cpu -> testdev\n"
-        "  [7] Relu 'relu': testdev\n"
-        "  [8] Add 'add_b': testdev\n"
-        "  [9] Reshape 'flat': cpu\n"
+        "  [7] Reshape 'flat': cpu\n"
+        "  [8] Relu 'relu': testdev\n"
+        "  [9] Add 'add_b': testdev\n"
         "  [10] copy 'out1@testdev' testdev -> cpu\n")
     # Each run makes exactly those copies: 2 inputs up, h2 down, s up, out1 down.
     out = harness.run_cli("run", engine, "--shapes", "x:3x8,y:3x16").stdout
@@ -148,7 +148,7 @@ def test_fp16_build_runs_device_nodes_in_float16(tmp_path):
     part = partition_section(engine)
     # Casts where float16 meets float32: both inputs, h2 for the CPU, s back, out1; the bias constant is converted.
     assert "  testdev: 9 nodes Add x2 Cast x5 MatMul x1 Relu x1" in part, part
-    assert "  [1] Cast 'cast x to float16': testdev\n  [2] MatMul 'mm': testdev\n" in part, part
+    assert "  [2] Cast 'cast x to float16': testdev\n  [3] MatMul 'mm': testdev\n" in part, part
     assert "  [14] Cast 'cast out1@fp16 to float32': testdev\n  [15] copy 'out1@testdev' testdev -> cpu\n" in part, part
 
 
