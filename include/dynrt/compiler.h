@@ -49,6 +49,8 @@ DYNRT_API std::shared_ptr<Engine> build_from_bytes(const std::string& onnx_bytes
 // What a model needs before building: its inputs with symbolic dims, the
 // dynamic dimensions to give ranges, its ops.
 DYNRT_API std::string describe_model(const std::string& onnx_path);
+// A model's graph inputs, dims as written in it (dim_param names or numbers).
+DYNRT_API std::vector<TensorInfo> model_inputs_from_bytes(const std::string& onnx_bytes);
 
 DYNRT_API const char* precision_name(Precision p);
 

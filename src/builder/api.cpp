@@ -34,6 +34,18 @@ std::string describe_model(const std::string& onnx_path) {
   return s.str();
 }
 
+std::vector<TensorInfo> model_inputs_from_bytes(const std::string& onnx_bytes) {
+  ir::Graph g = onnx_import::import_model_bytes(onnx_bytes, "<memory>", "");
+  std::vector<TensorInfo> out;
+  for (int id : g.inputs) {
+    const ir::Value& v = g.values[static_cast<size_t>(id)];
+    TensorInfo t{v.name, v.dtype, {}};
+    for (const Expr& e : v.shape) t.dims.push_back(e.str(&g.symbols));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 const char* precision_name(Precision p) {
   switch (p) {
     case Precision::kFp32: return "fp32";

@@ -1,0 +1,221 @@
+// dynrt._C: the C++ library, in process. Arrays cross as DLPack-capable
+// buffers (numpy, torch, anything nanobind's ndarray takes) without copies;
+// Python (python/dynrt) keeps the user-facing API thin on top of this.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstring>
+
+#include "dynrt/dynrt.h"
+
+namespace nb = nanobind;
+using namespace dynrt;
+
+namespace {
+
+// ---- element types --------------------------------------------------------------
+
+DType dtype_of(const nb::dlpack::dtype& t) {
+  using C = nb::dlpack::dtype_code;
+  auto code = static_cast<C>(t.code);
+  if (t.lanes != 1) return DType::kUndefined;
+  switch (code) {
+    case C::Float:
+      return t.bits == 32 ? DType::kFloat32 : t.bits == 16 ? DType::kFloat16 : t.bits == 64 ? DType::kFloat64 : DType::kUndefined;
+    case C::Bfloat: return t.bits == 16 ? DType::kBFloat16 : DType::kUndefined;
+    case C::Int:
+      return t.bits == 8 ? DType::kInt8 : t.bits == 16 ? DType::kInt16 : t.bits == 32 ? DType::kInt32 : t.bits == 64 ? DType::kInt64 : DType::kUndefined;
+    case C::UInt:
+      return t.bits == 8 ? DType::kUInt8 : t.bits == 16 ? DType::kUInt16 : t.bits == 32 ? DType::kUInt32 : t.bits == 64 ? DType::kUInt64 : DType::kUndefined;
+    case C::Bool: return t.bits == 8 ? DType::kBool : DType::kUndefined;
+    default: return DType::kUndefined;
+  }
+}
+
+nb::dlpack::dtype dlpack_of(DType t) {
+  using C = nb::dlpack::dtype_code;
+  auto make = [](C c, int bits) { return nb::dlpack::dtype{static_cast<uint8_t>(c), static_cast<uint8_t>(bits), 1}; };
+  switch (t) {
+    case DType::kFloat32: return make(C::Float, 32);
+    case DType::kFloat16: return make(C::Float, 16);
+    case DType::kFloat64: return make(C::Float, 64);
+    case DType::kBFloat16: return make(C::Bfloat, 16);
+    case DType::kInt8: return make(C::Int, 8);
+    case DType::kInt16: return make(C::Int, 16);
+    case DType::kInt32: return make(C::Int, 32);
+    case DType::kInt64: return make(C::Int, 64);
+    case DType::kUInt8: return make(C::UInt, 8);
+    case DType::kUInt16: return make(C::UInt, 16);
+    case DType::kUInt32: return make(C::UInt, 32);
+    case DType::kUInt64: return make(C::UInt, 64);
+    case DType::kBool: return make(C::Bool, 8);
+    default: throw Error(ErrorCode::kUnsupported, std::string("no array type for ") + dtype_name(t));
+  }
+}
+
+using Array = nb::ndarray<>;
+
+// The caller's array as a Tensor over the same memory (no copy).
+Tensor wrap(const std::string& name, const Array& a) {
+  DType t = dtype_of(a.dtype());
+  if (t == DType::kUndefined) throw Error(ErrorCode::kInvalidInput, "'" + name + "' has an element type dynrt does not take");
+  std::vector<int64_t> shape(a.ndim());
+  int64_t expect = 1;
+  bool contiguous = true;
+  for (size_t i = a.ndim(); i-- > 0;) {
+    shape[i] = static_cast<int64_t>(a.shape(i));
+    if (shape[i] != 1 && a.stride(i) != expect) contiguous = false;
+    expect *= shape[i];
+  }
+  if (!contiguous) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not contiguous (row-major): make a contiguous copy");
+  void* data = const_cast<void*>(a.data());
+  if (a.device_type() == nb::device::cpu::value) return Tensor::wrap(t, std::move(shape), data);
+  if (a.device_type() == nb::device::cuda::value) {
+    if (a.device_id() != 0) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is on cuda:" + std::to_string(a.device_id()) + "; dynrt runs on cuda:0");
+    return Tensor::wrap_device("cuda", t, std::move(shape), data);
+  }
+  throw Error(ErrorCode::kInvalidInput, "'" + name + "' is on a device dynrt does not know");
+}
+
+// A host Tensor made by the runtime, as an array that keeps it alive.
+nb::object to_numpy(const Tensor& t) {
+  auto* keep = new Tensor(t);
+  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
+  std::vector<size_t> shape(t.shape().begin(), t.shape().end());
+  nb::ndarray<nb::numpy> arr(keep->data(), shape.size(), shape.data(), owner, nullptr, dlpack_of(t.dtype()));
+  return nb::cast(arr);
+}
+
+// ---- build ------------------------------------------------------------------------
+
+DimRange dim_range(const std::tuple<int64_t, int64_t, int64_t>& r) {
+  return DimRange{std::get<0>(r), std::get<1>(r), std::get<2>(r)};
+}
+
+using ShapeTriple = std::tuple<std::vector<int64_t>, std::vector<int64_t>, std::vector<int64_t>>;
+using DimTriple = std::tuple<int64_t, int64_t, int64_t>;
+
+std::shared_ptr<Engine> build_py(nb::bytes model, const std::vector<std::pair<std::map<std::string, ShapeTriple>, std::map<std::string, DimTriple>>>& profiles,
+                              const std::vector<std::string>& relations, const std::vector<std::string>& providers,
+                              const std::string& precision) {
+  BuildConfig cfg;
+  for (const auto& [inputs, dims] : profiles) {
+    Profile p;
+    for (const auto& [name, s] : inputs) p.inputs[name] = InputShapes{std::get<0>(s), std::get<1>(s), std::get<2>(s)};
+    for (const auto& [name, r] : dims) p.dims[name] = dim_range(r);
+    cfg.profiles.push_back(std::move(p));
+  }
+  cfg.relations = relations;
+  cfg.providers = providers;
+  if (precision == "fp32") cfg.precision = Precision::kFp32;
+  else if (precision == "fp16") cfg.precision = Precision::kFp16;
+  else if (precision == "bf16") cfg.precision = Precision::kBf16;
+  else throw Error(ErrorCode::kInvalidConfig, "precision '" + precision + "': expected fp32, fp16 or bf16");
+  std::string bytes(model.c_str(), model.size());
+  nb::gil_scoped_release release;
+  return build_from_bytes(bytes, cfg);
+}
+
+std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> infos(const std::vector<TensorInfo>& v) {
+  std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> out;
+  for (const TensorInfo& t : v) out.emplace_back(t.name, dtype_name(t.dtype), t.dims);
+  return out;
+}
+
+// ---- run --------------------------------------------------------------------------
+
+// Runs with the caller's arrays; outputs not given come back as new numpy arrays.
+std::map<std::string, nb::object> run(ExecutionContext& ctx, const std::map<std::string, Array>& inputs,
+                                      const std::map<std::string, Array>& outputs) {
+  std::map<std::string, Tensor> in, out;
+  for (const auto& [name, a] : inputs) in.emplace(name, wrap("input '" + name + "'", a));
+  for (const auto& [name, a] : outputs) out.emplace(name, wrap("output '" + name + "'", a));
+  {
+    nb::gil_scoped_release release;
+    ctx.run(in, out);
+  }
+  std::map<std::string, nb::object> made;
+  for (const auto& [name, t] : out)
+    if (!outputs.count(name)) made[name] = to_numpy(t);
+  return made;
+}
+
+}  // namespace
+
+NB_MODULE(_C, m) {
+  m.doc() = "dynrt's C++ library (use the dynrt package)";
+
+  // One Python exception class per error code, all under dynrt.Error. The
+  // class objects live as long as the process (no destructors after Python
+  // has shut down).
+  PyObject* base = PyErr_NewException("dynrt._C.Error", PyExc_RuntimeError, nullptr);
+  m.attr("Error") = nb::borrow(base);
+  static auto* classes = new std::map<ErrorCode, PyObject*>();
+  static PyObject* base_class = base;
+  const std::pair<ErrorCode, const char*> codes[] = {
+      {ErrorCode::kInvalidModel, "InvalidModel"},     {ErrorCode::kUnsupported, "Unsupported"},
+      {ErrorCode::kInvalidConfig, "InvalidConfig"},   {ErrorCode::kInvalidInput, "InvalidInput"},
+      {ErrorCode::kShapeOutOfRange, "ShapeOutOfRange"}, {ErrorCode::kInvalidEngine, "InvalidEngine"},
+      {ErrorCode::kIo, "IoError"},                    {ErrorCode::kInternal, "InternalError"}};
+  for (const auto& [code, name] : codes) {
+    PyObject* cls = PyErr_NewException((std::string("dynrt._C.") + name).c_str(), base, nullptr);
+    (*classes)[code] = cls;
+    m.attr(name) = nb::borrow(cls);
+  }
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const Error& e) {
+      auto it = classes->find(e.code());
+      nb::handle cls = it != classes->end() ? it->second : base_class;
+      nb::object exc = cls(nb::str(e.what()));
+      exc.attr("code") = error_code_name(e.code());
+      PyErr_SetObject(cls.ptr(), exc.ptr());
+    }
+  });
+
+  nb::class_<Engine>(m, "Engine")
+      .def("save", &Engine::save, nb::arg("path"))
+      .def("describe", &Engine::describe)
+      .def("inputs", [](const Engine& e) { return infos(e.inputs()); })
+      .def("outputs", [](const Engine& e) { return infos(e.outputs()); })
+      .def("providers", &Engine::providers)
+      .def(
+          "create_context",
+          [](const Engine& e, int threads, int64_t max_cached_plans, bool capture_graphs, uintptr_t stream) {
+            ContextOptions o;
+            o.threads = threads;
+            o.max_cached_plans = max_cached_plans;
+            o.capture_graphs = capture_graphs;
+            o.stream = reinterpret_cast<void*>(stream);
+            return e.create_context(o);
+          },
+          nb::arg("threads") = 0, nb::arg("max_cached_plans") = 64, nb::arg("capture_graphs") = true,
+          nb::arg("stream") = 0);
+
+  nb::class_<ExecutionContext>(m, "Context")
+      .def("run", &run, nb::arg("inputs"), nb::arg("outputs"))
+      .def("output_shapes", &ExecutionContext::output_shapes, nb::arg("input_shapes"))
+      .def_prop_ro("plans_created", &ExecutionContext::plans_created)
+      .def_prop_ro("threads", &ExecutionContext::threads)
+      .def("last_run_stats", [](const ExecutionContext& c) {
+        RunStats s = c.last_run_stats();
+        return std::map<std::string, int64_t>{{"copies", s.copies},
+                                              {"copy_bytes", s.copy_bytes},
+                                              {"arena_bytes", s.arena_bytes},
+                                              {"graph_replays", s.graph_replays},
+                                              {"device_bytes", s.device_bytes}};
+      });
+
+  m.def("build", &build_py, nb::arg("model"), nb::arg("profiles"), nb::arg("relations"), nb::arg("providers"),
+        nb::arg("precision"));
+  m.def("load", &Engine::load, nb::arg("path"));
+  m.def("model_inputs", [](nb::bytes model) { return infos(model_inputs_from_bytes(std::string(model.c_str(), model.size()))); });
+}
