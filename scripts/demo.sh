@@ -26,3 +26,19 @@ for b in 1 2 3 5 8; do
 done
 echo "-- batch 9 is outside the profile:"
 $dynrt run "$out/pool_flatten.engine" --shapes "x:9x3x16x16" || true
+
+echo "== The same from Python (pip install . builds the dynrt package)"
+python3 -m pip install -q --disable-pip-version-check --no-build-isolation .
+python3 - <<'PY'
+import numpy as np
+import dynrt
+m = dynrt.compile("tests/models/pool_flatten.torchscript.onnx",
+                  [dynrt.Input(min_shape=(1, 3, 16, 16), opt_shape=(4, 3, 16, 16), max_shape=(8, 3, 16, 16))])
+for b in (1, 3, 8):
+    y = m(np.random.rand(b, 3, 16, 16).astype(np.float32))
+    print(f"-- batch {b}: output {y.shape} {y.dtype}, mean {float(y.mean()):.4f}")
+try:
+    m(np.zeros((9, 3, 16, 16), np.float32))
+except dynrt.ShapeOutOfRange as e:
+    print("-- batch 9:", type(e).__name__ + ":", e)
+PY
