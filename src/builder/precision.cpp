@@ -103,6 +103,35 @@ int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& p
     if (ok) half_inputs[k] = ins;
   }
 
+  // Ops whose inputs are large numbers that 16 bits cannot carry precisely
+  // enough (rotary embeddings: position x frequency, then Sin/Cos) stay in
+  // float32, and so does the chain that computes only their inputs.
+  {
+    std::vector<std::vector<size_t>> readers(g.values.size());
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+      for (int v : g.nodes[k].inputs)
+        if (v >= 0) readers[static_cast<size_t>(v)].push_back(k);
+    std::vector<bool> is_output(g.values.size(), false);
+    for (int o : g.outputs) is_output[static_cast<size_t>(o)] = true;
+    std::vector<bool> keep(g.nodes.size(), false);
+    for (size_t k = g.nodes.size(); k-- > 0;) {
+      const ir::Node& n = g.nodes[k];
+      if (n.domain.empty() && (n.op == "Sin" || n.op == "Cos" || n.op == "Tan")) {
+        keep[k] = true;
+      } else {
+        float_edges(g, n, ins, outs);
+        bool only_feeds_kept = !outs.empty();
+        for (size_t o : outs) {
+          auto v = static_cast<size_t>(n.outputs[o]);
+          only_feeds_kept = only_feeds_kept && !is_output[v] && !readers[v].empty();
+          for (size_t r : readers[v]) only_feeds_kept = only_feeds_kept && keep[r];
+        }
+        keep[k] = only_feeds_kept;
+      }
+      if (keep[k]) converted[k] = false;
+    }
+  }
+
   // 2. Outputs of converted nodes become 16-bit.
   std::vector<bool> is_half(g.values.size(), false);
   int count = 0;
