@@ -1,5 +1,6 @@
 """MatMul and Gemm against ONNX Runtime, static and dynamic, plus the dynrt
 fused-activation hook."""
+import harness
 import numpy as np
 import pytest
 from onnx import TensorProto as TP
@@ -162,7 +163,8 @@ def check_fused(tmp_path, m, feeds, fused_name, **kw):
     """The CPU provider's passes must fuse the model into one node named
     `fused_name` (what inspect prints), and the result must match ONNX Runtime."""
     engine = build_engine(m, tmp_path, **kw)
-    assert f"ops (1 nodes): {fused_name} x1" in run_cli("inspect", engine).stdout
+    if not harness.test_providers():  # the fusion is the CPU provider's (GPU runs check the numbers only)
+        assert f"ops (1 nodes): {fused_name} x1" in run_cli("inspect", engine).stdout
     for f in feeds:
         assert_close(run_engine(engine, f, tmp_path), reference(m, f))
 
