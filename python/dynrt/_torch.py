@@ -1,8 +1,11 @@
 """torch.nn.Module -> ONNX, through torch.export (torch.onnx.export(dynamo=True)) with dynamic
 shapes derived from dynrt Inputs: a dim whose min and max differ becomes a torch.export.Dim with
-that range, and dims that share a name share one Dim."""
+that range, and dims that share a name share one Dim. Graph inputs are named after forward()'s
+parameters (or Input.name), so a compiled module can be called by keyword."""
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Sequence
 
 from . import _C
@@ -21,31 +24,59 @@ def _example(torch, inp: Input):
     if dt.is_floating_point:
         return torch.randn(shape, dtype=dt)
     if dt == torch.bool:
-        return torch.zeros(shape, dtype=dt)
+        return torch.ones(shape, dtype=dt)
     return torch.randint(0, 2, shape, dtype=dt)
 
 
-def export_module(model, inputs: Sequence[Input] | None) -> tuple[bytes, list[Input]]:
+def forward_names(model) -> list[str]:
+    """forward()'s positional parameter names (no *args/**kwargs)."""
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _identifier(name: str) -> str:
+    name = re.sub(r"\W", "_", name)
+    return name if name and not name[0].isdigit() else f"d_{name}"
+
+
+def export_module(model, inputs: Sequence[Input] | None, export_max: int | None = None) -> tuple[bytes, list[Input]]:
+    """The model as ONNX bytes plus the Inputs named after the graph inputs. export_max: trace every
+    dynamic dim with the range [min, max(max, export_max)] instead of the Input's own (the JIT
+    exports once with a wide range and only rebuilds the engine when its profile widens)."""
     import torch
     if not inputs:
         raise _C.InvalidConfig("compiling a torch.nn.Module needs inputs=[dynrt.Input(...), ...], one per "
                                "forward() argument")
+    params = forward_names(model)
     dims: dict = {}
+    ranges: dict = {}
     dynamic_shapes, examples, named = [], [], []
     for i, inp in enumerate(inputs):
         spec = {}
         for d in range(len(inp.min_shape)):
             if not inp.is_dynamic(d):
                 continue
-            name = inp.dim_names[d] or f"input{i}_dim{d}"
+            name = _identifier(inp.dim_names[d] or f"input{i}_dim{d}")
+            lo, hi = inp.min_shape[d], inp.max_shape[d]
+            if export_max is not None:
+                hi = max(hi, export_max)
             if name not in dims:
-                dims[name] = torch.export.Dim(name, min=inp.min_shape[d], max=inp.max_shape[d])
+                dims[name] = torch.export.Dim(name, min=lo, max=hi)
+                ranges[name] = (lo, hi)
+            elif ranges[name] != (lo, hi):
+                raise _C.InvalidConfig(f"dimension '{inp.dim_names[d]}' has range {list(ranges[name])} in one input "
+                                       f"and {[lo, hi]} in another; a shared dim_name needs one range")
             spec[d] = dims[name]
         dynamic_shapes.append(spec or None)
         examples.append(_example(torch, inp))
-        renamed = Input(inp.min_shape, inp.opt_shape, inp.max_shape, dtype=inp.dtype,
-                        name=inp.name or f"input_{i}", dim_names=inp.dim_names)
-        named.append(renamed)
+        name = inp.name or (params[i] if i < len(params) else f"input_{i}")
+        named.append(Input(inp.min_shape, inp.opt_shape, inp.max_shape, dtype=inp.dtype, name=name,
+                           dim_names=inp.dim_names))
+    if len(set(i.name for i in named)) != len(named):
+        raise _C.InvalidConfig(f"two Inputs have the same name: {[i.name for i in named]}")
     model = model.eval()
     try:
         with torch.no_grad():

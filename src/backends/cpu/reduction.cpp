@@ -14,6 +14,7 @@
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 #include "backends/cpu/kernels.h"
+#include "backends/reduce_dims.h"
 #include "ops/attrs.h"
 #include "ops/runtime_shape.h"
 
@@ -69,38 +70,20 @@ struct ReducePlan {
 
 // Requires numel(x) > 0.
 ReducePlan make_plan(const TensorView& x, const std::vector<bool>& red) {
-  struct D {
-    int64_t size;
-    bool red;
-  };
-  std::vector<D> m;
-  for (int i = 0; i < x.rank; ++i) {
-    int64_t d = x.dim(i);
-    bool r = red[static_cast<size_t>(i)];
-    if (d == 1) continue;
-    if (!m.empty() && m.back().red == r) m.back().size *= d;
-    else m.push_back({d, r});
-  }
-  if (m.empty()) m.push_back({1, false});
-  std::vector<int64_t> st(m.size());
-  int64_t s = 1;
-  for (size_t i = m.size(); i-- > 0;) {
-    st[i] = s;
-    s *= m[i].size;
-  }
+  std::vector<MergedDim> m = merge_reduce_dims(x, red);
   ReducePlan p;
   size_t last = m.size() - 1;
-  p.inner_red = m[last].red;
+  p.inner_red = m[last].reduced;
   p.inner = m[last].size;
   for (size_t i = 0; i < m.size(); ++i) {
-    (m[i].red ? p.red_count : p.out_count) *= m[i].size;
+    (m[i].reduced ? p.red_count : p.out_count) *= m[i].size;
     if (i == last) break;
-    if (m[i].red) {
+    if (m[i].reduced) {
       p.rdims[p.nr] = m[i].size;
-      p.rstrides[p.nr++] = st[i];
+      p.rstrides[p.nr++] = m[i].stride;
     } else {
       p.kdims[p.nk] = m[i].size;
-      p.kstrides[p.nk++] = st[i];
+      p.kstrides[p.nk++] = m[i].stride;
     }
   }
   return p;

@@ -7,6 +7,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "backends/reduce_dims.h"
 #include "backends/cuda/reduction_launch.h"
 #include "ops/attrs.h"
 
@@ -29,39 +30,21 @@ ReducePlan make_plan(const TensorView& x, const std::vector<bool>& red, int64_t 
   ReducePlan p;
   p.out_count = out_count;
   if (x.numel() == 0) return p;  // red_count 0: every output is the identity
-  struct D {
-    int64_t size;
-    bool red;
-  };
-  std::vector<D> m;
-  for (int i = 0; i < x.rank; ++i) {
-    int64_t d = x.dim(i);
-    bool r = red[static_cast<size_t>(i)];
-    if (d == 1) continue;
-    if (!m.empty() && m.back().red == r) m.back().size *= d;
-    else m.push_back({d, r});
-  }
-  if (m.empty()) m.push_back({1, false});
-  std::vector<int64_t> st(m.size());
-  int64_t s = 1;
-  for (size_t i = m.size(); i-- > 0;) {
-    st[i] = s;
-    s *= m[i].size;
-  }
+  std::vector<MergedDim> m = merge_reduce_dims(x, red);
   int64_t kept = 1;
   p.red_count = 1;
   for (size_t i = 0; i < m.size(); ++i) {
-    if (m[i].red) {
+    if (m[i].reduced) {
       p.rdims[p.nr] = m[i].size;
-      p.rstrides[p.nr++] = st[i];
+      p.rstrides[p.nr++] = m[i].stride;
       p.red_count *= m[i].size;
     } else {
       p.kdims[p.nk] = m[i].size;
-      p.kstrides[p.nk++] = st[i];
+      p.kstrides[p.nk++] = m[i].stride;
       kept *= m[i].size;
     }
   }
-  p.inner_red = m.back().red;
+  p.inner_red = m.back().reduced;
   if (kept != out_count) throw Error(ErrorCode::kInternal, op + ": output size does not match the reduced shape");
   return p;
 }
