@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -67,10 +68,22 @@ class Input:
                f"dtype={self.dtype})"
 
 
-def _precision(precision, enabled_precisions) -> str:
+def _precision(precision, enabled_precisions, device="cpu") -> str:
+    """precision= (a name or dtype) is what the engine computes in; enabled_precisions (the
+    Torch-TensorRT spelling) is a set of precisions the engine may use: fp32 is always allowed, the
+    lowest precision in the set that the device has is picked (on CPU that is fp32)."""
     if precision is None and enabled_precisions:
         names = {dtype_name(p) for p in enabled_precisions}
-        precision = "fp16" if "float16" in names else "bf16" if "bfloat16" in names else "fp32"
+        names = {{"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}.get(n, n) for n in names}
+        unknown = names - {"float32", "float16", "bfloat16"}
+        if unknown:
+            raise _C.InvalidConfig(f"enabled_precisions {sorted(unknown)}: dynrt computes in float32, float16 or "
+                                   "bfloat16")
+        on_gpu = str(device or "cpu").split(":")[0] == "cuda"
+        precision = "fp16" if on_gpu and "float16" in names else "bf16" if on_gpu and "bfloat16" in names else "fp32"
+        if "float32" not in names and precision == "fp32":
+            warnings.warn(f"enabled_precisions {sorted(names)}: the {device} device computes in fp32 (dynrt's "
+                          "reduced precisions run on the cuda provider)", UserWarning, stacklevel=3)
     if precision is None:
         return "fp32"
     p = dtype_name(precision)
@@ -153,18 +166,26 @@ class Engine:
 
 
 class Context:
+    """One execution context (its own plans and memory); use it from one thread at a time."""
+
     def __init__(self, engine: Engine, impl):
         self.engine = engine
         self._impl = impl
 
     def run(self, inputs: dict, outputs: dict | None = None) -> dict:
-        """Runs on the given arrays (numpy or torch, any device the engine uses); outputs given
-        are written in place, the others come back as numpy arrays."""
+        """Runs on the given arrays (numpy or torch, on a device the engine uses) without copying
+        them. Outputs given are written in place and come back as the same objects; the others are
+        made by the run (numpy arrays, or torch tensors when an input is a torch tensor)."""
         outputs = {} if outputs is None else outputs
         made = self._impl.run(inputs, outputs)
+        if made and any(_is_torch(v) for v in inputs.values()):
+            torch = _torch()
+            device = next(v.device for v in inputs.values() if _is_torch(v))
+            made = {k: torch.from_numpy(v).to(device) for k, v in made.items()}
         return {**outputs, **made}
 
     def output_shapes(self, input_shapes: dict) -> dict:
+        """Output shapes for these input shapes, without running (-1: known only from the data)."""
         return self._impl.output_shapes({k: list(v) for k, v in input_shapes.items()})
 
     @property
@@ -172,6 +193,7 @@ class Context:
         return self._impl.plans_created
 
     def last_run_stats(self) -> dict:
+        """copies (between provider memories), copy_bytes, arena_bytes, graph_replays, device_bytes."""
         return self._impl.last_run_stats()
 
 
@@ -181,55 +203,147 @@ def _is_torch(x) -> bool:
 
 class CompiledModule:
     """A callable engine: positional inputs in the model's input order, or by name. numpy in gives
-    numpy out, torch in gives torch out (on the inputs' device); no copies on the way."""
+    numpy out, torch in gives torch out (on the inputs' device); no copies on the way. out= (an
+    array, or a sequence / dict of them for several outputs) gives the buffers to write into; they
+    are what the call returns."""
 
     def __init__(self, engine: Engine, threads: int = 0):
         self.engine = engine
         self.context = engine.create_context(threads=threads)
+        self._run = self.context._impl.run
         self._inputs = engine.input_names
+        self._input_set = frozenset(self._inputs)
         self._outputs = [(n, t) for n, t, _ in engine._impl.outputs()]
-        self._shapes: dict = {}  # input shapes -> output shapes (plans are cached the same way)
+        self._shapes: dict = {}  # input shapes -> [(output name, shape or None, dtype name)]
+        self._threads = threads
+        self._stream_contexts: dict = {}  # CUDA stream -> Context
         self.builds = 1
 
-    def __call__(self, *args, **kwargs):
+    @property
+    def input_names(self) -> list[str]:
+        return list(self._inputs)
+
+    @property
+    def output_names(self) -> list[str]:
+        return [n for n, _ in self._outputs]
+
+    def _feeds(self, args, kwargs) -> list:
         if len(args) > len(self._inputs):
             raise _C.InvalidInput(f"{len(args)} inputs given; the model takes {len(self._inputs)}: {self._inputs}")
-        feeds = dict(zip(self._inputs, args))
+        values = list(args) + [None] * (len(self._inputs) - len(args))
         for k, v in kwargs.items():
-            if k in feeds:
-                raise _C.InvalidInput(f"input '{k}' given twice")
-            feeds[k] = v
-        torch_mode = any(_is_torch(v) for v in feeds.values())
-        if torch_mode:
-            feeds = {k: (v if _is_torch(v) else _torch().from_numpy(np.asarray(v))).contiguous() for k, v in feeds.items()}
-            device = next(iter(feeds.values())).device
-        else:
-            feeds = {k: np.ascontiguousarray(v) for k, v in feeds.items()}
-        key = tuple((k, tuple(v.shape)) for k, v in sorted(feeds.items()))
-        shapes = self._shapes.get(key)
-        if shapes is None:
-            shapes = self.context.output_shapes({k: tuple(v.shape) for k, v in feeds.items()})
-            if len(self._shapes) < 1024:
-                self._shapes[key] = shapes
-        outs = {}
-        for name, dt in self._outputs:
-            dims = shapes[name]
-            if any(d < 0 for d in dims):
+            if k not in self._input_set:
+                raise _C.InvalidInput(f"'{k}' is not an input of this model; its inputs are {self._inputs}")
+            i = self._inputs.index(k)
+            if i < len(args):
+                raise _C.InvalidInput(f"input '{k}' given twice (by position and by name)")
+            values[i] = v
+        missing = [n for n, v in zip(self._inputs, values) if v is None]
+        if missing:
+            raise _C.InvalidInput(f"missing input{'s' if len(missing) > 1 else ''} {missing}; the model takes "
+                                  f"{self._inputs}")
+        return values
+
+    def _plan(self, key, names, values) -> list:
+        shapes = self.context.output_shapes(dict(zip(names, key)))
+        plan = [(name, None if any(d < 0 for d in shapes[name]) else tuple(shapes[name]), dt)
+                for name, dt in self._outputs]
+        if len(self._shapes) >= 1024:
+            self._shapes.clear()
+        self._shapes[key] = plan
+        return plan
+
+    def __call__(self, *args, **kwargs):
+        out = kwargs.pop("out", None) if "out" not in self._input_set else None
+        names = self._inputs
+        values = args if not kwargs and len(args) == len(names) else self._feeds(args, kwargs)
+        # What reaches the engine: numpy arrays as they are, CPU torch tensors as numpy views of the
+        # same memory (cheaper to hand over than DLPack), other tensors (CUDA, bfloat16) as they are.
+        arrays = []
+        device = None
+        on_cpu = True
+        for v in values:
+            if type(v) is np.ndarray:
+                arrays.append(v if v.flags.c_contiguous else np.ascontiguousarray(v))
+            elif _is_torch(v):
+                if device is None:
+                    device, on_cpu = v.device, v.is_cpu
+                arrays.append(_host_view(v if v.is_contiguous() else v.contiguous()))
+            else:
+                arrays.append(np.ascontiguousarray(v))
+        key = tuple(a.shape for a in arrays)
+        plan = self._shapes.get(key)
+        if plan is None:
+            plan = self._plan(key, names, arrays)
+        given = self._given_outputs(out) if out is not None else None
+        outs, results = {}, {}
+        for name, shape, dt in plan:
+            if given and name in given:
+                o = given[name]
+                results[name] = o
+                outs[name] = _host_view(o) if _is_torch(o) else o
+            elif shape is None:
                 continue  # sized by data: the engine allocates it
-            if torch_mode:
+            elif device is None:
+                if dt in _NUMPY:
+                    outs[name] = results[name] = np.empty(shape, dtype=_NUMPY[dt])
+            elif on_cpu and dt in _NUMPY:
+                a = outs[name] = np.empty(shape, dtype=_NUMPY[dt])
+                results[name] = _torch().from_numpy(a)
+            else:
                 torch = _torch()
-                outs[name] = torch.empty(dims, dtype=getattr(torch, dt), device=device)
-            else:
-                outs[name] = np.empty(dims, dtype=_NUMPY[dt])
-        made = self.context._impl.run(feeds, outs)
-        result = []
-        for name, _ in self._outputs:
-            if name in outs:
-                result.append(outs[name])
-            else:
-                arr = made[name]
-                result.append(_torch().from_numpy(arr).to(device) if torch_mode else arr)
-        return result[0] if len(result) == 1 else tuple(result)
+                outs[name] = results[name] = torch.empty(shape, dtype=getattr(torch, dt), device=device)
+        run = self._run if on_cpu else self._device_run(device)
+        made = run(dict(zip(names, arrays)), outs)
+        if len(plan) == 1:
+            name = plan[0][0]
+            return results[name] if name in results else self._made(made[name], device)
+        return tuple(results[name] if name in results else self._made(made[name], device) for name, _, _ in plan)
+
+    def _device_run(self, device):
+        """CUDA tensors: run on PyTorch's current stream (a context per stream), so the engine is
+        ordered after the kernels that made the inputs and before those that read the outputs. On
+        the legacy default stream (which CUDA graphs cannot record) PyTorch's queued work is waited
+        for, and the engine's own stream is synchronized at the end of the run."""
+        if device.type != "cuda":
+            return self._run
+        current = _torch().cuda.current_stream(device)
+        stream = current.cuda_stream
+        if not stream:
+            current.synchronize()
+            return self._run
+        ctx = self._stream_contexts.get(stream)
+        if ctx is None:
+            ctx = self._stream_contexts[stream] = self.engine.create_context(threads=self._threads, stream=stream)
+        return ctx._impl.run
+
+    def _given_outputs(self, out) -> dict:
+        if isinstance(out, dict):
+            return out
+        if isinstance(out, (list, tuple)):
+            if len(out) != len(self._outputs):
+                raise _C.InvalidInput(f"out= has {len(out)} buffers; the model has {len(self._outputs)} outputs")
+            return {name: o for (name, _), o in zip(self._outputs, out) if o is not None}
+        if len(self._outputs) != 1:
+            raise _C.InvalidInput(f"the model has {len(self._outputs)} outputs: give out= as a tuple or dict")
+        return {self._outputs[0][0]: out}
+
+    @staticmethod
+    def _made(arr, device):
+        if device is None:
+            return arr
+        t = _torch().from_numpy(arr)
+        return t if device.type == "cpu" else t.to(device)
+
+
+def _host_view(t):
+    """A CPU torch tensor as a numpy array over the same memory; anything else unchanged."""
+    if t.is_cpu:
+        try:
+            return (t.detach() if t.requires_grad else t).numpy()
+        except (TypeError, RuntimeError):  # bfloat16 and other types numpy lacks: DLPack takes them
+            return t
+    return t
 
 
 def _torch():
@@ -237,30 +351,66 @@ def _torch():
     return torch
 
 
+# Torch-TensorRT options with no dynrt meaning: accepted (so a torch_tensorrt.compile call can be
+# renamed), ignored with a warning.
+_TRT_ONLY = {"workspace_size", "min_block_size", "torch_executed_ops", "torch_executed_modules", "truncate_double",
+             "truncate_long", "use_python_runtime", "optimization_level", "debug", "require_full_compilation",
+             "make_refittable", "immutable_weights", "cache_built_engines", "reuse_cached_engines", "use_fast_partitioner",
+             "enable_experimental_decompositions", "dla_sram_size", "dla_local_dram_size", "dla_global_dram_size",
+             "hardware_compatible", "engine_capability", "num_avg_timing_iters", "sparse_weights",
+             "assume_dynamic_shape_support", "use_explicit_typing", "strip_engine_weights", "tiling_optimization_level",
+             "l2_limit_for_tiling", "offload_module_to_cpu", "pass_through_build_failures", "allow_shape_tensors",
+             "refit_identical_engine_weights", "lazy_engine_init", "enable_weight_streaming", "arg_inputs",
+             "kwarg_inputs"}
+
+
+def _as_input(x) -> Input:
+    """An Input, or an example tensor / array (Torch-TensorRT accepts those): its exact shape."""
+    if isinstance(x, Input):
+        return x
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return Input(shape=tuple(x.shape), dtype=x.dtype)
+    raise _C.InvalidConfig(f"inputs: expected dynrt.Input or an example tensor, got {type(x).__name__}")
+
+
 def compile(model, inputs: Sequence[Input] | None = None, *, device="cpu", precision=None, ir: str = "aot",
             enabled_precisions: Iterable | None = None, dims: dict | None = None, relations: Sequence[str] = (),
-            threads: int = 0, **jit_options):
-    """Builds an engine for `model` (an ONNX path, bytes or ModelProto, or a torch.nn.Module) valid
-    for every shape the Inputs allow, and returns it as a callable module.
+            threads: int = 0, **options):
+    """Builds an engine for `model` (an ONNX path, bytes or ModelProto, a torch.nn.Module, or a
+    torch.export.ExportedProgram) valid for every shape the Inputs allow, and returns it as a
+    callable module.
 
-    device: "cpu" or "cuda". precision: "fp32" (default), "fp16", "bf16" (or torch dtypes;
-    enabled_precisions={torch.float16} is accepted as Torch-TensorRT spells it). ir: "aot"
-    (also "dynamo", "default") builds now; "jit" (also "torch_compile") builds on the first call
-    and widens its range when a call falls outside it (dynrt.JitModule). dims: ranges of named
-    dimensions of an ONNX model, {"batch": (1, 8, 32)}."""
+    inputs: dynrt.Input per model input (or example tensors: their exact shapes). device: "cpu" or
+    "cuda". precision: "fp32" (default), "fp16", "bf16" (or torch dtypes); enabled_precisions=
+    {torch.float16} is accepted as Torch-TensorRT spells it. ir: "aot" (also "dynamo", "default")
+    builds now; "jit" (also "torch_compile") builds on the first call and widens its range when a
+    call falls outside it (dynrt.JitModule; options max_dim, dynamic_dims). dims: ranges of named
+    dimensions of an ONNX model, {"batch": (1, 8, 32)}. relations: extra constraints between
+    dimensions ("seq == 2*half")."""
     mode = {"aot": "aot", "dynamo": "aot", "default": "aot", "jit": "jit", "torch_compile": "jit"}.get(ir)
     if mode is None:
-        raise _C.InvalidConfig(f"ir '{ir}': expected 'aot' or 'jit'")
-    prec = _precision(precision, enabled_precisions)
+        raise _C.InvalidConfig(f"ir '{ir}': expected 'aot' or 'jit' (or Torch-TensorRT's 'dynamo', 'torch_compile')")
+    ignored = sorted(k for k in options if k in _TRT_ONLY)
+    if ignored:
+        warnings.warn(f"dynrt.compile ignores the TensorRT options {ignored}", UserWarning, stacklevel=2)
+    options = {k: v for k, v in options.items() if k not in _TRT_ONLY}
+    prec = _precision(precision, enabled_precisions, device)
     providers = _providers(device)
+    inputs = None if inputs is None else [_as_input(x) for x in inputs]
     if mode == "jit":
         from ._jit import JitModule
-        return JitModule(model, inputs=inputs, device=device, precision=prec, threads=threads, **jit_options)
-    if jit_options:
-        raise _C.InvalidConfig(f"unknown options for ir='aot': {sorted(jit_options)}")
+        unknown = sorted(set(options) - {"max_dim", "dynamic_dims", "dim_names", "dim_limits"})
+        if unknown:
+            raise _C.InvalidConfig(f"unknown options for ir='jit': {unknown}")
+        return JitModule(model, inputs=inputs, device=device, precision=prec, threads=threads, **options)
+    if options:
+        raise _C.InvalidConfig(f"unknown options for ir='aot': {sorted(options)}")
     if _is_torch_module(model):
         from ._torch import export_module
         data, inputs = export_module(model, inputs)
+    elif type(model).__name__ == "ExportedProgram":
+        from ._torch import export_program
+        data = export_program(model)
     else:
         data = _model_bytes(model)
     profiles, rels = _profile_for_onnx(data, inputs, dims)

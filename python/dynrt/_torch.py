@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from typing import Sequence
 
 from . import _C
@@ -42,10 +43,11 @@ def _identifier(name: str) -> str:
     return name if name and not name[0].isdigit() else f"d_{name}"
 
 
-def export_module(model, inputs: Sequence[Input] | None, export_max: int | None = None) -> tuple[bytes, list[Input]]:
-    """The model as ONNX bytes plus the Inputs named after the graph inputs. export_max: trace every
-    dynamic dim with the range [min, max(max, export_max)] instead of the Input's own (the JIT
-    exports once with a wide range and only rebuilds the engine when its profile widens)."""
+def export_module(model, inputs: Sequence[Input] | None,
+                  export_ranges: dict | None = None) -> tuple[bytes, list[Input]]:
+    """The model as ONNX bytes plus the Inputs named after the graph inputs. export_ranges:
+    {dim name: (lo, hi)}, trace those dynamic dims with that range instead of the Input's own (the
+    JIT exports once with a wide range and only rebuilds the engine when its profile widens)."""
     import torch
     if not inputs:
         raise _C.InvalidConfig("compiling a torch.nn.Module needs inputs=[dynrt.Input(...), ...], one per "
@@ -59,10 +61,11 @@ def export_module(model, inputs: Sequence[Input] | None, export_max: int | None 
         for d in range(len(inp.min_shape)):
             if not inp.is_dynamic(d):
                 continue
-            name = _identifier(inp.dim_names[d] or f"input{i}_dim{d}")
+            raw = inp.dim_names[d] or f"input{i}_dim{d}"
+            name = _identifier(raw)
             lo, hi = inp.min_shape[d], inp.max_shape[d]
-            if export_max is not None:
-                hi = max(hi, export_max)
+            if export_ranges and raw in export_ranges:
+                lo, hi = min(lo, export_ranges[raw][0]), max(hi, export_ranges[raw][1])
             if name not in dims:
                 dims[name] = torch.export.Dim(name, min=lo, max=hi)
                 ranges[name] = (lo, hi)
@@ -78,11 +81,32 @@ def export_module(model, inputs: Sequence[Input] | None, export_max: int | None 
     if len(set(i.name for i in named)) != len(named):
         raise _C.InvalidConfig(f"two Inputs have the same name: {[i.name for i in named]}")
     model = model.eval()
+    # torch.export first, on its own: torch.onnx.export would fall back to strategies (draft
+    # export, tracing) that silently specialise a dim the Inputs make dynamic.
     try:
         with torch.no_grad():
-            program = torch.onnx.export(model, tuple(examples), dynamo=True, dynamic_shapes=tuple(dynamic_shapes),
-                                        input_names=[inp.name for inp in named], verbose=False)
+            exported = torch.export.export(model, tuple(examples), dynamic_shapes=tuple(dynamic_shapes), strict=False)
     except Exception as e:  # noqa: BLE001 - the exporter's own message says what to change
         raise _C.Unsupported(f"torch.export could not export {type(model).__name__} with these Inputs: "
                              f"{type(e).__name__}: {e}") from e
-    return program.model_proto.SerializeToString(), named
+    data = _to_onnx(exported, type(model).__name__, dynamic_shapes=tuple(dynamic_shapes),  # names the dims
+                    input_names=[inp.name for inp in named])
+    return data, named
+
+
+def _to_onnx(exported, what: str, **kwargs) -> bytes:
+    import torch
+    try:
+        with warnings.catch_warnings():
+            # dims that share a Dim: "The axis name: batch will not be used, since it shares ..."
+            warnings.filterwarnings("ignore", message=".*will not be used, since it shares the same shape")
+            program = torch.onnx.export(exported, dynamo=True, verbose=False, **kwargs)
+    except Exception as e:  # noqa: BLE001
+        raise _C.Unsupported(f"torch.onnx.export could not convert {what} to ONNX: {type(e).__name__}: {e}") from e
+    return program.model_proto.SerializeToString()
+
+
+def export_program(exported) -> bytes:
+    """A torch.export.ExportedProgram (its dynamic dims as it was exported with) as ONNX bytes."""
+    names = [s.arg.name for s in exported.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
+    return _to_onnx(exported, "the ExportedProgram", input_names=names)

@@ -151,6 +151,10 @@ std::map<std::string, nb::object> run(ExecutionContext& ctx, const std::map<std:
 
 NB_MODULE(_C, m) {
   m.doc() = "dynrt's C++ library (use the dynrt package)";
+  // Engines and contexts held by objects that live until interpreter exit
+  // (torch.compile's caches, module globals) are not freed in a set order at
+  // shutdown; nanobind would report each as a leak.
+  nb::set_leak_warnings(false);
 
   // One Python exception class per error code, all under dynrt.Error. The
   // class objects live as long as the process (no destructors after Python
@@ -164,9 +168,12 @@ NB_MODULE(_C, m) {
       {ErrorCode::kInvalidConfig, "InvalidConfig"},   {ErrorCode::kInvalidInput, "InvalidInput"},
       {ErrorCode::kShapeOutOfRange, "ShapeOutOfRange"}, {ErrorCode::kInvalidEngine, "InvalidEngine"},
       {ErrorCode::kIo, "IoError"},                    {ErrorCode::kInternal, "InternalError"}};
+  nb::handle(base).attr("code") = "error";
   for (const auto& [code, name] : codes) {
     PyObject* cls = PyErr_NewException((std::string("dynrt._C.") + name).c_str(), base, nullptr);
     (*classes)[code] = cls;
+    // The code on the class too: errors raised by the Python layer carry it as well.
+    nb::handle(cls).attr("code") = error_code_name(code);
     m.attr(name) = nb::borrow(cls);
   }
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
