@@ -6,7 +6,8 @@
 #   tests/python/test_ops_*.py, test_zoo.py   every op test and the zoo, engines built --providers cuda,cpu
 #   tools/zoo/run_zoo.py [--full]             the zoo report on cuda (docs/zoo_cuda.md, docs/zoo_full_cuda.md)
 #   benchmarks/bench_gpu.py                   dynrt vs PyTorch eager / torch.compile (bench)
-# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops zoo zoofull bench
+#   tests/python/test_python_cuda.py          the Python API on CUDA tensors (python; carry .cache/wheels too)
+# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops zoo zoofull python bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-cuda}
@@ -48,6 +49,10 @@ for step in ${what//,/ }; do
     zoofull)
       python3 tools/zoo/run_zoo.py --full --build-dir "$bin" --providers cuda,cpu --out "$out/zoo_full_cuda.md" \
         2>&1 | tail -1 ;;
+    python)  # the Python API on CUDA tensors, from the carried cp312 wheel (.cache/wheels, scripts/pack_for_device.sh)
+      python3 -m pip install -q --no-index --no-deps --target /tmp/site .cache/wheels/dynrt-*cp312*.whl || rc=1
+      LD_LIBRARY_PATH=$libdirs PYTHONPATH=/tmp/site python3 -m pytest -q -p no:cacheprovider tests/python/test_python_cuda.py 2>&1 \
+        | grep -E "^E |FAILED|passed|failed" | tail -20 || rc=1 ;;
     bench)  # dynrt vs PyTorch eager / torch.compile; add --static for dynamic-vs-static
       python3 benchmarks/bench_gpu.py --dynrt "$bin/dynrt" --out "$out" --work /tmp/bench_models ${BENCH_ARGS:-} \
         2>&1 | grep -v Warning | tail -25 || rc=1 ;;

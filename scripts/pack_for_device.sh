@@ -15,3 +15,14 @@ du -sh "$out"
 # One compressed file to carry: run(carry=[".cache/devpack.tar.xz"]); scripts/gpu_tests.sh unpacks it.
 tar -C .cache -cJf .cache/devpack.tar.xz devbin
 du -sh .cache/devpack.tar.xz
+# The Python package for the GPU machine's Python 3.12 (scripts/gpu_tests.sh python), when
+# a Python 3.12 with pip is here (PYTHON312=...).
+py312=${PYTHON312:-python3.12}
+if [ -z "${PYTHON312:-}" ] && command -v pyenv >/dev/null; then  # a pyenv-installed 3.12
+  v=$(pyenv versions --bare | grep -m1 '^3\.12' || true)
+  [ -n "$v" ] && py312="$(pyenv root)/versions/$v/bin/python3.12"
+fi
+if command -v "$py312" >/dev/null; then
+  mkdir -p .cache/wheels && rm -f .cache/wheels/*.whl
+  "$py312" -m pip wheel -q --no-deps . -w .cache/wheels --config-settings=build-dir=build/python312 && ls -la .cache/wheels
+fi
