@@ -7,6 +7,7 @@
 // kInvalidInput when the stream is next synchronized.
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -163,36 +164,41 @@ bool supports_depth_to_space(const KernelInit& n) {
 
 // ---- Concat, Split ------------------------------------------------------------------
 
+// Concat and Split move the same blocks, in opposite directions, between a
+// whole tensor and its pieces along `axis` (piece extents are final: for
+// Split from the schema's shape function, also for sizes read at run time).
+void move_pieces(KernelContext& c, const TensorView& whole, std::span<const TensorView> pieces, int64_t axis_attr,
+                 bool into_whole, const char* op) {
+  auto axis = static_cast<int>(norm_axis(axis_attr, whole.rank, op));
+  int es = esize(whole);
+  int64_t outer = prod(whole, 0, axis), inner = prod(whole, axis + 1, whole.rank);
+  int64_t row = whole.dim(axis) * inner;
+  std::vector<RowCopy> copies;
+  int64_t at = 0;
+  for (const TensorView& piece : pieces) {
+    int64_t blk = piece.dim(axis) * inner;
+    if (at + blk > row) throw Error(ErrorCode::kInternal, std::string(op) + ": the pieces exceed the whole tensor");
+    if (blk > 0 && outer > 0) {
+      auto* w = static_cast<std::byte*>(whole.data) + at * es;
+      RowCopy rc;
+      rc.src = into_whole ? piece.data : w;
+      rc.dst = into_whole ? w : piece.data;
+      rc.rows = outer;
+      rc.width = blk;
+      rc.src_pitch = into_whole ? blk : row;
+      rc.dst_pitch = into_whole ? row : blk;
+      copies.push_back(rc);
+    }
+    at += blk;
+  }
+  if (copies.empty()) return;
+  launch_row_copies(copies.data(), static_cast<int>(copies.size()), es, stream_of(c).get());
+  check(cudaGetLastError(), op);
+}
+
 std::unique_ptr<Kernel> make_concat(const KernelInit& init) {
   int64_t axis_attr = AxisAttrs::parse(init).axis;
-  return make_kernel([axis_attr](KernelContext& c) {
-    const TensorView& y = c.out(0);
-    auto axis = static_cast<int>(norm_axis(axis_attr, y.rank, "Concat"));
-    int es = esize(y);
-    int64_t outer = prod(y, 0, axis), inner = prod(y, axis + 1, y.rank);
-    int64_t row = y.dim(axis) * inner;
-    std::vector<RowCopy> copies;
-    int64_t at = 0;
-    for (size_t i = 0; i < c.inputs.size(); ++i) {
-      const TensorView& x = c.in(i);
-      int64_t blk = x.dim(axis) * inner;
-      if (at + blk > row) throw Error(ErrorCode::kInternal, "Concat: inputs exceed the output");
-      if (blk > 0 && outer > 0) {
-        RowCopy rc;
-        rc.src = x.data;
-        rc.dst = static_cast<std::byte*>(y.data) + at * es;
-        rc.rows = outer;
-        rc.width = blk;
-        rc.src_pitch = blk;
-        rc.dst_pitch = row;
-        copies.push_back(rc);
-      }
-      at += blk;
-    }
-    if (copies.empty()) return;
-    launch_row_copies(copies.data(), static_cast<int>(copies.size()), es, stream_of(c).get());
-    check(cudaGetLastError(), "Concat kernel");
-  });
+  return make_kernel([axis_attr](KernelContext& c) { move_pieces(c, c.out(0), c.inputs, axis_attr, true, "Concat"); });
 }
 
 bool supports_concat(const KernelInit& n) {
@@ -202,38 +208,9 @@ bool supports_concat(const KernelInit& n) {
   return true;
 }
 
-// Output sizes are final (the schema's shape function, also for split sizes
-// read at run time): each output takes its extent along the axis in order.
 std::unique_ptr<Kernel> make_split(const KernelInit& init) {
   int64_t axis_attr = AxisAttrs::parse(init).axis;
-  return make_kernel([axis_attr](KernelContext& c) {
-    const TensorView& x = c.in(0);
-    auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "Split"));
-    int es = esize(x);
-    int64_t outer = prod(x, 0, axis), inner = prod(x, axis + 1, x.rank);
-    int64_t row = x.dim(axis) * inner;
-    std::vector<RowCopy> copies;
-    int64_t at = 0;
-    for (size_t i = 0; i < c.outputs.size(); ++i) {
-      const TensorView& y = c.out(i);
-      int64_t blk = y.dim(axis) * inner;
-      if (at + blk > row) throw Error(ErrorCode::kInternal, "Split: output sizes exceed the input");
-      if (blk > 0 && outer > 0) {
-        RowCopy rc;
-        rc.src = static_cast<const std::byte*>(x.data) + at * es;
-        rc.dst = y.data;
-        rc.rows = outer;
-        rc.width = blk;
-        rc.src_pitch = row;
-        rc.dst_pitch = blk;
-        copies.push_back(rc);
-      }
-      at += blk;
-    }
-    if (copies.empty()) return;
-    launch_row_copies(copies.data(), static_cast<int>(copies.size()), es, stream_of(c).get());
-    check(cudaGetLastError(), "Split kernel");
-  });
+  return make_kernel([axis_attr](KernelContext& c) { move_pieces(c, c.in(0), c.outputs, axis_attr, false, "Split"); });
 }
 
 bool supports_split(const KernelInit& n) {
