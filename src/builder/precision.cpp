@@ -1,5 +1,6 @@
 #include "builder/precision.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -78,6 +79,7 @@ int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& p
   // 1. Which nodes convert: a device provider takes the node's 16-bit form.
   std::vector<bool> converted(g.nodes.size(), false);
   std::vector<std::vector<size_t>> half_inputs(g.nodes.size());  // per converted node
+  std::vector<size_t> retargeted_casts;                           // Casts to float32 now casting to `half`
   std::vector<size_t> ins, outs;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     ir::Node& n = g.nodes[k];
@@ -101,6 +103,7 @@ int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& p
     if (cast_to_float && !ok) n.attrs["to"] = old_to;
     converted[k] = ok;
     if (ok) half_inputs[k] = ins;
+    if (ok && cast_to_float) retargeted_casts.push_back(k);
   }
 
   // Ops whose inputs are large numbers that 16 bits cannot carry precisely
@@ -128,7 +131,12 @@ int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& p
         }
         keep[k] = only_feeds_kept;
       }
-      if (keep[k]) converted[k] = false;
+      if (keep[k] && converted[k]) {  // back to its float32 form, inputs included
+        converted[k] = false;
+        half_inputs[k].clear();
+        if (std::find(retargeted_casts.begin(), retargeted_casts.end(), k) != retargeted_casts.end())
+          g.nodes[k].attrs["to"].i = static_cast<int64_t>(DType::kFloat32);
+      }
     }
   }
 

@@ -31,11 +31,18 @@ void register_anyfloat() {
 
 DType dtype_of(const ir::Graph& g, const std::string& value) { return g.values[static_cast<size_t>(g.find_value(value))].dtype; }
 
-// x -> Mul(W) -> <trig or Sigmoid> -> Add(x) -> Relu -> out
-ir::Graph& build(GraphBuilder& b, const std::string& op) {
+// x -> Mul(W) -> <trig or Sigmoid> -> Add(x) -> Relu -> out, and
+// pos (int64) -> Cast(float) -> Mul(W) as the angle when `rotary`.
+ir::Graph& build(GraphBuilder& b, const std::string& op, bool rotary = false) {
   Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
   int x = b.input("x", DType::kFloat32, {n, Expr::constant(4)});
-  int mul = b.node("Mul", {x, b.constant("W", floats({4}, 100.f))}, "angle");
+  int angle_in = x;
+  if (rotary) {
+    int pos = b.input("pos", DType::kInt64, {n, Expr::constant(4)});
+    angle_in = b.node("Cast", {pos}, "posf");
+    b.g.nodes.back().attrs["to"].i = static_cast<int64_t>(DType::kFloat32);
+  }
+  int mul = b.node("Mul", {angle_in, b.constant("W", floats({4}, 100.f))}, "angle");
   int t = b.node(op, {mul}, "t");
   b.output(b.node("Relu", {b.node("Add", {t, x}, "sum")}, "out"));
   return b.infer();
@@ -67,6 +74,21 @@ TEST(Precision, TrigonometryAndTheChainFeedingItStayFloat32) {
     EXPECT_EQ(dtype_of(g, "sum"), DType::kFloat16) << op;  // after the trig, 16-bit again
     EXPECT_EQ(dtype_of(g, "t@fp16"), DType::kFloat16) << op;
   }
+  // The rotary form: the kept nodes read float32 too (no 16-bit inputs), and
+  // the Cast that makes the angle's input keeps casting to float32.
+  GraphBuilder b;
+  ir::Graph& g = build(b, "Sin", true);
+  partition(g, {"anyfloat", "cpu"}, DType::kFloat16);
+  for (const ir::Node& n : g.nodes) {
+    if (n.name != "angle" && n.name != "t" && n.name != "posf") continue;
+    for (int v : n.inputs) {
+      EXPECT_NE(g.values[static_cast<size_t>(v)].dtype, DType::kFloat16) << n.name << " reads a float16 value";
+    }
+    if (n.name == "posf") {
+      EXPECT_EQ(n.attrs.at("to").i, static_cast<int64_t>(DType::kFloat32));
+    }
+  }
+  EXPECT_EQ(dtype_of(g, "posf"), DType::kFloat32);
 }
 
 }  // namespace
