@@ -128,6 +128,16 @@ void ContextImpl::find_device_io() {
     if (e->kinds[k] == NodeKind::kCopy) output_copy[static_cast<size_t>(n.outputs[0])] = static_cast<int>(k);
   }
   for (int o : g.outputs) read_on_host[static_cast<size_t>(root(o))] = true;
+  // A graph output's download can become a copy into the caller's device
+  // buffer only when nothing else reads the host value (a CPU node, a view of
+  // it, the same value listed twice among the outputs).
+  std::vector<int> uses(nv, 0);
+  for (size_t k = 0; k < g.nodes.size(); ++k)
+    for (int v : g.nodes[k].inputs)
+      if (v >= 0) ++uses[static_cast<size_t>(root(v))];
+  for (int o : g.outputs) ++uses[static_cast<size_t>(root(o))];
+  for (int o : g.outputs)
+    if (uses[static_cast<size_t>(o)] > 1) output_copy[static_cast<size_t>(o)] = -1;
 }
 
 int ContextImpl::memory_of(const std::string& device, const std::string& what) const {

@@ -32,7 +32,8 @@ struct Plan {
     bool failed = false;  // the provider could not record it: run plainly
   };
   std::vector<Captured> captured;
-  uint64_t captured_generation = 0;  // ContextImpl::memory_generation() at recording
+  uint64_t captured_generation = 0;           // ContextImpl::memory_generation() at recording
+  std::vector<const void*> captured_callers;  // ContextImpl::copy_source at recording
 };
 
 // Plans for the input shapes seen recently; the least recently used one is

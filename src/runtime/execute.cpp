@@ -172,12 +172,22 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
 void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
   std::vector<int64_t> binding = plan.binding;
   size_t n = e->graph.nodes.size();
-  uint64_t generation = memory_generation();
-  if (plan.captured.size() != segments.size() || plan.captured_generation != generation) {
-    plan.captured.clear();  // pointers baked into the graphs moved: capture again
+  // Recordings hold pointers: drop them when memory moved (arenas, scratch)
+  // or the caller's device buffers that kernels read in place changed.
+  auto invalidate_if_moved = [&] {
+    uint64_t generation = memory_generation();
+    if (plan.captured.size() == segments.size() && plan.captured_generation == generation &&
+        plan.captured_callers == copy_source)
+      return;
+    // New caller buffers: record only once the same ones come back (a
+    // caller that passes fresh buffers every run gets plain runs).
+    if (plan.captured_callers != copy_source) plan.runs = 0;
+    plan.captured.clear();
     plan.captured.resize(segments.size());
     plan.captured_generation = generation;
-  }
+    plan.captured_callers = copy_source;
+  };
+  invalidate_if_moved();
   for (size_t k = 0; k < n;) {
     int s = segment_at[k];
     if (s < 0 || profile.enabled || !capture_graphs) {
@@ -185,6 +195,7 @@ void ContextImpl::execute(Plan& plan, std::vector<TensorView>& views) {
       ++k;
       continue;
     }
+    invalidate_if_moved();  // a node since the last segment may have grown scratch memory
     const Segment& seg = segments[static_cast<size_t>(s)];
     Plan::Captured& cap = plan.captured[static_cast<size_t>(s)];
     if (cap.work) {
@@ -213,7 +224,7 @@ void ContextImpl::capture(const Segment& seg, Plan::Captured& cap, Plan& plan, s
   } else {
     try {
       for (size_t j = seg.begin; j < seg.end; ++j) run_node(j, plan, views, binding);
-    } catch (const Error&) {
+    } catch (...) {  // the segment runs plainly below (and throws again if the error is real)
       stream.end_capture();
       cap.failed = true;
     }

@@ -262,5 +262,54 @@ TEST(RuntimeApi, InputsAndOutputsInDeviceMemorySkipTheHost) {
   }
 }
 
+// x -> MatMul -> Add -> Relu -> y on testdev; with `host_reader`, z = Sigmoid(y) on the CPU too.
+std::shared_ptr<Engine> device_mlp(std::vector<std::string> providers, bool host_reader) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+  int x = b.input("x", DType::kFloat32, {n, Expr::constant(8)});
+  int mm = b.node("MatMul", {x, b.constant("W", floats({8, 4}, 0.25f))}, "mm");
+  int y = b.node("Relu", {b.node("Add", {mm, b.constant("b", floats({4}, -1.f))}, "add")}, "y");
+  b.output(y);
+  if (host_reader) b.output(b.node("Sigmoid", {y}, "z"));
+  BuildConfig cfg;
+  cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+  cfg.providers = std::move(providers);
+  return EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+}
+
+TEST(RuntimeApi, RecordingsFollowTheCallersDeviceBuffers) {
+  register_testdev();
+  auto ctx = device_mlp({"testdev", "cpu"}, false)->create_context();
+  auto cpu = device_mlp({"cpu"}, false)->create_context();
+  for (int run = 0; run < 4; ++run) {  // a fresh device input every run: nothing may replay the old pointer
+    Tensor hx = floats({3, 8}, 1.f + static_cast<float>(run));
+    Tensor x = Tensor::on_device("testdev", DType::kFloat32, {3, 8});
+    Tensor::copy(hx, x);
+    Tensor got = ctx->run({{"x", x}}).at("y");
+    Tensor want = cpu->run({{"x", hx}}).at("y");
+    for (int64_t i = 0; i < want.numel(); ++i) ASSERT_EQ(got.data_as<float>()[i], want.data_as<float>()[i]) << run;
+  }
+  Tensor hx = floats({3, 8}, 7.f), x = Tensor::on_device("testdev", DType::kFloat32, {3, 8});
+  Tensor::copy(hx, x);
+  for (int run = 0; run < 3; ++run) ctx->run({{"x", x}});  // the same buffer again: recorded and replayed
+  EXPECT_EQ(ctx->last_run_stats().graph_replays, 1);
+}
+
+TEST(RuntimeApi, DeviceOutputAlsoReadOnTheHost) {
+  register_testdev();
+  auto ctx = device_mlp({"testdev", "cpu"}, true)->create_context();
+  Tensor hx = floats({3, 8}, 2.f);
+  auto want = device_mlp({"cpu"}, true)->create_context()->run({{"x", hx}});
+  Tensor y = Tensor::on_device("testdev", DType::kFloat32, {3, 4});
+  std::map<std::string, Tensor> out = {{"y", y}};
+  ctx->run({{"x", hx}}, out);
+  Tensor got_y(DType::kFloat32, {3, 4});
+  Tensor::copy(y, got_y);
+  for (int64_t i = 0; i < 12; ++i) {
+    EXPECT_EQ(got_y.data_as<float>()[i], want.at("y").data_as<float>()[i]);
+    EXPECT_EQ(out.at("z").data_as<float>()[i], want.at("z").data_as<float>()[i]);
+  }
+}
+
 }  // namespace
 }  // namespace dynrt::testing
