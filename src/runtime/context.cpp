@@ -294,7 +294,8 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     Tensor& t = output_tensor(outputs, g.values[v].name, views[v], "these inputs give");
     int m = memory_of(t.device(), "output '" + g.values[v].name + "'");
     int k = output_copy[v];
-    if (k >= 0 && g.values[static_cast<size_t>(g.nodes[static_cast<size_t>(k)].inputs[0])].provider == m) {
+    if (k >= 0 && streams[static_cast<size_t>(m)] &&
+        g.values[static_cast<size_t>(g.nodes[static_cast<size_t>(k)].inputs[0])].provider == m) {
       copy_target[static_cast<size_t>(k)] = t.data();  // the download becomes a copy on the device
     } else {  // computed on the host: uploaded after the run
       host_staging.emplace_back(t.nbytes());

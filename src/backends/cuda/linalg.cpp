@@ -13,7 +13,7 @@ namespace {
 // ---- MatMul: numpy semantics (1-D operands promoted, batch dims broadcast) ----
 
 struct MatMulState : KernelState {
-  std::unique_ptr<LtGemm> gemm;
+  std::unique_ptr<AlignedGemm> gemm;
   // General broadcasting: one GEMM per output batch at these element offsets.
   std::vector<std::pair<int64_t, int64_t>> offsets;
   int64_t m = 0, n = 0;
@@ -79,7 +79,7 @@ class MatMulKernel : public Kernel {
       }
     }
     (void)Y;
-    st->gemm = std::make_unique<LtGemm>(s, g, label_);
+    st->gemm = std::make_unique<AlignedGemm>(s, g, label_);
     return st;
   }
 
@@ -134,7 +134,7 @@ class GemmKernel : public Kernel {
     // A C of n elements broadcast along rows with beta 1 is the epilogue's bias.
     g.bias = has_c_ && a_.beta == 1.f && c.in(2).numel() == g.n && g.n > 1 &&
              (c.in(2).rank == 1 || (c.in(2).rank == 2 && c.in(2).dim(0) == 1));
-    return std::make_unique<LtGemm>(stream_of(c), g, label_);
+    return std::make_unique<AlignedGemm>(stream_of(c), g, label_);
   }
 
   void run(KernelContext& c) const override {
@@ -142,7 +142,7 @@ class GemmKernel : public Kernel {
     const TensorView& Y = c.out(0);
     void* y = Y.data;
     auto type = static_cast<ElemType>(Y.dtype);
-    const auto* gemm = static_cast<const LtGemm*>(c.state);
+    const auto* gemm = static_cast<const AlignedGemm*>(c.state);
     bool bias = false;
     float beta = 0.f;
     if (has_c_) {

@@ -34,7 +34,7 @@ cudaDataType_t cuda_type(DType t) {
 // cuBLASLt is column-major: the row-major product Y = op(A) op(B) is computed
 // as the column-major Y^T (n x m) = op(B)^T op(A)^T, whose operands are A's
 // and B's buffers read as stored.
-LtGemm::LtGemm(Stream& s, const GemmShape& g, const std::string& label) : label_(label) {
+LtGemm::LtGemm(Stream& s, const GemmShape& g, const std::string& label) : label_(label), alignment_(g.alignment) {
   if (g.batch > INT32_MAX) fail(label, "more than 2^31 GEMMs in one batch");
   // float32 accumulation and scaling; for float32 data also float32 products (no TF32).
   check(cublasLtMatmulDescCreate(&op_, CUBLAS_COMPUTE_32F, CUDA_R_32F), "creating a cuBLASLt matmul");
@@ -56,6 +56,9 @@ LtGemm::LtGemm(Stream& s, const GemmShape& g, const std::string& label) : label_
   check(cublasLtMatmulPreferenceCreate(&pref), "creating a cuBLASLt preference");
   size_t ws = kMaxWorkspace;
   cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+    cublasLtMatmulPreferenceSetAttribute(pref, attr, &alignment_, sizeof(alignment_));
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
   cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(s.blas(), op_, w_, x_, d_, d_, pref, 1, &result, &found);
@@ -80,6 +83,24 @@ void LtGemm::run(Stream& s, const void* a, const void* b, void* y, const void* b
   void* ws = workspace_ ? s.workspace(workspace_) : nullptr;
   check(cublasLtMatmul(s.blas(), op_, &alpha, b, w_, a, x_, &beta, y, d_, y, d_, &algo_, ws, workspace_, s.get()),
         label_.c_str());
+}
+
+}  // namespace dynrt::cuda
+
+namespace dynrt::cuda {
+
+AlignedGemm::AlignedGemm(Stream& s, GemmShape g, const std::string& label) {
+  g.alignment = 16;
+  fast = std::make_unique<LtGemm>(s, g, label);
+  g.alignment = static_cast<uint32_t>(dtype_size(g.dtype));
+  any = std::make_unique<LtGemm>(s, g, label);
+}
+
+void AlignedGemm::run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha,
+                      float beta) const {
+  auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  bool ok = aligned(a) && aligned(b) && aligned(y) && (!bias || aligned(bias));
+  (ok ? fast : any)->run(s, a, b, y, bias, alpha, beta);
 }
 
 }  // namespace dynrt::cuda

@@ -18,6 +18,16 @@ struct GemmShape {
   int64_t stride_a = 0, stride_b = 0, stride_y = 0;  // elements between batches (0: shared)
   bool bias = false;                                 // add a length-n vector to every row
   DType dtype = DType::kFloat32;                     // of A, B, Y and the bias
+  uint32_t alignment = 16;  // bytes every pointer passed to run() is aligned to
+};
+
+// A GEMM planned twice: for 16-byte-aligned pointers (the arenas' and most
+// callers'), and for any element-aligned ones (a caller's tensor slice, a
+// batch at an odd offset); run() takes the plan the pointers allow.
+struct AlignedGemm : KernelState {
+  AlignedGemm(Stream& s, GemmShape g, const std::string& label);
+  void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta) const;
+  std::unique_ptr<class LtGemm> fast, any;
 };
 
 cudaDataType_t cuda_type(DType t);
@@ -32,7 +42,9 @@ class LtGemm : public KernelState {
   void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta) const;
 
  private:
+  friend struct AlignedGemm;
   std::string label_;
+  uint32_t alignment_ = 16;
   cublasLtMatmulDesc_t op_ = nullptr;
   cublasLtMatrixLayout_t x_ = nullptr, w_ = nullptr, d_ = nullptr;
   cublasLtMatmulAlgo_t algo_{};
