@@ -66,6 +66,9 @@ class ConvKernel : public Kernel {
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &X = c.in(0), &W = c.in(1), &Y = c.out(0);
+    if (Y.numel() == 0) return nullptr;  // nothing to compute: the runtime skips the node
+    if (X.numel() == 0 || W.numel() == 0)
+      throw Error(ErrorCode::kUnsupported, label_ + ": a convolution over an empty input on CUDA");
     auto st = std::make_unique<ConvState>();
     std::vector<int> xd = cudnn_dims(X), wd = cudnn_dims(W), yd = cudnn_dims(Y);
     bool fp32 = X.dtype == DType::kFloat32;

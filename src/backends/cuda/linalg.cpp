@@ -27,6 +27,7 @@ class MatMulKernel : public Kernel {
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &A = c.in(0), &B = c.in(1), &Y = c.out(0);
+    if (Y.numel() == 0) return nullptr;  // nothing to compute: the runtime skips the node
     auto st = std::make_unique<MatMulState>();
     int64_t m = A.rank >= 2 ? A.dim(A.rank - 2) : 1, k = A.dim(A.rank - 1);
     int64_t n = B.rank >= 2 ? B.dim(B.rank - 1) : 1;
@@ -130,7 +131,7 @@ class GemmKernel : public Kernel {
     g.k = a_.trans_a ? A.dim(0) : A.dim(1);
     g.n = a_.trans_b ? B.dim(0) : B.dim(1);
     g.dtype = A.dtype;
-    if (g.k == 0) return nullptr;
+    if (g.k == 0 || g.m == 0 || g.n == 0) return nullptr;  // no product (k == 0: run() writes C or zeros)
     // A C of n elements broadcast along rows with beta 1 is the epilogue's bias.
     g.bias = has_c_ && a_.beta == 1.f && c.in(2).numel() == g.n && g.n > 1 &&
              (c.in(2).rank == 1 || (c.in(2).rank == 2 && c.in(2).dim(0) == 1));
