@@ -1,5 +1,6 @@
 // The `dynrt` command line: build, run, bench, inspect (flags in the style of trtexec).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +29,8 @@ const char* kUsage = R"(usage:
   dynrt bench ENGINE --shapes in:8x3x224x224,... [--iterations N] [--warmup N] [--threads N] [--io host|device] [--json]
       --io device: inputs and outputs in the GPU provider's memory (no copies through the host are timed).
   dynrt inspect MODEL.onnx|ENGINE
+  dynrt --version
+  Every subcommand takes --help.
 )";
 
 struct UsageError : std::runtime_error {
@@ -48,27 +51,51 @@ struct Args {
   }
 };
 
-Args parse_args(int argc, char** argv, int start, const std::vector<std::string>& bool_flags) {
+// Flags each subcommand takes: value flags, then flags without a value.
+struct FlagSet {
+  const char* command;
+  std::vector<std::string> values, switches;
+};
+
+const FlagSet kBuildFlags{"build",
+                          {"-o", "--min-shapes", "--opt-shapes", "--max-shapes", "--dim", "--relation", "--providers",
+                           "--device", "--precision"},
+                          {"--profile"}};
+const FlagSet kRunFlags{"run", {"--inputs", "--shapes", "--outputs", "--seed", "--threads"}, {}};
+const FlagSet kBenchFlags{"bench", {"--shapes", "--iterations", "--warmup", "--threads", "--io"}, {"--json"}};
+const FlagSet kInspectFlags{"inspect", {}, {}};
+
+bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+// Unknown flags and flags missing their value are usage errors that name the
+// flag (a value never starts with "--").
+Args parse_args(int argc, char** argv, int start, const FlagSet& known) {
   Args a;
   for (int i = start; i < argc; ++i) {
     std::string s = argv[i];
-    if (s.rfind("--", 0) == 0 || s == "-o") {
-      if (std::find(bool_flags.begin(), bool_flags.end(), s) != bool_flags.end()) {
-        a.flags.emplace_back(s, "");
-        continue;
-      }
-      std::string value;
-      if (size_t eq = s.find('='); eq != std::string::npos && s.rfind("--", 0) == 0 && s != "--dim") {
-        value = s.substr(eq + 1);
-        s = s.substr(0, eq);
-      } else {
-        if (i + 1 >= argc) throw UsageError("flag " + s + " needs a value");
-        value = argv[++i];
-      }
-      a.flags.emplace_back(s, value);
-    } else {
+    bool flag = s.rfind("--", 0) == 0 || (s.size() > 1 && s[0] == '-' && !std::isdigit(static_cast<unsigned char>(s[1])));
+    if (!flag) {
       a.positional.push_back(s);
+      continue;
     }
+    std::string value;
+    bool inline_value = false;
+    if (size_t eq = s.find('='); eq != std::string::npos && s.rfind("--", 0) == 0 && s != "--dim") {
+      value = s.substr(eq + 1);
+      s = s.substr(0, eq);
+      inline_value = true;
+    }
+    if (contains(known.switches, s)) {
+      if (inline_value) throw UsageError("flag " + s + " takes no value");
+      a.flags.emplace_back(s, "");
+      continue;
+    }
+    if (!contains(known.values, s)) throw UsageError(std::string("unknown flag ") + s + " for '" + known.command + "'");
+    if (!inline_value) {
+      if (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0) throw UsageError("flag " + s + " needs a value");
+      value = argv[++i];
+    }
+    a.flags.emplace_back(s, value);
   }
   return a;
 }
@@ -264,7 +291,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int cmd_build(int argc, char** argv) {
-  Args a = parse_args(argc, argv, 2, {"--profile"});
+  Args a = parse_args(argc, argv, 2, kBuildFlags);
   if (a.positional.size() != 1 || !a.has("-o")) throw UsageError("build needs MODEL.onnx and -o ENGINE");
   auto t0 = std::chrono::steady_clock::now();
   auto engine = build(a.positional[0], config_from(a));
@@ -274,7 +301,7 @@ int cmd_build(int argc, char** argv) {
 }
 
 int cmd_run(int argc, char** argv) {
-  Args a = parse_args(argc, argv, 2, {});
+  Args a = parse_args(argc, argv, 2, kRunFlags);
   if (a.positional.size() != 1) throw UsageError("run needs ENGINE");
   auto engine = Engine::load(a.positional[0]);
   std::map<std::string, Tensor> inputs;
@@ -298,12 +325,14 @@ int cmd_run(int argc, char** argv) {
 }
 
 int cmd_bench(int argc, char** argv) {
-  Args a = parse_args(argc, argv, 2, {"--json"});
+  Args a = parse_args(argc, argv, 2, kBenchFlags);
   if (a.positional.size() != 1 || !a.has("--shapes")) throw UsageError("bench needs ENGINE and --shapes");
   auto engine = Engine::load(a.positional[0]);
   auto inputs = random_inputs(*engine, a.get("--shapes"), 0);
   int64_t iters = parse_int(a.get("--iterations", "20"), "iteration count");
   int64_t warmup = parse_int(a.get("--warmup", "3"), "warmup count");
+  if (iters < 1) throw UsageError("--iterations must be at least 1, got " + std::to_string(iters));
+  if (warmup < 0) throw UsageError("--warmup must be 0 or more, got " + std::to_string(warmup));
   auto ctx = engine->create_context(context_options(a));
   std::map<std::string, Tensor> outputs;  // filled by the first run, reused after (no allocation per run)
   std::string io = a.get("--io", "host");
@@ -354,7 +383,7 @@ int cmd_bench(int argc, char** argv) {
 }
 
 int cmd_inspect(int argc, char** argv) {
-  Args a = parse_args(argc, argv, 2, {});
+  Args a = parse_args(argc, argv, 2, kInspectFlags);
   if (a.positional.size() != 1) throw UsageError("inspect needs MODEL.onnx or ENGINE");
   const std::string& path = a.positional[0];
   std::ifstream f(path, std::ios::binary);
@@ -377,6 +406,15 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << "dynrt " << DYNRT_VERSION_STRING << "\n";
+    return 0;
+  }
+  for (int i = 2; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
   try {
     if (cmd == "build") return cmd_build(argc, argv);
     if (cmd == "run") return cmd_run(argc, argv);
