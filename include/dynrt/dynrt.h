@@ -5,3 +5,4 @@
 
 #include "dynrt/compiler.h"
 #include "dynrt/runtime.h"
+#include "dynrt/version.h"

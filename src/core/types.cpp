@@ -2,8 +2,11 @@
 
 #include "dynrt/error.h"
 #include "dynrt/types.h"
+#include "dynrt/version.h"
 
 namespace dynrt {
+
+const char* version() { return DYNRT_VERSION_STRING; }
 
 const char* error_code_name(ErrorCode code) {
   switch (code) {

@@ -407,7 +407,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "--version" || cmd == "version") {
-    std::cout << "dynrt " << DYNRT_VERSION_STRING << "\n";
+    std::cout << "dynrt " << dynrt::version() << "\n";
     return 0;
   }
   for (int i = 2; i < argc; ++i)

@@ -3,9 +3,12 @@
 #include <dynrt/dynrt.h>
 
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
+  static_assert(DYNRT_VERSION >= 100, "the version macros come with the headers");
+  if (std::string(dynrt::version()) != DYNRT_VERSION_STRING) return 3;  // headers and library agree
   dynrt::BuildConfig cfg;
   cfg.profiles.push_back({.inputs = {}, .dims = {{"batch", {1, 2, 4}}}});
   auto engine = dynrt::build(argv[1], cfg);
