@@ -1,6 +1,7 @@
 """The installed package: `cmake --install` into a fresh prefix, then a
 two-file project built against it with find_package(dynrt) and with
-pkg-config, each running a model with a dynamic batch."""
+pkg-config, and one that builds dynrt with add_subdirectory, each running a
+model with a dynamic batch."""
 import os
 import pathlib
 import subprocess
@@ -45,3 +46,12 @@ def test_pkg_config_consumer(prefix, tmp_path):
     flags = sh("pkg-config", "--cflags", "--libs", "dynrt", env=env).split()
     sh("g++", "-std=c++20", CONSUMER / "main.cpp", "-o", tmp_path / "consumer", *flags)
     assert sh(tmp_path / "consumer", MODEL) == "ok 3x4\n"
+
+
+def test_add_subdirectory_consumer(tmp_path):
+    """dynrt built as part of another project (its paths are relative to its own folder)."""
+    b = tmp_path / "b"
+    sh("cmake", "-S", harness.ROOT / "tests" / "packaging" / "subdir", "-B", b, "-G", "Ninja",
+       "-DCMAKE_BUILD_TYPE=Release", f"-DDYNRT_SOURCE={harness.ROOT}")
+    sh("cmake", "--build", b, "--target", "consumer", "-j2")
+    assert sh(b / "consumer", MODEL) == "ok 3x4\n"
