@@ -281,14 +281,8 @@ std::unique_ptr<Kernel> make_gather_elements(const KernelInit& init) {
     auto axis = static_cast<int>(norm_axis(axis_attr, x.rank, "GatherElements"));
     if (ind.rank != x.rank) throw Error(ErrorCode::kInvalidInput, "GatherElements: data and indices ranks differ");
     if (y.numel() == 0) return;
-    Strided s;
-    s.rank = ind.rank;
-    int64_t stride = 1;
-    for (int k = x.rank - 1; k >= 0; --k) {
-      s.dims[k] = ind.dim(k);
-      s.strides[k] = stride;
-      stride *= x.dim(k);
-    }
+    Strided s = contiguous(x);  // the data's strides over the indices' dims
+    for (int k = 0; k < ind.rank; ++k) s.dims[k] = ind.dim(k);
     Stream& st = stream_of(c);
     launch_gather_elements(y.data, x.data, ind.data, ind.dtype == DType::kInt64, esize(x), s, axis, x.dim(axis),
                            st.error_flag(bad), st.get());
