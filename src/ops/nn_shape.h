@@ -114,6 +114,22 @@ inline void forward_pads(const Spatial& p, size_t i, int64_t in, int64_t out, in
   }
 }
 
+// A pool's window over 1 to 3 spatial axes as three axes (leading ones of
+// size 1) with concrete pads for these spatial sizes; G has in, out, k, s, d,
+// pb, pe arrays of 3 (each provider's pooling geometry).
+template <class G>
+void fill_window3(const Spatial& p, const int64_t* in_dims, const int64_t* out_dims, G& g) {
+  size_t off = 3 - p.n;
+  for (size_t i = 0; i < p.n; ++i) {
+    g.in[off + i] = in_dims[i];
+    g.out[off + i] = out_dims[i];
+    g.k[off + i] = p.kernel[i];
+    g.s[off + i] = p.strides[i];
+    g.d[off + i] = p.dilations[i];
+    forward_pads(p, i, in_dims[i], out_dims[i], g.pb[off + i], g.pe[off + i]);
+  }
+}
+
 // ConvTranspose (ONNX Runtime's rules): the natural output size is
 // (in-1)*stride + output_padding + eff_kernel; padding is cut from it.
 struct Transposed {

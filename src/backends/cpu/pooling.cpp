@@ -52,16 +52,7 @@ class PoolKernel : public Kernel {
     const TensorView &x = c.in(0), &y = c.out(0);
     if (y.numel() == 0) return;
     PoolGeom g;
-    size_t off = 3 - n_;
-    for (size_t i = 0; i < n_; ++i) {
-      int64_t in = x.dim(static_cast<int>(i + 2)), out = y.dim(static_cast<int>(i + 2));
-      g.in[off + i] = in;
-      g.out[off + i] = out;
-      g.k[off + i] = sp_.kernel[i];
-      g.s[off + i] = sp_.strides[i];
-      g.d[off + i] = sp_.dilations[i];
-      nnshape::forward_pads(sp_, i, in, out, g.pb[off + i], g.pe[off + i]);
-    }
+    nnshape::fill_window3(sp_, x.dims.data() + 2, y.dims.data() + 2, g);
     int64_t planes = x.dim(0) * x.dim(1);
     int64_t in_plane = g.in[0] * g.in[1] * g.in[2], out_plane = g.out[0] * g.out[1] * g.out[2];
     const float* xs = x.as<const float>();

@@ -64,16 +64,7 @@ class PoolKernel : public Kernel {
     g.count_include_pad = include_pad_;
     g.p = p_;
     g.planes = x.dim(0) * x.dim(1);
-    size_t off = 3 - n_;
-    for (size_t i = 0; i < n_; ++i) {
-      int64_t in = x.dim(static_cast<int>(i + 2)), out = y.dim(static_cast<int>(i + 2));
-      g.in[off + i] = in;
-      g.out[off + i] = out;
-      g.k[off + i] = sp_.kernel[i];
-      g.s[off + i] = sp_.strides[i];
-      g.d[off + i] = sp_.dilations[i];
-      nnshape::forward_pads(sp_, i, in, out, g.pb[off + i], g.pe[off + i]);
-    }
+    nnshape::fill_window3(sp_, x.dims.data() + 2, y.dims.data() + 2, g);
     launch_pool(elem(x.dtype), x.data, y.data, g, stream_of(c).get());
     check(cudaGetLastError(), what_.c_str());
   }
