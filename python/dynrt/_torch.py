@@ -18,15 +18,23 @@ def _example_size(lo: int, opt: int, hi: int) -> int:
     return opt if opt >= 2 or hi < 2 else max(2, lo)
 
 
-def _example(torch, inp: Input):
+def _example(torch, inp: Input, device):
     shape = [(_example_size(lo, op, hi) if lo != hi else lo)
              for lo, op, hi in zip(inp.min_shape, inp.opt_shape, inp.max_shape)]
     dt = getattr(torch, inp.dtype)
     if dt.is_floating_point:
-        return torch.randn(shape, dtype=dt)
+        return torch.randn(shape, dtype=dt, device=device)
     if dt == torch.bool:
-        return torch.ones(shape, dtype=dt)
-    return torch.randint(0, 2, shape, dtype=dt)
+        return torch.ones(shape, dtype=dt, device=device)
+    return torch.randint(0, 2, shape, dtype=dt, device=device)
+
+
+def _module_device(torch, model):
+    """Where the module's weights live: the example inputs must be there too (a CUDA module
+    traced with CPU examples fails in torch.export's device propagation)."""
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")
 
 
 def forward_names(model) -> list[str]:
@@ -53,6 +61,7 @@ def export_module(model, inputs: Sequence[Input] | None,
         raise _C.InvalidConfig("compiling a torch.nn.Module needs inputs=[dynrt.Input(...), ...], one per "
                                "forward() argument")
     params = forward_names(model)
+    device = _module_device(torch, model)
     dims: dict = {}
     ranges: dict = {}
     dynamic_shapes, examples, named = [], [], []
@@ -74,7 +83,7 @@ def export_module(model, inputs: Sequence[Input] | None,
                                        f"and {[lo, hi]} in another; a shared dim_name needs one range")
             spec[d] = dims[name]
         dynamic_shapes.append(spec or None)
-        examples.append(_example(torch, inp))
+        examples.append(_example(torch, inp, device))
         name = inp.name or (params[i] if i < len(params) else f"input_{i}")
         named.append(Input(inp.min_shape, inp.opt_shape, inp.max_shape, dtype=inp.dtype, name=name,
                            dim_names=inp.dim_names))

@@ -37,6 +37,11 @@ def reason_for(text: str) -> str:
     for key, why in REASONS.items():
         if key in text:
             return why
+    # numpy's mismatch report: say how far off, not the first few values
+    lines = [ln.strip() for ln in text.splitlines()]
+    diff = [ln for ln in lines if ln.startswith(("Max absolute difference", "Mismatched elements"))]
+    if diff:
+        return "; ".join(diff)[:160]
     return text.strip().splitlines()[-1][:160] if text.strip() else "unknown"
 
 
