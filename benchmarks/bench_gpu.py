@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import statistics
 import subprocess
@@ -95,6 +96,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--static", action="store_true")
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="per-op time of dynrt at each shape; no peers")
     a = ap.parse_args()
     out = pathlib.Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,6 +136,14 @@ def main():
         meta[f"{name}_build_s"] = build_s
         meta[f"{name}_partition"] = dynrt(a.dynrt, "inspect", engine).split("partition")[1].split("\n  [")[0]
 
+        if a.profile:
+            with open(out / f"profile_{name}.txt", "w") as log:
+                for s in shapes:
+                    p = subprocess.run([a.dynrt, "bench", engine, "--shapes", shape_arg(s), "--io", "device",
+                                        "--iterations", "10", "--warmup", "2"], capture_output=True, text=True,
+                                       env={**os.environ, "DYNRT_PROFILE": "1"})
+                    log.write(f"## {label(s)}\n{p.stdout}{p.stderr}\n")
+            continue
         tmodel = model.to(tdtype)
         compiled = None if a.no_compile else torch.compile(tmodel, dynamic=True)
         compile_first_s = None
@@ -164,6 +174,8 @@ def main():
         meta[f"{name}_compile_first_call_s"] = compile_first_s
         del model, tmodel, compiled
         torch.cuda.empty_cache()
+    if a.profile:
+        return
 
     (out / "bench_gpu.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     def f(v, fmt=".3f"):

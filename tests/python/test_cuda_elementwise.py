@@ -87,7 +87,9 @@ def test_activation(tmp_path, op, attrs, opset):
 
 
 SHAPES = [([2, 3, 4, 5], [3, 1, 5]), ([1], [2, 3]), ([], [4, 5]), ([4, 5], []), ([4, 1, 6], [1, 5, 1]),
-          ([2, 3], [2, 3]), ([2, 1, 3, 1, 2, 1], [1, 4, 1, 5, 1, 3]), ([3, 64, 33, 17], [64, 1, 1])]
+          ([2, 3], [2, 3]), ([2, 1, 3, 1, 2, 1], [1, 4, 1, 5, 1, 3]), ([3, 64, 33, 17], [64, 1, 1]),
+          # the vector path (innermost dim a multiple of 4): broadcast along it, a bias, a mask
+          ([2, 3, 8], [3, 1]), ([5, 12], [12]), ([2, 4, 8, 8], [2, 1, 1, 8]), ([16], [16])]
 
 
 @pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu"])
@@ -196,6 +198,8 @@ def test_cast_bf16_roundtrip(tmp_path):
     m = model([h.make_node("Cast", ["x"], ["b"], to=T.BFLOAT16), h.make_node("Cast", ["b"], ["y"], to=T.FLOAT)],
               [vi("x", ["N", 5])], [vi("y", None)])
     on_gpu(m, [{"x": data((n, 5), T.FLOAT, -100, 100)} for n in (1, 3)], tmp_path, ["Cast"], dims={"N": "1:2:4"})
+    m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 8  # the vector path
+    on_gpu(m, [{"x": data((n, 8), T.FLOAT, -100, 100)} for n in (1, 3)], tmp_path, ["Cast"], dims={"N": "1:2:4"})
 
 
 @pytest.mark.parametrize("t", [T.FLOAT, T.INT64, T.BOOL, T.FLOAT16])

@@ -1,12 +1,18 @@
 // Conv on cuDNN: descriptors and the algorithm chosen once per input shape
 // (cuDNN's heuristics); float32 with FMA math only (no TF32), float16 and
-// bfloat16 on tensor cores with float32 accumulation; bias added by
-// cudnnAddTensor. cuDNN pads symmetrically: nodes whose padding may differ
-// between the two sides stay on the CPU.
+// bfloat16 on tensor cores with float32 accumulation. Fused epilogues
+// (passes/fuse_epilogues.cpp): a residual (input 3) and ReLU go through
+// cudnnConvolutionBiasActivationForward, act(conv(x) + z + bias). Weights
+// marked channels-last (passes/channels_last.cpp) are stored KRSC and the
+// convolution runs NHWC; an operand not marked channels-last is transposed
+// into scratch memory first (x, z) or after (y). cuDNN pads symmetrically:
+// nodes whose padding may differ between the two sides stay on the CPU.
+#include <algorithm>
 #include <vector>
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/movement_launch.h"
 #include "ops/attrs.h"
 #include "ops/nn_shape.h"
 
@@ -19,16 +25,42 @@ struct ConvState : KernelState {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
+  cudnnActivationDescriptor_t act = nullptr;
   cudnnConvolutionFwdAlgo_t algo{};
   size_t workspace = 0;
+  // Channels-last: scratch offsets (bytes) of the transposed x, z and y
+  // after cuDNN's workspace; 0 when that operand is already NHWC.
+  size_t x_at = 0, z_at = 0, y_at = 0, scratch = 0;
+  Strided x_to_nhwc, z_to_nhwc, y_to_nchw;
   ~ConvState() override {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
     if (bias) cudnnDestroyTensorDescriptor(bias);
     if (w) cudnnDestroyFilterDescriptor(w);
     if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    if (act) cudnnDestroyActivationDescriptor(act);
   }
 };
+
+// Reading NCHW dims d as NHWC (dims N, H, W, C) and the reverse.
+Strided nchw_to_nhwc(const std::vector<int>& d) {
+  Strided s;
+  s.rank = 4;
+  const int64_t c = d[1], h = d[2], w = d[3];
+  const int64_t dims[4] = {d[0], h, w, c}, strides[4] = {c * h * w, w, 1, h * w};
+  for (int i = 0; i < 4; ++i) s.dims[i] = dims[i], s.strides[i] = strides[i];
+  return s;
+}
+Strided nhwc_to_nchw(const std::vector<int>& d) {
+  Strided s;
+  s.rank = 4;
+  const int64_t c = d[1], h = d[2], w = d[3];
+  const int64_t dims[4] = {d[0], c, h, w}, strides[4] = {h * w * c, 1, w * c, c};
+  for (int i = 0; i < 4; ++i) s.dims[i] = dims[i], s.strides[i] = strides[i];
+  return s;
+}
+
+size_t round_up(size_t v) { return (v + 255) / 256 * 256; }
 
 // Dims for cuDNN (at least 4: a 1-D convolution is a 2-D one of height 1).
 std::vector<int> cudnn_dims(const TensorView& v) {
@@ -52,8 +84,13 @@ cudnnDataType_t cudnn_type(DType t) {
   return t == DType::kFloat16 ? CUDNN_DATA_HALF : t == DType::kBFloat16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
 }
 
-void tensor_desc(cudnnTensorDescriptor_t& t, const std::vector<int>& d, DType type) {
+void tensor_desc(cudnnTensorDescriptor_t& t, const std::vector<int>& d, DType type, bool nhwc = false) {
   check(cudnnCreateTensorDescriptor(&t), "creating a cuDNN tensor descriptor");
+  if (nhwc) {
+    check(cudnnSetTensor4dDescriptor(t, CUDNN_TENSOR_NHWC, cudnn_type(type), d[0], d[1], d[2], d[3]),
+          "describing an NHWC tensor to cuDNN");
+    return;
+  }
   std::vector<int> s = packed_strides(d);
   check(cudnnSetTensorNdDescriptor(t, cudnn_type(type), static_cast<int>(d.size()), d.data(), s.data()),
         "describing a tensor to cuDNN");
@@ -62,7 +99,14 @@ void tensor_desc(cudnnTensorDescriptor_t& t, const std::vector<int>& d, DType ty
 class ConvKernel : public Kernel {
  public:
   ConvKernel(const KernelInit& init, const nnshape::Spatial& sp)
-      : label_(init.label()), sp_(sp), group_(ConvAttrs::parse(init, sp.n).group) {}
+      : label_(init.label()),
+        sp_(sp),
+        group_(ConvAttrs::parse(init, sp.n).group),
+        nhwc_(init.input_layout(1) == ir::Layout::kChannelsLast),
+        x_nhwc_(init.input_layout(0) == ir::Layout::kChannelsLast),
+        y_nhwc_(init.output_layout(0) == ir::Layout::kChannelsLast),
+        z_nhwc_(init.has_input(3) && init.input_layout(3) == ir::Layout::kChannelsLast),
+        relu_(init.attr_string("dynrt.activation", "") == "Relu") {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &X = c.in(0), &W = c.in(1), &Y = c.out(0);
@@ -72,10 +116,11 @@ class ConvKernel : public Kernel {
     auto st = std::make_unique<ConvState>();
     std::vector<int> xd = cudnn_dims(X), wd = cudnn_dims(W), yd = cudnn_dims(Y);
     bool fp32 = X.dtype == DType::kFloat32;
-    tensor_desc(st->x, xd, X.dtype);
-    tensor_desc(st->y, yd, X.dtype);
+    tensor_desc(st->x, xd, X.dtype, nhwc_);
+    tensor_desc(st->y, yd, X.dtype, nhwc_);
     check(cudnnCreateFilterDescriptor(&st->w), "creating a cuDNN filter descriptor");
-    check(cudnnSetFilterNdDescriptor(st->w, cudnn_type(X.dtype), CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()),
+    check(cudnnSetFilterNdDescriptor(st->w, cudnn_type(X.dtype), nhwc_ ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW,
+                                     static_cast<int>(wd.size()), wd.data()),
           "describing the weights to cuDNN");
     std::vector<int> pads, strides, dilations;
     if (sp_.n == 1) {
@@ -102,6 +147,11 @@ class ConvKernel : public Kernel {
       bd[1] = yd[1];
       tensor_desc(st->bias, bd, X.dtype);
     }
+    if (relu_) {
+      check(cudnnCreateActivationDescriptor(&st->act), "creating a cuDNN activation");
+      check(cudnnSetActivationDescriptor(st->act, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
+            "describing ReLU to cuDNN");
+    }
     Stream& s = stream_of(c);
     // cuDNN's heuristics, best first: the first within the workspace limit
     // that, for float32, runs in plain FMA math (results that match the reference).
@@ -126,6 +176,28 @@ class ConvKernel : public Kernel {
       chosen = true;
     }
     if (!chosen) fail(label_, "cuDNN has no algorithm for this convolution");
+    if (nhwc_) {  // scratch for the operands cuDNN must see NHWC
+      size_t bytes = static_cast<size_t>(Y.numel()) * dtype_size(Y.dtype);
+      size_t at = round_up(std::max<size_t>(st->workspace, 1));  // offset 0 means "not transposed"
+      if (!x_nhwc_) {
+        st->x_at = at;
+        st->x_to_nhwc = nchw_to_nhwc(xd);
+        at += round_up(static_cast<size_t>(X.numel()) * dtype_size(X.dtype));
+      }
+      if (c.has_in(3) && !z_nhwc_) {
+        st->z_at = at;
+        st->z_to_nhwc = nchw_to_nhwc(yd);
+        at += round_up(bytes);
+      }
+      if (!y_nhwc_) {
+        st->y_at = at;
+        st->y_to_nchw = nhwc_to_nchw(yd);
+        at += round_up(bytes);
+      }
+      st->scratch = at;
+    } else {
+      st->scratch = st->workspace;
+    }
     return st;
   }
 
@@ -133,18 +205,43 @@ class ConvKernel : public Kernel {
     const auto* st = static_cast<const ConvState*>(c.state);
     Stream& s = stream_of(c);
     const float one = 1.f, zero = 0.f;
-    void* ws = st->workspace ? s.workspace(st->workspace) : nullptr;
-    check(cudnnConvolutionForward(s.dnn(), &one, st->x, c.in(0).data, st->w, c.in(1).data, st->conv, st->algo, ws,
-                                  st->workspace, &zero, st->y, c.out(0).data),
-          label_.c_str());
-    if (c.has_in(2))
-      check(cudnnAddTensor(s.dnn(), &one, st->bias, c.in(2).data, &one, st->y, c.out(0).data), label_.c_str());
+    auto* scratch = static_cast<char*>(st->scratch ? s.workspace(st->scratch) : nullptr);
+    void* ws = st->workspace ? scratch : nullptr;
+    const int e = static_cast<int>(dtype_size(c.in(0).dtype));
+    const void* x = c.in(0).data;
+    const void* z = c.has_in(3) ? c.in(3).data : nullptr;
+    void* y = c.out(0).data;
+    if (st->x_at) {
+      launch_strided_copy(scratch + st->x_at, x, e, st->x_to_nhwc, s.get());
+      x = scratch + st->x_at;
+    }
+    if (st->z_at) {
+      launch_strided_copy(scratch + st->z_at, z, e, st->z_to_nhwc, s.get());
+      z = scratch + st->z_at;
+    }
+    if (st->y_at) y = scratch + st->y_at;
+    if (st->act) {  // act(conv(x) + z + bias); without a residual, z is y with weight 0
+      const float z_weight = z ? 1.f : 0.f;
+      check(cudnnConvolutionBiasActivationForward(s.dnn(), &one, st->x, x, st->w, c.in(1).data, st->conv, st->algo,
+                                                  ws, st->workspace, &z_weight, st->y, z ? z : y, st->bias,
+                                                  c.in(2).data, st->act, st->y, y),
+            label_.c_str());
+    } else {
+      check(cudnnConvolutionForward(s.dnn(), &one, st->x, x, st->w, c.in(1).data, st->conv, st->algo, ws,
+                                    st->workspace, &zero, st->y, y),
+            label_.c_str());
+      if (c.has_in(2)) check(cudnnAddTensor(s.dnn(), &one, st->bias, c.in(2).data, &one, st->y, y), label_.c_str());
+      if (z) check(cudnnAddTensor(s.dnn(), &one, st->y, z, &one, st->y, y), label_.c_str());
+    }
+    if (st->y_at) launch_strided_copy(c.out(0).data, y, e, st->y_to_nchw, s.get());
+    check(cudaGetLastError(), label_.c_str());
   }
 
  private:
   std::string label_;
   nnshape::Spatial sp_;
   int64_t group_;
+  bool nhwc_, x_nhwc_, y_nhwc_, z_nhwc_, relu_;
 };
 
 // The spatial attributes if cuDNN can run this node at every shape.
@@ -154,7 +251,16 @@ bool conv_spatial(const KernelInit& n, nnshape::Spatial& sp) {
   if (n.input_dtype(1) != t || (n.has_input(2) && n.input_dtype(2) != t)) return false;
   size_t rank = n.input_rank(1);
   if (rank < 3 || rank > 5 || n.input_rank(0) != rank) return false;
-  if (n.input_layout(0) != ir::Layout::kRowMajor || n.output_layout(0) != ir::Layout::kRowMajor) return false;
+  // Channels-last operands only around channels-last weights (2-D, 16-bit).
+  bool nhwc = n.input_layout(1) == ir::Layout::kChannelsLast;
+  if (!nhwc && (n.input_layout(0) != ir::Layout::kRowMajor || n.output_layout(0) != ir::Layout::kRowMajor ||
+                n.input_layout(3) != ir::Layout::kRowMajor))
+    return false;
+  if (nhwc && (t == DType::kFloat32 || n.input_rank(1) != 4)) return false;
+  // Fused epilogues: a residual of the output's type; ReLU (with a bias: cuDNN's fused call needs one).
+  if (n.num_inputs() > 4 || (n.has_input(3) && n.input_dtype(3) != t)) return false;
+  std::string act = n.attr_string("dynrt.activation", "");
+  if (!act.empty() && (act != "Relu" || !n.has_input(2))) return false;
   const std::vector<Expr>& ws = n.input_shape(1);
   std::vector<int64_t> k;
   for (size_t i = 2; i < rank; ++i) {

@@ -107,6 +107,79 @@ bool normalize_flat(Shapes<K>& sh) {
   return sh.s[0].rank == 1;
 }
 
+// ---- the vector path: kVec neighbouring elements per thread, one (32-bit)
+// index computation for all of them, and one wide load from each input that
+// steps through them (innermost stride 1); an input broadcast along the
+// innermost dim (stride 0) is read once. Taken when the innermost collapsed
+// dim is a multiple of kVec, the count fits 32 bits and the pointers are
+// aligned (vector_ok): this is what makes bias adds, masks and activations
+// run at memory speed instead of at integer-division speed.
+
+constexpr int kVec = 4;
+
+template <class T>
+struct alignas(kVec * sizeof(T)) Pack {
+  T v[kVec];
+};
+
+template <class T>
+__device__ __forceinline__ Pack<T> load_pack(const T* p, bool stepping) {
+  if (stepping) return *reinterpret_cast<const Pack<T>*>(p);
+  Pack<T> r;
+  const T x = *p;
+#pragma unroll
+  for (int j = 0; j < kVec; ++j) r.v[j] = x;
+  return r;
+}
+
+template <int K>
+__device__ __forceinline__ void offsets32(uint32_t i, const Shapes<K>& sh, uint32_t (&off)[K]) {
+#pragma unroll
+  for (int k = 0; k < K; ++k) off[k] = 0;
+  const int rank = sh.s[0].rank;
+#pragma unroll
+  for (int d = kMaxDims - 1; d > 0; --d) {
+    if (d >= rank) continue;
+    const auto dim = static_cast<uint32_t>(sh.s[0].dims[d]);
+    const uint32_t q = i / dim, c = i - q * dim;
+#pragma unroll
+    for (int k = 0; k < K; ++k) off[k] += c * static_cast<uint32_t>(sh.s[k].strides[d]);
+    i = q;
+  }
+#pragma unroll
+  for (int k = 0; k < K; ++k) off[k] += i * static_cast<uint32_t>(sh.s[k].strides[0]);
+}
+
+__device__ __forceinline__ uint32_t first_group() { return blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ uint32_t group_step() { return gridDim.x * blockDim.x; }
+
+bool aligned(const void* p, size_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+// Whether the vector path can run: rank >= 1 (normalize_flat first), the
+// innermost dim a multiple of kVec, every input's innermost stride 0 or 1
+// (and, when 1, its other strides multiples of kVec and its pointer aligned
+// to a whole Pack), the output aligned, and every offset within 32 bits.
+template <int K>
+bool vector_ok(const Shapes<K>& sh, int64_t n, const void* const (&in)[K], const size_t (&in_size)[K],
+               const void* out, size_t out_size) {
+  const int r = sh.s[0].rank;
+  if (r < 1 || n >= (int64_t{1} << 31) || sh.s[0].dims[r - 1] % kVec != 0 || !aligned(out, kVec * out_size))
+    return false;
+  for (int k = 0; k < K; ++k) {
+    int64_t inner = sh.s[k].strides[r - 1];
+    if (inner != 0 && inner != 1) return false;
+    int64_t reach = 0;
+    for (int d = 0; d < r; ++d) {
+      if (inner == 1 && sh.s[k].strides[d] % kVec != 0 && d != r - 1) return false;
+      reach += (sh.s[k].dims[d] - 1) * sh.s[k].strides[d];
+    }
+    if (reach >= (int64_t{1} << 31) || (inner == 1 && !aligned(in[k], kVec * in_size[k]))) return false;
+  }
+  return true;
+}
+
+unsigned groups_grid(int64_t n) { return static_cast<unsigned>(grid_for(n / kVec)); }
+
 // ---- unary
 
 template <UnaryOp OP, class C>
@@ -202,8 +275,22 @@ __global__ void unary_kernel(const T* x, T* y, int64_t n, UnaryParams p) {
 }
 
 template <UnaryOp OP, class T>
+__global__ void unary_vec_kernel(const T* x, T* y, uint32_t groups, UnaryParams p) {
+  for (uint32_t g = first_group(); g < groups; g += group_step()) {
+    Pack<T> v = load_pack(x + g * kVec, true);
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) v.v[j] = Store<T>::from(unary_calc<OP>(load(v.v[j]), p));
+    *reinterpret_cast<Pack<T>*>(y + g * kVec) = v;
+  }
+}
+
+template <UnaryOp OP, class T>
 void unary_go(const void* x, void* y, int64_t n, const UnaryParams& p, cudaStream_t s) {
-  unary_kernel<OP, T><<<grid_for(n), kBlock, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), n, p);
+  if (n % kVec == 0 && n < (int64_t{1} << 31) && aligned(x, sizeof(Pack<T>)) && aligned(y, sizeof(Pack<T>)))
+    unary_vec_kernel<OP, T><<<groups_grid(n), kBlock, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y),
+                                                              static_cast<uint32_t>(n / kVec), p);
+  else
+    unary_kernel<OP, T><<<grid_for(n), kBlock, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), n, p);
 }
 
 template <UnaryOp OP>
@@ -316,11 +403,30 @@ __global__ void binary_kernel(const A* a, const B* b, O* out, int64_t n,
 }
 
 template <BinaryOp OP, class A, class B, class O>
+__global__ void binary_vec_kernel(const A* a, const B* b, O* out, uint32_t groups, Shapes<2> sh) {
+  const int r = sh.s[0].rank - 1;
+  const bool step_a = sh.s[0].strides[r] != 0, step_b = sh.s[1].strides[r] != 0;
+  for (uint32_t g = first_group(); g < groups; g += group_step()) {
+    uint32_t off[2];
+    offsets32<2>(g * kVec, sh, off);
+    const Pack<A> va = load_pack(a + off[0], step_a);
+    const Pack<B> vb = load_pack(b + off[1], step_b);
+    Pack<O> vo;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) vo.v[j] = Store<O>::from(binary_calc<OP>(load(va.v[j]), load(vb.v[j])));
+    *reinterpret_cast<Pack<O>*>(out + g * kVec) = vo;
+  }
+}
+
+template <BinaryOp OP, class A, class B, class O>
 void binary_go(const void* a, const void* b, void* out, int64_t n, Shapes<2> sh, cudaStream_t s) {
   const auto* pa = static_cast<const A*>(a);
   const auto* pb = static_cast<const B*>(b);
   auto* po = static_cast<O*>(out);
-  if (normalize_flat(sh))
+  bool flat = normalize_flat(sh);
+  if (vector_ok<2>(sh, n, {a, b}, {sizeof(A), sizeof(B)}, out, sizeof(O)))
+    binary_vec_kernel<OP, A, B, O><<<groups_grid(n), kBlock, 0, s>>>(pa, pb, po, static_cast<uint32_t>(n / kVec), sh);
+  else if (flat)
     binary_kernel<OP, A, B, O, true><<<grid_for(n), kBlock, 0, s>>>(pa, pb, po, n, sh);
   else
     binary_kernel<OP, A, B, O, false><<<grid_for(n), kBlock, 0, s>>>(pa, pb, po, n, sh);
@@ -382,11 +488,30 @@ __global__ void where_kernel(const bool* c, const E* x, const E* y,
 }
 
 template <class E>
+__global__ void where_vec_kernel(const bool* c, const E* x, const E* y, E* out, uint32_t groups, Shapes<3> sh) {
+  const int r = sh.s[0].rank - 1;
+  const bool step_c = sh.s[0].strides[r] != 0, step_x = sh.s[1].strides[r] != 0, step_y = sh.s[2].strides[r] != 0;
+  for (uint32_t g = first_group(); g < groups; g += group_step()) {
+    uint32_t off[3];
+    offsets32<3>(g * kVec, sh, off);
+    const Pack<bool> vc = load_pack(c + off[0], step_c);
+    const Pack<E> vx = load_pack(x + off[1], step_x), vy = load_pack(y + off[2], step_y);
+    Pack<E> vo;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) vo.v[j] = vc.v[j] ? vx.v[j] : vy.v[j];
+    *reinterpret_cast<Pack<E>*>(out + g * kVec) = vo;
+  }
+}
+
+template <class E>
 void where_go(const bool* c, const void* x, const void* y, void* out, int64_t n, Shapes<3> sh, cudaStream_t s) {
   const auto* px = static_cast<const E*>(x);
   const auto* py = static_cast<const E*>(y);
   auto* po = static_cast<E*>(out);
-  if (normalize_flat(sh))
+  bool flat = normalize_flat(sh);
+  if (vector_ok<3>(sh, n, {c, x, y}, {sizeof(bool), sizeof(E), sizeof(E)}, out, sizeof(E)))
+    where_vec_kernel<E><<<groups_grid(n), kBlock, 0, s>>>(c, px, py, po, static_cast<uint32_t>(n / kVec), sh);
+  else if (flat)
     where_kernel<E, true><<<grid_for(n), kBlock, 0, s>>>(c, px, py, po, n, sh);
   else
     where_kernel<E, false><<<grid_for(n), kBlock, 0, s>>>(c, px, py, po, n, sh);
@@ -402,10 +527,23 @@ __global__ void copy_kernel(const E* x, E* out, int64_t n, Shapes<1> sh) {
 }
 
 template <class E>
+__global__ void copy_vec_kernel(const E* x, E* out, uint32_t groups, Shapes<1> sh) {
+  const bool step = sh.s[0].strides[sh.s[0].rank - 1] != 0;
+  for (uint32_t g = first_group(); g < groups; g += group_step()) {
+    uint32_t off[1];
+    offsets32<1>(g * kVec, sh, off);
+    *reinterpret_cast<Pack<E>*>(out + g * kVec) = load_pack(x + off[0], step);
+  }
+}
+
+template <class E>
 void copy_go(const void* x, void* out, int64_t n, Shapes<1> sh, cudaStream_t s) {
   const auto* px = static_cast<const E*>(x);
   auto* po = static_cast<E*>(out);
-  if (normalize_flat(sh))
+  bool flat = normalize_flat(sh);
+  if (vector_ok<1>(sh, n, {x}, {sizeof(E)}, out, sizeof(E)))
+    copy_vec_kernel<E><<<groups_grid(n), kBlock, 0, s>>>(px, po, static_cast<uint32_t>(n / kVec), sh);
+  else if (flat)
     copy_kernel<E, true><<<grid_for(n), kBlock, 0, s>>>(px, po, n, sh);
   else
     copy_kernel<E, false><<<grid_for(n), kBlock, 0, s>>>(px, po, n, sh);
@@ -431,19 +569,37 @@ __global__ void cast_kernel(const S* x, D* y, int64_t n) {
   for (int64_t i = first_index(); i < n; i += grid_step()) y[i] = convert<D>(x[i]);
 }
 
+template <class S, class D>
+__global__ void cast_vec_kernel(const S* x, D* y, uint32_t groups) {
+  for (uint32_t g = first_group(); g < groups; g += group_step()) {
+    const Pack<S> v = load_pack(x + g * kVec, true);
+    Pack<D> o;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) o.v[j] = convert<D>(v.v[j]);
+    *reinterpret_cast<Pack<D>*>(y + g * kVec) = o;
+  }
+}
+
+template <class S, class D>
+void cast_go(const S* x, D* y, int64_t n, cudaStream_t s) {
+  if (n % kVec == 0 && n < (int64_t{1} << 31) && aligned(x, sizeof(Pack<S>)) && aligned(y, sizeof(Pack<D>)))
+    cast_vec_kernel<<<groups_grid(n), kBlock, 0, s>>>(x, y, static_cast<uint32_t>(n / kVec));
+  else
+    cast_kernel<<<grid_for(n), kBlock, 0, s>>>(x, y, n);
+}
+
 template <class S>
 void cast_from(ElemType to, const void* x, void* y, int64_t n, cudaStream_t s) {
   const auto* px = static_cast<const S*>(x);
-  const int g = grid_for(n);
   switch (to) {
-    case ElemType::kFloat32: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<float*>(y), n);
-    case ElemType::kFloat16: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<__half*>(y), n);
-    case ElemType::kBFloat16: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<__nv_bfloat16*>(y), n);
-    case ElemType::kInt8: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<int8_t*>(y), n);
-    case ElemType::kUInt8: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<uint8_t*>(y), n);
-    case ElemType::kInt32: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<int32_t*>(y), n);
-    case ElemType::kInt64: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<int64_t*>(y), n);
-    case ElemType::kBool: return cast_kernel<<<g, kBlock, 0, s>>>(px, static_cast<bool*>(y), n);
+    case ElemType::kFloat32: return cast_go(px, static_cast<float*>(y), n, s);
+    case ElemType::kFloat16: return cast_go(px, static_cast<__half*>(y), n, s);
+    case ElemType::kBFloat16: return cast_go(px, static_cast<__nv_bfloat16*>(y), n, s);
+    case ElemType::kInt8: return cast_go(px, static_cast<int8_t*>(y), n, s);
+    case ElemType::kUInt8: return cast_go(px, static_cast<uint8_t*>(y), n, s);
+    case ElemType::kInt32: return cast_go(px, static_cast<int32_t*>(y), n, s);
+    case ElemType::kInt64: return cast_go(px, static_cast<int64_t*>(y), n, s);
+    case ElemType::kBool: return cast_go(px, static_cast<bool*>(y), n, s);
   }
 }
 

@@ -1,7 +1,10 @@
 // MatMul and Gemm on cuBLASLt: float32 products and accumulation (no TF32),
-// float16/bfloat16 products on tensor cores with float32 accumulation.
+// float16/bfloat16 products on tensor cores with float32 accumulation. A
+// fused MatMul (passes/fuse_epilogues.cpp) takes a bias along N as input 2
+// and ReLU ("dynrt.activation"), both applied by cuBLASLt's epilogue.
 #include <vector>
 
+#include "backends/cuda/elementwise_launch.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/linalg_launch.h"
 #include "backends/cuda/lt_gemm.h"
@@ -23,7 +26,8 @@ struct MatMulState : KernelState {
 
 class MatMulKernel : public Kernel {
  public:
-  explicit MatMulKernel(const KernelInit& init) : label_(init.label()) {}
+  explicit MatMulKernel(const KernelInit& init)
+      : label_(init.label()), relu_(init.attr_string("dynrt.activation", "") == "Relu") {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &A = c.in(0), &B = c.in(1), &Y = c.out(0);
@@ -55,6 +59,8 @@ class MatMulKernel : public Kernel {
     g.k = k;
     g.n = n;
     g.dtype = A.dtype;
+    g.bias = c.has_in(2);
+    g.relu = relu_;
     st->elem = dtype_size(A.dtype);
     if (b_batch == 1 && a_batch == batch) {  // one tall GEMM over all of A's rows
       g.m = batch * m;
@@ -88,30 +94,43 @@ class MatMulKernel : public Kernel {
     const auto* st = static_cast<const MatMulState*>(c.state);
     Stream& s = stream_of(c);
     auto* y = c.out(0).as<char>();
-    if (st->zero_fill) {
-      check(cudaMemsetAsync(y, 0, c.out(0).nbytes(), s.get()), label_.c_str());
+    if (st->zero_fill) {  // the product is zeros: what remains is the epilogue
+      const TensorView& Y = c.out(0);
+      check(cudaMemsetAsync(y, 0, Y.nbytes(), s.get()), label_.c_str());
+      ElemType t = static_cast<ElemType>(Y.dtype);
+      if (c.has_in(2))
+        launch_binary(BinaryOp::kAdd, t, t, y, c.in(2).data, y, Y.numel(), contiguous(Y),
+                      broadcast_strides(c.in(2), Y.rank, Y.dims.data()), s.get());
+      if (relu_) launch_unary(UnaryOp::kRelu, t, y, y, Y.numel(), UnaryParams{}, s.get());
+      check(cudaGetLastError(), label_.c_str());
       return;
     }
     const auto *a = c.in(0).as<const char>(), *b = c.in(1).as<const char>();
+    const void* bias = c.has_in(2) ? c.in(2).data : nullptr;
     if (st->offsets.empty()) {
-      st->gemm->run(s, a, b, y, nullptr, 1.f, 0.f);
+      st->gemm->run(s, a, b, y, bias, 1.f, 0.f);
       return;
     }
     auto e = static_cast<int64_t>(st->elem);
     for (size_t t = 0; t < st->offsets.size(); ++t)
       st->gemm->run(s, a + st->offsets[t].first * e, b + st->offsets[t].second * e,
-                    y + static_cast<int64_t>(t) * st->m * st->n * e, nullptr, 1.f, 0.f);
+                    y + static_cast<int64_t>(t) * st->m * st->n * e, bias, 1.f, 0.f);
   }
 
  private:
   std::string label_;
+  bool relu_;
 };
 
 bool gemm_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
 
 bool matmul_supported(const KernelInit& n) {
-  return gemm_type(n.input_dtype(0)) && n.input_dtype(1) == n.input_dtype(0) && n.input_rank(0) >= 1 &&
-         n.input_rank(1) >= 1 && n.input_rank(0) <= 8 && n.input_rank(1) <= 8 && n.num_inputs() == 2;
+  DType t = n.input_dtype(0);
+  bool ok = gemm_type(t) && n.input_dtype(1) == t && n.input_rank(0) >= 1 && n.input_rank(1) >= 1 &&
+            n.input_rank(0) <= 8 && n.input_rank(1) <= 8 && (n.num_inputs() == 2 || n.num_inputs() == 3);
+  if (n.num_inputs() == 3 && (!n.has_input(2) || n.input_dtype(2) != t)) return false;  // the fused bias
+  std::string act = n.attr_string("dynrt.activation", "");
+  return ok && (act.empty() || act == "Relu");
 }
 
 // ---- Gemm: Y = alpha * op(A) op(B) + beta * C --------------------------------

@@ -42,8 +42,10 @@ LtGemm::LtGemm(Stream& s, const GemmShape& g, const std::string& label) : label_
   cublasOperation_t tw = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tx = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSA, &tw, sizeof(tw)), "setting transA");
   check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSB, &tx, sizeof(tx)), "setting transB");
-  if (g.bias) {
-    cublasLtEpilogue_t e = CUBLASLT_EPILOGUE_BIAS;
+  if (g.bias || g.relu) {
+    cublasLtEpilogue_t e = g.bias && g.relu ? CUBLASLT_EPILOGUE_RELU_BIAS
+                           : g.bias         ? CUBLASLT_EPILOGUE_BIAS
+                                            : CUBLASLT_EPILOGUE_RELU;
     check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof(e)), "setting the epilogue");
   }
   // First operand: B's buffer (n x k after its op), second: A's (k x m).

@@ -17,6 +17,7 @@ struct GemmShape {
   int64_t batch = 1;
   int64_t stride_a = 0, stride_b = 0, stride_y = 0;  // elements between batches (0: shared)
   bool bias = false;                                 // add a length-n vector to every row
+  bool relu = false;                                 // then max(0, .)
   DType dtype = DType::kFloat32;                     // of A, B, Y and the bias
   uint32_t alignment = 16;  // bytes every pointer passed to run() is aligned to
 };

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "backends/cuda/passes/passes.h"
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
 
@@ -143,6 +144,9 @@ class CudaProvider final : public ExecutionProvider {
   }
   std::string name() const override { return "cuda"; }
   bool host_memory() const override { return false; }
+  std::vector<ProviderPass> passes() const override {
+    return {{"cuda.fuse_epilogues", fuse_epilogues}, {"cuda.channels_last", channels_last}};
+  }
 
   void* allocate(size_t bytes) const override {
     void* p = nullptr;

@@ -1,124 +1,16 @@
-// CPU lowering: fuse what follows a Conv / Gemm / MatMul into it, so oneDNN
-// applies it while the output is still in cache. The fused forms are the CPU
-// kernels' conventions and only CPU nodes (provider `self`) are touched:
-//  - Conv + Add(residual of the same shape) -> Conv with input 3 = residual
-//  - MatMul + Add(constant bias over the last dim) -> MatMul with input 2 = bias
-//  - X + Relu/Sigmoid/Tanh/HardSwish/Gelu/Clip -> X with "dynrt.activation"
+// CPU lowering: epilogue fusion (backends/fuse_epilogue.h) with what the
+// oneDNN-backed kernels take: float32, every fused form, every activation
+// oneDNN has as a post-op.
 #include "backends/cpu/passes/passes.h"
+#include "backends/fuse_epilogue.h"
 
 namespace dynrt::cpu {
-namespace {
-
-bool is_fusable_producer(const ir::Node& n, int self) {
-  return n.provider == self && n.domain.empty() && (n.op == "Conv" || n.op == "Gemm" || n.op == "MatMul");
-}
-
-// "Conv+Add+Relu": what describe() and the op profile call a fused node.
-void note_fused(ir::Node& x, const std::string& what) {
-  ir::Attribute& a = x.attrs["dynrt.fused"];
-  a.type = ir::Attribute::Type::kString;
-  if (a.s.empty()) a.s = x.op;
-  a.s += "+" + what;
-}
-
-// The single consumer of value v, or -1.
-int sole_consumer(const ir::Graph& g, const std::vector<int>& uses, int v) {
-  if (uses[static_cast<size_t>(v)] != 1) return -1;
-  for (size_t k = 0; k < g.nodes.size(); ++k)
-    for (int i : g.nodes[k].inputs)
-      if (i == v) return static_cast<int>(k);
-  return -1;  // a graph output
-}
-
-const char* activation_name(const ir::Graph& g, const ir::Node& n) {
-  if (!n.domain.empty()) return nullptr;
-  if (n.op == "Relu" || n.op == "Sigmoid" || n.op == "Tanh" || n.op == "HardSwish") return n.op.c_str();
-  if (n.op == "Gelu" && (!n.attrs.count("approximate") || n.attrs.at("approximate").s == "none")) return "Gelu";
-  if (n.op == "Clip") {
-    for (size_t i = 1; i < n.inputs.size(); ++i)
-      if (n.inputs[i] >= 0 && !g.values[static_cast<size_t>(n.inputs[i])].constant) return nullptr;
-    return "Clip";
-  }
-  return nullptr;
-}
-
-ir::Attribute float_attr(float f) {
-  ir::Attribute a;
-  a.type = ir::Attribute::Type::kFloat;
-  a.f = f;
-  return a;
-}
-
-}  // namespace
 
 bool fuse_activation(ir::Graph& g, int self) {
-  bool changed = false;
-  std::vector<bool> keep(g.nodes.size(), true);
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (!keep[k] || !is_fusable_producer(g.nodes[k], self)) continue;
-    for (;;) {
-      ir::Node& x = g.nodes[k];
-      if (x.attrs.count("dynrt.activation")) break;
-      int out = x.outputs[0];
-      if (g.values[static_cast<size_t>(out)].dtype != DType::kFloat32) break;
-      std::vector<int> uses = g.count_uses();
-      int c = sole_consumer(g, uses, out);
-      if (c < 0 || !keep[static_cast<size_t>(c)]) break;
-      ir::Node& y = g.nodes[static_cast<size_t>(c)];
-      if (y.provider != self) break;
-      if (x.op == "Conv" && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
-        int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
-        const ir::Value &ov = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
-        // The residual must exist before the conv runs and need no broadcasting.
-        if (other == out || ov.constant || ov.producer >= static_cast<int>(k) || ov.shape != xv.shape) break;
-        x.inputs.resize(4, -1);
-        x.inputs[3] = other;
-        x.outputs[0] = y.outputs[0];
-        note_fused(x, "Add");
-        keep[static_cast<size_t>(c)] = false;
-        changed = true;
-        continue;
-      }
-      if (x.op == "MatMul" && x.inputs.size() == 2 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
-        int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
-        const ir::Value &bv = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
-        const ir::Value& yv = g.values[static_cast<size_t>(y.outputs[0])];
-        if (!bv.constant || bv.dtype != DType::kFloat32 || xv.shape.empty() || yv.shape != xv.shape) break;
-        int64_t n = bv.constant->numel();
-        const Expr& last = xv.shape.back();
-        if (!last.is_const() || last.const_value() != n || bv.constant->shape().empty() ||
-            bv.constant->shape().back() != n)
-          break;
-        x.inputs.push_back(other);  // a [.., 1, N] bias has the same bytes as [N]
-        x.outputs[0] = y.outputs[0];
-        note_fused(x, "Add");
-        keep[static_cast<size_t>(c)] = false;
-        changed = true;
-        continue;
-      }
-      const char* act = activation_name(g, y);
-      if (!act) break;
-      ir::Attribute a;
-      a.type = ir::Attribute::Type::kString;
-      a.s = act;
-      if (a.s == "Clip") {
-        float lo = y.attrs.count("min") ? y.attrs.at("min").f : -3.4e38f;
-        float hi = y.attrs.count("max") ? y.attrs.at("max").f : 3.4e38f;
-        if (y.inputs.size() > 1 && y.inputs[1] >= 0) lo = g.values[static_cast<size_t>(y.inputs[1])].constant->data_as<float>()[0];
-        if (y.inputs.size() > 2 && y.inputs[2] >= 0) hi = g.values[static_cast<size_t>(y.inputs[2])].constant->data_as<float>()[0];
-        x.attrs["dynrt.clip_min"] = float_attr(lo);
-        x.attrs["dynrt.clip_max"] = float_attr(hi);
-      }
-      x.attrs["dynrt.activation"] = a;
-      note_fused(x, act);
-      x.outputs[0] = y.outputs[0];
-      keep[static_cast<size_t>(c)] = false;
-      changed = true;
-      break;
-    }
-  }
-  if (changed) g.compact(keep);
-  return changed;
+  EpilogueRules rules;
+  rules.dtype_ok = [](DType t) { return t == DType::kFloat32; };
+  rules.activation_ok = [](const std::string&, const std::string&) { return true; };
+  return fuse_epilogues(g, self, rules);
 }
 
 }  // namespace dynrt::cpu

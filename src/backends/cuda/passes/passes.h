@@ -1,0 +1,12 @@
+// The CUDA provider's lowering passes: they rewrite CUDA nodes (provider
+// index `self`) into the forms its kernels take. One pass per file.
+#pragma once
+
+#include "ir/graph.h"
+
+namespace dynrt::cuda {
+
+bool fuse_epilogues(ir::Graph& g, int self);  // fuse_epilogues.cpp
+bool channels_last(ir::Graph& g, int self);   // channels_last.cpp
+
+}  // namespace dynrt::cuda

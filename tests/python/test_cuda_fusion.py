@@ -1,0 +1,67 @@
+"""The CUDA provider's lowering passes, on the GPU machine: epilogue fusion
+(Conv + residual Add + ReLU through cuDNN's fused convolution, MatMul + bias +
+ReLU through cuBLASLt's epilogue) and channels-last convolutions in float16
+(weights stored KRSC, activations NHWC between convolutions, transposes at the
+edges). Checked against ONNX Runtime on the float32 model (float16 engines
+within 1e-2 * max|ref|), and the partition must show the fused nodes."""
+import pytest
+from onnx import helper as h
+
+import harness
+from test_cuda import const, gpu, model, partition, rand, vi
+
+pytestmark = gpu
+
+
+def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32"):
+    tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
+    engine = harness.check_model(m, feeds, tmp_path, rtol=tol if precision == "fp32" else 0, atol=tol, dims=dims,
+                                 extra=["--device", "cuda", "--precision", precision])
+    part = partition(engine)
+    cuda_line = next((ln for ln in part.splitlines() if ln.strip().startswith("cuda:")), "")
+    for name in fused:
+        assert f" {name} x" in cuda_line, f"{name} is not a fused node on cuda:\n{part}"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_conv_residual_relu_is_one_fused_convolution(tmp_path, precision):
+    c = 16
+    nodes = [h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             h.make_node("Add", ["c", "r"], ["s"]), h.make_node("Relu", ["s"], ["y"])]
+    m = model(nodes, [vi("x", ["N", c, "H", "H"]), vi("r", ["N", c, "H", "H"])], [vi("y", None)],
+              [const("W", rand(c, c, 3, 3) * 0.2), const("B", rand(c))])
+    feeds = [{"x": rand(n, c, s, s), "r": rand(n, c, s, s)} for n, s in ((1, 5), (2, 12), (3, 16))]
+    build_and_check(m, feeds, tmp_path, {"N": "1:2:3", "H": "5:12:16"}, ["Conv+Add+Relu"], precision)
+
+
+def test_fp16_cnn_runs_channels_last_between_convolutions(tmp_path):
+    # stem (3 channels: stays NCHW) -> conv -> pool -> residual block -> conv without bias -> global pool
+    nodes = [h.make_node("Conv", ["x", "W0", "B0"], ["a"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["a"], ["a1"]),
+             h.make_node("Conv", ["a1", "W1", "B1"], ["b"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["b"], ["b1"]),
+             h.make_node("MaxPool", ["b1"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             h.make_node("Conv", ["p", "W2", "B2"], ["c"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["c"], ["c1"]),
+             h.make_node("Conv", ["c1", "W3", "B3"], ["d"], pads=[1, 1, 1, 1]), h.make_node("Add", ["d", "p"], ["e"]),
+             h.make_node("Relu", ["e"], ["e1"]),
+             h.make_node("Conv", ["e1", "W4"], ["f"], strides=[2, 2]), h.make_node("Add", ["f", "f"], ["g"]),
+             h.make_node("GlobalAveragePool", ["g"], ["y"])]
+    inits = [const("W0", rand(16, 3, 3, 3) * 0.3), const("B0", rand(16)), const("W1", rand(32, 16, 3, 3) * 0.1),
+             const("B1", rand(32)), const("W2", rand(32, 32, 3, 3) * 0.08), const("B2", rand(32)),
+             const("W3", rand(32, 32, 3, 3) * 0.08), const("B3", rand(32)), const("W4", rand(64, 32, 1, 1) * 0.2)]
+    m = model(nodes, [vi("x", ["N", 3, "H", "H"])], [vi("y", None)], inits)
+    feeds = [{"x": rand(n, 3, s, s)} for n, s in ((1, 8), (2, 20), (4, 32))]
+    build_and_check(m, feeds, tmp_path, {"N": "1:2:4", "H": "8:20:32"}, ["Conv+Relu", "Conv+Add+Relu"], "fp16")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_matmul_bias_relu_is_one_cublaslt_call(tmp_path, precision):
+    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "B"], ["s"]),
+             h.make_node("Relu", ["s"], ["y"])]
+    m = model(nodes, [vi("x", ["N", "M", 64])], [vi("y", None)], [const("W", rand(64, 24) * 0.2), const("B", rand(24))])
+    feeds = [{"x": rand(n, mm, 64)} for n, mm in ((1, 1), (2, 7), (3, 16))]
+    build_and_check(m, feeds, tmp_path, {"N": "1:2:3", "M": "1:7:16"}, ["MatMul+Add+Relu"], precision)
+
+
+def test_matmul_bias_without_activation(tmp_path):
+    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["B", "m"], ["y"])]
+    m = model(nodes, [vi("x", ["N", 32])], [vi("y", None)], [const("W", rand(32, 40)), const("B", rand(40))])
+    build_and_check(m, [{"x": rand(n, 32)} for n in (1, 5, 9)], tmp_path, {"N": "1:5:9"}, ["MatMul+Add"])
