@@ -4,6 +4,7 @@ ReLU through cuBLASLt's epilogue) and channels-last convolutions in float16
 (weights stored KRSC, activations NHWC between convolutions, transposes at the
 edges). Checked against ONNX Runtime on the float32 model (float16 engines
 within 1e-2 * max|ref|), and the partition must show the fused nodes."""
+import numpy as np
 import pytest
 from onnx import helper as h
 
@@ -26,8 +27,10 @@ def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32"):
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
 def test_conv_residual_relu_is_one_fused_convolution(tmp_path, precision):
     c = 16
-    nodes = [h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
-             h.make_node("Add", ["c", "r"], ["s"]), h.make_node("Relu", ["s"], ["y"])]
+    # The residual comes from a node before the conv (as in a ResNet block): a
+    # graph input's upload is placed at its first reader, after the conv.
+    nodes = [h.make_node("Sigmoid", ["r"], ["r1"]), h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+             h.make_node("Add", ["c", "r1"], ["s"]), h.make_node("Relu", ["s"], ["y"])]
     m = model(nodes, [vi("x", ["N", c, "H", "H"]), vi("r", ["N", c, "H", "H"])], [vi("y", None)],
               [const("W", rand(c, c, 3, 3) * 0.2), const("B", rand(c))])
     feeds = [{"x": rand(n, c, s, s), "r": rand(n, c, s, s)} for n, s in ((1, 5), (2, 12), (3, 16))]
@@ -65,3 +68,45 @@ def test_matmul_bias_without_activation(tmp_path):
     nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["B", "m"], ["y"])]
     m = model(nodes, [vi("x", ["N", 32])], [vi("y", None)], [const("W", rand(32, 40)), const("B", rand(40))])
     build_and_check(m, [{"x": rand(n, 32)} for n in (1, 5, 9)], tmp_path, {"N": "1:5:9"}, ["MatMul+Add"])
+
+
+def attention_model(nan_guard: bool):
+    """A BERT self-attention block as the TorchScript exporter writes it: per-head reshapes and
+    transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back."""
+    hid, heads = 32, 4
+    nodes, inits = [], [const("sq", np.array([0, 0, heads, hid // heads], np.int64)),
+                        const("sy", np.array([0, 0, hid], np.int64)), const("d", np.array(np.sqrt(hid // heads), np.float32)),
+                        const("zero", np.array(0, np.float32))]
+    for name, perm in (("q", [0, 2, 1, 3]), ("k", [0, 2, 3, 1]), ("v", [0, 2, 1, 3])):
+        inits += [const(f"W{name}", rand(hid, hid) * 0.3), const(f"B{name}", rand(hid))]
+        nodes += [h.make_node("MatMul", ["x", f"W{name}"], [f"{name}0"]),
+                  h.make_node("Add", [f"{name}0", f"B{name}"], [f"{name}1"]),
+                  h.make_node("Reshape", [f"{name}1", "sq"], [f"{name}2"]),
+                  h.make_node("Transpose", [f"{name}2"], [f"{name}t"], perm=perm)]
+    nodes += [h.make_node("MatMul", ["qt", "kt"], ["s0"]), h.make_node("Div", ["s0", "d"], ["s1"]),
+              h.make_node("Add", ["s1", "mask"], ["s2"]), h.make_node("Softmax", ["s2"], ["p"], axis=-1)]
+    p = "p"
+    if nan_guard:
+        nodes += [h.make_node("IsNaN", ["p"], ["nan"]), h.make_node("Where", ["nan", "zero", "p"], ["p0"])]
+        p = "p0"
+    nodes += [h.make_node("MatMul", [p, "vt"], ["c"]), h.make_node("Transpose", ["c"], ["ct"], perm=[0, 2, 1, 3]),
+              h.make_node("Reshape", ["ct", "sy"], ["y"])]
+    return model(nodes, [vi("x", ["B", "S", hid]), vi("mask", ["B", 1, 1, "S"])], [vi("y", None)], inits)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_bert_attention_is_one_fused_node(tmp_path, precision):
+    m = attention_model(nan_guard=False)
+    def feeds(b, s):
+        mask = np.zeros((b, 1, 1, s), np.float32)
+        mask[0, ..., s // 2:] = -10000.0  # padding in the first sequence
+        return {"x": rand(b, s, 32), "mask": mask}
+    build_and_check(m, [feeds(b, s) for b, s in ((1, 1), (2, 9), (3, 64))], tmp_path, {"B": "1:2:3", "S": "1:9:64"},
+                    ["Attention"], precision)
+
+
+def test_fully_masked_rows_give_zero_like_the_nan_guard(tmp_path):
+    m = attention_model(nan_guard=True)
+    mask = np.zeros((2, 1, 1, 5), np.float32)
+    mask[1] = -np.inf  # every key of the second sequence masked: the guard turns NaN into 0
+    build_and_check(m, [{"x": rand(2, 5, 32), "mask": mask}], tmp_path, {"B": "1:2:3", "S": "1:5:64"}, ["Attention"])

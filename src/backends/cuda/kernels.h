@@ -13,5 +13,6 @@ void register_normalization_kernels(KernelRegistry& r);  // normalization.cpp: S
 void register_pooling_kernels(KernelRegistry& r);       // pooling.cpp: pools, global pools, BatchNormalization
 void register_linalg_kernels(KernelRegistry& r);       // linalg.cpp: MatMul, Gemm (cuBLASLt)
 void register_conv_kernels(KernelRegistry& r);         // conv.cpp: Conv (cuDNN)
+void register_attention_kernels(KernelRegistry& r);    // attention.cpp: Attention (cuBLASLt + a softmax pass)
 
 }  // namespace dynrt::cuda

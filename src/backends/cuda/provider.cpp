@@ -141,11 +141,14 @@ class CudaProvider final : public ExecutionProvider {
     register_pooling_kernels(kernels_);
     register_linalg_kernels(kernels_);
     register_conv_kernels(kernels_);
+    register_attention_kernels(kernels_);
   }
   std::string name() const override { return "cuda"; }
   bool host_memory() const override { return false; }
   std::vector<ProviderPass> passes() const override {
-    return {{"cuda.fuse_epilogues", fuse_epilogues}, {"cuda.channels_last", channels_last}};
+    return {{"cuda.fuse_attention", fuse_attention},
+            {"cuda.fuse_epilogues", fuse_epilogues},
+            {"cuda.channels_last", channels_last}};
   }
 
   void* allocate(size_t bytes) const override {

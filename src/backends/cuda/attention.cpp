@@ -1,0 +1,137 @@
+// ONNX Attention on the GPU, for the form attention fusion produces
+// (backends/fuse_attention.h) and models that use the op directly: 4-D
+// Q [B, H, Sq, D], K [B, H, Skv, D], V [B, H, Skv, Dv], an optional additive
+// or boolean mask broadcast to [B, H, Sq, Skv], a scale; no causal flag,
+// softcap, past keys or extra outputs. Two strided-batched cuBLASLt GEMMs
+// around one softmax pass that adds the mask: the scores are written once,
+// read twice, in the context's scratch memory.
+#include <cmath>
+
+#include "backends/cuda/attention_launch.h"
+#include "backends/cuda/kernels.h"
+#include "backends/cuda/lt_gemm.h"
+#include "ops/attrs.h"
+
+namespace dynrt::cuda {
+namespace {
+
+struct AttentionState : KernelState {
+  std::unique_ptr<AlignedGemm> qk, pv;
+  AttentionMask mask;
+  int64_t rows = 0, n = 0, heads = 0, seq_q = 0;
+  size_t scores_bytes = 0;
+  bool empty_k = false;  // head_dim 0: every score is 0
+};
+
+class AttentionKernel : public Kernel {
+ public:
+  explicit AttentionKernel(const KernelInit& init)
+      : label_(init.label()), at_(AttentionAttrs::parse(init)) {}
+
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    const TensorView &Q = c.in(0), &K = c.in(1), &V = c.in(2), &Y = c.out(0);
+    if (Y.numel() == 0) return nullptr;
+    const int64_t b = Q.dim(0), h = Q.dim(1), sq = Q.dim(2), d = Q.dim(3), skv = K.dim(2), dv = V.dim(3);
+    if (K.dim(0) != b || V.dim(0) != b || K.dim(1) != h || V.dim(1) != h || K.dim(3) != d || V.dim(2) != skv)
+      throw Error(ErrorCode::kInvalidInput, label_ + ": Q " + dims_str(Q) + ", K " + dims_str(K) + " and V " +
+                                                dims_str(V) + " do not agree on batch, heads and lengths");
+    auto st = std::make_unique<AttentionState>();
+    st->rows = b * h * sq;
+    st->n = skv;
+    st->heads = h;
+    st->seq_q = sq;
+    st->scores_bytes = static_cast<size_t>(st->rows * skv) * dtype_size(Q.dtype);
+    Stream& s = stream_of(c);
+    if (skv > 0) {
+      GemmShape g;
+      g.dtype = Q.dtype;
+      g.batch = b * h;
+      g.m = sq, g.n = skv, g.k = d, g.trans_b = true;
+      g.stride_a = sq * d, g.stride_b = skv * d, g.stride_y = sq * skv;
+      st->empty_k = d == 0;
+      if (!st->empty_k) st->qk = std::make_unique<AlignedGemm>(s, g, label_);
+      GemmShape p;
+      p.dtype = Q.dtype;
+      p.batch = b * h;
+      p.m = sq, p.n = dv, p.k = skv;
+      p.stride_a = sq * skv, p.stride_b = skv * dv, p.stride_y = sq * dv;
+      st->pv = std::make_unique<AlignedGemm>(s, p, label_);
+    }
+    if (c.has_in(3)) {
+      const TensorView& M = c.in(3);
+      const int64_t full[4] = {b, h, sq, skv};
+      Strided ms = broadcast_strides(M, 4, full);
+      for (int i = 0; i < 4; ++i) {
+        const int j = i - (4 - M.rank);
+        if (j >= 0 && M.dim(j) != 1 && M.dim(j) != full[i])
+          throw Error(ErrorCode::kInvalidInput, label_ + ": the mask " + dims_str(M) + " does not broadcast to [" +
+                                                    std::to_string(b) + ", " + std::to_string(h) + ", " +
+                                                    std::to_string(sq) + ", " + std::to_string(skv) + "]");
+        st->mask.strides[i] = ms.strides[i];
+      }
+      st->mask.data = M.data;  // refreshed in run(): the arena may place it elsewhere next time
+      st->mask.is_bool = M.dtype == DType::kBool;
+    }
+    return st;
+  }
+
+  void run(KernelContext& c) const override {
+    const auto* st = static_cast<const AttentionState*>(c.state);
+    Stream& s = stream_of(c);
+    void* y = c.out(0).data;
+    if (st->n == 0) {  // no keys: the weighted sum of nothing
+      check(cudaMemsetAsync(y, 0, c.out(0).nbytes(), s.get()), label_.c_str());
+      return;
+    }
+    void* scores = s.workspace(st->scores_bytes);
+    const float scale = at_.has_scale ? at_.scale : 1.f / std::sqrt(static_cast<float>(c.in(0).dim(3)));
+    if (st->empty_k)
+      check(cudaMemsetAsync(scores, 0, st->scores_bytes, s.get()), label_.c_str());
+    else
+      st->qk->run(s, c.in(0).data, c.in(1).data, scores, nullptr, scale, 0.f);
+    AttentionMask mask = st->mask;
+    if (c.has_in(3)) mask.data = c.in(3).data;
+    launch_attention_softmax(static_cast<ElemType>(c.in(0).dtype), scores, st->rows, st->n, st->heads, st->seq_q,
+                             mask, s.get());
+    check(cudaGetLastError(), label_.c_str());
+    st->pv->run(s, scores, c.in(2).data, y, nullptr, 1.f, 0.f);
+  }
+
+ private:
+  static std::string dims_str(const TensorView& v) {
+    std::string r = "[";
+    for (int i = 0; i < v.rank; ++i) r += (i ? ", " : "") + std::to_string(v.dim(i));
+    return r + "]";
+  }
+  std::string label_;
+  AttentionAttrs at_;
+};
+
+bool float_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
+
+bool attention_supported(const KernelInit& n) {
+  DType t = n.input_dtype(0);
+  if (!float_type(t) || n.num_inputs() < 3 || n.num_inputs() > 4) return false;
+  for (size_t i = 0; i < 3; ++i)
+    if (!n.has_input(i) || n.input_dtype(i) != t || n.input_rank(i) != 4) return false;
+  if (n.has_input(3) && (n.input_rank(3) > 4 || (n.input_dtype(3) != t && n.input_dtype(3) != DType::kBool)))
+    return false;
+  for (size_t o = 1; o < n.num_outputs(); ++o)
+    if (n.has_output(o)) return false;
+  AttentionAttrs a = AttentionAttrs::parse(n);
+  return !a.causal && a.softcap == 0 && a.mode == 0 && a.left < 0 && a.right < 0;
+}
+
+}  // namespace
+
+void register_attention_kernels(KernelRegistry& r) {
+  r.add_kernel(
+      "Attention",
+      [](const KernelInit& n) -> std::unique_ptr<Kernel> {
+        if (!attention_supported(n)) n.unsupported("this Attention on CUDA");
+        return std::make_unique<AttentionKernel>(n);
+      },
+      attention_supported, "");
+}
+
+}  // namespace dynrt::cuda
