@@ -4,7 +4,7 @@
 // or boolean mask broadcast to [B, H, Sq, Skv], a scale; no causal flag,
 // softcap, past keys or extra outputs. Two strided-batched cuBLASLt GEMMs
 // around one softmax pass that adds the mask: the scores are written once,
-// read twice, in the context's scratch memory.
+// read twice, in the stream's temporaries (apart from the GEMMs' workspace).
 #include <cmath>
 
 #include "backends/cuda/attention_launch.h"
@@ -83,7 +83,7 @@ class AttentionKernel : public Kernel {
       check(cudaMemsetAsync(y, 0, c.out(0).nbytes(), s.get()), label_.c_str());
       return;
     }
-    void* scores = s.workspace(st->scores_bytes);
+    void* scores = s.temporaries(st->scores_bytes);  // the GEMMs use the workspace
     const float scale = at_.has_scale ? at_.scale : 1.f / std::sqrt(static_cast<float>(c.in(0).dim(3)));
     if (st->empty_k)
       check(cudaMemsetAsync(scores, 0, st->scores_bytes, s.get()), label_.c_str());

@@ -41,8 +41,11 @@ class Stream final : public ProviderStream {
   cudnnHandle_t dnn();  // created on first use: loading cuDNN takes a while
   // Scratch of at least `bytes`, valid until the next call (work queued
   // earlier on this stream may still read the old block: it is freed in
-  // stream order).
-  void* workspace(size_t bytes);
+  // stream order). Two blocks: the workspace that library calls (cuBLASLt,
+  // cuDNN) are given, and temporaries a kernel keeps across its own library
+  // calls (attention's scores), which must not share memory with them.
+  void* workspace(size_t bytes) { return grow(workspace_, bytes); }
+  void* temporaries(size_t bytes) { return grow(temporaries_, bytes); }
   // A flag in host-mapped memory that a kernel sets (to any non-zero value)
   // when it finds bad input data it cannot report otherwise (an index out of
   // range); synchronize() then throws kInvalidInput with `message`.
@@ -56,16 +59,20 @@ class Stream final : public ProviderStream {
   bool begin_capture() override;
   std::unique_ptr<CapturedWork> end_capture() override;
   uint64_t generation() const override { return generation_; }
-  int64_t scratch_bytes() const override { return static_cast<int64_t>(workspace_bytes_); }
+  int64_t scratch_bytes() const override { return static_cast<int64_t>(workspace_.bytes + temporaries_.bytes); }
 
  private:
   cudaStream_t stream_ = nullptr;
   bool owned_ = false;
   cublasLtHandle_t blas_ = nullptr;
   cudnnHandle_t dnn_ = nullptr;
-  void* workspace_ = nullptr;
-  size_t workspace_bytes_ = 0;
-  uint64_t generation_ = 0;  // bumped when the workspace moves
+  struct Scratch {
+    void* data = nullptr;
+    size_t bytes = 0;
+  };
+  void* grow(Scratch& block, size_t bytes);
+  Scratch workspace_, temporaries_;
+  uint64_t generation_ = 0;  // bumped when a scratch block moves
   static constexpr int kFlags = 64;
   int* flags_host_ = nullptr;  // kFlags ints, host-mapped
   int* flags_device_ = nullptr;

@@ -47,26 +47,26 @@ cudnnHandle_t Stream::dnn() {
 Stream::~Stream() {
   cudaStreamSynchronize(stream_);
   if (flags_host_) cudaFreeHost(flags_host_);
-  if (workspace_) cudaFree(workspace_);
+  if (workspace_.data) cudaFree(workspace_.data);
+  if (temporaries_.data) cudaFree(temporaries_.data);
   if (dnn_) cudnnDestroy(dnn_);
   if (blas_) cublasLtDestroy(blas_);
   if (owned_) cudaStreamDestroy(stream_);
 }
 
-void* Stream::workspace(size_t bytes) {
-  if (bytes <= workspace_bytes_) return workspace_;
+void* Stream::grow(Scratch& block, size_t bytes) {
+  if (bytes <= block.bytes) return block.data;
   cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
   check(cudaStreamIsCapturing(stream_, &capturing), "querying the stream");
   if (capturing != cudaStreamCaptureStatusNone)  // the runtime then runs this work without a graph
     throw Error(ErrorCode::kInternal, "CUDA: scratch memory must grow while recording a graph");
   ++generation_;
-  if (workspace_) check(cudaFreeAsync(workspace_, stream_), "freeing scratch memory");
-  workspace_ = nullptr;
-  workspace_bytes_ = 0;
+  if (block.data) check(cudaFreeAsync(block.data, stream_), "freeing scratch memory");
+  block = {};
   size_t grown = (bytes + (1 << 20) - 1) & ~size_t{(1 << 20) - 1};
-  check(cudaMallocAsync(&workspace_, grown, stream_), "allocating scratch memory");
-  workspace_bytes_ = grown;
-  return workspace_;
+  check(cudaMallocAsync(&block.data, grown, stream_), "allocating scratch memory");
+  block.bytes = grown;
+  return block.data;
 }
 
 void Stream::copy_to_host(void* dst, const void* src, size_t bytes) {
