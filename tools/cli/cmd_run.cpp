@@ -1,0 +1,61 @@
+// dynrt run: one engine, one set of inputs (an npz file or random at given
+// shapes); prints a summary of each output and the first/second latency.
+#include <iostream>
+#include <memory>
+
+#include "cli_common.h"
+#include "npz.h"
+
+namespace dynrt::cli {
+namespace {
+
+struct RunArgs {
+  Common common;
+  std::string engine, load_engine, inputs, shapes, outputs;
+  unsigned seed = 0;
+  int threads = 0;
+};
+
+void run_run(const RunArgs& a) {
+  if (a.engine.empty() == a.load_engine.empty()) throw UsageError("run needs one engine: ENGINE or --loadEngine=ENGINE");
+  if (a.inputs.empty() == a.shapes.empty()) throw UsageError("run needs --inputs IN.npz or --shapes (one of them)");
+  auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
+  std::map<std::string, Tensor> inputs =
+      a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs);
+  ContextOptions o;
+  o.threads = a.threads;
+  auto ctx = engine->create_context(o);
+  auto t0 = std::chrono::steady_clock::now();
+  auto outputs = ctx->run(inputs);
+  double first = ms_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  outputs = ctx->run(inputs);
+  double second = ms_since(t0);
+  if (a.common.level() != Verbosity::kQuiet) {
+    for (const auto& [name, t] : outputs) std::cout << "output " << name << ": " << summary(t) << "\n";
+    std::cout << "latency: first run " << first << " ms (plans for the new shape), second run " << second << " ms\n";
+    RunStats stats = ctx->last_run_stats();
+    if (stats.copies > 0)
+      std::cout << "copies between provider memories per run: " << stats.copies << " (" << stats.copy_bytes << " bytes)\n";
+  }
+  if (!a.outputs.empty()) write_npz(a.outputs, outputs);
+}
+
+}  // namespace
+
+void add_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run an engine once on given or random inputs and summarise the outputs.");
+  cmd->add_option("engine", a->engine, "the engine file");
+  cmd->add_option("--loadEngine", a->load_engine, "the engine file (trtexec's spelling)");
+  cmd->add_option("--inputs", a->inputs, "inputs from an .npz file");
+  cmd->add_option("--shapes", a->shapes, "random inputs of these shapes, in:2x3x224x224,...");
+  cmd->add_option("--outputs", a->outputs, "write the outputs to an .npz file");
+  cmd->add_option("--seed", a->seed, "seed of the random inputs");
+  cmd->add_option("--threads", a->threads, "CPU threads (0: OMP_NUM_THREADS, else the cores)")->check(CLI::NonNegativeNumber);
+  add_verbosity(*cmd, a->common);
+  refuse_flags_as_values(*cmd);
+  cmd->callback([a] { run_run(*a); });
+}
+
+}  // namespace dynrt::cli
