@@ -49,6 +49,10 @@ DYNRT_API std::shared_ptr<Engine> build_from_bytes(const std::string& onnx_bytes
 // What a model needs before building: its inputs with symbolic dims, the
 // dynamic dimensions to give ranges, its ops.
 DYNRT_API std::string describe_model(const std::string& onnx_path);
+// Everything in a model that dynrt does not support, all at once, one line
+// each naming the node, input or initializer (unsupported ops, control flow,
+// element types); empty when nothing was found. Builds nothing.
+DYNRT_API std::vector<std::string> check_model(const std::string& onnx_path);
 // A model's graph inputs, dims as written in it (dim_param names or numbers).
 DYNRT_API std::vector<TensorInfo> model_inputs_from_bytes(const std::string& onnx_bytes);
 

@@ -125,3 +125,31 @@ def test_bench_sweep_writes_csv_and_plot(engine, tmp_path):
     assert "wrote" in p.stdout
     bad = harness.run_cli("bench", engine, "--sweep", "M=1:4", check=False)
     assert bad.returncode == 2 and "no input of this engine has a dimension named 'M'" in bad.stderr
+
+
+def test_inspect_check_lists_every_unsupported_construct(tmp_path):
+    nodes = [h.make_node("Relu", ["x"], ["a"], name="relu"), h.make_node("FooBar", ["a"], ["b"], name="foo"),
+             h.make_node("If", ["c"], ["d"], name="branch",
+                         then_branch=h.make_graph([], "t", [], [h.make_tensor_value_info("a", T.FLOAT, None)]),
+                         else_branch=h.make_graph([], "e", [], [h.make_tensor_value_info("a", T.FLOAT, None)])),
+             h.make_node("BarBaz", ["b"], ["y"], domain="com.acme")]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]),
+                                  h.make_tensor_value_info("c", T.BOOL, []),
+                                  h.make_tensor_value_info("s", T.STRING, [2])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None), h.make_tensor_value_info("d", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.acme", 1)])
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = harness.run_cli("inspect", "--check", tmp_path / "m.onnx", check=False)
+    assert p.returncode == 1
+    lines = [ln.strip() for ln in p.stdout.splitlines()]
+    assert "node 'foo' (FooBar): unsupported op 'FooBar' (domain ai.onnx)" in lines
+    assert "node #3 (BarBaz): unsupported op 'BarBaz' (domain com.acme)" in lines
+    assert any(ln.startswith("node 'branch' (If): subgraph attribute 'then_branch'") for ln in lines)
+    assert any(ln.startswith("input 's' has element type string") for ln in lines)
+    listed = [ln for ln in lines if ln]
+    assert len(listed) >= 5 and f"{len(listed)} unsupported construct(s)" in p.stderr
+
+
+def test_inspect_check_passes_a_supported_model(model_path):
+    p = harness.run_cli("inspect", "--check", model_path)
+    assert "no unsupported ops" in p.stdout

@@ -1,0 +1,78 @@
+// check_model (dynrt/compiler.h): everything a build would refuse for lack of
+// support, all at once and before any build (polygraphy inspect's job): ops
+// without a schema, subgraph attributes (control flow), element types dynrt
+// does not store, inputs that are not tensors. Read from the protobuf
+// directly, so one problem does not hide the next. A model that passes may
+// still fail later on its shapes or values; build says where.
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "dynrt/compiler.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+std::string node_name(const onnx::NodeProto& n, int index) {
+  std::ostringstream s;
+  s << "node ";
+  if (n.name().empty()) s << "#" << index;
+  else s << "'" << n.name() << "'";
+  s << " (" << n.op_type() << ")";
+  return s.str();
+}
+
+void check_type(const onnx::TypeProto& t, const std::string& what, std::vector<std::string>& out) {
+  if (!t.has_tensor_type()) {
+    out.push_back(what + " is not a tensor (sequences, maps and optionals are not supported)");
+    return;
+  }
+  auto dtype = static_cast<DType>(t.tensor_type().elem_type());
+  if (!dtype_is_supported(dtype)) out.push_back(what + " has element type " + dtype_name(dtype) + ", which dynrt does not support");
+}
+
+void check_graph(const onnx::GraphProto& g, const std::string& where, std::vector<std::string>& out) {
+  std::set<std::string> initializers;
+  for (const auto& t : g.initializer()) {
+    initializers.insert(t.name());
+    auto dtype = static_cast<DType>(t.data_type());
+    if (!dtype_is_supported(dtype))
+      out.push_back(where + "initializer '" + t.name() + "' has element type " + dtype_name(dtype) +
+                    ", which dynrt does not support");
+  }
+  for (const auto& in : g.input())
+    if (!initializers.count(in.name())) check_type(in.type(), where + "input '" + in.name() + "'", out);
+  const OpRegistry& reg = OpRegistry::instance();
+  int index = 0;
+  for (const auto& n : g.node()) {
+    std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
+    if (!reg.find(n.op_type(), domain))
+      out.push_back(where + node_name(n, index) + ": unsupported op '" + n.op_type() + "' (domain " +
+                    (domain.empty() ? "ai.onnx" : domain) + ")");
+    for (const auto& a : n.attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
+        out.push_back(where + node_name(n, index) + ": subgraph attribute '" + a.name() +
+                      "' (control flow) is not supported");
+      else if (a.type() == onnx::AttributeProto::TENSOR && !dtype_is_supported(static_cast<DType>(a.t().data_type())))
+        out.push_back(where + node_name(n, index) + ": attribute '" + a.name() + "' holds element type " +
+                      dtype_name(static_cast<DType>(a.t().data_type())) + ", which dynrt does not support");
+    ++index;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> check_model(const std::string& onnx_path) {
+  std::ifstream f(onnx_path, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kIo, "cannot open model file '" + onnx_path + "'");
+  onnx::ModelProto m;
+  if (!m.ParseFromIstream(&f)) throw Error(ErrorCode::kInvalidModel, "'" + onnx_path + "' is not an ONNX model");
+  std::vector<std::string> out;
+  check_graph(m.graph(), "", out);
+  return out;
+}
+
+}  // namespace dynrt
