@@ -3,6 +3,7 @@
 // message that names the input, dimension and profile at fault.
 #include "builder/profiles.h"
 
+#include <map>
 #include <optional>
 
 #include "dynrt/error.h"
@@ -41,7 +42,10 @@ std::vector<std::string> input_symbol_sources(const ir::Graph& g) {
   return src;
 }
 
-void apply_relations(ir::Graph& g, const std::vector<std::string>& relations) {
+// Substitutes each relation's left side in the inputs' shapes; returns the
+// relation that now defines each such dimension.
+std::map<int, std::string> apply_relations(ir::Graph& g, const std::vector<std::string>& relations) {
+  std::map<int, std::string> defined_by;
   for (const std::string& rel : relations) {
     size_t eq = rel.find('=');
     if (eq == std::string::npos) bad("relation '" + rel + "' must look like 'a == b' or 'b = 2*a'");
@@ -60,6 +64,8 @@ void apply_relations(ir::Graph& g, const std::vector<std::string>& relations) {
       return id;
     });
     if (value.symbols().size() == 1 && value.symbols()[0] == target) bad("relation '" + rel + "' defines '" + lhs + "' by itself");
+    if (defined_by.count(target)) bad("relations '" + defined_by[target] + "' and '" + rel + "' both define '" + lhs + "'");
+    defined_by[target] = rel;
     for (int in : g.inputs)
       for (Expr& d : g.values[static_cast<size_t>(in)].shape)
         d = d.substitute([&](int id, Expr& out) {
@@ -68,12 +74,13 @@ void apply_relations(ir::Graph& g, const std::vector<std::string>& relations) {
           return true;
         });
   }
+  return defined_by;
 }
 
 }  // namespace
 
 std::vector<ProfileBox> apply_profiles(ir::Graph& g, const BuildConfig& cfg) {
-  apply_relations(g, cfg.relations);
+  std::map<int, std::string> defined_by = apply_relations(g, cfg.relations);
   std::vector<std::string> sources = input_symbol_sources(g);
   bool any_dynamic = false;
   for (const std::string& s : sources) any_dynamic |= !s.empty();
@@ -98,6 +105,9 @@ std::vector<ProfileBox> apply_profiles(ir::Graph& g, const BuildConfig& cfg) {
     for (const auto& [name, r] : profiles[p].dims) {
       int id = g.symbols.find(name);
       if (id < 0) bad(pname + " names dimension '" + name + "', but the model's dynamic dimensions are " + dynamic_dims_list(g));
+      if (defined_by.count(id))
+        bad(pname + " gives a range for dimension '" + name + "', but the relation '" + defined_by[id] +
+            "' defines it from the other dimensions, whose ranges decide its own: drop --dim " + name);
       check_range(r, pname + ": dimension '" + name + "'");
       ranges[static_cast<size_t>(id)] = r;
       given_by[static_cast<size_t>(id)] = "--dim " + name;

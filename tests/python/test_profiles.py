@@ -68,6 +68,17 @@ def test_relation_between_dims(tmp_path):
         feeds = {"enc_x": RNG.standard_normal((1, 1, n)).astype(np.float32),
                  "dec_x": RNG.standard_normal((1, 1, 2 * n)).astype(np.float32)}
         harness.assert_close(harness.run_engine(engine, feeds, tmp_path), harness.reference(m2, feeds))
+
+
+def test_a_range_for_a_dim_a_relation_defines_is_an_error(tmp_path):
+    m2 = model([h.make_node("Concat", ["enc_x", "dec_x"], ["y"], axis=2)],
+               [h.make_tensor_value_info("enc_x", T.FLOAT, [1, 1, "enc"]), h.make_tensor_value_info("dec_x", T.FLOAT, [1, 1, "dec"])],
+               [h.make_tensor_value_info("y", T.FLOAT, None)])
+    onnx.save(m2, str(tmp_path / "m.onnx"))
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "enc=1:8:16", "--dim", "dec=2:16:100",
+                        "--relation", "dec = 2*enc", check=False)
+    assert p.returncode == 1
+    assert "the relation 'dec = 2*enc' defines it from the other dimensions" in p.stderr and "drop --dim dec" in p.stderr
     p = harness.run_cli("run", engine, "--shapes", "enc_x:1x1x4,dec_x:1x1x9", check=False)
     assert p.returncode == 1
     assert "input 'dec_x' dimension 2 is 9, but the relation makes it 2*enc = 8" in p.stderr
