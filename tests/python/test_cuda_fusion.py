@@ -70,15 +70,14 @@ def test_matmul_bias_without_activation(tmp_path):
     build_and_check(m, [{"x": rand(n, 32)} for n in (1, 5, 9)], tmp_path, {"N": "1:5:9"}, ["MatMul+Add"])
 
 
-def attention_model(nan_guard: bool):
+def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4):
     """A BERT self-attention block as the TorchScript exporter writes it: per-head reshapes and
     transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back."""
-    hid, heads = 32, 4
     nodes, inits = [], [const("sq", np.array([0, 0, heads, hid // heads], np.int64)),
                         const("sy", np.array([0, 0, hid], np.int64)), const("d", np.array(np.sqrt(hid // heads), np.float32)),
                         const("zero", np.array(0, np.float32))]
     for name, perm in (("q", [0, 2, 1, 3]), ("k", [0, 2, 3, 1]), ("v", [0, 2, 1, 3])):
-        inits += [const(f"W{name}", rand(hid, hid) * 0.3), const(f"B{name}", rand(hid))]
+        inits += [const(f"W{name}", rand(hid, hid) * (1.0 / np.sqrt(hid))), const(f"B{name}", rand(hid))]
         nodes += [h.make_node("MatMul", ["x", f"W{name}"], [f"{name}0"]),
                   h.make_node("Add", [f"{name}0", f"B{name}"], [f"{name}1"]),
                   h.make_node("Reshape", [f"{name}1", "sq"], [f"{name}2"]),
@@ -92,6 +91,23 @@ def attention_model(nan_guard: bool):
     nodes += [h.make_node("MatMul", [p, "vt"], ["c"]), h.make_node("Transpose", ["c"], ["ct"], perm=[0, 2, 1, 3]),
               h.make_node("Reshape", ["ct", "sy"], ["y"])]
     return model(nodes, [vi("x", ["B", "S", hid]), vi("mask", ["B", 1, 1, "S"])], [vi("y", None)], inits)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+@pytest.mark.parametrize("hid,heads", [(128, 2), (64, 2), (256, 2)])  # head dims 64, 32, 128
+def test_flash_attention_kernel(tmp_path, monkeypatch, precision, hid, heads):
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "1")
+    m = attention_model(nan_guard=True, hid=hid, heads=heads)
+    def feeds(b, s):
+        mask = np.zeros((b, 1, 1, s), np.float32)
+        mask[0, ..., s // 2:] = -10000.0  # padding in the first sequence
+        if b > 2:
+            mask[2] = -np.inf  # a fully masked sequence: zeros (the guard's answer)
+        x = rand(b, s, hid)
+        return {"x": x, "mask": mask}
+    shapes = ((1, 1), (2, 9), (3, 64), (2, 65), (3, 130))
+    build_and_check(m, [feeds(b, s) for b, s in shapes], tmp_path, {"B": "1:2:3", "S": "1:64:130"}, ["Attention"],
+                    precision)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])

@@ -5,7 +5,11 @@
 // softcap, past keys or extra outputs. Two strided-batched cuBLASLt GEMMs
 // around one softmax pass that adds the mask: the scores are written once,
 // read twice, in the stream's temporaries (apart from the GEMMs' workspace).
+// With DYNRT_CUDA_FLASH_ATTENTION=1, 16-bit heads of 32, 64 or 128 run the
+// kernel of attention_flash.cu instead, which keeps the scores on chip (off
+// by default until it has been checked on a GPU).
 #include <cmath>
+#include <cstdlib>
 
 #include "backends/cuda/attention_launch.h"
 #include "backends/cuda/kernels.h"
@@ -21,12 +25,19 @@ struct AttentionState : KernelState {
   int64_t rows = 0, n = 0, heads = 0, seq_q = 0;
   size_t scores_bytes = 0;
   bool empty_k = false;  // head_dim 0: every score is 0
+  bool flash = false;    // attention_flash.cu takes this shape
+  int64_t bh = 0, head_dim = 0;
 };
+
+bool flash_enabled() {
+  const char* v = std::getenv("DYNRT_CUDA_FLASH_ATTENTION");
+  return v && std::string(v) == "1";
+}
 
 class AttentionKernel : public Kernel {
  public:
   explicit AttentionKernel(const KernelInit& init)
-      : label_(init.label()), at_(AttentionAttrs::parse(init)) {}
+      : label_(init.label()), at_(AttentionAttrs::parse(init)), flash_(flash_enabled()) {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &Q = c.in(0), &K = c.in(1), &V = c.in(2), &Y = c.out(0);
@@ -41,6 +52,9 @@ class AttentionKernel : public Kernel {
     st->heads = h;
     st->seq_q = sq;
     st->scores_bytes = static_cast<size_t>(st->rows * skv) * dtype_size(Q.dtype);
+    st->bh = b * h;
+    st->head_dim = d;
+    st->flash = flash_ && Q.dtype != DType::kFloat32 && d == dv && (d == 32 || d == 64 || d == 128) && skv > 0;
     Stream& s = stream_of(c);
     if (skv > 0) {
       GemmShape g;
@@ -83,15 +97,21 @@ class AttentionKernel : public Kernel {
       check(cudaMemsetAsync(y, 0, c.out(0).nbytes(), s.get()), label_.c_str());
       return;
     }
-    void* scores = s.temporaries(st->scores_bytes);  // the GEMMs use the workspace
     const float scale = at_.has_scale ? at_.scale : 1.f / std::sqrt(static_cast<float>(c.in(0).dim(3)));
+    AttentionMask mask = st->mask;
+    if (c.has_in(3)) mask.data = c.in(3).data;
+    const auto type = static_cast<ElemType>(c.in(0).dtype);
+    if (st->flash && launch_flash_attention(type, c.in(0).data, c.in(1).data, c.in(2).data, y, st->bh, st->heads,
+                                            st->seq_q, st->n, st->head_dim, scale, mask, s.get())) {
+      check(cudaGetLastError(), label_.c_str());
+      return;
+    }
+    void* scores = s.temporaries(st->scores_bytes);  // the GEMMs use the workspace
     if (st->empty_k)
       check(cudaMemsetAsync(scores, 0, st->scores_bytes, s.get()), label_.c_str());
     else
       st->qk->run(s, c.in(0).data, c.in(1).data, scores, nullptr, scale, 0.f);
-    AttentionMask mask = st->mask;
-    if (c.has_in(3)) mask.data = c.in(3).data;
-    launch_attention_softmax(static_cast<ElemType>(c.in(0).dtype), scores, st->rows, st->n, st->heads, st->seq_q,
+    launch_attention_softmax(type, scores, st->rows, st->n, st->heads, st->seq_q,
                              mask, s.get());
     check(cudaGetLastError(), label_.c_str());
     st->pv->run(s, scores, c.in(2).data, y, nullptr, 1.f, 0.f);
@@ -105,6 +125,7 @@ class AttentionKernel : public Kernel {
   }
   std::string label_;
   AttentionAttrs at_;
+  bool flash_;
 };
 
 bool float_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }

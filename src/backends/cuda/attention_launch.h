@@ -22,3 +22,16 @@ void launch_attention_softmax(ElemType t, void* scores, int64_t rows, int64_t n,
                               const AttentionMask& mask, cudaStream_t s);
 
 }  // namespace dynrt::cuda
+
+namespace dynrt::cuda {
+
+// Fused attention that keeps the scores on chip (tensor cores through WMMA,
+// online softmax over key tiles of 64): q [bh, seq_q, d], k and v
+// [bh, seq_kv, d], o [bh, seq_q, d], 16-bit (t is kFloat16 or kBFloat16),
+// d in {32, 64, 128}. Returns false (launching nothing) for a case it does
+// not take.
+bool launch_flash_attention(ElemType t, const void* q, const void* k, const void* v, void* o, int64_t bh,
+                            int64_t heads, int64_t seq_q, int64_t seq_kv, int64_t d, float scale,
+                            const AttentionMask& mask, cudaStream_t s);
+
+}  // namespace dynrt::cuda
