@@ -3,9 +3,11 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/checked.h"
 #include "dynrt/error.h"
 
 namespace dynrt::onnx_import {
@@ -43,6 +45,54 @@ void copy_field(const Src& field, Tensor& t, size_t n) {
   }
 }
 
+// External data: only a file inside the model's folder (after resolving
+// ".." and symlinks), at an offset and length that fit the file and match
+// the tensor's size. Allocated once the sizes are known good.
+Tensor read_external(const onnx::TensorProto& p, const std::string& label, const std::string& base_dir, DType dtype,
+                     const std::vector<int64_t>& dims, size_t bytes) {
+  namespace fs = std::filesystem;
+  std::string location;
+  int64_t offset = 0, length = -1;
+  auto number = [&](const std::string& key, const std::string& v) {
+    try {
+      size_t used = 0;
+      long long x = std::stoll(v, &used);
+      if (used == v.size() && x >= 0) return static_cast<int64_t>(x);
+    } catch (const std::exception&) {
+    }
+    invalid(label + ": external data " + key + " '" + v + "' is not a non-negative integer");
+  };
+  for (const auto& kv : p.external_data()) {
+    if (kv.key() == "location") location = kv.value();
+    if (kv.key() == "offset") offset = number("offset", kv.value());
+    if (kv.key() == "length") length = number("length", kv.value());
+  }
+  if (location.empty()) invalid(label + ": external data without a location");
+  if (fs::path(location).is_absolute())
+    invalid(label + ": external data location '" + location + "' is an absolute path; it must be inside the model's folder");
+  std::error_code ec;
+  fs::path folder = fs::weakly_canonical(fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir)), ec);
+  fs::path file = fs::weakly_canonical(folder / location, ec);
+  auto rel = file.lexically_relative(folder);
+  if (ec || rel.empty() || *rel.begin() == "..")
+    invalid(label + ": external data location '" + location + "' leaves the model's folder");
+  if (length >= 0 && static_cast<size_t>(length) != bytes)
+    invalid(label + ": external data length " + std::to_string(length) + " does not match the tensor's " +
+            std::to_string(bytes) + " bytes");
+  uintmax_t size = fs::file_size(file, ec);
+  if (ec) throw Error(ErrorCode::kIo, label + ": cannot open external data file '" + file.string() + "'");
+  if (static_cast<uintmax_t>(offset) > size || size - static_cast<uintmax_t>(offset) < bytes)
+    invalid(label + ": external data file '" + file.string() + "' is too short (" + std::to_string(size) +
+            " bytes, the tensor needs " + std::to_string(bytes) + " at offset " + std::to_string(offset) + ")");
+  std::ifstream f(file, std::ios::binary);
+  if (!f) throw Error(ErrorCode::kIo, label + ": cannot open external data file '" + file.string() + "'");
+  Tensor t(dtype, dims);
+  f.seekg(offset);
+  f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(bytes));
+  if (!f) invalid(label + ": external data file '" + file.string() + "' is too short");
+  return t;
+}
+
 }  // namespace
 
 Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir) {
@@ -52,30 +102,14 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
     throw Error(ErrorCode::kUnsupported, label + " has element type " + dtype_name(dtype) + " (" +
                                              std::to_string(p.data_type()) + "), which dynrt does not support");
   std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
-  for (int64_t d : dims)
-    if (d < 0) invalid(label + " has a negative dimension");
+  // Sized and checked against the bytes that back it before anything is allocated.
+  const auto bytes = static_cast<size_t>(checked_bytes(dtype, dims, label));
+  const auto n = static_cast<size_t>(checked_numel(dims, label));
+  if (p.data_location() == onnx::TensorProto::EXTERNAL) return read_external(p, label, base_dir, dtype, dims, bytes);
+  if (p.has_raw_data() && p.raw_data().size() != bytes)
+    invalid(label + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, expected " + std::to_string(bytes));
   Tensor t(dtype, dims);
-  size_t n = static_cast<size_t>(t.numel()), bytes = t.nbytes();
-  if (p.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = -1;
-    for (const auto& kv : p.external_data()) {
-      if (kv.key() == "location") location = kv.value();
-      if (kv.key() == "offset") offset = std::stoll(kv.value());
-      if (kv.key() == "length") length = std::stoll(kv.value());
-    }
-    std::string path = base_dir.empty() ? location : base_dir + "/" + location;
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(ErrorCode::kIo, label + ": cannot open external data file '" + path + "'");
-    if (length >= 0 && static_cast<size_t>(length) != bytes) invalid(label + ": external data length mismatch");
-    f.seekg(offset);
-    f.read(static_cast<char*>(t.data()), static_cast<std::streamsize>(bytes));
-    if (!f) invalid(label + ": external data file '" + path + "' is too short");
-    return t;
-  }
   if (p.has_raw_data()) {
-    if (p.raw_data().size() != bytes)
-      invalid(label + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, expected " + std::to_string(bytes));
     if (bytes) std::memcpy(t.data(), p.raw_data().data(), bytes);
     return t;
   }

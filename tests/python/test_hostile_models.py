@@ -1,0 +1,90 @@
+"""Models are untrusted files (issue 10): an initializer whose dims claim more
+than its bytes hold is refused before anything is allocated, dims that
+overflow are an error naming the tensor, and external data is read only from
+inside the model's folder, at an offset and length the file really has."""
+import os
+import pathlib
+import resource
+import subprocess
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import harness
+
+
+def add_model(w: onnx.TensorProto) -> onnx.ModelProto:
+    g = h.make_graph([h.make_node("Add", ["x", "w"], ["y"])], "g", [h.make_tensor_value_info("x", T.FLOAT, [2])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [2])], [w])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def build(m: onnx.ModelProto, folder: pathlib.Path) -> subprocess.CompletedProcess:
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(m, str(folder / "m.onnx"))
+    return harness.run_cli("build", folder / "m.onnx", "-o", folder / "e", check=False)
+
+
+def raw(name, dims, data: bytes) -> onnx.TensorProto:
+    t = onnx.TensorProto(name=name, data_type=T.FLOAT, dims=dims)
+    t.raw_data = data
+    return t
+
+
+def test_initializer_claiming_16_gib_is_refused_without_allocating(tmp_path):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p = build(add_model(raw("w", [65536, 65536], b"\0" * 8)), tmp_path)
+    assert p.returncode == 1 and "tensor 'w': raw data has 8 bytes, expected 17179869184" in p.stderr, p.stderr
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kb < max(before, 1 << 20), f"the refused build peaked at {peak_kb} KB"  # under 1 GiB
+
+
+def test_dims_whose_product_overflows_name_the_tensor(tmp_path):
+    p = build(add_model(raw("w", [1 << 40, 1 << 40], b"")), tmp_path)
+    assert p.returncode == 1 and "tensor 'w' has dims" in p.stderr and "too many elements" in p.stderr, p.stderr
+
+
+def external(name, location, offset=None, length=None) -> onnx.TensorProto:
+    t = onnx.TensorProto(name=name, data_type=T.FLOAT, dims=[2], data_location=T.EXTERNAL)
+    for k, v in (("location", location), ("offset", offset), ("length", length)):
+        if v is not None:
+            e = t.external_data.add()
+            e.key, e.value = k, str(v)
+    return t
+
+
+def test_external_data_inside_the_folder_is_read(tmp_path):
+    (tmp_path / "m").mkdir()
+    np.array([1, 2, 3, 4], np.float32).tofile(tmp_path / "m" / "w.bin")
+    engine_dir = tmp_path / "m"
+    p = build(add_model(external("w", "w.bin", offset=8, length=8)), engine_dir)
+    assert p.returncode == 0, p.stderr
+    got = harness.run_engine(engine_dir / "e", {"x": np.array([10, 20], np.float32)}, tmp_path)
+    np.testing.assert_array_equal(got["y"], [13, 24])
+
+
+def test_external_data_outside_the_folder_is_refused(tmp_path):
+    secret = tmp_path / "secret.bin"
+    np.array([7, 7], np.float32).tofile(secret)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    os.symlink(secret, folder / "link.bin")
+    for location, why in (("../secret.bin", "leaves the model's folder"), (str(secret), "is an absolute path"),
+                          ("link.bin", "leaves the model's folder"), ("sub/../../secret.bin", "leaves the model's folder")):
+        p = build(add_model(external("w", location)), folder)
+        assert p.returncode == 1 and why in p.stderr, (location, p.stderr)
+
+
+def test_external_data_shorter_than_claimed_is_refused(tmp_path):
+    (tmp_path / "m").mkdir()
+    np.array([1], np.float32).tofile(tmp_path / "m" / "w.bin")
+    p = build(add_model(external("w", "w.bin", offset=2)), tmp_path / "m")
+    assert p.returncode == 1 and "is too short" in p.stderr, p.stderr
+    p = build(add_model(external("w", "w.bin", length=4)), tmp_path / "m")
+    assert p.returncode == 1 and "does not match the tensor's 8 bytes" in p.stderr, p.stderr
+    p = build(add_model(external("w", "w.bin", offset="-3")), tmp_path / "m")
+    assert p.returncode == 1 and "offset '-3' is not a non-negative integer" in p.stderr, p.stderr
