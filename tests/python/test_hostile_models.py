@@ -8,6 +8,7 @@ import resource
 import subprocess
 
 import numpy as np
+import pytest
 import onnx
 from onnx import TensorProto as T
 from onnx import helper as h
@@ -88,3 +89,54 @@ def test_external_data_shorter_than_claimed_is_refused(tmp_path):
     assert p.returncode == 1 and "does not match the tensor's 8 bytes" in p.stderr, p.stderr
     p = build(add_model(external("w", "w.bin", offset="-3")), tmp_path / "m")
     assert p.returncode == 1 and "offset '-3' is not a non-negative integer" in p.stderr, p.stderr
+
+
+# ---- npz inputs (dynrt run --inputs): sizes checked before allocating
+
+def npy_bytes(header: str, data: bytes = b"") -> bytes:
+    h = header.encode()
+    h += b" " * ((64 - (10 + len(h) + 1) % 64) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(h).to_bytes(2, "little") + h + data
+
+
+@pytest.fixture(scope="module")
+def relu_engine(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("npz")
+    g = h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, ["N", 4])])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return harness.build_engine(m, tmp, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("content,message", [
+    (npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }", b"\0" * 16),
+     "array data is truncated: the header says 40000000000 bytes"),
+    (npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1 << 62, 8), }"), "bad dimension"),
+    (npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }"), "too large"),
+    (npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-3, 4), }"), "bad dimension '-3'"),
+    (npy_bytes("{'descr': '<f4, 'shape': (2, 4)"), "unsupported array type"),
+    (npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4"), "malformed 'shape'"),
+    (b"\x93NUMPY\x02\x00\xff\xff", "truncated data"),
+])
+def test_hostile_npy_is_refused_cleanly(relu_engine, tmp_path, content, message):
+    path = tmp_path / "in.npy"
+    path.write_bytes(content)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    p = harness.run_cli("run", relu_engine, "--inputs", path, check=False)
+    assert p.returncode == 1 and "error (invalid input)" in p.stderr and message in p.stderr, p.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < max(before, 1 << 20)
+
+
+def test_compressed_npz_entry_claiming_gigabytes_is_refused(relu_engine, tmp_path):
+    import zipfile
+    path = tmp_path / "in.npz"
+    np.savez_compressed(path, x=np.zeros((2, 4), np.float32))
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.infolist()[0]
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24:cd + 28] = (2 << 30).to_bytes(4, "little")  # uncompressed size in the central directory: 2 GiB
+    path.write_bytes(bytes(data))
+    p = harness.run_cli("run", relu_engine, "--inputs", path, check=False)
+    assert p.returncode == 1 and f"claims {2 << 30} bytes from {info.compress_size}" in p.stderr, p.stderr

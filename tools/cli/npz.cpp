@@ -17,9 +17,14 @@ namespace {
   throw Error(ErrorCode::kInvalidInput, "'" + path + "': " + why);
 }
 
+// The file is untrusted: every offset and size is checked against the bytes
+// there are (without overflowing) before it is used, and nothing is
+// allocated for an array before its header's size is known to fit the data.
+constexpr uint64_t kMaxArrayBytes = uint64_t{1} << 40;
+
 template <class T>
-T get(const std::string& d, size_t at, const std::string& path) {
-  if (at + sizeof(T) > d.size()) bad(path, "truncated zip data");
+T get(const std::string& d, uint64_t at, const std::string& path) {
+  if (at > d.size() || d.size() - at < sizeof(T)) bad(path, "truncated data");
   T v;
   std::memcpy(&v, d.data() + at, sizeof(T));
   return v;
@@ -57,28 +62,46 @@ Tensor parse_npy(const std::string& d, const std::string& label) {
     size_t at = h.find("'" + key + "'");
     if (at == std::string::npos) bad(label, "missing '" + key + "' in .npy header");
     at = h.find(':', at);
+    if (at == std::string::npos) bad(label, "malformed '" + key + "' in .npy header");
     return at + 1;
   };
-  size_t at = h.find('\'', field("descr"));
-  std::string descr = h.substr(at + 1, h.find('\'', at + 1) - at - 1);
+  size_t at = h.find('\'', field("descr")), end = at == std::string::npos ? at : h.find('\'', at + 1);
+  if (end == std::string::npos) bad(label, "malformed 'descr' in .npy header");
+  std::string descr = h.substr(at + 1, end - at - 1);
   if (descr.size() != 3 || descr[0] == '>') bad(label, "unsupported array type '" + descr + "' (need little-endian numeric)");
   DType dtype = DType::kUndefined;
   for (const DescrMap& m : kDescrs)
     if (descr.substr(1) == m.descr) dtype = m.dtype;
   if (dtype == DType::kUndefined) bad(label, "unsupported array type '" + descr + "'");
-  size_t fo = field("fortran_order");
-  bool fortran = h.compare(h.find_first_not_of(' ', fo), 4, "True") == 0;
-  size_t s0 = h.find('(', field("shape")), s1 = h.find(')', s0);
+  size_t fo = h.find_first_not_of(' ', field("fortran_order"));
+  bool fortran = fo != std::string::npos && h.compare(fo, 4, "True") == 0;
+  size_t s0 = h.find('(', field("shape")), s1 = s0 == std::string::npos ? s0 : h.find(')', s0);
+  if (s1 == std::string::npos) bad(label, "malformed 'shape' in .npy header");
   std::vector<int64_t> shape;
   std::stringstream ss(h.substr(s0 + 1, s1 - s0 - 1));
   std::string part;
-  while (std::getline(ss, part, ','))
-    if (part.find_first_not_of(' ') != std::string::npos) shape.push_back(std::stoll(part));
+  uint64_t bytes = dtype_size(dtype);
+  while (std::getline(ss, part, ',')) {
+    if (part.find_first_not_of(' ') == std::string::npos) continue;
+    long long v = -1;
+    try {
+      size_t used = 0;
+      v = std::stoll(part, &used);
+      if (part.find_first_not_of(' ', used) != std::string::npos) v = -1;
+    } catch (const std::exception&) {
+    }
+    if (v < 0) bad(label, "bad dimension '" + part + "' in .npy shape");
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(v), &bytes) || bytes > kMaxArrayBytes)
+      bad(label, "the .npy shape is too large");
+    shape.push_back(v);
+  }
   if (fortran && shape.size() > 1) bad(label, "Fortran-ordered arrays are not supported; use np.ascontiguousarray");
-  Tensor t(dtype, shape);
   size_t data_at = start + header_len;
-  if (d.size() - data_at < t.nbytes()) bad(label, "array data is truncated");
-  if (t.nbytes()) std::memcpy(t.data(), d.data() + data_at, t.nbytes());
+  if (d.size() - data_at < bytes)
+    bad(label, "array data is truncated: the header says " + std::to_string(bytes) + " bytes, the file has " +
+                   std::to_string(d.size() - data_at));
+  Tensor t(dtype, shape);
+  if (bytes) std::memcpy(t.data(), d.data() + data_at, bytes);
   return t;
 }
 
@@ -106,7 +129,10 @@ std::string make_npy(const Tensor& t) {
   return out;
 }
 
-std::string inflate_raw(const std::string& src, size_t out_size, const std::string& label) {
+std::string inflate_raw(const std::string& src, uint64_t out_size, const std::string& label) {
+  // Deflate expands at most about 1032:1: a larger claim is a lie, refused before allocating.
+  if (out_size > kMaxArrayBytes || out_size > 1032 * static_cast<uint64_t>(src.size()) + 64 || src.size() > 0xFFFFFFFFu)
+    bad(label, "a compressed entry claims " + std::to_string(out_size) + " bytes from " + std::to_string(src.size()));
   std::string out(out_size, '\0');
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) bad(label, "zlib init failed");
@@ -115,8 +141,9 @@ std::string inflate_raw(const std::string& src, size_t out_size, const std::stri
   zs.next_out = reinterpret_cast<Bytef*>(out.data());
   zs.avail_out = static_cast<uInt>(out.size());
   int rc = inflate(&zs, Z_FINISH);
+  uint64_t produced = zs.total_out;
   inflateEnd(&zs);
-  if (rc != Z_STREAM_END) bad(label, "corrupt compressed entry");
+  if (rc != Z_STREAM_END || produced != out_size) bad(label, "corrupt compressed entry");
   return out;
 }
 
@@ -150,6 +177,7 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
     uint64_t csize = get<uint32_t>(d, cd + 20, path), usize = get<uint32_t>(d, cd + 24, path);
     uint16_t nlen = get<uint16_t>(d, cd + 28, path), elen = get<uint16_t>(d, cd + 30, path), clen = get<uint16_t>(d, cd + 32, path);
     uint64_t local = get<uint32_t>(d, cd + 42, path);
+    if (cd + 46 + nlen > d.size()) bad(path, "truncated zip directory");
     std::string name = d.substr(cd + 46, nlen);
     // Zip64 sizes live in extra field 0x0001 when the 32-bit ones are saturated.
     for (size_t x = cd + 46 + nlen; x + 4 <= cd + 46 + nlen + elen;) {
@@ -164,8 +192,8 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
     }
     cd += 46 + nlen + elen + clen;
     if (get<uint32_t>(d, local, path) != 0x04034b50) bad(path, "corrupt zip entry '" + name + "'");
-    size_t data_at = local + 30 + get<uint16_t>(d, local + 26, path) + get<uint16_t>(d, local + 28, path);
-    if (data_at + csize > d.size()) bad(path, "truncated zip entry '" + name + "'");
+    uint64_t data_at = local + 30 + get<uint16_t>(d, local + 26, path) + get<uint16_t>(d, local + 28, path);
+    if (data_at > d.size() || csize > d.size() - data_at) bad(path, "truncated zip entry '" + name + "'");
     std::string raw = d.substr(data_at, csize);
     if (method == 8) raw = inflate_raw(raw, usize, path);
     else if (method != 0) bad(path, "unsupported zip compression in '" + name + "'");
