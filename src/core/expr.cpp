@@ -1,6 +1,7 @@
 #include "core/expr.h"
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <map>
 #include <memory>
@@ -137,19 +138,26 @@ Term multiply_terms(const Term& x, const Term& y) {
   return t;
 }
 
+// b != 0. INT64_MIN / -1 does not fit (and traps in hardware): an error, not a crash.
 int64_t floor_div(int64_t a, int64_t b) {
+  if (b == -1) {
+    if (a == std::numeric_limits<int64_t>::min())
+      throw Error(ErrorCode::kShapeOutOfRange, "a dimension expression overflows (" + std::to_string(a) + " / -1)");
+    return -a;
+  }
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
 }
 
-int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
+int64_t floor_mod(int64_t a, int64_t b) { return b == -1 ? 0 : a - floor_div(a, b) * b; }
 
 // If every term of `num` is divisible by the single monomial `den`, return the
 // exact quotient terms.
 bool divide_exactly(const std::vector<Term>& num, const Term& den, std::vector<Term>& out) {
   out.clear();
   for (const Term& t : num) {
+    if (den.coef == -1 && t.coef == std::numeric_limits<int64_t>::min()) return false;  // the quotient overflows
     if (t.coef % den.coef != 0) return false;
     std::vector<const ExprNode*> rest;
     std::vector<const ExprNode*> need = den.atoms;

@@ -25,7 +25,7 @@ bool Guard::holds(std::span<const int64_t> binding) const {
   switch (kind) {
     case GuardKind::kEqual: return x == y;
     case GuardKind::kBroadcast: return x == y || x == 1 || y == 1;
-    case GuardKind::kDivisible: return y != 0 && x % y == 0;
+    case GuardKind::kDivisible: return y != 0 && (y == -1 || x % y == 0);  // INT64_MIN % -1 traps
     case GuardKind::kAtLeast: return x >= y;
   }
   return false;

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/checked.h"
+#include "runtime/engine_validate.h"
+
 namespace dynrt {
 namespace {
 
@@ -90,9 +93,15 @@ class Reader {
     if (!dtype_is_supported(dtype)) corrupt("bad tensor type");
     std::vector<int64_t> shape = i64s();
     auto bytes = pod<uint64_t>();
+    int64_t expected = 0;
+    try {
+      expected = checked_bytes(dtype, shape, "a constant", ErrorCode::kInvalidEngine);
+    } catch (const Error&) {
+      corrupt("a constant has impossible dims");
+    }
+    if (bytes != static_cast<uint64_t>(expected)) corrupt("tensor size mismatch");
+    need(bytes);  // before allocating: the bytes must be there
     Tensor t(dtype, shape);
-    if (bytes != t.nbytes()) corrupt("tensor size mismatch");
-    need(bytes);
     std::memcpy(t.data(), d_.data() + pos_, bytes);
     pos_ += bytes;
     return t;
@@ -329,11 +338,8 @@ std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
     g.guards.push_back(guard);
   }
   if (!r.done()) r.corrupt("unexpected data after the plan");
-  for (const ir::Value& v : g.values)
-    for (const Expr& d : v.shape)
-      for (int s : d.symbols())
-        if (s >= g.symbols.size()) r.corrupt("unknown symbol in a shape");
   g.recompute_producers();
+  validate_engine_graph(g, e->profiles, [&](const std::string& why) { r.corrupt(why); });
   e->finalize();
   return e;
 }

@@ -10,6 +10,30 @@ void add_verbosity(CLI::App& cmd, Common& c) {
   cmd.add_flag("-q,--quiet", c.quiet, "report nothing but errors");
 }
 
+// Text that quotes names from untrusted files (errors, inspect): control bytes and invalid
+// UTF-8 are shown as \xNN, so a crafted name cannot drive the terminal.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 1 && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)) ok = false;
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+      ++i;
+    }
+  }
+  return out;
+}
+
 void refuse_flags_as_values(CLI::App& cmd) {
   CLI::Validator not_a_flag(
       [](std::string& v) { return v.rfind("--", 0) == 0 ? "needs a value, got the flag " + v : std::string(); }, "");

@@ -31,6 +31,10 @@ void add_verbosity(CLI::App& cmd, Common& c);
 // ("--shapes --json" is a missing value, not the shape list "--json").
 void refuse_flags_as_values(CLI::App& cmd);
 
+// s with control bytes and invalid UTF-8 shown as \xNN: names from untrusted
+// files cannot drive the terminal.
+std::string printable(const std::string& s);
+
 int64_t parse_int(const std::string& s, const std::string& what);
 std::vector<int64_t> parse_dims(const std::string& text);  // "1x3x224x224"
 // "name:1x3x224x224,mask:1x128"

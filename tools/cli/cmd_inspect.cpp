@@ -18,7 +18,7 @@ void add_inspect(CLI::App& app) {
   cmd->callback([path, check] {
     if (*check) {
       std::vector<std::string> problems = check_model(*path);
-      for (const std::string& p : problems) std::cout << "  " << p << "\n";
+      for (const std::string& p : problems) std::cout << "  " << printable(p) << "\n";
       if (problems.empty()) {
         std::cout << *path << ": no unsupported ops, control flow or element types found\n";
         return;
@@ -30,8 +30,8 @@ void add_inspect(CLI::App& app) {
     if (!f) throw Error(ErrorCode::kIo, "cannot open '" + *path + "'");
     char magic[8] = {};
     f.read(magic, 8);
-    if (std::memcmp(magic, "DYNRTENG", 8) == 0) std::cout << Engine::load(*path)->describe();
-    else std::cout << describe_model(*path);
+    if (std::memcmp(magic, "DYNRTENG", 8) == 0) std::cout << printable(Engine::load(*path)->describe());
+    else std::cout << printable(describe_model(*path));
   });
 }
 

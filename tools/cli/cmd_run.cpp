@@ -32,7 +32,7 @@ void run_run(const RunArgs& a) {
   outputs = ctx->run(inputs);
   double second = ms_since(t0);
   if (a.common.level() != Verbosity::kQuiet) {
-    for (const auto& [name, t] : outputs) std::cout << "output " << name << ": " << summary(t) << "\n";
+    for (const auto& [name, t] : outputs) std::cout << "output " << printable(name) << ": " << summary(t) << "\n";
     std::cout << "latency: first run " << first << " ms (plans for the new shape), second run " << second << " ms\n";
     RunStats stats = ctx->last_run_stats();
     if (stats.copies > 0)

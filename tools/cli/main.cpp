@@ -6,6 +6,7 @@
 
 #include "cli_common.h"
 
+
 int main(int argc, char** argv) {
   using namespace dynrt;
   CLI::App app{"dynrt: an ahead-of-time compiler and runtime for ONNX models with dynamic shapes.", "dynrt"};
@@ -36,18 +37,18 @@ int main(int argc, char** argv) {
       std::cout << app.help();
       return 2;
     }
-    std::cerr << "dynrt: " << e.what() << "\n";
+    std::cerr << "dynrt: " << cli::printable(e.what()) << "\n";
     usage_hint();
     return 2;
   } catch (const cli::UsageError& e) {
-    std::cerr << "dynrt: " << e.what() << "\n";
+    std::cerr << "dynrt: " << cli::printable(e.what()) << "\n";
     usage_hint();
     return 2;
   } catch (const Error& e) {
-    std::cerr << "dynrt: error (" << error_code_name(e.code()) << "): " << e.what() << "\n";
+    std::cerr << "dynrt: error (" << error_code_name(e.code()) << "): " << cli::printable(e.what()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "dynrt: error (internal): " << e.what() << "\n";
+    std::cerr << "dynrt: error (internal): " << cli::printable(e.what()) << "\n";
     return 1;
   }
   return 0;

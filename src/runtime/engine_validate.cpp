@@ -1,0 +1,116 @@
+// Validation of a loaded engine's plan before anything uses it (engine files
+// are untrusted): symbol and profile ranges, value types and shapes, the
+// plan's order (every input produced earlier, or a graph input or constant;
+// every value produced once), guards, and each node in its ONNX form against
+// its op schema, through the same inference the build runs (ranks, dtypes,
+// attributes).
+#include "runtime/engine_validate.h"
+
+#include "core/checked.h"
+#include "ops/registry.h"
+
+namespace dynrt {
+namespace {
+
+// Dimensions beyond this are not real shapes (and keep products of a few
+// of them inside int64).
+constexpr int64_t kMaxDim = int64_t{1} << 40;
+
+}  // namespace
+
+void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& profiles,
+                           const std::function<void(const std::string&)>& corrupt) {
+  const int nsym = g.symbols.size();
+  for (int s = 0; s < nsym; ++s) {
+    const ir::Symbol& sym = g.symbols[s];
+    if (sym.kind != ir::SymbolKind::kInput && sym.kind != ir::SymbolKind::kDataDependent)
+      corrupt("symbol '" + sym.name + "' has a bad kind");
+    if (sym.min < 0 || sym.min > sym.opt || sym.opt > sym.max || sym.max > kMaxDim)
+      corrupt("symbol '" + sym.name + "' has a bad range");
+  }
+  for (const ProfileBox& p : profiles)
+    for (size_t s = 0; s < p.min.size(); ++s)
+      if (p.min[s] < 0 || p.min[s] > p.opt[s] || p.opt[s] > p.max[s] || p.max[s] > kMaxDim)
+        corrupt("a profile has a bad range for symbol #" + std::to_string(s));
+  auto symbols_known = [&](const Expr& e, const std::string& what) {
+    for (int s : e.symbols())
+      if (s < 0 || s >= nsym) corrupt(what + " uses an unknown symbol");
+  };
+  std::vector<char> available(g.values.size(), 0);
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const ir::Value& val = g.values[v];
+    const std::string what = "value '" + val.name + "'";
+    if (val.dtype != DType::kUndefined && !dtype_is_supported(val.dtype)) corrupt(what + " has a bad type");
+    if (val.shape.size() > 64) corrupt(what + " has too many dims");
+    for (const Expr& d : val.shape) symbols_known(d, what + "'s shape");
+    if (val.sym_value)
+      for (const Expr& d : *val.sym_value) symbols_known(d, what + "'s value");
+    if (val.constant) {
+      if (val.constant->dtype() != val.dtype) corrupt(what + ": its constant has another type");
+      if (val.rank_known && val.constant->shape().size() != val.shape.size()) corrupt(what + ": its constant has another rank");
+      available[v] = 1;
+    }
+  }
+  for (int in : g.inputs) {
+    if (available[static_cast<size_t>(in)]) corrupt("graph input '" + g.values[static_cast<size_t>(in)].name + "' is listed twice or is a constant");
+    available[static_cast<size_t>(in)] = 1;
+  }
+  const OpRegistry& reg = OpRegistry::instance();
+  for (const ir::Node& n : g.nodes) {
+    if (!reg.find(n.op, n.domain)) continue;  // finalize() reports an op this build does not have
+    for (int in : n.inputs)
+      if (in >= 0 && !available[static_cast<size_t>(in)])
+        corrupt(g.node_label(n) + " reads '" + g.values[static_cast<size_t>(in)].name + "' before anything writes it");
+    for (int out : n.outputs) {
+      if (out < 0) continue;
+      if (available[static_cast<size_t>(out)])
+        corrupt(g.node_label(n) + " writes '" + g.values[static_cast<size_t>(out)].name + "', which is already written");
+      available[static_cast<size_t>(out)] = 1;
+    }
+  }
+  for (int out : g.outputs)
+    if (!available[static_cast<size_t>(out)]) corrupt("graph output '" + g.values[static_cast<size_t>(out)].name + "' is never written");
+  for (const ir::Guard& guard : g.guards) {
+    if (guard.kind != ir::GuardKind::kEqual && guard.kind != ir::GuardKind::kBroadcast &&
+        guard.kind != ir::GuardKind::kDivisible && guard.kind != ir::GuardKind::kAtLeast)
+      corrupt("a guard has a bad kind");
+    symbols_known(guard.a, "a guard");
+    symbols_known(guard.b, "a guard");
+  }
+  // Each node against its schema, on a scratch copy (inference writes the
+  // outputs' types and shapes). Nodes a provider's lowering rewrote (they
+  // carry dynrt.* attributes: fused epilogues, folded transposes) no longer
+  // have their op's ONNX form; their kernels check what they read.
+  auto lowered = [](const ir::Node& n) {
+    for (const auto& [name, a] : n.attrs)
+      if (name.rfind("dynrt.", 0) == 0) return true;
+    return false;
+  };
+  ir::Graph scratch = g;
+  for (size_t k = 0; k < scratch.nodes.size(); ++k) {
+    const OpSchema* def = reg.find(scratch.nodes[k].op, scratch.nodes[k].domain);
+    if (!def || !def->infer || lowered(scratch.nodes[k])) continue;
+    try {
+      InferContext ctx(scratch, k);
+      def->infer(ctx);
+    } catch (const Error& e) {
+      corrupt(g.node_label(g.nodes[k]) + " does not pass its op's checks: " + e.what());
+    }
+    // What inference derives must be what the file says (kernels and the
+    // memory plan trust the stored shapes). A shape with a symbol inference
+    // just made (a data-dependent size) cannot be compared by id.
+    for (int o : scratch.nodes[k].outputs) {
+      if (o < 0) continue;
+      ir::Value &derived = scratch.values[static_cast<size_t>(o)];
+      const ir::Value& stored = g.values[static_cast<size_t>(o)];
+      bool fresh = false;
+      for (const Expr& d : derived.shape)
+        for (int sym : d.symbols()) fresh = fresh || sym >= nsym;
+      if (derived.dtype != stored.dtype || (!fresh && derived.rank_known && stored.rank_known && derived.shape != stored.shape))
+        corrupt(g.node_label(g.nodes[k]) + ": the stored type or shape of '" + stored.name + "' is not what the op gives");
+      derived = stored;  // later nodes see the file's values, as the runtime will
+    }
+  }
+}
+
+}  // namespace dynrt

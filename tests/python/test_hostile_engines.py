@@ -1,0 +1,77 @@
+"""Engine files are untrusted (issue 10): a corrupted engine whose checksum was
+recomputed (anyone can do that) must give a clean `invalid engine` error, or
+load and run; never a crash. The loader validates the plan (value ids, order,
+symbols, guards) and checks every node in its ONNX form against its op's
+inference, so a tampered shape is caught before a kernel trusts it."""
+import random
+import struct
+import zlib
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import harness
+
+HEADER = 28  # magic, version, reserved, payload bytes, crc32
+
+
+def with_crc(data: bytearray) -> bytes:
+    struct.pack_into("<I", data, 24, zlib.crc32(bytes(data[HEADER:])) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile_engine")
+    w = onnx.numpy_helper.from_array(np.random.default_rng(0).random((8, 4)).astype(np.float32), "W")
+    shape = onnx.numpy_helper.from_array(np.array([-1], np.int64), "s")
+    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Relu", ["m"], ["r"]),
+             h.make_node("Transpose", ["r"], ["t"], perm=[1, 0]), h.make_node("Reshape", ["t", "s"], ["f"]),
+             h.make_node("Softmax", ["f"], ["y"], axis=-1)]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 8])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [w, shape])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = harness.build_engine(m, tmp, dims={"N": "1:2:4"})
+    np.savez(tmp / "in.npz", x=np.random.default_rng(1).random((3, 8)).astype(np.float32))
+    return path, tmp / "in.npz"
+
+
+def test_mutated_engines_never_crash(engine, tmp_path):
+    path, inputs = engine
+    data = path.read_bytes()
+    rng = random.Random(20261130)
+    outcomes = {"refused": 0, "ran": 0}
+    for i in range(150):
+        b = bytearray(data)
+        for _ in range(rng.choice([1, 1, 2, 4])):
+            b[rng.randrange(HEADER, len(b))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
+        mutant = tmp_path / "mutant.engine"
+        mutant.write_bytes(with_crc(b))
+        for cmd in (["inspect", mutant], ["run", mutant, "--inputs", inputs]):
+            p = harness.run_cli(*cmd, check=False)
+            err = p.stderr
+            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {err[-300:]}"
+            if p.returncode == 1:
+                assert err.startswith("dynrt: error ("), f"mutant {i}: {err[-300:]}"
+        outcomes["ran" if p.returncode == 0 else "refused"] += 1
+    assert outcomes["refused"] > 50, outcomes  # most structural damage is caught
+
+
+def test_a_tampered_shape_is_caught_at_load(engine, tmp_path):
+    path, inputs = engine
+    data = bytearray(path.read_bytes())
+    # The value 't' is [4, N]: its name in the file is followed by its dtype, rank flag and shape
+    # expression; replace the constant 4 there (an int64) with 127.
+    at = data.index(b"\x01\x00\x00\x00t")  # the u32 length 1, then the name
+    four = struct.pack("<q", 4)
+    k = data.index(four, at)
+    data[k:k + 8] = struct.pack("<q", 127)
+    bad = tmp_path / "tampered.engine"
+    bad.write_bytes(with_crc(data))
+    p = harness.run_cli("run", bad, "--inputs", inputs, check=False)
+    assert p.returncode == 1
+    assert "Transpose node producing 't'" in p.stderr and "is not what the op gives" in p.stderr, p.stderr
