@@ -112,6 +112,7 @@ void infer_scatter_elements(InferContext& c) {
 void infer_cumsum(InferContext& c) {
   if (c.rank(1) > 1) c.fail("axis must be a scalar");
   if (auto a = c.values(1)) {
+    if (a->size() != 1) c.fail("axis must have one element");
     if ((*a)[0].is_const()) c.axis((*a)[0].const_value(), c.rank(0));
   }
   c.set_output(0, c.dtype(0), c.shape(0));

@@ -44,8 +44,10 @@ void infer_dropout(InferContext& c) {
 void infer_cumprod(InferContext& c) {
   if (!c.rank_known(1) || c.rank(1) > 1) c.fail("axis must be a scalar");
   if (!is_int_index(c.dtype(1))) c.fail("axis must be int32 or int64");
-  if (auto a = c.values(1))
+  if (auto a = c.values(1)) {
+    if (a->size() != 1) c.fail("axis must have one element");
     if ((*a)[0].is_const()) c.axis((*a)[0].const_value(), c.rank(0));
+  }
   DType t = c.dtype(0);
   if (t == DType::kBool || t == DType::kString) c.fail("input must be numeric");
   c.set_output(0, t, c.shape(0));

@@ -77,7 +77,7 @@ void infer_constant_of_shape(InferContext& c) {
     return;
   }
   c.set_output(0, t, shapefn::constant_of_shape(c, *target));
-  if ((t == DType::kInt64 || t == DType::kInt32) && target->size() == 1 && (*target)[0].is_const() &&
+  if ((t == DType::kInt64 || t == DType::kInt32) && v && v->numel() == 1 && target->size() == 1 && (*target)[0].is_const() &&
       (*target)[0].const_value() <= 64) {
     std::vector<Expr> vals(static_cast<size_t>((*target)[0].const_value()), Expr::constant(v->to_int64_vector()[0]));
     c.set_output_values(0, vals);
@@ -93,12 +93,18 @@ void run_shape_constant_of_shape(RunShapeContext& c) {
 void run_shape_range(RunShapeContext& c) {
   double start = c.scalar(0), limit = c.scalar(1), delta = c.scalar(2);
   if (delta == 0) c.fail("delta is 0");
-  c.set_output(0, {c.to_size(std::max(0.0, std::ceil((limit - start) / delta)), "Range length")});
+  double n = std::ceil((limit - start) / delta);
+  if (std::isnan(n)) c.fail("start, limit or delta is NaN");
+  c.set_output(0, {c.to_size(std::max(0.0, n), "Range length")});
 }
 
 void infer_range(InferContext& c) {
   DType t = c.dtype(0);
   if (c.dtype(1) != t || c.dtype(2) != t) c.fail("start, limit and delta types differ");
+  for (size_t i = 0; i < 3; ++i)
+    if (const Tensor* k = c.constant(i); k && k->numel() != 1)
+      c.fail(std::string(i == 0 ? "start" : i == 1 ? "limit" : "delta") + " must be a scalar, not " +
+             std::to_string(k->numel()) + " values");
   if (t == DType::kFloat16 || t == DType::kBFloat16) {
     c.set_output(0, t, {runtime_dim(c)});  // sized by the kernel
     return;
@@ -110,11 +116,14 @@ void infer_range(InferContext& c) {
       return;
     }
     auto get = [&](const Tensor* x) { return t == DType::kFloat32 ? double(x->data_as<float>()[0]) : x->data_as<double>()[0]; };
+    if (get(d) == 0) c.fail("delta is 0");
     double n = std::ceil((get(l) - get(s)) / get(d));
+    if (!std::isfinite(n) || n > 4.6e18) c.fail("the range's length " + std::to_string(n) + " is not a valid size");
     c.set_output(0, t, {Expr::constant(std::max<int64_t>(0, static_cast<int64_t>(n)))});
     return;
   }
   auto s = c.values(0), l = c.values(1), d = c.values(2);
+  if ((s && s->size() != 1) || (l && l->size() != 1) || (d && d->size() != 1)) c.fail("start, limit and delta must be scalars");
   if (!s || !l || !d || !(*d)[0].is_const()) {
     c.set_output(0, t, {runtime_dim(c)});
     return;

@@ -52,12 +52,13 @@ bool fold_node(ir::Graph& g, size_t index) {
     if (o < 0) continue;
     const ir::Value& v = g.values[static_cast<size_t>(o)];
     if (!v.rank_known) return changed;
-    int64_t numel = 1;
+    // Checked: shapes come from the model, and a product that wraps must not look small.
+    int64_t size = static_cast<int64_t>(dtype_size(v.dtype));
     for (const Expr& e : v.shape) {
-      if (!e.is_const()) return changed;
-      numel *= e.const_value();
+      if (!e.is_const() || e.const_value() < 0) return changed;
+      if (__builtin_mul_overflow(size, e.const_value(), &size) || size > kMaxFoldBytes) return changed;
     }
-    bytes += numel * static_cast<int64_t>(dtype_size(v.dtype));
+    bytes += size;
   }
   if (bytes > kMaxFoldBytes) return changed;
   std::vector<Tensor> outs = evaluate_node(g, n, inputs);

@@ -2,6 +2,7 @@
 // boundaries, run-time allocation for sizes decided by data.
 #include <chrono>
 
+#include "core/checked.h"
 #include "runtime/context_impl.h"
 
 namespace dynrt {
@@ -47,9 +48,13 @@ struct ContextImpl::RunAllocator final : OutputAllocator {
     }
     if (newly_bound) check_late_guards(g, binding);
     // Sizes computed from input values: checked before allocating.
+    for (int64_t d : dims)
+      if (d < 0)
+        throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
+                                                  dims_str({dims.begin(), dims.end()}) + ", with a negative dimension");
     int64_t bytes = static_cast<int64_t>(dtype_size(val.dtype));
     for (int64_t d : dims)
-      if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes) || bytes > (int64_t{1} << 46))
+      if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > kMaxTensorBytes)
         throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
                                                   dims_str({dims.begin(), dims.end()}) + ", too large to allocate");
     TensorView& ov = views[static_cast<size_t>(o)];

@@ -140,3 +140,54 @@ def test_compressed_npz_entry_claiming_gigabytes_is_refused(relu_engine, tmp_pat
     path.write_bytes(bytes(data))
     p = harness.run_cli("run", relu_engine, "--inputs", path, check=False)
     assert p.returncode == 1 and f"claims {2 << 30} bytes from {info.compress_size}" in p.stderr, p.stderr
+
+
+# ---- values the schemas read at build time, and sizes computed while running
+
+def one_node_model(node, inputs, inits=()):
+    g = h.make_graph([node], "g", inputs, [h.make_tensor_value_info("y", T.FLOAT, None)], list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def int64(name, values):
+    return onnx.numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+def test_empty_tensors_where_scalars_belong_are_errors(tmp_path):
+    m = one_node_model(h.make_node("Range", ["st", "lim", "d"], ["y"]), [],
+                       [int64("st", np.zeros(0, np.int64)), int64("lim", 5), int64("d", 1)])
+    p = build(m, tmp_path / "range")
+    assert p.returncode == 1 and "start must be a scalar, not 0 values" in p.stderr, p.stderr
+    m = one_node_model(h.make_node("CumSum", ["x", "ax"], ["y"]), [h.make_tensor_value_info("x", T.FLOAT, [3, 4])],
+                       [int64("ax", np.zeros(0, np.int64))])
+    p = build(m, tmp_path / "cumsum")
+    assert p.returncode == 1 and "axis must have one element" in p.stderr, p.stderr
+
+
+def test_constant_folding_does_not_trust_a_wrapping_size(tmp_path):
+    g = h.make_graph([h.make_node("Shape", ["x"], ["s"]), h.make_node("ConstantOfShape", ["s"], ["y"])], "g",
+                     [h.make_tensor_value_info("x", T.FLOAT, [1 << 31, 1 << 31])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    assert build(m, tmp_path).returncode == 0  # 2^62 floats (2^64 bytes) is not folded
+
+
+def test_run_time_sizes_from_values(tmp_path):
+    lim = h.make_tensor_value_info("l", T.FLOAT, [])
+    m = one_node_model(h.make_node("Range", ["st", "l", "d"], ["y"]), [lim],
+                       [onnx.numpy_helper.from_array(np.array(0, np.float32), "st"),
+                        onnx.numpy_helper.from_array(np.array(1, np.float32), "d")])
+    engine = harness.build_engine(m, tmp_path)
+    for value, message in ((np.nan, "start, limit or delta is NaN"), (np.inf, "Range length inf is not a valid size")):
+        np.savez(tmp_path / "in.npz", l=np.array(value, np.float32))
+        p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", check=False)
+        assert p.returncode == 1 and message in p.stderr, p.stderr
+    x, s = h.make_tensor_value_info("x", T.FLOAT, [1, 1]), h.make_tensor_value_info("s", T.INT64, [2])
+    (tmp_path / "e2").mkdir()
+    engine = harness.build_engine(one_node_model(h.make_node("Expand", ["x", "s"], ["y"]), [x, s]), tmp_path / "e2")
+    np.savez(tmp_path / "in.npz", x=np.ones((1, 1), np.float32), s=np.array([-1, -1], np.int64))
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", check=False)
+    assert p.returncode == 1 and "would be -1x-1, with a negative dimension" in p.stderr, p.stderr
