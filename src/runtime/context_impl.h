@@ -7,6 +7,8 @@
 //             boundary copies in order (context.cpp).
 #pragma once
 
+#include <atomic>
+
 #include <list>
 #include <span>
 #include <map>
@@ -70,6 +72,10 @@ struct OpProfile {
 
 struct ContextImpl {
   ContextImpl(std::shared_ptr<const EngineImpl> engine, const ContextOptions& options);
+
+  // Set while a call runs: a second thread entering the same context is an
+  // error (a context holds one set of plans and buffers), not corruption.
+  std::atomic<bool> busy{false};
 
   std::shared_ptr<const EngineImpl> e;
   int threads;

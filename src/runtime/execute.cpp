@@ -301,18 +301,42 @@ void ContextImpl::find_segments() {
 ExecutionContext::ExecutionContext(std::unique_ptr<ContextImpl> impl) : impl_(std::move(impl)) {}
 ExecutionContext::~ExecutionContext() = default;
 
+namespace {
+
+// Marks the context busy for one call; a call that finds it busy fails.
+class OneCaller {
+ public:
+  explicit OneCaller(std::atomic<bool>& busy) : busy_(busy) {
+    if (busy_.exchange(true, std::memory_order_acquire))
+      throw Error(ErrorCode::kInvalidConfig,
+                  "this ExecutionContext is already running on another thread; use one context per thread "
+                  "(Engine::create_context)");
+  }
+  ~OneCaller() { busy_.store(false, std::memory_order_release); }
+  OneCaller(const OneCaller&) = delete;
+  OneCaller& operator=(const OneCaller&) = delete;
+
+ private:
+  std::atomic<bool>& busy_;
+};
+
+}  // namespace
+
 std::map<std::string, Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& inputs) {
   std::map<std::string, Tensor> outputs;
+  OneCaller guard(impl_->busy);
   impl_->run(inputs, outputs);
   return outputs;
 }
 
 void ExecutionContext::run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs) {
+  OneCaller guard(impl_->busy);
   impl_->run(inputs, outputs);
 }
 
 std::map<std::string, std::vector<int64_t>> ExecutionContext::output_shapes(
     const std::map<std::string, std::vector<int64_t>>& input_shapes) {
+  OneCaller guard(impl_->busy);
   return impl_->output_shapes(input_shapes);
 }
 

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <random>
 #include <thread>
+#include <atomic>
+#include <chrono>
 
 #include "dynrt/dynrt.h"
 
@@ -86,6 +88,33 @@ TEST(Engine, ContextsOfOneEngineRunConcurrently) {
     });
   for (auto& th : threads) th.join();
   for (int v : ok) EXPECT_EQ(v, 5);
+}
+
+TEST(Engine, OneContextFromTwoThreadsIsAnErrorNotCorruption) {
+  auto engine = dynrt::build(kModel, batch_1_4_8());
+  std::map<std::string, dynrt::Tensor> in = {{"x", random_images(8, 3)}};
+  auto want = engine->create_context()->run(in).at("output");
+  auto shared = engine->create_context();
+  std::atomic<int> refused{0}, right{0}, wrong{0};
+  auto worker = [&] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int i = 0; i < 2000 && (refused == 0 || i < 50) && std::chrono::steady_clock::now() < deadline; ++i) {
+      try {
+        auto got = shared->run(in).at("output");
+        (std::memcmp(got.data(), want.data(), want.nbytes()) == 0 ? right : wrong)++;
+      } catch (const dynrt::Error& e) {
+        EXPECT_EQ(e.code(), dynrt::ErrorCode::kInvalidConfig);
+        EXPECT_NE(std::string(e.what()).find("already running on another thread"), std::string::npos);
+        refused++;
+      }
+    }
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+  EXPECT_EQ(wrong.load(), 0);  // every run that was let through is right
+  EXPECT_GT(right.load(), 0);
+  EXPECT_GT(refused.load(), 0);  // the overlap happened and was refused
 }
 
 }  // namespace
