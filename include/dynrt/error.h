@@ -19,6 +19,7 @@ enum class ErrorCode {
   kInvalidEngine,    // truncated, corrupt or wrong-version engine file
   kIo,               // file system errors
   kInternal,         // a bug in dynrt
+  kOutOfMemory,      // an allocation failed, or a plan exceeds ContextOptions::max_arena_bytes
 };
 
 DYNRT_API const char* error_code_name(ErrorCode code);

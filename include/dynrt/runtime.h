@@ -38,6 +38,10 @@ struct ContextOptions {
   // run and replayed on later runs, so small shapes are not bound by kernel
   // launches. Off: every run launches each kernel.
   bool capture_graphs = true;
+  // The most memory one plan's arena may take in any one provider's memory
+  // (bytes; 0: no limit). A run whose shapes need more fails with
+  // ErrorCode::kOutOfMemory naming the size, before allocating it.
+  int64_t max_arena_bytes = 0;
 };
 
 // What the most recent run did besides running kernels.

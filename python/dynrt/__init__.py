@@ -9,12 +9,12 @@ torch.nn.Module, called from Python with numpy arrays or torch tensors
     y = m(torch.randn(5, 3, 224, 224))
 """
 from ._C import (  # noqa: F401
-    Error, InternalError, InvalidConfig, InvalidEngine, InvalidInput, InvalidModel, IoError, ShapeOutOfRange,
-    Unsupported)
+    Error, InternalError, InvalidConfig, InvalidEngine, InvalidInput, InvalidModel, IoError, OutOfMemory,
+    ShapeOutOfRange, Unsupported)
 from ._api import CompiledModule, Engine, Input, compile, load, save  # noqa: F401
 from ._jit import JitModule  # noqa: F401
 
 __all__ = ["Input", "compile", "save", "load", "CompiledModule", "JitModule", "Engine", "Error", "InvalidModel",
            "Unsupported", "InvalidConfig", "InvalidInput", "ShapeOutOfRange", "InvalidEngine", "IoError",
-           "InternalError"]
+           "InternalError", "OutOfMemory"]
 __version__ = "0.1.0"

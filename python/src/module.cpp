@@ -167,7 +167,8 @@ NB_MODULE(_C, m) {
       {ErrorCode::kInvalidModel, "InvalidModel"},     {ErrorCode::kUnsupported, "Unsupported"},
       {ErrorCode::kInvalidConfig, "InvalidConfig"},   {ErrorCode::kInvalidInput, "InvalidInput"},
       {ErrorCode::kShapeOutOfRange, "ShapeOutOfRange"}, {ErrorCode::kInvalidEngine, "InvalidEngine"},
-      {ErrorCode::kIo, "IoError"},                    {ErrorCode::kInternal, "InternalError"}};
+      {ErrorCode::kIo, "IoError"},                    {ErrorCode::kInternal, "InternalError"},
+      {ErrorCode::kOutOfMemory, "OutOfMemory"}};
   nb::handle(base).attr("code") = "error";
   for (const auto& [code, name] : codes) {
     PyObject* cls = PyErr_NewException((std::string("dynrt._C.") + name).c_str(), base, nullptr);

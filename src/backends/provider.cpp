@@ -14,7 +14,7 @@ bool ExecutionProvider::supports(const ir::Graph& g, const ir::Node& n) const {
 DeviceBuffer::DeviceBuffer(const ExecutionProvider* p, size_t bytes) : provider_(p), bytes_(bytes) {
   data_ = p->allocate(std::max<size_t>(bytes, 1));
   if (!data_)
-    throw Error(ErrorCode::kInternal, "out of " + p->name() + " memory allocating " + std::to_string(bytes) + " bytes");
+    throw Error(ErrorCode::kOutOfMemory, "out of " + p->name() + " memory allocating " + std::to_string(bytes) + " bytes");
 }
 
 DeviceBuffer::~DeviceBuffer() {

@@ -25,6 +25,10 @@ std::string dynamic_dims_list(const ir::Graph& g) {
 
 void check_range(const DimRange& r, const std::string& where) {
   if (r.min < 0) bad(where + ": min " + std::to_string(r.min) + " is negative");
+  constexpr int64_t kMaxDim = int64_t{1} << 40;  // sizes stay far from int64 overflow
+  if (r.max > kMaxDim)
+    bad(where + ": max " + std::to_string(r.max) + " is beyond the largest dimension dynrt plans for (2^40 = " +
+        std::to_string(kMaxDim) + ")");
   if (r.min > r.max) bad(where + ": min " + std::to_string(r.min) + " is greater than max " + std::to_string(r.max));
   if (r.opt < r.min || r.opt > r.max)
     bad(where + ": opt " + std::to_string(r.opt) + " is outside [" + std::to_string(r.min) + ", " + std::to_string(r.max) + "]");

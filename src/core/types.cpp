@@ -18,6 +18,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kInvalidEngine: return "invalid engine file";
     case ErrorCode::kIo: return "i/o error";
     case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kOutOfMemory: return "out of memory";
   }
   return "error";
 }

@@ -92,10 +92,14 @@ OpProfile::~OpProfile() {
 ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const ContextOptions& options)
     : e(std::move(engine)),
       threads(options.threads > 0 ? options.threads : default_threads()),
-      cache(static_cast<size_t>(std::max<int64_t>(options.max_cached_plans, 1))) {
+      cache(static_cast<size_t>(std::max<int64_t>(options.max_cached_plans, 1))),
+      max_arena_bytes(options.max_arena_bytes) {
   if (options.threads < 0)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::threads is " + std::to_string(options.threads) +
                                                "; use 0 for the default or a positive count");
+  if (options.max_arena_bytes < 0)
+    throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_arena_bytes is " + std::to_string(options.max_arena_bytes) +
+                                               "; use 0 for no limit or a positive byte count");
   if (options.max_cached_plans < 1)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_cached_plans is " +
                                                std::to_string(options.max_cached_plans) + "; it must be at least 1");
@@ -261,6 +265,11 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   stats = RunStats{};
   for (size_t m = 0; m < arenas.size(); ++m) {
     stats.arena_bytes += plan.arena_bytes[m];
+    if (max_arena_bytes > 0 && plan.arena_bytes[m] > max_arena_bytes)
+      throw Error(ErrorCode::kOutOfMemory, "these input shapes need " + std::to_string(plan.arena_bytes[m]) +
+                                               " bytes of " + e->graph.providers[m] +
+                                               " memory for intermediate tensors, over ContextOptions::max_arena_bytes = " +
+                                               std::to_string(max_arena_bytes));
     if (plan.arena_bytes[m] > static_cast<int64_t>(arenas[m].size())) {
       if (streams[m]) streams[m]->synchronize();  // the old arena may still be read
       arenas[m] = DeviceBuffer(e->providers[m], static_cast<size_t>(plan.arena_bytes[m]));

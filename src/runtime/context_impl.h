@@ -80,6 +80,7 @@ struct ContextImpl {
   std::shared_ptr<const EngineImpl> e;
   int threads;
   PlanCache cache;
+  int64_t max_arena_bytes = 0;  // ContextOptions::max_arena_bytes
   int64_t plans_created = 0;
   OpProfile profile;
   std::vector<DeviceBuffer> arenas;           // per memory, grown to the largest plan seen

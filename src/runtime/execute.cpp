@@ -324,14 +324,18 @@ class OneCaller {
 
 std::map<std::string, Tensor> ExecutionContext::run(const std::map<std::string, Tensor>& inputs) {
   std::map<std::string, Tensor> outputs;
-  OneCaller guard(impl_->busy);
-  impl_->run(inputs, outputs);
+  run(inputs, outputs);
   return outputs;
 }
 
 void ExecutionContext::run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs) {
   OneCaller guard(impl_->busy);
-  impl_->run(inputs, outputs);
+  try {
+    impl_->run(inputs, outputs);
+  } catch (const std::bad_alloc&) {  // a tensor whose size the data decided, or the host's own buffers
+    throw Error(ErrorCode::kOutOfMemory, "out of host memory while running (the plan's arena for these shapes is " +
+                                             std::to_string(impl_->stats.arena_bytes) + " bytes)");
+  }
 }
 
 std::map<std::string, std::vector<int64_t>> ExecutionContext::output_shapes(

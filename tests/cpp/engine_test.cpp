@@ -117,4 +117,28 @@ TEST(Engine, OneContextFromTwoThreadsIsAnErrorNotCorruption) {
   EXPECT_GT(refused.load(), 0);  // the overlap happened and was refused
 }
 
+TEST(Engine, ArenaLimitIsAnOutOfMemoryErrorNamingTheSize) {
+  auto engine = dynrt::build(kModel, batch_1_4_8());
+  auto probe = engine->create_context();
+  probe->run({{"x", random_images(1, 1)}});
+  const int64_t small = probe->arena_bytes();  // what batch 1 needs
+  dynrt::ContextOptions o;
+  o.max_arena_bytes = small;
+  auto ctx = engine->create_context(o);
+  ctx->run({{"x", random_images(1, 1)}});  // within the limit
+  try {
+    ctx->run({{"x", random_images(8, 1)}});
+    FAIL() << "a run over the arena limit succeeded";
+  } catch (const dynrt::Error& e) {
+    EXPECT_EQ(e.code(), dynrt::ErrorCode::kOutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("over ContextOptions::max_arena_bytes = " + std::to_string(small)),
+              std::string::npos)
+        << e.what();
+  }
+  ctx->run({{"x", random_images(1, 1)}});  // the context still works
+  o.max_arena_bytes = -1;
+  EXPECT_THROW(engine->create_context(o), dynrt::Error);
+}
+
 }  // namespace
+

@@ -191,3 +191,12 @@ def test_run_time_sizes_from_values(tmp_path):
     np.savez(tmp_path / "in.npz", x=np.ones((1, 1), np.float32), s=np.array([-1, -1], np.int64))
     p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", check=False)
     assert p.returncode == 1 and "would be -1x-1, with a negative dimension" in p.stderr, p.stderr
+
+
+def test_a_profile_beyond_2_to_the_40_is_refused(tmp_path):
+    g = h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", f"N=1:2:{2**63 - 1}", check=False)
+    assert p.returncode == 1 and "is beyond the largest dimension dynrt plans for" in p.stderr, p.stderr

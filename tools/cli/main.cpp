@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "dynrt: error (" << error_code_name(e.code()) << "): " << cli::printable(e.what()) << "\n";
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "dynrt: error (out of memory): an allocation failed\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "dynrt: error (internal): " << cli::printable(e.what()) << "\n";
     return 1;
