@@ -65,6 +65,8 @@ class DYNRT_API Engine {
   // Throws ErrorCode::kInvalidEngine for truncated, corrupt or wrong-version
   // files, kUnsupported when a provider the engine needs is not available.
   static std::shared_ptr<Engine> load(const std::string& engine_path);
+  // The same from an engine file's bytes (an engine embedded in a program).
+  static std::shared_ptr<Engine> load_from_memory(const std::string& engine_bytes);
   void save(const std::string& engine_path) const;
 
   std::vector<TensorInfo> inputs() const;

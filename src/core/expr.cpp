@@ -111,6 +111,21 @@ std::vector<Term> terms_of(const ExprNode* n) {
   return {Term{1, {n}}};
 }
 
+// Dimension arithmetic on constants is checked: sizes come from models and
+// engine files, and a wrapped product must be an error, not a small number.
+int64_t checked_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r))
+    throw Error(ErrorCode::kShapeOutOfRange, "dimension arithmetic overflows: " + std::to_string(a) + " + " + std::to_string(b));
+  return r;
+}
+int64_t checked_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r))
+    throw Error(ErrorCode::kShapeOutOfRange, "dimension arithmetic overflows: " + std::to_string(a) + " * " + std::to_string(b));
+  return r;
+}
+
 // Build the canonical node for a sum of terms (merging equal monomials).
 const ExprNode* make_poly(std::vector<Term> terms) {
   std::sort(terms.begin(), terms.end(),
@@ -118,7 +133,7 @@ const ExprNode* make_poly(std::vector<Term> terms) {
   std::vector<Term> merged;
   for (Term& t : terms) {
     if (!merged.empty() && merged.back().atoms == t.atoms) {
-      merged.back().coef += t.coef;
+      merged.back().coef = checked_add(merged.back().coef, t.coef);
     } else {
       merged.push_back(std::move(t));
     }
@@ -131,7 +146,7 @@ const ExprNode* make_poly(std::vector<Term> terms) {
 }
 
 Term multiply_terms(const Term& x, const Term& y) {
-  Term t{x.coef * y.coef, {}};
+  Term t{checked_mul(x.coef, y.coef), {}};
   t.atoms.reserve(x.atoms.size() + y.atoms.size());
   std::merge(x.atoms.begin(), x.atoms.end(), y.atoms.begin(), y.atoms.end(), std::back_inserter(t.atoms),
              [](const ExprNode* p, const ExprNode* q) { return compare_nodes(p, q) < 0; });
@@ -237,8 +252,8 @@ int64_t eval_node(const ExprNode* n, std::span<const int64_t> binding) {
       int64_t sum = 0;
       for (const Term& t : n->terms) {
         int64_t p = t.coef;
-        for (const ExprNode* a : t.atoms) p *= eval_node(a, binding);
-        sum += p;
+        for (const ExprNode* a : t.atoms) p = checked_mul(p, eval_node(a, binding));
+        sum = checked_add(sum, p);
       }
       return sum;
     }
@@ -437,7 +452,7 @@ Expr Expr::simplify(const SymbolNames& names) const {
 }
 
 Expr operator+(Expr a, Expr b) {
-  if (a.is_const() && b.is_const()) return Expr::constant(a.const_value() + b.const_value());
+  if (a.is_const() && b.is_const()) return Expr::constant(checked_add(a.const_value(), b.const_value()));
   std::vector<Term> t = terms_of(a.node());
   std::vector<Term> u = terms_of(b.node());
   t.insert(t.end(), u.begin(), u.end());
@@ -447,7 +462,7 @@ Expr operator+(Expr a, Expr b) {
 Expr operator-(Expr a, Expr b) { return a + Expr::constant(-1) * b; }
 
 Expr operator*(Expr a, Expr b) {
-  if (a.is_const() && b.is_const()) return Expr::constant(a.const_value() * b.const_value());
+  if (a.is_const() && b.is_const()) return Expr::constant(checked_mul(a.const_value(), b.const_value()));
   std::vector<Term> out;
   for (const Term& x : terms_of(a.node()))
     for (const Term& y : terms_of(b.node())) out.push_back(multiply_terms(x, y));

@@ -2,6 +2,7 @@
 // Flatten, Expand, ConstantOfShape, Range, Constant. These carry shape values
 // as expressions, so `x.view(x.size(0), -1)` compiles with a symbolic batch.
 #include <cmath>
+#include <limits>
 
 #include "ops/attrs.h"
 #include "ops/families.h"
@@ -131,6 +132,7 @@ void infer_range(InferContext& c) {
   Expr start = (*s)[0], limit = (*l)[0];
   int64_t delta = (*d)[0].const_value();
   if (delta == 0) c.fail("delta is 0");
+  if (delta == std::numeric_limits<int64_t>::min()) c.fail("delta is the most negative int64");
   Expr n = delta > 0 ? floordiv(limit - start + Expr::constant(delta - 1), Expr::constant(delta))
                      : floordiv(start - limit + Expr::constant(-delta - 1), Expr::constant(-delta));
   n = max(n, Expr::constant(0));

@@ -3,6 +3,7 @@
 // the public Engine handle.
 #include <algorithm>
 
+#include "core/checked.h"
 #include "runtime/context_impl.h"
 #include "runtime/engine_file.h"
 #include "runtime/engine_impl.h"
@@ -192,8 +193,10 @@ std::vector<int64_t> EngineImpl::planned_bytes(std::span<const int64_t> binding)
   std::vector<std::vector<Buffer>> buffers(graph.providers.size());
   for (size_t v = 0; v < graph.values.size(); ++v) {
     if (homes[v] != ValueHome::kArena) continue;
-    int64_t n = static_cast<int64_t>(dtype_size(graph.values[v].dtype));
-    for (const Expr& e : graph.values[v].shape) n *= e.eval(binding);
+    std::vector<int64_t> dims;
+    for (const Expr& e : graph.values[v].shape) dims.push_back(e.eval(binding));
+    int64_t n = checked_bytes(graph.values[v].dtype, dims, "value '" + graph.values[v].name + "'",
+                              ErrorCode::kShapeOutOfRange);
     buffers[static_cast<size_t>(graph.values[v].provider)].push_back(Buffer{n, first_use[v], last_use[v]});
   }
   std::vector<int64_t> out;
@@ -212,6 +215,10 @@ Engine::~Engine() = default;
 
 std::shared_ptr<Engine> Engine::load(const std::string& engine_path) {
   return EngineAccess::wrap(load_engine(engine_path));
+}
+
+std::shared_ptr<Engine> Engine::load_from_memory(const std::string& engine_bytes) {
+  return EngineAccess::wrap(load_engine_bytes(engine_bytes, "<memory>"));
 }
 
 void Engine::save(const std::string& engine_path) const { save_engine(*impl_, engine_path); }

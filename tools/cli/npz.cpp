@@ -154,7 +154,10 @@ std::map<std::string, Tensor> read_npz(const std::string& path) {
   if (!f) throw Error(ErrorCode::kIo, "cannot open '" + path + "'");
   std::stringstream ss;
   ss << f.rdbuf();
-  std::string d = ss.str();
+  return read_npz_bytes(ss.str(), path);
+}
+
+std::map<std::string, Tensor> read_npz_bytes(const std::string& d, const std::string& path) {
   std::map<std::string, Tensor> out;
   if (d.compare(0, 6, "\x93NUMPY") == 0) {  // a single .npy
     out["arr_0"] = parse_npy(d, path);

@@ -1,0 +1,62 @@
+"""Seed corpora for the fuzz targets (scripts/fuzz.sh): the small test models and engines built
+from them, small ONNX graphs of common ops, and a few .npy/.npz files.
+
+    python3 tests/fuzz/make_corpus.py OUTDIR DYNRT_BINARY
+"""
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T
+from onnx import helper as h
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def small_models():
+    x = h.make_tensor_value_info("x", T.FLOAT, ["N", 4])
+    y = h.make_tensor_value_info("y", T.FLOAT, None)
+    w = onnx.numpy_helper.from_array(np.arange(16, dtype=np.float32).reshape(4, 4), "w")
+    s = onnx.numpy_helper.from_array(np.array([-1], np.int64), "s")
+    graphs = {
+        "matmul_softmax": ([h.make_node("MatMul", ["x", "w"], ["m"]), h.make_node("Softmax", ["m"], ["y"])], [w]),
+        "reshape_transpose": ([h.make_node("Transpose", ["x"], ["t"], perm=[1, 0]), h.make_node("Reshape", ["t", "s"], ["y"])], [s]),
+        "shape_arith": ([h.make_node("Shape", ["x"], ["sh"]), h.make_node("ConstantOfShape", ["sh"], ["c"]),
+                         h.make_node("Add", ["x", "c"], ["y"])], []),
+        "gather_range": ([h.make_node("Shape", ["x"], ["sh"]), h.make_node("Gather", ["sh", "i0"], ["n"], axis=0),
+                          h.make_node("Range", ["z", "n", "one"], ["r"]), h.make_node("Cast", ["r"], ["rf"], to=T.FLOAT),
+                          h.make_node("Unsqueeze", ["rf", "ax"], ["ru"]), h.make_node("Add", ["x", "ru"], ["y"])],
+                         [onnx.numpy_helper.from_array(np.array(0, np.int64), "i0"),
+                          onnx.numpy_helper.from_array(np.array(0, np.int64), "z"),
+                          onnx.numpy_helper.from_array(np.array(1, np.int64), "one"),
+                          onnx.numpy_helper.from_array(np.array([1], np.int64), "ax")]),
+    }
+    for name, (nodes, inits) in graphs.items():
+        m = h.make_model(h.make_graph(nodes, name, [x], [y], inits), opset_imports=[h.make_opsetid("", 17)])
+        m.ir_version = 8
+        yield name, m
+
+
+def main():
+    out, dynrt = pathlib.Path(sys.argv[1]), sys.argv[2]
+    for d in ("model", "engine", "npz"):
+        (out / d).mkdir(parents=True, exist_ok=True)
+    models = [(p.stem, onnx.load(str(p))) for p in sorted((ROOT / "tests" / "models").glob("*.onnx"))]
+    for name, m in models + list(small_models()):
+        path = out / "model" / f"{name}.onnx"
+        onnx.save(m, str(path))
+        dims = []
+        for vi in m.graph.input:
+            for d in vi.type.tensor_type.shape.dim:
+                if d.dim_param and f"{d.dim_param}=1:2:4" not in dims:
+                    dims += ["--dim", f"{d.dim_param}=1:2:4"]
+        subprocess.run([dynrt, "build", path, "-o", out / "engine" / f"{name}.engine", *dims, "--quiet"], check=True)
+    np.save(out / "npz" / "a.npy", np.arange(12, dtype=np.float32).reshape(3, 4))
+    np.savez(out / "npz" / "b.npz", x=np.ones((2, 4), np.float32), ids=np.arange(6, dtype=np.int64))
+    np.savez_compressed(out / "npz" / "c.npz", x=np.zeros((5, 5), np.float16), m=np.ones(3, bool))
+
+
+if __name__ == "__main__":
+    main()
