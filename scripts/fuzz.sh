@@ -5,6 +5,7 @@
 # (default 60) from seeds made out of the test models; the corpus grows in
 # build-fuzz/corpus/<target>.run (keep it between runs to fuzz for hours).
 #   bash scripts/fuzz.sh [SECONDS]
+#   FUZZ_SEED=1 FUZZ_RUNS=60000 bash scripts/fuzz.sh   # what CI runs: a fixed seed and count, reproducible
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -18,9 +19,11 @@ python3 tests/fuzz/make_corpus.py build-fuzz/corpus build-fuzz/dynrt
 status=0
 for t in engine model npz; do
   mkdir -p "build-fuzz/corpus/$t.run"
-  echo "fuzz_$t for ${secs} s"
+  echo "fuzz_$t: ${FUZZ_RUNS:-${secs} s of} runs"
   # libFuzzer exits non-zero on a finding and writes the input to build-fuzz/crash-*
-  "build-fuzz/fuzz_$t" -max_total_time="$secs" -timeout=20 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
+  limit=(-max_total_time="$secs")
+  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  "build-fuzz/fuzz_$t" "${limit[@]}" -seed="${FUZZ_SEED:-0}" -timeout=20 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix=build-fuzz/ "build-fuzz/corpus/$t.run" "build-fuzz/corpus/$t" > "build-fuzz/fuzz_$t.log" 2>&1 || status=1
   grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|SUMMARY|deadly signal|Test unit written" \
     "build-fuzz/fuzz_$t.log" || true
