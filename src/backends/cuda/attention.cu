@@ -6,20 +6,16 @@
 #include <cmath>
 
 #include "backends/cuda/attention_launch.h"
+#include "backends/cuda/reduction_launch.h"
 
 namespace dynrt::cuda {
 namespace {
 
 constexpr int kBlock = 256, kRowsPerBlock = kBlock / 32;
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int m = 16; m > 0; m >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, m));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int m = 16; m > 0; m >>= 1) v += __shfl_xor_sync(0xffffffffu, v, m);
-  return v;
-}
+// One warp's all-reduce (reduction_launch.h): the max propagates NaN, like Softmax's.
+__device__ __forceinline__ float warp_max(float v) { return dev::group_reduce<32>(v, dev::Max(), static_cast<float*>(nullptr)); }
+__device__ __forceinline__ float warp_sum(float v) { return dev::group_reduce<32>(v, dev::Add(), static_cast<float*>(nullptr)); }
 
 template <class T, bool BOOL_MASK>
 __global__ void __launch_bounds__(kBlock) attention_softmax(T* s, int64_t rows, int64_t n, int64_t heads,

@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "backends/cuda/attention_launch.h"
+#include "backends/cuda/reduction_launch.h"
 
 namespace dynrt::cuda {
 namespace {
@@ -20,14 +21,9 @@ using namespace nvcuda;
 
 constexpr int kRows = 64, kCols = 64, kWarps = 4, kThreads = kWarps * 32;
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int m = 16; m > 0; m >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, m));
-  return v;
-}
-__device__ __forceinline__ float warp_sum(float v) {
-  for (int m = 16; m > 0; m >>= 1) v += __shfl_xor_sync(0xffffffffu, v, m);
-  return v;
-}
+// One warp's all-reduce (reduction_launch.h): the max propagates NaN, like Softmax's.
+__device__ __forceinline__ float warp_max(float v) { return dev::group_reduce<32>(v, dev::Max(), static_cast<float*>(nullptr)); }
+__device__ __forceinline__ float warp_sum(float v) { return dev::group_reduce<32>(v, dev::Add(), static_cast<float*>(nullptr)); }
 
 template <int D>
 constexpr size_t smem_bytes(size_t elem) {

@@ -62,25 +62,25 @@ struct Shapes {
   Strided s[K];  // all with the output's dims; strides per input
 };
 
-// Element offsets of output index i in each of the K inputs.
-template <int K>
-__device__ __forceinline__ void offsets(int64_t i, const Shapes<K>& sh, int64_t (&off)[K]) {
+// Element offsets of output index i in each of the K inputs, in index type I
+// (int64_t, or uint32_t on the vector path where everything fits 32 bits).
+template <int K, class I = int64_t>
+__device__ __forceinline__ void offsets(I i, const Shapes<K>& sh, I (&off)[K]) {
 #pragma unroll
   for (int k = 0; k < K; ++k) off[k] = 0;
   const int rank = sh.s[0].rank;
 #pragma unroll
   for (int d = kMaxDims - 1; d > 0; --d) {
     if (d >= rank) continue;
-    int64_t dim = sh.s[0].dims[d];
-    int64_t q = i / dim;
-    int64_t c = i - q * dim;
+    const auto dim = static_cast<I>(sh.s[0].dims[d]);
+    const I q = i / dim, c = i - q * dim;
 #pragma unroll
-    for (int k = 0; k < K; ++k) off[k] += c * sh.s[k].strides[d];
+    for (int k = 0; k < K; ++k) off[k] += c * static_cast<I>(sh.s[k].strides[d]);
     i = q;
   }
   if (rank > 0) {
 #pragma unroll
-    for (int k = 0; k < K; ++k) off[k] += i * sh.s[k].strides[0];
+    for (int k = 0; k < K; ++k) off[k] += i * static_cast<I>(sh.s[k].strides[0]);
   }
 }
 
@@ -130,24 +130,6 @@ __device__ __forceinline__ Pack<T> load_pack(const T* p, bool stepping) {
 #pragma unroll
   for (int j = 0; j < kVec; ++j) r.v[j] = x;
   return r;
-}
-
-template <int K>
-__device__ __forceinline__ void offsets32(uint32_t i, const Shapes<K>& sh, uint32_t (&off)[K]) {
-#pragma unroll
-  for (int k = 0; k < K; ++k) off[k] = 0;
-  const int rank = sh.s[0].rank;
-#pragma unroll
-  for (int d = kMaxDims - 1; d > 0; --d) {
-    if (d >= rank) continue;
-    const auto dim = static_cast<uint32_t>(sh.s[0].dims[d]);
-    const uint32_t q = i / dim, c = i - q * dim;
-#pragma unroll
-    for (int k = 0; k < K; ++k) off[k] += c * static_cast<uint32_t>(sh.s[k].strides[d]);
-    i = q;
-  }
-#pragma unroll
-  for (int k = 0; k < K; ++k) off[k] += i * static_cast<uint32_t>(sh.s[k].strides[0]);
 }
 
 __device__ __forceinline__ uint32_t first_group() { return blockIdx.x * blockDim.x + threadIdx.x; }
@@ -408,7 +390,7 @@ __global__ void binary_vec_kernel(const A* a, const B* b, O* out, uint32_t group
   const bool step_a = sh.s[0].strides[r] != 0, step_b = sh.s[1].strides[r] != 0;
   for (uint32_t g = first_group(); g < groups; g += group_step()) {
     uint32_t off[2];
-    offsets32<2>(g * kVec, sh, off);
+    offsets<2, uint32_t>(g * kVec, sh, off);
     const Pack<A> va = load_pack(a + off[0], step_a);
     const Pack<B> vb = load_pack(b + off[1], step_b);
     Pack<O> vo;
@@ -493,7 +475,7 @@ __global__ void where_vec_kernel(const bool* c, const E* x, const E* y, E* out, 
   const bool step_c = sh.s[0].strides[r] != 0, step_x = sh.s[1].strides[r] != 0, step_y = sh.s[2].strides[r] != 0;
   for (uint32_t g = first_group(); g < groups; g += group_step()) {
     uint32_t off[3];
-    offsets32<3>(g * kVec, sh, off);
+    offsets<3, uint32_t>(g * kVec, sh, off);
     const Pack<bool> vc = load_pack(c + off[0], step_c);
     const Pack<E> vx = load_pack(x + off[1], step_x), vy = load_pack(y + off[2], step_y);
     Pack<E> vo;
@@ -531,7 +513,7 @@ __global__ void copy_vec_kernel(const E* x, E* out, uint32_t groups, Shapes<1> s
   const bool step = sh.s[0].strides[sh.s[0].rank - 1] != 0;
   for (uint32_t g = first_group(); g < groups; g += group_step()) {
     uint32_t off[1];
-    offsets32<1>(g * kVec, sh, off);
+    offsets<1, uint32_t>(g * kVec, sh, off);
     *reinterpret_cast<Pack<E>*>(out + g * kVec) = load_pack(x + off[0], step);
   }
 }
