@@ -57,7 +57,13 @@ void EngineImpl::finalize() {
     if (!entry)
       throw Error(ErrorCode::kUnsupported, graph.node_label(n) + ": execution provider '" + p.name() +
                                                "' has no kernel for it in this build of dynrt");
-    kernels[k] = entry->make(KernelInit(graph, n));
+    // The provider's own check (dtypes, ranks, attributes): the file may
+    // place a node where no kernel takes it.
+    const KernelInit init(graph, n);
+    if (entry->supports && !entry->supports(init))
+      throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": execution provider '" + p.name() +
+                                                 "' cannot run this node (its types or attributes)");
+    kernels[k] = entry->make(init);
   }
   check_partition();
   assign_homes();

@@ -29,15 +29,19 @@ struct AttentionState : KernelState {
   int64_t bh = 0, head_dim = 0;
 };
 
-bool flash_enabled() {
+// DYNRT_CUDA_FLASH_ATTENTION: "1" uses the flash kernel where it applies,
+// "require" too but fails where it cannot run (for tests), else off.
+enum class FlashMode { kOff, kOn, kRequire };
+FlashMode flash_mode() {
   const char* v = std::getenv("DYNRT_CUDA_FLASH_ATTENTION");
-  return v && std::string(v) == "1";
+  const std::string s = v ? v : "";
+  return s == "1" ? FlashMode::kOn : s == "require" ? FlashMode::kRequire : FlashMode::kOff;
 }
 
 class AttentionKernel : public Kernel {
  public:
   explicit AttentionKernel(const KernelInit& init)
-      : label_(init.label()), at_(AttentionAttrs::parse(init)), flash_(flash_enabled()) {}
+      : label_(init.label()), at_(AttentionAttrs::parse(init)), flash_(flash_mode()) {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &Q = c.in(0), &K = c.in(1), &V = c.in(2), &Y = c.out(0);
@@ -54,7 +58,7 @@ class AttentionKernel : public Kernel {
     st->scores_bytes = static_cast<size_t>(st->rows * skv) * dtype_size(Q.dtype);
     st->bh = b * h;
     st->head_dim = d;
-    st->flash = flash_ && Q.dtype != DType::kFloat32 && d == dv && (d == 32 || d == 64 || d == 128) && skv > 0;
+    st->flash = flash_ != FlashMode::kOff && Q.dtype != DType::kFloat32 && d == dv && (d == 32 || d == 64 || d == 128) && skv > 0;
     Stream& s = stream_of(c);
     if (skv > 0) {
       GemmShape g;
@@ -106,6 +110,9 @@ class AttentionKernel : public Kernel {
       check(cudaGetLastError(), label_.c_str());
       return;
     }
+    if (flash_ == FlashMode::kRequire)
+      throw Error(ErrorCode::kInternal, label_ + ": the flash-attention kernel does not take this shape or type "
+                                                 "(DYNRT_CUDA_FLASH_ATTENTION=require)");
     void* scores = s.temporaries(st->scores_bytes);  // the GEMMs use the workspace
     if (st->empty_k)
       check(cudaMemsetAsync(scores, 0, st->scores_bytes, s.get()), label_.c_str());
@@ -125,7 +132,7 @@ class AttentionKernel : public Kernel {
   }
   std::string label_;
   AttentionAttrs at_;
-  bool flash_;
+  FlashMode flash_;
 };
 
 bool float_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }

@@ -1,0 +1,64 @@
+// Engine validation (runtime/engine_validate.h) on plans a device provider
+// rewrote: a float16 LayerNormalization placed on a device is a valid plan
+// (the device's kernel checks its types when the engine loads), the same node
+// on the CPU provider is a corrupt one (the CPU kernels take float32 only).
+#include <gtest/gtest.h>
+
+#include "graph_builder.h"
+#include "runtime/engine_validate.h"
+
+namespace dynrt::testing {
+namespace {
+
+ir::Graph layer_norm_in_fp16(int provider) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 2, 4)), c = Expr::constant(8);
+  int x = b.input("x", DType::kFloat32, {n, c});
+  int y = b.node("LayerNormalization", {x, b.constant("scale", floats({8})), b.constant("bias", floats({8}))}, "y");
+  b.output(y);
+  ir::Graph& g = b.infer();
+  // What the precision pass leaves: every float value in float16.
+  for (ir::Value& v : g.values)
+    if (v.dtype == DType::kFloat32) {
+      v.dtype = DType::kFloat16;
+      if (v.constant) v.constant = Tensor(DType::kFloat16, v.constant->shape());
+    }
+  g.providers = {"cpu", "testdev"};
+  g.nodes[0].provider = provider;
+  return g;
+}
+
+std::vector<ProfileBox> one_profile() { return {ProfileBox{{1}, {2}, {4}}}; }
+
+void validate(const ir::Graph& g) {
+  validate_engine_graph(g, one_profile(), [](const std::string& why) { throw Error(ErrorCode::kInvalidEngine, why); });
+}
+
+TEST(EngineValidate, DeviceNodeInAPrecisionTheCpuSchemaLacksIsValid) {
+  EXPECT_NO_THROW(validate(layer_norm_in_fp16(1)));
+}
+
+TEST(EngineValidate, CpuNodeInAnUnsupportedPrecisionIsCorrupt) {
+  try {
+    validate(layer_norm_in_fp16(0));
+    FAIL() << "a float16 LayerNormalization on the CPU provider passed validation";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidEngine);
+    EXPECT_NE(std::string(e.what()).find("LayerNormalization"), std::string::npos) << e.what();
+  }
+}
+
+TEST(EngineValidate, DeviceNodeWithAWrongStoredShapeIsStillCorrupt) {
+  ir::Graph g = layer_norm_in_fp16(1);
+  // float32 again, so inference succeeds and the shapes are compared
+  for (ir::Value& v : g.values)
+    if (v.dtype == DType::kFloat16) {
+      v.dtype = DType::kFloat32;
+      if (v.constant) v.constant = Tensor(DType::kFloat32, v.constant->shape());
+    }
+  g.values[static_cast<size_t>(g.outputs[0])].shape[1] = Expr::constant(9);
+  EXPECT_THROW(validate(g), Error);
+}
+
+}  // namespace
+}  // namespace dynrt::testing
