@@ -141,7 +141,7 @@ def main():
                 for s in shapes:
                     p = subprocess.run([a.dynrt, "bench", engine, "--shapes", shape_arg(s), "--io", "device",
                                         "--iterations", "10", "--warmup", "2"], capture_output=True, text=True,
-                                       env={**os.environ, "DYNRT_PROFILE": "1"})
+                                       env={**os.environ, "DYNRT_PROFILE": os.environ.get("DYNRT_PROFILE", "1")})
                     log.write(f"## {label(s)}\n{p.stdout}{p.stderr}\n")
             continue
         tmodel = model.to(tdtype)

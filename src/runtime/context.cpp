@@ -74,7 +74,9 @@ Tensor& output_tensor(std::map<std::string, Tensor>& outputs, const std::string&
 
 }  // namespace
 
-OpProfile::OpProfile() : enabled(std::getenv("DYNRT_PROFILE") != nullptr) {}
+OpProfile::OpProfile()
+    : enabled(std::getenv("DYNRT_PROFILE") != nullptr),
+      per_node(enabled && std::string(std::getenv("DYNRT_PROFILE")) == "nodes") {}
 
 OpProfile::~OpProfile() {
   if (!enabled || ms_calls.empty()) return;
@@ -85,7 +87,7 @@ OpProfile::~OpProfile() {
   std::sort(rows.rbegin(), rows.rend());
   std::fprintf(stderr, "dynrt profile: %.1f ms in kernels\n", total);
   for (const auto& [ms, op] : rows)
-    std::fprintf(stderr, "  %-32s %10.2f ms %5.1f%% %8lld calls\n", op.c_str(), ms, 100 * ms / total,
+    std::fprintf(stderr, "  %-40s %10.2f ms %5.1f%% %8lld calls\n", op.c_str(), ms, 100 * ms / total,
                  static_cast<long long>(ms_calls[op].second));
 }
 

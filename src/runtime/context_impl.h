@@ -63,8 +63,10 @@ std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vect
 
 // DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
 // is destroyed (for performance work; off by default, no cost when off).
+// DYNRT_PROFILE=nodes: a row per node, with its provider.
 struct OpProfile {
   bool enabled = false;
+  bool per_node = false;
   std::map<std::string, std::pair<double, int64_t>> ms_calls;
   OpProfile();
   ~OpProfile();

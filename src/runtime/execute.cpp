@@ -79,7 +79,17 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
   NodeKind kind = e->kinds[k];
   if (kind == NodeKind::kView) return;
   if (kind == NodeKind::kCopy) {
+    if (!profile.enabled) {
+      run_copy(k, views, binding);
+      return;
+    }
+    auto t0 = std::chrono::steady_clock::now();
     run_copy(k, views, binding);
+    for (auto& s : streams)
+      if (s) s->synchronize();
+    auto& [ms, calls] = profile.ms_calls[profile.per_node ? "MemCopy '" + g.nodes[k].name + "'" : "MemCopy"];
+    ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ++calls;
     return;
   }
   std::vector<TensorView>& in_views = scratch_in;
@@ -168,7 +178,9 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
     e->kernels[k]->run(ctx);
     if (ctx.stream) ctx.stream->synchronize();  // time the work, not its launch
     auto fused = n.attrs.find("dynrt.fused");
-    auto& [ms, calls] = profile.ms_calls[fused != n.attrs.end() ? fused->second.s : n.op];
+    std::string key = fused != n.attrs.end() ? fused->second.s : n.op;
+    if (profile.per_node) key += " '" + n.name + "' on " + g.providers[static_cast<size_t>(n.provider)] + (dyn ? " (sized at run time)" : "");
+    auto& [ms, calls] = profile.ms_calls[key];
     ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     ++calls;
   }

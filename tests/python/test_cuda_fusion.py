@@ -6,6 +6,7 @@ edges). Checked against ONNX Runtime on the float32 model (float16 engines
 within 1e-2 * max|ref|), and the partition must show the fused nodes."""
 import numpy as np
 import pytest
+from onnx import TensorProto as T
 from onnx import helper as h
 
 import harness
@@ -14,7 +15,7 @@ from test_cuda import const, gpu, model, partition, rand, vi
 pytestmark = gpu
 
 
-def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32"):
+def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32", absent=()):
     tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
     engine = harness.check_model(m, feeds, tmp_path, rtol=tol if precision == "fp32" else 0, atol=tol, dims=dims,
                                  extra=["--device", "cuda", "--precision", precision])
@@ -22,6 +23,8 @@ def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32"):
     cuda_line = next((ln for ln in part.splitlines() if ln.strip().startswith("cuda:")), "")
     for name in fused:
         assert f" {name} x" in cuda_line, f"{name} is not a fused node on cuda:\n{part}"
+    for name in absent:
+        assert f" {name} x" not in part, f"{name} is still in the plan:\n{part}"
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
@@ -106,12 +109,15 @@ def test_flash_attention_kernel(tmp_path, monkeypatch, precision, hid, heads):
         x = rand(b, s, hid)
         return {"x": x, "mask": mask}
     shapes = ((1, 1), (2, 9), (3, 64), (2, 65), (3, 130))
+    # The kernel reads Q, K, V and writes its output as [B, S, H, D]: no transposes left.
     build_and_check(m, [feeds(b, s) for b, s in shapes], tmp_path, {"B": "1:2:3", "S": "1:64:130"}, ["Attention"],
-                    precision)
+                    precision, absent=["Transpose"])
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
-def test_bert_attention_is_one_fused_node(tmp_path, precision):
+@pytest.mark.parametrize("flash", ["1", "0"])  # 0: the GEMM + softmax path in every precision
+def test_bert_attention_is_one_fused_node(tmp_path, monkeypatch, precision, flash):
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", flash)
     m = attention_model(nan_guard=False)
     def feeds(b, s):
         mask = np.zeros((b, 1, 1, s), np.float32)
@@ -126,3 +132,30 @@ def test_fully_masked_rows_give_zero_like_the_nan_guard(tmp_path):
     mask = np.zeros((2, 1, 1, 5), np.float32)
     mask[1] = -np.inf  # every key of the second sequence masked: the guard turns NaN into 0
     build_and_check(m, [{"x": rand(2, 5, 32), "mask": mask}], tmp_path, {"B": "1:2:3", "S": "1:5:64"}, ["Attention"])
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+@pytest.mark.parametrize("mask", [None, "bool", "additive"])
+def test_flash_attention_on_the_onnx_op(tmp_path, monkeypatch, precision, mask):
+    """The ONNX op itself, [B, H, S, D] operands (no transposes to absorb), query and key lengths
+    apart, a [S, L] mask broadcast over batch and heads: the flash kernel's plain strides."""
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
+    ins = ["q", "k", "v"] + (["m"] if mask else [])
+    inputs = [vi("q", ["B", 4, "S", 64]), vi("k", ["B", 4, "L", 64]), vi("v", ["B", 4, "L", 64])]
+    if mask:
+        inputs.append(vi("m", ["S", "L"], T.BOOL if mask == "bool" else T.FLOAT))
+    g = h.make_graph([h.make_node("Attention", ins, ["y"])], "g", inputs, [vi("y", None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 23)])
+    m.ir_version = 10
+
+    def feeds(b, s, l):
+        f = {"q": rand(b, 4, s, 64), "k": rand(b, 4, l, 64), "v": rand(b, 4, l, 64)}
+        if mask == "bool":
+            mm = np.random.default_rng(s * 100 + l).integers(0, 2, (s, l)).astype(bool)
+            mm[:, 0] = True
+            f["m"] = mm
+        elif mask == "additive":
+            f["m"] = np.random.default_rng(s * 100 + l).uniform(-2, 0, (s, l)).astype(np.float32)
+        return f
+    build_and_check(m, [feeds(b, s, l) for b, s, l in ((1, 1, 1), (2, 70, 9), (3, 64, 130), (1, 129, 200))], tmp_path,
+                    {"B": "1:2:3", "S": "1:64:130", "L": "1:64:200"}, ["Attention"], precision)

@@ -2,14 +2,21 @@
 // (backends/fuse_attention.h) and models that use the op directly: 4-D
 // Q [B, H, Sq, D], K [B, H, Skv, D], V [B, H, Skv, Dv], an optional additive
 // or boolean mask broadcast to [B, H, Sq, Skv], a scale; no causal flag,
-// softcap, past keys or extra outputs. Two strided-batched cuBLASLt GEMMs
-// around one softmax pass that adds the mask: the scores are written once,
-// read twice, in the stream's temporaries (apart from the GEMMs' workspace).
-// With DYNRT_CUDA_FLASH_ATTENTION=1, 16-bit heads of 32, 64 or 128 run the
-// kernel of attention_flash.cu instead, which keeps the scores on chip (off
-// by default until it has been checked on a GPU).
+// softcap, past keys or extra outputs. 16-bit heads of 32, 64 or 128 run the
+// flash kernel (attention_flash.cu: the scores stay on chip); the rest run
+// two strided-batched cuBLASLt GEMMs around one softmax pass that adds the
+// mask, the scores in the stream's temporaries (apart from the GEMMs'
+// workspace). A node the attention_layout pass marked ("dynrt.layout": one
+// letter per Q, K, V, output; 's' for [B, S, H, D] storage, 'h' for
+// [B, H, S, D]) always takes the flash kernel.
+//
+// DYNRT_CUDA_FLASH_ATTENTION=0 keeps unmarked nodes on the GEMM path (and the
+// pass from marking); "require" makes a node the flash kernel cannot take an
+// error (for tests).
+#include <array>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 
 #include "backends/cuda/attention_launch.h"
 #include "backends/cuda/kernels.h"
@@ -25,42 +32,77 @@ struct AttentionState : KernelState {
   int64_t rows = 0, n = 0, heads = 0, seq_q = 0;
   size_t scores_bytes = 0;
   bool empty_k = false;  // head_dim 0: every score is 0
-  bool flash = false;    // attention_flash.cu takes this shape
-  int64_t bh = 0, head_dim = 0;
+  bool flash = false;    // attention_flash.cu takes this node
+  FlashArgs args;        // its strides and sizes (pointers set per run)
 };
 
-// DYNRT_CUDA_FLASH_ATTENTION: "1" uses the flash kernel where it applies,
-// "require" too but fails where it cannot run (for tests), else off.
 enum class FlashMode { kOff, kOn, kRequire };
+
 FlashMode flash_mode() {
   const char* v = std::getenv("DYNRT_CUDA_FLASH_ATTENTION");
   const std::string s = v ? v : "";
-  return s == "1" ? FlashMode::kOn : s == "require" ? FlashMode::kRequire : FlashMode::kOff;
+  return s == "0" ? FlashMode::kOff : s == "require" ? FlashMode::kRequire : FlashMode::kOn;
+}
+
+bool valid_layout(const std::string& l) {
+  return l.size() == 4 && l.find_first_not_of("sh") == std::string::npos;
+}
+
+// [B, H, S, D] ('h') or [B, S, H, D] ('s') storage: strides of batch, head, sequence.
+void strides_of(const TensorView& t, char layout, int64_t (&st)[3]) {
+  const int64_t d = t.dim(3);
+  if (layout == 's') {
+    st[2] = t.dim(2) * d, st[1] = d, st[0] = t.dim(1) * st[2];
+  } else {
+    st[2] = d, st[1] = t.dim(2) * d, st[0] = t.dim(1) * st[1];
+  }
 }
 
 class AttentionKernel : public Kernel {
  public:
   explicit AttentionKernel(const KernelInit& init)
-      : label_(init.label()), at_(AttentionAttrs::parse(init)), flash_(flash_mode()) {}
+      : label_(init.label()),
+        at_(AttentionAttrs::parse(init)),
+        layout_(init.attr_string("dynrt.layout", "hhhh")),
+        marked_(init.attr_string("dynrt.layout", "") != ""),
+        flash_(flash_mode()) {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &Q = c.in(0), &K = c.in(1), &V = c.in(2), &Y = c.out(0);
     if (Y.numel() == 0) return nullptr;
-    const int64_t b = Q.dim(0), h = Q.dim(1), sq = Q.dim(2), d = Q.dim(3), skv = K.dim(2), dv = V.dim(3);
-    if (K.dim(0) != b || V.dim(0) != b || K.dim(1) != h || V.dim(1) != h || K.dim(3) != d || V.dim(2) != skv)
+    // Logical [batch, heads, seq, head] sizes, whatever the storage.
+    auto dims = [&](const TensorView& t, char layout) {
+      return layout == 's' ? std::array<int64_t, 4>{t.dim(0), t.dim(2), t.dim(1), t.dim(3)}
+                           : std::array<int64_t, 4>{t.dim(0), t.dim(1), t.dim(2), t.dim(3)};
+    };
+    const auto q = dims(Q, layout_[0]), k = dims(K, layout_[1]), v = dims(V, layout_[2]), y = dims(Y, layout_[3]);
+    const int64_t b = q[0], h = q[1], sq = q[2], d = q[3], skv = k[2], dv = v[3];
+    if (k[0] != b || v[0] != b || k[1] != h || v[1] != h || k[3] != d || v[2] != skv)
       throw Error(ErrorCode::kInvalidInput, label_ + ": Q " + dims_str(Q) + ", K " + dims_str(K) + " and V " +
                                                 dims_str(V) + " do not agree on batch, heads and lengths");
+    if (y != std::array<int64_t, 4>{b, h, sq, dv})
+      throw Error(ErrorCode::kInvalidInput, label_ + ": the output " + dims_str(Y) + " does not match Q and V");
     auto st = std::make_unique<AttentionState>();
     st->rows = b * h * sq;
     st->n = skv;
     st->heads = h;
     st->seq_q = sq;
     st->scores_bytes = static_cast<size_t>(st->rows * skv) * dtype_size(Q.dtype);
-    st->bh = b * h;
-    st->head_dim = d;
-    st->flash = flash_ != FlashMode::kOff && Q.dtype != DType::kFloat32 && d == dv && (d == 32 || d == 64 || d == 128) && skv > 0;
+    const auto type = static_cast<ElemType>(Q.dtype);
+    st->flash = skv > 0 && (marked_ || flash_ != FlashMode::kOff) && flash_attention_takes(type, d, dv);
+    if (marked_ && !st->flash && skv > 0)
+      throw Error(ErrorCode::kInternal, label_ + ": stored for the flash-attention kernel, which does not take it");
+    if (flash_ == FlashMode::kRequire && !st->flash && skv > 0)
+      throw Error(ErrorCode::kInternal, label_ + ": the flash-attention kernel does not take this shape or type "
+                                                 "(DYNRT_CUDA_FLASH_ATTENTION=require)");
+    FlashArgs& fa = st->args;
+    strides_of(Q, layout_[0], fa.q_stride);
+    strides_of(K, layout_[1], fa.k_stride);
+    strides_of(V, layout_[2], fa.v_stride);
+    strides_of(Y, layout_[3], fa.o_stride);
+    fa.batch = b, fa.heads = h, fa.seq_q = sq, fa.seq_kv = skv, fa.head_dim = d;
     Stream& s = stream_of(c);
-    if (skv > 0) {
+    if (skv > 0 && !st->flash) {
       GemmShape g;
       g.dtype = Q.dtype;
       g.batch = b * h;
@@ -90,6 +132,7 @@ class AttentionKernel : public Kernel {
       st->mask.data = M.data;  // refreshed in run(): the arena may place it elsewhere next time
       st->mask.is_bool = M.dtype == DType::kBool;
     }
+    fa.mask = st->mask;
     return st;
   }
 
@@ -105,14 +148,16 @@ class AttentionKernel : public Kernel {
     AttentionMask mask = st->mask;
     if (c.has_in(3)) mask.data = c.in(3).data;
     const auto type = static_cast<ElemType>(c.in(0).dtype);
-    if (st->flash && launch_flash_attention(type, c.in(0).data, c.in(1).data, c.in(2).data, y, st->bh, st->heads,
-                                            st->seq_q, st->n, st->head_dim, scale, mask, s.get())) {
+    if (st->flash) {
+      FlashArgs fa = st->args;
+      fa.q = c.in(0).data, fa.k = c.in(1).data, fa.v = c.in(2).data, fa.o = y;
+      fa.scale = scale;
+      fa.mask = mask;
+      if (!launch_flash_attention(type, fa, s.get()))
+        throw Error(ErrorCode::kInternal, label_ + ": the flash-attention kernel refused its operands");
       check(cudaGetLastError(), label_.c_str());
       return;
     }
-    if (flash_ == FlashMode::kRequire)
-      throw Error(ErrorCode::kInternal, label_ + ": the flash-attention kernel does not take this shape or type "
-                                                 "(DYNRT_CUDA_FLASH_ATTENTION=require)");
     void* scores = s.temporaries(st->scores_bytes);  // the GEMMs use the workspace
     if (st->empty_k)
       check(cudaMemsetAsync(scores, 0, st->scores_bytes, s.get()), label_.c_str());
@@ -132,6 +177,8 @@ class AttentionKernel : public Kernel {
   }
   std::string label_;
   AttentionAttrs at_;
+  std::string layout_;  // per Q, K, V, output: 's' [B, S, H, D] or 'h' [B, H, S, D]
+  bool marked_;
   FlashMode flash_;
 };
 
@@ -146,11 +193,14 @@ bool attention_supported(const KernelInit& n) {
     return false;
   for (size_t o = 1; o < n.num_outputs(); ++o)
     if (n.has_output(o)) return false;
+  if (!valid_layout(n.attr_string("dynrt.layout", "hhhh"))) return false;
   AttentionAttrs a = AttentionAttrs::parse(n);
   return !a.causal && a.softcap == 0 && a.mode == 0 && a.left < 0 && a.right < 0;
 }
 
 }  // namespace
+
+bool flash_attention_enabled() { return flash_mode() != FlashMode::kOff; }
 
 void register_attention_kernels(KernelRegistry& r) {
   r.add_kernel(

@@ -25,13 +25,29 @@ void launch_attention_softmax(ElemType t, void* scores, int64_t rows, int64_t n,
 
 namespace dynrt::cuda {
 
-// Fused attention that keeps the scores on chip (tensor cores through WMMA,
-// online softmax over key tiles of 64): q [bh, seq_q, d], k and v
-// [bh, seq_kv, d], o [bh, seq_q, d], 16-bit (t is kFloat16 or kBFloat16),
-// d in {32, 64, 128}. Returns false (launching nothing) for a case it does
-// not take.
-bool launch_flash_attention(ElemType t, const void* q, const void* k, const void* v, void* o, int64_t bh,
-                            int64_t heads, int64_t seq_q, int64_t seq_kv, int64_t d, float scale,
-                            const AttentionMask& mask, cudaStream_t s);
+// Fused attention that keeps the scores on chip (attention_flash.cu). Each
+// operand is strided by (batch, head, sequence) in elements, its head_dim
+// contiguous: [B, H, S, D] and [B, S, H, D] storage both fit.
+struct FlashArgs {
+  const void *q = nullptr, *k = nullptr, *v = nullptr;
+  void* o = nullptr;
+  int64_t q_stride[3] = {}, k_stride[3] = {}, v_stride[3] = {}, o_stride[3] = {};
+  int64_t batch = 0, heads = 0, seq_q = 0, seq_kv = 0, head_dim = 0;
+  float scale = 1.f;
+  AttentionMask mask;
+};
+
+// False when DYNRT_CUDA_FLASH_ATTENTION=0 (attention.cpp): attention then
+// runs as GEMMs around a softmax, and no node is stored for the flash kernel.
+bool flash_attention_enabled();
+
+// Whether the kernel exists for this type and head size: 16-bit, head_dim ==
+// value_dim, 32, 64 or 128.
+bool flash_attention_takes(ElemType t, int64_t head_dim, int64_t value_dim);
+
+// Returns false (launching nothing) for a case it does not take (a type or
+// size flash_attention_takes refuses, odd strides, empty sequences, more than
+// 2^31 blocks).
+bool launch_flash_attention(ElemType t, const FlashArgs& a, cudaStream_t s);
 
 }  // namespace dynrt::cuda

@@ -147,6 +147,7 @@ class CudaProvider final : public ExecutionProvider {
   bool host_memory() const override { return false; }
   std::vector<ProviderPass> passes() const override {
     return {{"cuda.fuse_attention", fuse_attention},
+            {"cuda.attention_layout", attention_layout},
             {"cuda.fuse_epilogues", fuse_epilogues},
             {"cuda.channels_last", channels_last}};
   }

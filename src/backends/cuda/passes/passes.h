@@ -6,7 +6,8 @@
 
 namespace dynrt::cuda {
 
-bool fuse_attention(ir::Graph& g, int self);  // fuse_attention.cpp
+bool fuse_attention(ir::Graph& g, int self);    // fuse_attention.cpp
+bool attention_layout(ir::Graph& g, int self);  // attention_layout.cpp
 bool fuse_epilogues(ir::Graph& g, int self);  // fuse_epilogues.cpp
 bool channels_last(ir::Graph& g, int self);   // channels_last.cpp
 
