@@ -79,7 +79,12 @@ bool fuse_epilogues(ir::Graph& g, int self, const EpilogueRules& rules) {
         changed = true;
         continue;
       }
-      if (rules.matmul_bias && x.op == "MatMul" && x.inputs.size() == 2 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
+      auto other_is_constant = [&] {
+        const int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
+        return other >= 0 && g.values[static_cast<size_t>(other)].constant.has_value();
+      };
+      if (rules.matmul_bias && x.op == "MatMul" && x.inputs.size() == 2 && y.op == "Add" && y.domain.empty() &&
+          y.inputs.size() == 2 && other_is_constant()) {
         int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
         const ir::Value &bv = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
         const ir::Value& yv = g.values[static_cast<size_t>(y.outputs[0])];
@@ -96,8 +101,24 @@ bool fuse_epilogues(ir::Graph& g, int self, const EpilogueRules& rules) {
         changed = true;
         continue;
       }
+      if (rules.matmul_residual && x.op == "MatMul" && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() &&
+          y.inputs.size() == 2) {
+        int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
+        const ir::Value &rv = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
+        // Like a convolution's residual: computed before the MatMul, no broadcasting.
+        if (other == out || rv.constant || rv.producer >= static_cast<int>(k) || rv.dtype != type ||
+            !xv.rank_known || !rv.rank_known || rv.shape != xv.shape)
+          break;
+        x.inputs.resize(4, -1);
+        x.inputs[3] = other;
+        x.outputs[0] = y.outputs[0];
+        note_fused(x, "Add");
+        keep[static_cast<size_t>(c)] = false;
+        changed = true;
+        continue;
+      }
       const char* act = activation_name(g, y);
-      if (!act || !rules.activation_ok(x.op, act)) break;
+      if (!act || !rules.activation_ok(x.op, act, type)) break;
       ir::Attribute a;
       a.type = ir::Attribute::Type::kString;
       a.s = act;

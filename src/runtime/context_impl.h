@@ -62,8 +62,8 @@ std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vect
                                 std::span<const std::unique_ptr<ProviderStream>> streams);
 
 // DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
-// is destroyed (for performance work; off by default, no cost when off).
-// DYNRT_PROFILE=nodes: a row per node, with its provider.
+// is destroyed (for performance work; off by default, no cost when off),
+// each shape's first run left out. DYNRT_PROFILE=nodes: a row per node, with its provider.
 struct OpProfile {
   bool enabled = false;
   bool per_node = false;

@@ -73,6 +73,39 @@ def test_matmul_bias_without_activation(tmp_path):
     build_and_check(m, [{"x": rand(n, 32)} for n in (1, 5, 9)], tmp_path, {"N": "1:5:9"}, ["MatMul+Add"])
 
 
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_matmul_bias_residual_is_one_cublaslt_call(tmp_path, precision):
+    # A transformer's output projection: x W + b + residual, the residual as cuBLASLt's C.
+    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "B"], ["s"]),
+             h.make_node("Add", ["r", "s"], ["y"])]
+    m = model(nodes, [vi("x", ["N", "M", 64]), vi("r", ["N", "M", 24])], [vi("y", None)],
+              [const("W", rand(64, 24) * 0.2), const("B", rand(24))])
+    feeds = [{"x": rand(n, mm, 64), "r": rand(n, mm, 24)} for n, mm in ((1, 1), (2, 7), (3, 16))]
+    build_and_check(m, feeds, tmp_path, {"N": "1:2:3", "M": "1:7:16"}, ["MatMul+Add+Add"], precision)
+
+
+def test_matmul_residual_without_bias_then_relu(tmp_path):
+    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "r"], ["s"]),
+             h.make_node("Relu", ["s"], ["y"])]
+    m = model(nodes, [vi("x", ["N", 32]), vi("r", ["N", 40])], [vi("y", None)], [const("W", rand(32, 40) * 0.2)])
+    build_and_check(m, [{"x": rand(n, 32), "r": rand(n, 40)} for n in (1, 5, 9)], tmp_path, {"N": "1:5:9"},
+                    ["MatMul+Add+Relu"], "fp16")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_matmul_bias_gelu(tmp_path, precision):
+    # 16 bits: cuBLASLt's GELU epilogue (tanh approximation); float32: exact Gelu, a kernel of its own.
+    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "B"], ["s"]),
+             h.make_node("Gelu", ["s"], ["y"])]
+    m = model(nodes, [vi("x", ["N", "M", 64])], [vi("y", None)], [const("W", rand(64, 48) * 0.3), const("B", rand(48))],
+              opset=20)
+    m.ir_version = 9
+    feeds = [{"x": rand(n, mm, 64)} for n, mm in ((1, 1), (2, 7), (3, 16))]
+    fused = ["MatMul+Add"] if precision == "fp32" else ["MatMul+Add+Gelu"]
+    build_and_check(m, feeds, tmp_path, {"N": "1:2:3", "M": "1:7:16"}, fused, precision,
+                    absent=["MatMul+Add+Gelu"] if precision == "fp32" else [])
+
+
 def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4):
     """A BERT self-attention block as the TorchScript exporter writes it: per-head reshapes and
     transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back."""

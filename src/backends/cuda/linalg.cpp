@@ -1,7 +1,9 @@
 // MatMul and Gemm on cuBLASLt: float32 products and accumulation (no TF32),
 // float16/bfloat16 products on tensor cores with float32 accumulation. A
-// fused MatMul (passes/fuse_epilogues.cpp) takes a bias along N as input 2
-// and ReLU ("dynrt.activation"), both applied by cuBLASLt's epilogue.
+// fused MatMul (passes/fuse_epilogues.cpp) takes a bias along N as input 2,
+// a residual of the output's shape as input 3 (cuBLASLt's C, beta 1) and
+// ReLU or GELU ("dynrt.activation"), all applied while the output is written.
+#include <algorithm>
 #include <vector>
 
 #include "backends/cuda/elementwise_launch.h"
@@ -27,11 +29,15 @@ struct MatMulState : KernelState {
 class MatMulKernel : public Kernel {
  public:
   explicit MatMulKernel(const KernelInit& init)
-      : label_(init.label()), relu_(init.attr_string("dynrt.activation", "") == "Relu") {}
+      : label_(init.label()),
+        relu_(init.attr_string("dynrt.activation", "") == "Relu"),
+        gelu_(init.attr_string("dynrt.activation", "") == "Gelu") {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &A = c.in(0), &B = c.in(1), &Y = c.out(0);
     if (Y.numel() == 0) return nullptr;  // nothing to compute: the runtime skips the node
+    if (c.has_in(3) && (c.in(3).rank != Y.rank || !std::equal(Y.dims.begin(), Y.dims.begin() + Y.rank, c.in(3).dims.begin())))
+      throw Error(ErrorCode::kInvalidInput, label_ + ": the fused residual's shape is not the output's");
     auto st = std::make_unique<MatMulState>();
     int64_t m = A.rank >= 2 ? A.dim(A.rank - 2) : 1, k = A.dim(A.rank - 1);
     int64_t n = B.rank >= 2 ? B.dim(B.rank - 1) : 1;
@@ -61,6 +67,7 @@ class MatMulKernel : public Kernel {
     g.dtype = A.dtype;
     g.bias = c.has_in(2);
     g.relu = relu_;
+    g.gelu = gelu_;
     st->elem = dtype_size(A.dtype);
     if (b_batch == 1 && a_batch == batch) {  // one tall GEMM over all of A's rows
       g.m = batch * m;
@@ -101,25 +108,32 @@ class MatMulKernel : public Kernel {
       if (c.has_in(2))
         launch_binary(BinaryOp::kAdd, t, t, y, c.in(2).data, y, Y.numel(), contiguous(Y),
                       broadcast_strides(c.in(2), Y.rank, Y.dims.data()), s.get());
+      if (c.has_in(3))
+        launch_binary(BinaryOp::kAdd, t, t, y, c.in(3).data, y, Y.numel(), contiguous(Y), contiguous(Y), s.get());
       if (relu_) launch_unary(UnaryOp::kRelu, t, y, y, Y.numel(), UnaryParams{}, s.get());
+      if (gelu_) launch_unary(UnaryOp::kGeluTanh, t, y, y, Y.numel(), UnaryParams{}, s.get());
       check(cudaGetLastError(), label_.c_str());
       return;
     }
     const auto *a = c.in(0).as<const char>(), *b = c.in(1).as<const char>();
     const void* bias = c.has_in(2) ? c.in(2).data : nullptr;
+    const char* residual = c.has_in(3) ? c.in(3).as<const char>() : nullptr;
+    const float beta = residual ? 1.f : 0.f;
     if (st->offsets.empty()) {
-      st->gemm->run(s, a, b, y, bias, 1.f, 0.f);
+      st->gemm->run(s, a, b, y, bias, 1.f, beta, residual);
       return;
     }
     auto e = static_cast<int64_t>(st->elem);
-    for (size_t t = 0; t < st->offsets.size(); ++t)
-      st->gemm->run(s, a + st->offsets[t].first * e, b + st->offsets[t].second * e,
-                    y + static_cast<int64_t>(t) * st->m * st->n * e, bias, 1.f, 0.f);
+    for (size_t t = 0; t < st->offsets.size(); ++t) {
+      const int64_t at = static_cast<int64_t>(t) * st->m * st->n * e;
+      st->gemm->run(s, a + st->offsets[t].first * e, b + st->offsets[t].second * e, y + at, bias, 1.f, beta,
+                    residual ? residual + at : nullptr);
+    }
   }
 
  private:
   std::string label_;
-  bool relu_;
+  bool relu_, gelu_;
 };
 
 bool gemm_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
@@ -127,10 +141,12 @@ bool gemm_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 ||
 bool matmul_supported(const KernelInit& n) {
   DType t = n.input_dtype(0);
   bool ok = gemm_type(t) && n.input_dtype(1) == t && n.input_rank(0) >= 1 && n.input_rank(1) >= 1 &&
-            n.input_rank(0) <= 8 && n.input_rank(1) <= 8 && (n.num_inputs() == 2 || n.num_inputs() == 3);
-  if (n.num_inputs() == 3 && (!n.has_input(2) || n.input_dtype(2) != t)) return false;  // the fused bias
+            n.input_rank(0) <= 8 && n.input_rank(1) <= 8 && n.num_inputs() >= 2 && n.num_inputs() <= 4;
+  if (n.num_inputs() == 3 && !n.has_input(2)) return false;
+  if (n.has_input(2) && n.input_dtype(2) != t) return false;  // the fused bias
+  if (n.num_inputs() == 4 && (!n.has_input(3) || n.input_dtype(3) != t)) return false;  // the fused residual
   std::string act = n.attr_string("dynrt.activation", "");
-  return ok && (act.empty() || act == "Relu");
+  return ok && (act.empty() || act == "Relu" || (act == "Gelu" && t != DType::kFloat32));
 }
 
 // ---- Gemm: Y = alpha * op(A) op(B) + beta * C --------------------------------

@@ -42,10 +42,11 @@ LtGemm::LtGemm(Stream& s, const GemmShape& g, const std::string& label) : label_
   cublasOperation_t tw = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, tx = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSA, &tw, sizeof(tw)), "setting transA");
   check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_TRANSB, &tx, sizeof(tx)), "setting transB");
-  if (g.bias || g.relu) {
-    cublasLtEpilogue_t e = g.bias && g.relu ? CUBLASLT_EPILOGUE_RELU_BIAS
-                           : g.bias         ? CUBLASLT_EPILOGUE_BIAS
-                                            : CUBLASLT_EPILOGUE_RELU;
+  if (g.relu && g.gelu) fail(label, "a GEMM with two activations");
+  if (g.bias || g.relu || g.gelu) {
+    cublasLtEpilogue_t e = g.relu ? (g.bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU)
+                           : g.gelu ? (g.bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU)
+                                    : CUBLASLT_EPILOGUE_BIAS;
     check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof(e)), "setting the epilogue");
   }
   // First operand: B's buffer (n x k after its op), second: A's (k x m).
@@ -78,12 +79,14 @@ LtGemm::~LtGemm() {
   if (op_) cublasLtMatmulDescDestroy(op_);
 }
 
-void LtGemm::run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta) const {
+void LtGemm::run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta,
+                 const void* c) const {
   if (bias)
     check(cublasLtMatmulDescSetAttribute(op_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
           "setting the bias");
   void* ws = workspace_ ? s.workspace(workspace_) : nullptr;
-  check(cublasLtMatmul(s.blas(), op_, &alpha, b, w_, a, x_, &beta, y, d_, y, d_, &algo_, ws, workspace_, s.get()),
+  check(cublasLtMatmul(s.blas(), op_, &alpha, b, w_, a, x_, &beta, c ? c : y, d_, y, d_, &algo_, ws, workspace_,
+                       s.get()),
         label_.c_str());
 }
 
@@ -98,11 +101,11 @@ AlignedGemm::AlignedGemm(Stream& s, GemmShape g, const std::string& label) {
   any = std::make_unique<LtGemm>(s, g, label);
 }
 
-void AlignedGemm::run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha,
-                      float beta) const {
+void AlignedGemm::run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta,
+                      const void* c) const {
   auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  bool ok = aligned(a) && aligned(b) && aligned(y) && (!bias || aligned(bias));
-  (ok ? fast : any)->run(s, a, b, y, bias, alpha, beta);
+  bool ok = aligned(a) && aligned(b) && aligned(y) && (!bias || aligned(bias)) && (!c || aligned(c));
+  (ok ? fast : any)->run(s, a, b, y, bias, alpha, beta, c);
 }
 
 }  // namespace dynrt::cuda

@@ -1,5 +1,6 @@
-// Row-major GEMMs through cuBLASLt: Y[b] (m x n) = alpha * op(A[b]) op(B[b])
-// (+ beta * Y[b]) (+ bias along n), planned once per shape (descriptors and
+// Row-major GEMMs through cuBLASLt: Y[b] (m x n) = act(alpha * op(A[b]) op(B[b])
+// + beta * C[b] + bias along n), C being Y itself or another buffer of Y's
+// layout (a residual), act ReLU, GELU (tanh approximation) or none; planned once per shape (descriptors and
 // the heuristic's algorithm) and run many times. float32 products run in
 // float32 (no TF32); float16/bfloat16 ones on tensor cores with float32
 // accumulation.
@@ -18,6 +19,7 @@ struct GemmShape {
   int64_t stride_a = 0, stride_b = 0, stride_y = 0;  // elements between batches (0: shared)
   bool bias = false;                                 // add a length-n vector to every row
   bool relu = false;                                 // then max(0, .)
+  bool gelu = false;                                 // or GELU (cuBLASLt's tanh approximation)
   DType dtype = DType::kFloat32;                     // of A, B, Y and the bias
   uint32_t alignment = 16;  // bytes every pointer passed to run() is aligned to
 };
@@ -27,7 +29,9 @@ struct GemmShape {
 // batch at an odd offset); run() takes the plan the pointers allow.
 struct AlignedGemm : KernelState {
   AlignedGemm(Stream& s, GemmShape g, const std::string& label);
-  void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta) const;
+  // c: the buffer beta scales (null: y itself).
+  void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta,
+           const void* c = nullptr) const;
   std::unique_ptr<class LtGemm> fast, any;
 };
 
@@ -39,8 +43,9 @@ class LtGemm : public KernelState {
   ~LtGemm() override;
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
-  // beta != 0 accumulates onto what y holds.
-  void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta) const;
+  // beta != 0 adds beta * c (null c: what y holds).
+  void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta,
+           const void* c = nullptr) const;
 
  private:
   friend struct AlignedGemm;

@@ -9,7 +9,7 @@ namespace dynrt::cpu {
 bool fuse_activation(ir::Graph& g, int self) {
   EpilogueRules rules;
   rules.dtype_ok = [](DType t) { return t == DType::kFloat32; };
-  rules.activation_ok = [](const std::string&, const std::string&) { return true; };
+  rules.activation_ok = [](const std::string&, const std::string&, DType) { return true; };
   return fuse_epilogues(g, self, rules);
 }
 
