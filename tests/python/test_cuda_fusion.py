@@ -75,9 +75,11 @@ def test_matmul_bias_without_activation(tmp_path):
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
 def test_matmul_bias_residual_is_one_cublaslt_call(tmp_path, precision):
-    # A transformer's output projection: x W + b + residual, the residual as cuBLASLt's C.
-    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "B"], ["s"]),
-             h.make_node("Add", ["r", "s"], ["y"])]
+    # A transformer's output projection: x W + b + residual, the residual as cuBLASLt's C. The
+    # residual comes from a node before the MatMul (a graph input's upload or cast is placed at
+    # its first reader, after the MatMul, where it cannot be fused).
+    nodes = [h.make_node("Sigmoid", ["r"], ["r1"]), h.make_node("MatMul", ["x", "W"], ["m"]),
+             h.make_node("Add", ["m", "B"], ["s"]), h.make_node("Add", ["r1", "s"], ["y"])]
     m = model(nodes, [vi("x", ["N", "M", 64]), vi("r", ["N", "M", 24])], [vi("y", None)],
               [const("W", rand(64, 24) * 0.2), const("B", rand(24))])
     feeds = [{"x": rand(n, mm, 64), "r": rand(n, mm, 24)} for n, mm in ((1, 1), (2, 7), (3, 16))]
@@ -85,8 +87,8 @@ def test_matmul_bias_residual_is_one_cublaslt_call(tmp_path, precision):
 
 
 def test_matmul_residual_without_bias_then_relu(tmp_path):
-    nodes = [h.make_node("MatMul", ["x", "W"], ["m"]), h.make_node("Add", ["m", "r"], ["s"]),
-             h.make_node("Relu", ["s"], ["y"])]
+    nodes = [h.make_node("Sigmoid", ["r"], ["r1"]), h.make_node("MatMul", ["x", "W"], ["m"]),
+             h.make_node("Add", ["m", "r1"], ["s"]), h.make_node("Relu", ["s"], ["y"])]
     m = model(nodes, [vi("x", ["N", 32]), vi("r", ["N", 40])], [vi("y", None)], [const("W", rand(32, 40) * 0.2)])
     build_and_check(m, [{"x": rand(n, 32), "r": rand(n, 40)} for n in (1, 5, 9)], tmp_path, {"N": "1:5:9"},
                     ["MatMul+Add+Relu"], "fp16")
