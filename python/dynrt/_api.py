@@ -80,10 +80,10 @@ def _precision(precision, enabled_precisions, device="cpu") -> str:
             raise _C.InvalidConfig(f"enabled_precisions {sorted(unknown)}: dynrt computes in float32, float16 or "
                                    "bfloat16")
         on_gpu = str(device or "cpu").split(":")[0] == "cuda"
-        precision = "fp16" if on_gpu and "float16" in names else "bf16" if on_gpu and "bfloat16" in names else "fp32"
+        precision = "fp16" if on_gpu and "float16" in names else "bf16" if "bfloat16" in names else "fp32"
         if "float32" not in names and precision == "fp32":
-            warnings.warn(f"enabled_precisions {sorted(names)}: the {device} device computes in fp32 (dynrt's "
-                          "reduced precisions run on the cuda provider)", UserWarning, stacklevel=3)
+            warnings.warn(f"enabled_precisions {sorted(names)}: the {device} device computes in fp32 or bf16 "
+                          "(float16 runs on the cuda provider)", UserWarning, stacklevel=3)
     if precision is None:
         return "fp32"
     p = dtype_name(precision)

@@ -4,6 +4,7 @@
 #include "builder/build.h"
 
 #include "builder/partition.h"
+#include "builder/precision.h"
 #include "builder/profiles.h"
 #include "builder/schedule.h"
 #include "onnx/importer.h"
@@ -44,16 +45,17 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
     if (cfg.progress) cfg.progress(msg);
   };
   check_providers(cfg.providers);
-  // 16-bit precision is for device providers; the CPU provider computes in float32.
+  // fp16 is for device providers; bf16 also makes the CPU provider's
+  // MatMul/Gemm/Conv products bf16 (mark_cpu_bf16).
   DType half = cfg.precision == Precision::kFp16   ? DType::kFloat16
                : cfg.precision == Precision::kBf16 ? DType::kBFloat16
                                                    : DType::kUndefined;
   bool device = false;
   for (const std::string& p : cfg.providers) device |= p != "cpu";
-  if (half != DType::kUndefined && !device)
+  if (half == DType::kFloat16 && !device)
     throw Error(ErrorCode::kUnsupported, std::string("precision ") + precision_name(cfg.precision) +
                                              " needs a GPU provider (e.g. --device cuda); the cpu provider "
-                                             "computes in fp32");
+                                             "computes in fp32 or bf16");
   auto impl = std::make_shared<EngineImpl>();
   impl->profiles = apply_profiles(graph, cfg);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
@@ -65,6 +67,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   progress("partitioning over " + std::to_string(cfg.providers.size()) + " execution provider(s)");
   partition(graph, cfg.providers, half);
   run_provider_passes(graph, progress);
+  if (half == DType::kBFloat16) mark_cpu_bf16(graph);
   schedule_host_first(graph);
   // Symbols made during inference (data-dependent sizes) get their full range in every profile.
   for (ProfileBox& b : impl->profiles)

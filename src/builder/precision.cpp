@@ -207,4 +207,22 @@ int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& p
   return count;
 }
 
+int mark_cpu_bf16(ir::Graph& g) {
+  int marked = 0;
+  for (ir::Node& n : g.nodes) {
+    if (n.provider < 0 || static_cast<size_t>(n.provider) >= g.providers.size() ||
+        g.providers[static_cast<size_t>(n.provider)] != "cpu" || !n.domain.empty())
+      continue;
+    if (n.op != "MatMul" && n.op != "Gemm" && n.op != "Conv") continue;
+    if (n.outputs.empty() || n.outputs[0] < 0 || g.values[static_cast<size_t>(n.outputs[0])].dtype != DType::kFloat32)
+      continue;
+    ir::Attribute a;
+    a.type = ir::Attribute::Type::kString;
+    a.s = "bf16";
+    n.attrs["dynrt.compute"] = a;
+    ++marked;
+  }
+  return marked;
+}
+
 }  // namespace dynrt

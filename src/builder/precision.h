@@ -1,6 +1,8 @@
 // Reduced precision (BuildConfig::precision fp16 / bf16): float32 math of the
 // nodes assigned to device providers runs in 16-bit floats where their
-// kernels take them; engine inputs and outputs stay float32.
+// kernels take them; engine inputs and outputs stay float32. On the CPU
+// provider, bf16 means bf16 products in MatMul, Gemm and Conv (weights
+// stored bf16, accumulation and every other op in float32).
 #pragma once
 
 #include <vector>
@@ -17,5 +19,10 @@ namespace dynrt {
 // graph output, a node kept in float32) or the reverse. Returns the number
 // of nodes converted.
 int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& providers, DType half);
+
+// Marks the float32 MatMul, Gemm and Conv nodes of the CPU provider to
+// compute in bf16 ("dynrt.compute" = "bf16"; backends/cpu/onednn_util.h).
+// Returns the number marked.
+int mark_cpu_bf16(ir::Graph& g);
 
 }  // namespace dynrt

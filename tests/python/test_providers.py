@@ -159,4 +159,4 @@ def test_fp16_without_a_gpu_provider_is_a_build_error(tmp_path):
     assert p.returncode == 1
     assert p.stderr.strip().splitlines()[-1] == (
         "dynrt: error (unsupported): precision fp16 needs a GPU provider (e.g. --device cuda); the cpu provider "
-        "computes in fp32")
+        "computes in fp32 or bf16")

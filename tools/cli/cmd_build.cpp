@@ -132,7 +132,9 @@ void add_build(CLI::App& app) {
   cmd->add_flag("--profile", a->profiles, "start another optimization profile: shapes and dims after it belong to it");
   cmd->add_option("--device", a->device, "cpu, or cuda (the GPU, with the CPU for what it does not support)");
   cmd->add_option("--providers", a->providers, "execution providers in order of preference, e.g. cuda,cpu");
-  cmd->add_option("--precision", a->precision, "fp32 (default), fp16 or bf16 (GPU providers)");
+  cmd->add_option("--precision", a->precision,
+                  "fp32 (default), fp16 (GPU providers) or bf16 (GPU providers; on the CPU, bf16 products in "
+                  "MatMul/Gemm/Conv on CPUs with AVX512-BF16 or AMX)");
   cmd->add_flag("--fp16", a->fp16, "= --precision fp16");
   cmd->add_flag("--bf16", a->bf16, "= --precision bf16");
   add_verbosity(*cmd, a->common);

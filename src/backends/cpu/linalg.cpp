@@ -1,6 +1,9 @@
 // CPU kernels for MatMul and Gemm. float32 runs on oneDNN matmul (constant
 // weights are reordered once into the layout oneDNN prefers, the primitive
-// is built per input shape in prepare()); other types use a plain loop.
+// is built per input shape in prepare()); other types use a plain loop. A
+// node marked for bf16 compute with constant weights keeps them in bf16 and
+// converts its input to bf16 on the way in (AMX / AVX512-BF16 products,
+// float32 accumulation and output).
 #include <string>
 
 #include "backends/cpu/half.h"
@@ -18,18 +21,31 @@ struct MatmulState : KernelState {
   dnnl::matmul prim;
   memory::desc src, wei, bias, dst, scratch;
   std::shared_ptr<memory> packed;  // constant weights in the primitive's layout
+  // bf16 compute: the float32 input (src_f32) is converted into scratch first.
+  bool convert = false;
+  memory::desc src_f32;
+  dnnl::reorder to_bf16;
 };
 
 std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc src, memory::desc wei, memory::desc bias,
                                          memory::desc dst, const dnnl::primitive_attr& attr,
-                                         const PackedWeights* packed) {
+                                         const PackedWeights* packed, bool bf16 = false) {
   return with_dnnl_errors(what, [&] {
     auto st = std::make_unique<MatmulState>();
-    dnnl::matmul::desc d(src, packed ? memory::desc(wei.dims(), memory::data_type::f32, memory::format_tag::any) : wei,
+    using dt = memory::data_type;
+    bf16 = bf16 && packed;
+    // bf16: the input converted to a dense bf16 copy (plain_desc's strides).
+    memory::desc src_used = bf16 ? plain_desc(src.dims(), dt::bf16) : src;
+    dnnl::matmul::desc d(src_used, packed ? memory::desc(wei.dims(), bf16 ? dt::bf16 : dt::f32, memory::format_tag::any) : wei,
                          bias, dst);
     dnnl::matmul::primitive_desc pd(d, attr, dnnl_engine());
     st->prim = dnnl::matmul(pd);
-    st->src = src;
+    st->src = src_used;
+    if (bf16) {
+      st->convert = true;
+      st->src_f32 = src;
+      st->to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_engine(), src, dnnl_engine(), src_used));
+    }
     st->wei = pd.weights_desc();
     st->bias = bias;
     st->dst = dst;
@@ -42,7 +58,14 @@ std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc s
 void run_matmul(const MatmulState& st, const void* a, const void* b, const void* bias, void* out) {
   const dnnl::engine& eng = dnnl_engine();
   std::unordered_map<int, memory> args;
-  args.emplace(DNNL_ARG_SRC, memory(st.src, eng, const_cast<void*>(a)));
+  if (st.convert) {
+    memory user(st.src_f32, eng, const_cast<void*>(a));
+    memory converted(st.src, eng, thread_scratch(kScratchSrc, st.src.get_size()));
+    st.to_bf16.execute(dnnl_stream(), user, converted);
+    args.emplace(DNNL_ARG_SRC, converted);
+  } else {
+    args.emplace(DNNL_ARG_SRC, memory(st.src, eng, const_cast<void*>(a)));
+  }
   if (st.packed) args.emplace(DNNL_ARG_WEIGHTS, *st.packed);
   else args.emplace(DNNL_ARG_WEIGHTS, memory(st.wei, eng, const_cast<void*>(b)));
   if (bias) args.emplace(DNNL_ARG_BIAS, memory(st.bias, eng, const_cast<void*>(bias)));
@@ -155,6 +178,7 @@ class MatMulKernel : public Kernel {
     if (init.input_dtype(0) == DType::kFloat32)
       if (const Tensor* w = init.constant_input(1); w && w->shape().size() >= 2)
         packed_ = std::make_unique<PackedWeights>(*w, plain_desc(memory::dims(w->shape().begin(), w->shape().end())));
+    bf16_ = bf16_compute(init) && packed_;
   }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
@@ -176,7 +200,7 @@ class MatMulKernel : public Kernel {
       bd.back() = s.n;
       bias = plain_desc(bd);
     }
-    return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), bias, plain_desc(s.d), attr, packed);
+    return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), bias, plain_desc(s.d), attr, packed, bf16_);
   }
 
   void run(KernelContext& c) const override {
@@ -236,6 +260,7 @@ class MatMulKernel : public Kernel {
   std::unique_ptr<PackedWeights> packed_;
   std::vector<int64_t> perm_a_, perm_b_, perm_y_;
   bool strided_ = false;
+  bool bf16_ = false;  // bf16 products (constant weights only)
 };
 
 // ---- Gemm -------------------------------------------------------------------
@@ -257,6 +282,7 @@ class GemmKernel : public Kernel {
       memory::dims strides = tb_ ? memory::dims{1, cdim} : memory::dims{cdim, 1};
       packed_ = std::make_unique<PackedWeights>(*w, memory::desc(dims, memory::data_type::f32, strides));
     }
+    bf16_ = bf16_compute(init) && packed_;
     // A row-broadcast C (shape (N) or (1, N)) becomes the primitive's bias.
     if (init.input_dtype(2) != DType::kUndefined && beta_ != 0.f && alpha_ == 1.f) {
       const Tensor* cst = init.constant_input(2);
@@ -288,7 +314,7 @@ class GemmKernel : public Kernel {
     memory::desc a(memory::dims{m, k}, memory::data_type::f32, ta_ ? memory::dims{1, m} : memory::dims{k, 1});
     memory::desc b(memory::dims{k, n}, memory::data_type::f32, tb_ ? memory::dims{1, k} : memory::dims{n, 1});
     memory::desc bias = mode == CMode::kNone ? memory::desc() : plain_desc({1, n});
-    auto st = make_matmul(label_, a, b, bias, plain_desc({m, n}), attr, packed_.get());
+    auto st = make_matmul(label_, a, b, bias, plain_desc({m, n}), attr, packed_.get(), bf16_);
     auto gs = std::make_unique<GemmState>();
     gs->mm = std::move(st);
     gs->mode = mode;
@@ -368,7 +394,7 @@ class GemmKernel : public Kernel {
   }
 
   std::string label_;
-  bool ta_ = false, tb_ = false, f32_ = false;
+  bool ta_ = false, tb_ = false, f32_ = false, bf16_ = false;
   float alpha_ = 1.f, beta_ = 1.f;
   FusedActivation act_;
   std::unique_ptr<PackedWeights> packed_;

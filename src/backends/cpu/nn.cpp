@@ -77,6 +77,9 @@ class ConvKernel : public Kernel {
       std::vector<int64_t> d = w->shape();
       packed_ = std::make_unique<PackedWeights>(*w, weight_plain_desc(d));
     }
+    // bf16 products with constant weights: the input is converted on the way
+    // in (the src reorder), the output stays float32.
+    bf16_ = bf16_compute(init) && packed_ && !transposed_;
   }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
@@ -105,7 +108,9 @@ class ConvKernel : public Kernel {
       st->src_plain = memory::desc(xd, memory::data_type::f32, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
       st->dst_plain = memory::desc(yd, memory::data_type::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
       st->wei_plain = weight_plain_desc(std::vector<int64_t>(w.shape().begin(), w.shape().end()));
-      memory::desc wei_any(st->wei_plain.dims(), memory::data_type::f32, memory::format_tag::any);
+      const auto compute = bf16_ ? memory::data_type::bf16 : memory::data_type::f32;
+      memory::desc wei_any(st->wei_plain.dims(), compute, memory::format_tag::any);
+      const memory::desc src_exact(xd, compute, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
       memory::desc bias_md = c.has_in(2) ? memory::desc({yd[1]}, memory::data_type::f32, memory::format_tag::a)
                                          : memory::desc();
       // The residual: a binary-add post-op reading it in place when its layout
@@ -119,13 +124,13 @@ class ConvKernel : public Kernel {
         attr.set_post_ops(po);
         return attr;
       };
-      memory::desc src_any(xd, memory::data_type::f32, memory::format_tag::any);
+      memory::desc src_any(xd, compute, memory::format_tag::any);
       memory::desc dst_any(yd, memory::data_type::f32, memory::format_tag::any);
       // Channels-last activations are what oneDNN's fast kernels use: ask for
       // them exactly, unless that leaves only the reference implementation.
       bool exact = src_cl_ || dst_cl_;
       for (int attempt = exact ? 0 : 1; attempt < 2; ++attempt) {
-        const memory::desc& sm = attempt == 0 && src_cl_ ? st->src_plain : src_any;
+        const memory::desc& sm = attempt == 0 && src_cl_ ? src_exact : src_any;
         const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
         bool reject_ref = attempt == 0;
         st->binary_residual = residual_ && attempt == 0 && dst_cl_;
@@ -278,6 +283,7 @@ class ConvKernel : public Kernel {
   FusedActivation act_;
   bool residual_ = false;
   bool src_cl_ = false, dst_cl_ = false;  // channels-last activations
+  bool bf16_ = false;                      // bf16 products (builder/precision.cpp's mark)
   std::unique_ptr<PackedWeights> packed_;
 };
 

@@ -56,15 +56,16 @@ inline void* thread_scratch(ScratchSlot slot, size_t bytes) {
 
 inline dnnl::memory::dims to_dnnl_dims(std::span<const int64_t> d) { return {d.begin(), d.end()}; }
 
-// Dense row-major f32 descriptor of the given dims.
-inline dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
+// Dense row-major descriptor of the given dims (float32 unless told).
+inline dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims,
+                                     dnnl::memory::data_type type = dnnl::memory::data_type::f32) {
   dnnl::memory::dims strides(dims.size());
   int64_t s = 1;
   for (size_t i = dims.size(); i-- > 0;) {
     strides[i] = s;
     s *= std::max<int64_t>(dims[i], 1);
   }
-  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
+  return dnnl::memory::desc(dims, type, strides);
 }
 
 // Activation fused into a Conv/Gemm/MatMul by the fusion pass
@@ -114,6 +115,24 @@ struct FusedActivation {
     return static_cast<T>(y);
   }
 };
+
+// Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX): what
+// an engine built with --precision bf16 needs for its MatMul/Gemm/Conv nodes.
+inline bool cpu_has_bf16() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+// A node the build marked to compute in bfloat16 ("dynrt.compute" = "bf16",
+// builder/precision.cpp): products in bf16, accumulation and storage in
+// float32. An error on a CPU without native bf16.
+inline bool bf16_compute(const KernelInit& init) {
+  if (init.attr_string("dynrt.compute", "") != "bf16") return false;
+  if (!cpu_has_bf16())
+    init.unsupported("bf16 compute (--precision bf16) needs a CPU with AVX512-BF16 or AMX, and this one has "
+                     "neither; build with --precision fp32");
+  return true;
+}
 
 // Attributes every primitive here uses: scratchpad memory comes from the
 // caller so one primitive can run on many threads at once.

@@ -1,0 +1,108 @@
+"""--precision bf16 on the CPU provider: MatMul, Gemm and Conv compute their
+products in bfloat16 (oneDNN on AMX / AVX512-BF16; weights stored bf16,
+accumulation, outputs and every other op in float32). Checked against ONNX
+Runtime on the float32 model within 1e-2 * max|ref| (issue 8's bound), and
+against a float32 engine to show the products really ran in bf16. On a CPU
+without bf16 the build must fail with a message that says so."""
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+import harness
+
+RNG = np.random.default_rng(31)
+
+
+def cpu_has_bf16() -> bool:
+    flags = pathlib.Path("/proc/cpuinfo").read_text() if pathlib.Path("/proc/cpuinfo").exists() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def rand(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def mlp():
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(rand(64, 96, scale=0.15), "W1"), numpy_helper.from_array(rand(96), "B1"),
+             numpy_helper.from_array(rand(32, 96, scale=0.15), "W2"), numpy_helper.from_array(rand(32), "B2")]
+    nodes = [h.make_node("MatMul", ["x", "W1"], ["m"]), h.make_node("Add", ["m", "B1"], ["a"]),
+             h.make_node("Relu", ["a"], ["r"]), h.make_node("Gemm", ["r2", "W2", "B2"], ["y"], transB=1),
+             h.make_node("Flatten", ["r"], ["r2"], axis=2)]
+    nodes = nodes[:3] + [nodes[4], nodes[3]]
+    g = h.make_graph(nodes, "mlp", [h.make_tensor_value_info("x", T.FLOAT, ["N", 1, 64])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m, {"N": "1:4:16"}, [{"x": rand(n, 1, 64)} for n in (1, 5, 16)]
+
+
+def cnn():
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(rand(16, 3, 3, 3, scale=0.3), "W0"), numpy_helper.from_array(rand(16), "B0"),
+             numpy_helper.from_array(rand(16, 16, 3, 3, scale=0.1), "W1"), numpy_helper.from_array(rand(16), "B1"),
+             numpy_helper.from_array(rand(32, 16, 1, 1, scale=0.2), "W2")]
+    nodes = [h.make_node("Conv", ["x", "W0", "B0"], ["a"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["a"], ["a1"]),
+             h.make_node("Conv", ["a1", "W1", "B1"], ["b"], pads=[1, 1, 1, 1]), h.make_node("Add", ["b", "a1"], ["c"]),
+             h.make_node("Relu", ["c"], ["c1"]), h.make_node("Conv", ["c1", "W2"], ["y"], strides=[2, 2])]
+    g = h.make_graph(nodes, "cnn", [h.make_tensor_value_info("x", T.FLOAT, ["N", 3, "H", "H"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m, {"N": "1:2:4", "H": "8:16:33"}, [{"x": rand(n, 3, s, s)} for n, s in ((1, 8), (2, 17), (4, 33))]
+
+
+@pytest.mark.parametrize("make", [mlp, cnn], ids=["matmul_gemm", "conv_residual"])
+def test_bf16_products_match_the_float32_model(tmp_path, make):
+    m, dims, feeds_list = make()
+    if not cpu_has_bf16():  # this CPU cannot: the build says so
+        p = harness.run_cli("build", *_args(m, tmp_path, dims), "--precision", "bf16", check=False)
+        assert p.returncode == 1 and "needs a CPU with AVX512-BF16 or AMX" in p.stderr, p.stderr
+        return
+    (tmp_path / "bf16").mkdir()
+    (tmp_path / "fp32").mkdir()
+    bf16 = harness.build_engine(m, tmp_path / "bf16", dims, extra=["--precision", "bf16"])
+    fp32 = harness.build_engine(m, tmp_path / "fp32", dims, extra=["--precision", "fp32"])
+    for feeds in feeds_list:
+        ref = harness.reference(m, feeds)["y"]
+        got = harness.run_engine(bf16, feeds, tmp_path)["y"]
+        exact = harness.run_engine(fp32, feeds, tmp_path)["y"]
+        scale = float(np.abs(ref).max())
+        err = float(np.abs(got - ref).max())
+        assert err <= 1e-2 * scale, f"bf16 error {err} > 1e-2 * {scale}"
+        # The bf16 engine really rounded (a float32 engine is within 1e-5 of the reference).
+        assert float(np.abs(exact - ref).max()) <= 1e-5 * max(scale, 1.0)
+        assert err > 1e-5 * scale, "the bf16 engine gives float32 results: its products did not run in bf16"
+
+
+def _args(m, tmp_path, dims):
+    import onnx
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    out = [tmp_path / "m.onnx", "-o", tmp_path / "m.engine"]
+    for k, v in dims.items():
+        out += ["--dim", f"{k}={v}"]
+    return out
+
+
+def test_bf16_on_a_cpu_without_it_is_a_clear_build_error(tmp_path):
+    # oneDNN's ISA limit stands in for an older CPU.
+    m, dims, _ = mlp()
+    p = subprocess.run([harness.dynrt_bin(), "build", *map(str, _args(m, tmp_path, dims)), "--precision", "bf16"],
+                       capture_output=True, text=True, env={**os.environ, "DNNL_MAX_CPU_ISA": "AVX512_CORE"})
+    assert p.returncode == 1, p.stdout + p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("dynrt: error (unsupported): MatMul node"), last
+    assert "bf16 compute (--precision bf16) needs a CPU with AVX512-BF16 or AMX" in last, last
+
+
+def test_fp16_without_a_gpu_is_still_an_error(tmp_path):
+    m, dims, _ = mlp()
+    p = harness.run_cli("build", *_args(m, tmp_path, dims), "--precision", "fp16", check=False)
+    assert p.returncode == 1
+    assert "precision fp16 needs a GPU provider" in p.stderr, p.stderr
