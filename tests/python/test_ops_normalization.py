@@ -78,6 +78,30 @@ def test_softmax_attention_masked(tmp_path):
     check_model(m, feeds, tmp_path, dims={"S": "1:16:40"})
 
 
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_softmax_nan_guard_is_fused(tmp_path, axis):
+    """Where(IsNaN(Softmax(x)), 0, Softmax(x)), the exporters' guard for fully masked rows: the CPU
+    provider fuses it into the Softmax (passes/fuse_softmax_nan_guard.cpp), same answers,
+    NaN inputs included."""
+    import harness
+    nodes = [h.make_node("Add", ["x", "mask"], ["s"]), h.make_node("Softmax", ["s"], ["p"], axis=axis),
+             h.make_node("IsNaN", ["p"], ["n"]), h.make_node("Where", ["n", "zero", "p"], ["y"])]
+    zero = numpy_helper.from_array(np.array(0, np.float32), "zero")
+    m = model(nodes, [vi("x", TP.FLOAT, [2, 3, "S", "S"]), vi("mask", TP.FLOAT, [2, 1, 1, "S"])], [out()], 13, [zero])
+    feeds = []
+    for s in (1, 6, 33):
+        mask = np.zeros((2, 1, 1, s), np.float32)
+        mask[1] = -np.inf  # every key of the second sequence masked: NaN rows, zeros after the guard
+        x = randf(2, 3, s, s) * 5
+        if s > 1:
+            x[0, 1, 0, 0] = np.nan  # a NaN score: a NaN row in the softmax, zeros after the guard
+        feeds.append({"x": x, "mask": mask})
+    engine = check_model(m, feeds, tmp_path, dims={"S": "1:8:33"})
+    if not harness.test_providers():  # the CPU provider's pass (a GPU run fuses attention instead)
+        ops = harness.run_cli("inspect", engine).stdout
+        assert "IsNaN" not in ops and "Where" not in ops, ops
+
+
 def test_softmax_extreme_values(tmp_path):
     m = soft_model([4, 9], 13)
     x = randf(4, 9) * 50

@@ -136,12 +136,22 @@ void softmax_lanes(const T* p, T* q, int64_t n, int64_t inner, int64_t len, T* m
   }
 }
 
+// A fused NaN guard ("dynrt.nan_to_zero", passes/fuse_softmax_nan_guard.cpp).
+template <class T>
+void zero_nans(T* q, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isnan(q[i])) q[i] = T(0);
+}
+
 template <SoftMode M, class T>
-void softmax(const T* x, T* y, Split sp) {
+void softmax(const T* x, T* y, Split sp, bool nan_to_zero = false) {
   if (sp.outer * sp.n * sp.inner == 0) return;
   if (sp.inner == 1) {
     parallel_for(sp.outer, std::max<int64_t>(1, kWork / sp.n), [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) softmax_row<M>(x + r * sp.n, y + r * sp.n, sp.n);
+      for (int64_t r = b; r < e; ++r) {
+        softmax_row<M>(x + r * sp.n, y + r * sp.n, sp.n);
+        if (nan_to_zero) zero_nans(y + r * sp.n, sp.n);
+      }
     });
     return;
   }
@@ -153,6 +163,8 @@ void softmax(const T* x, T* y, Split sp) {
       int64_t o = t / nch, j0 = (t % nch) * kLanes, len = std::min(kLanes, sp.inner - j0);
       int64_t off = o * sp.n * sp.inner + j0;
       softmax_lanes<M>(x + off, y + off, sp.n, sp.inner, len, m.data(), s.data());
+      if (nan_to_zero)
+        for (int64_t k = 0; k < sp.n; ++k) zero_nans(y + off + k * sp.inner, len);
     }
   });
 }
@@ -160,11 +172,12 @@ void softmax(const T* x, T* y, Split sp) {
 template <SoftMode M>
 std::unique_ptr<Kernel> make_softmax(const KernelInit& init) {
   SoftmaxAttrs a = SoftmaxAttrs::parse(init);
+  const bool nan_to_zero = init.attr_int("dynrt.nan_to_zero", 0) != 0;
   return make_kernel([=](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
     int64_t axis = a.axis < 0 ? a.axis + x.rank : a.axis;
     Split sp = split_at(x, axis, a.coerce_2d);
-    DYNRT_DISPATCH_FLOAT(x.dtype, "Softmax", softmax<M>(x.as<const T>(), y.as<T>(), sp));
+    DYNRT_DISPATCH_FLOAT(x.dtype, "Softmax", softmax<M>(x.as<const T>(), y.as<T>(), sp, nan_to_zero));
   });
 }
 

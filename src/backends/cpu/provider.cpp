@@ -32,6 +32,7 @@ class CpuProvider : public ExecutionProvider {
         {"cpu.fuse_activation", fuse_activation},
         {"cpu.fuse_transpose_matmul", fuse_transpose_matmul},
         {"cpu.assign_channels_last", assign_channels_last},
+        {"cpu.fuse_softmax_nan_guard", fuse_softmax_nan_guard},
     };
   }
 };

@@ -9,5 +9,6 @@ namespace dynrt::cpu {
 bool fuse_activation(ir::Graph& g, int self);        // fuse_activation.cpp
 bool fuse_transpose_matmul(ir::Graph& g, int self);  // fuse_transpose_matmul.cpp
 bool assign_channels_last(ir::Graph& g, int self);   // channels_last.cpp
+bool fuse_softmax_nan_guard(ir::Graph& g, int self); // fuse_softmax_nan_guard.cpp
 
 }  // namespace dynrt::cpu
