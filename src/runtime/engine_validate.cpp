@@ -6,6 +6,8 @@
 // attributes).
 #include "runtime/engine_validate.h"
 
+#include <optional>
+
 #include "core/checked.h"
 #include "ops/registry.h"
 
@@ -15,6 +17,57 @@ namespace {
 // Dimensions beyond this are not real shapes (and keep products of a few
 // of them inside int64).
 constexpr int64_t kMaxDim = int64_t{1} << 40;
+
+// Attributes that change how a node computes, not what its ONNX form gives.
+bool form_preserving(const std::string& attr) {
+  return attr == "dynrt.fused" || attr == "dynrt.activation" || attr == "dynrt.clip_min" ||
+         attr == "dynrt.clip_max" || attr == "dynrt.compute" || attr == "dynrt.nan_to_zero";
+}
+
+// Rewrites a lowered node back to its ONNX form for checking, after checking
+// the fused inputs it sets aside. False: the node cannot be checked by its
+// schema (folded transposes, storage layouts).
+bool as_onnx_form(const ir::Graph& g, ir::Node& n, const std::string& label,
+                  const std::function<void(const std::string&)>& corrupt) {
+  bool lowered = false;
+  for (const auto& [name, a] : n.attrs) {
+    if (name.rfind("dynrt.", 0) != 0) continue;
+    if (!form_preserving(name)) return false;
+    lowered = true;
+  }
+  if (!lowered) return true;
+  for (auto it = n.attrs.begin(); it != n.attrs.end();)
+    it = it->first.rfind("dynrt.", 0) == 0 ? n.attrs.erase(it) : std::next(it);
+  if (n.domain.empty() && (n.op == "MatMul" || n.op == "Conv") && !n.outputs.empty() && n.outputs[0] >= 0) {
+    const size_t arity = n.op == "MatMul" ? 2 : 3;
+    const ir::Value& out = g.values[static_cast<size_t>(n.outputs[0])];
+    auto numel_of = [](const ir::Value& v) -> std::optional<int64_t> {
+      int64_t e = 1;
+      for (const Expr& d : v.shape) {
+        if (!d.is_const()) return std::nullopt;
+        e *= d.const_value();
+      }
+      return e;
+    };
+    // A MatMul's bias (input 2): a constant as long as the output's last dim.
+    if (n.op == "MatMul" && n.inputs.size() > 2 && n.inputs[2] >= 0) {
+      const ir::Value& b = g.values[static_cast<size_t>(n.inputs[2])];
+      const auto len = numel_of(b);
+      if (!b.rank_known || !len || !out.rank_known || out.shape.empty() || out.shape.back() != Expr::constant(*len) ||
+          b.dtype != out.dtype)
+        corrupt(label + ": its fused bias does not match its output");
+    }
+    // The residual (input 3): the output's type and shape.
+    if (n.inputs.size() > 3 && n.inputs[3] >= 0) {
+      const ir::Value& r = g.values[static_cast<size_t>(n.inputs[3])];
+      if (!r.rank_known || !out.rank_known || r.shape != out.shape || r.dtype != out.dtype)
+        corrupt(label + ": its fused residual does not match its output");
+    }
+    if (n.inputs.size() > 4) corrupt(label + ": too many inputs");
+    if (n.inputs.size() > arity) n.inputs.resize(arity);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -78,18 +131,18 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
     symbols_known(guard.b, "a guard");
   }
   // Each node against its schema, on a scratch copy (inference writes the
-  // outputs' types and shapes). Nodes a provider's lowering rewrote (they
-  // carry dynrt.* attributes: fused epilogues, folded transposes) no longer
-  // have their op's ONNX form; their kernels check what they read.
-  auto lowered = [](const ir::Node& n) {
-    for (const auto& [name, a] : n.attrs)
-      if (name.rfind("dynrt.", 0) == 0) return true;
-    return false;
-  };
+  // outputs' types and shapes). A node a provider's lowering rewrote carries
+  // dynrt.* attributes. Epilogues and precision marks leave its ONNX form
+  // intact once the fused inputs are set aside (fuse_epilogue.h: a MatMul's
+  // bias and residual, a Conv's residual, none of which change the output's
+  // shape): those nodes are checked like any other, and the fused inputs
+  // against the output. Folded transposes and storage layouts change the
+  // shapes a node reads; their kernels check them.
   ir::Graph scratch = g;
   for (size_t k = 0; k < scratch.nodes.size(); ++k) {
     const OpSchema* def = reg.find(scratch.nodes[k].op, scratch.nodes[k].domain);
-    if (!def || !def->infer || lowered(scratch.nodes[k])) continue;
+    if (!def || !def->infer) continue;
+    if (!as_onnx_form(scratch, scratch.nodes[k], g.node_label(g.nodes[k]), corrupt)) continue;
     try {
       InferContext ctx(scratch, k);
       def->infer(ctx);

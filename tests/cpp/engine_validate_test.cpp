@@ -60,5 +60,45 @@ TEST(EngineValidate, DeviceNodeWithAWrongStoredShapeIsStillCorrupt) {
   EXPECT_THROW(validate(g), Error);
 }
 
+// x [N, 16] @ W [16, 8] + bias [8] + residual [N, 8], fused and marked for bf16 as the passes leave it.
+ir::Graph fused_matmul() {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 2, 4));
+  int x = b.input("x", DType::kFloat32, {n, Expr::constant(16)});
+  int r = b.input("r", DType::kFloat32, {n, Expr::constant(8)});
+  int y = b.node("MatMul", {x, b.constant("W", floats({16, 8}))}, "y");
+  b.output(y);
+  ir::Graph& g = b.infer();
+  ir::Node& mm = g.nodes[0];
+  mm.inputs.push_back(b.constant("bias", floats({8})));
+  mm.inputs.push_back(r);
+  for (const char* name : {"dynrt.fused", "dynrt.compute"}) {
+    ir::Attribute a;
+    a.type = ir::Attribute::Type::kString;
+    a.s = name[6] == 'f' ? "MatMul+Add+Add" : "bf16";
+    mm.attrs[name] = a;
+  }
+  return g;
+}
+
+TEST(EngineValidate, FusedMatMulInItsStoredFormIsValid) { EXPECT_NO_THROW(validate(fused_matmul())); }
+
+TEST(EngineValidate, FusedMatMulWithAWrongOutputShapeIsCorrupt) {
+  // Lowered nodes were once skipped: a smaller stored output let the kernel write past it.
+  ir::Graph g = fused_matmul();
+  g.values[static_cast<size_t>(g.outputs[0])].shape[1] = Expr::constant(4);
+  EXPECT_THROW(validate(g), Error);
+}
+
+TEST(EngineValidate, FusedBiasOrResidualThatDoesNotMatchIsCorrupt) {
+  ir::Graph g = fused_matmul();
+  ir::Value& bias = g.values[static_cast<size_t>(g.nodes[0].inputs[2])];
+  bias.shape = {Expr::constant(4)};
+  EXPECT_THROW(validate(g), Error);
+  g = fused_matmul();
+  g.values[static_cast<size_t>(g.nodes[0].inputs[3])].shape[1] = Expr::constant(16);
+  EXPECT_THROW(validate(g), Error);
+}
+
 }  // namespace
 }  // namespace dynrt::testing
