@@ -66,18 +66,24 @@ bool fuse_epilogues(ir::Graph& g, int self, const EpilogueRules& rules) {
       if (c < 0 || !keep[static_cast<size_t>(c)]) break;
       ir::Node& y = g.nodes[static_cast<size_t>(c)];
       if (y.provider != self) break;
-      if (rules.conv_residual && x.op == "Conv" && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
+      // A residual Add into a Conv or a MatMul (input 3).
+      const bool residual_rule = (rules.conv_residual && x.op == "Conv") || (rules.matmul_residual && x.op == "MatMul");
+      if (residual_rule && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() && y.inputs.size() == 2) {
         int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
-        const ir::Value &ov = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
-        // The residual must exist before the conv runs and need no broadcasting.
-        if (other == out || ov.constant || ov.producer >= static_cast<int>(k) || ov.shape != xv.shape) break;
-        x.inputs.resize(4, -1);
-        x.inputs[3] = other;
-        x.outputs[0] = y.outputs[0];
-        note_fused(x, "Add");
-        keep[static_cast<size_t>(c)] = false;
-        changed = true;
-        continue;
+        const ir::Value &rv = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
+        // The residual must exist before the producer runs and need no broadcasting.
+        bool ok = other != out && !rv.constant && rv.producer < static_cast<int>(k) && rv.dtype == type &&
+                  xv.rank_known && rv.rank_known && rv.shape == xv.shape;
+        if (ok) {
+          x.inputs.resize(4, -1);
+          x.inputs[3] = other;
+          x.outputs[0] = y.outputs[0];
+          note_fused(x, "Add");
+          keep[static_cast<size_t>(c)] = false;
+          changed = true;
+          continue;
+        }
+        if (x.op == "Conv") break;
       }
       auto other_is_constant = [&] {
         const int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
@@ -95,22 +101,6 @@ bool fuse_epilogues(ir::Graph& g, int self, const EpilogueRules& rules) {
             bv.constant->shape().back() != n)
           break;
         x.inputs.push_back(other);  // a [.., 1, N] bias has the same bytes as [N]
-        x.outputs[0] = y.outputs[0];
-        note_fused(x, "Add");
-        keep[static_cast<size_t>(c)] = false;
-        changed = true;
-        continue;
-      }
-      if (rules.matmul_residual && x.op == "MatMul" && x.inputs.size() <= 3 && y.op == "Add" && y.domain.empty() &&
-          y.inputs.size() == 2) {
-        int other = y.inputs[0] == out ? y.inputs[1] : y.inputs[0];
-        const ir::Value &rv = g.values[static_cast<size_t>(other)], &xv = g.values[static_cast<size_t>(out)];
-        // Like a convolution's residual: computed before the MatMul, no broadcasting.
-        if (other == out || rv.constant || rv.producer >= static_cast<int>(k) || rv.dtype != type ||
-            !xv.rank_known || !rv.rank_known || rv.shape != xv.shape)
-          break;
-        x.inputs.resize(4, -1);
-        x.inputs[3] = other;
         x.outputs[0] = y.outputs[0];
         note_fused(x, "Add");
         keep[static_cast<size_t>(c)] = false;
