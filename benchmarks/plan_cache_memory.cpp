@@ -1,12 +1,18 @@
-// Process memory after running one engine at many distinct input shapes,
-// with the plan cache capped (ContextOptions::max_cached_plans) or not.
+// What a new input shape costs, and process memory after many distinct
+// shapes, for one BERT-style engine (inputs input_ids and attention_mask):
+// every (batch, seq) with batch in 1..B and seq in 1..S step STEP runs twice;
+// planning time = first run - second run at that shape (the first run of a
+// shape plans it: kernel states, oneDNN primitives, the arena layout).
 //
 //   cmake -S . -B build -DDYNRT_BUILD_BENCHMARKS=ON && cmake --build build
-//   ./build/plan_cache_memory tests/models/bert_tiny.torchscript.onnx 64
-// runs 8 x 128 = 1024 distinct (batch, seq) shapes.
+//   ./build/plan_cache_memory MODEL.onnx MAX_CACHED_PLANS [THREADS] [B] [S] [STEP]
+//   ./build/plan_cache_memory tests/models/bert_tiny.torchscript.onnx 64          # 8 x 128 = 1024 shapes
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "dynrt/dynrt.h"
 
@@ -20,30 +26,49 @@ long rss_kib() {
   return -1;
 }
 
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: plan_cache_memory BERT_MODEL.onnx MAX_CACHED_PLANS\n");
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: plan_cache_memory BERT_MODEL.onnx MAX_CACHED_PLANS [THREADS] [B] [S] [STEP]\n");
     return 2;
   }
-  int64_t cap = std::stoll(argv[2]), shapes = 0;
+  const int64_t cap = std::stoll(argv[2]);
+  const int threads = argc > 3 ? std::stoi(argv[3]) : 1;
+  const int64_t max_b = argc > 4 ? std::stoll(argv[4]) : 8, max_s = argc > 5 ? std::stoll(argv[5]) : 128;
+  const int64_t step = argc > 6 ? std::stoll(argv[6]) : 1;
   dynrt::BuildConfig cfg;
   dynrt::Profile profile;
-  profile.dims = {{"batch", {1, 4, 8}}, {"seq", {1, 64, 128}}};
+  profile.dims = {{"batch", {1, std::min<int64_t>(4, max_b), max_b}}, {"seq", {1, std::min<int64_t>(64, max_s), max_s}}};
   cfg.profiles.push_back(profile);
   auto engine = dynrt::build(argv[1], cfg);
-  auto ctx = engine->create_context({.threads = 1, .max_cached_plans = cap});
+  auto ctx = engine->create_context({.threads = threads, .max_cached_plans = cap});
   long before = rss_kib();
-  for (int64_t b = 1; b <= 8; ++b)
-    for (int64_t s = 1; s <= 128; ++s, ++shapes) {
+  std::vector<double> planning;
+  int64_t shapes = 0;
+  using clock = std::chrono::steady_clock;
+  for (int64_t b = 1; b <= max_b; ++b)
+    for (int64_t s = step; s <= max_s; s += step, ++shapes) {
       dynrt::Tensor ids(dynrt::DType::kInt64, {b, s}), mask(dynrt::DType::kInt64, {b, s});
       for (int64_t i = 0; i < b * s; ++i) mask.data_as<int64_t>()[i] = 1;
-      ctx->run({{"input_ids", ids}, {"attention_mask", mask}});
+      double ms[2];
+      for (double& t : ms) {
+        auto t0 = clock::now();
+        ctx->run({{"input_ids", ids}, {"attention_mask", mask}});
+        t = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+      }
+      planning.push_back(std::max(0.0, ms[0] - ms[1]));
     }
   long after = rss_kib();
-  std::printf("%lld shapes, max_cached_plans %lld: plans created %lld, cached %lld, RSS %.1f MiB -> %.1f MiB (+%.1f MiB)\n",
-              static_cast<long long>(shapes), static_cast<long long>(cap), static_cast<long long>(ctx->plans_created()),
-              static_cast<long long>(ctx->plans_cached()), before / 1024.0, after / 1024.0, (after - before) / 1024.0);
+  std::printf("%lld shapes, %d threads, max_cached_plans %lld: plans created %lld, cached %lld, RSS %.1f MiB -> %.1f MiB "
+              "(+%.1f MiB); new-shape cost (first run - second run) median %.2f ms, p90 %.2f ms\n",
+              static_cast<long long>(shapes), threads, static_cast<long long>(cap),
+              static_cast<long long>(ctx->plans_created()), static_cast<long long>(ctx->plans_cached()), before / 1024.0,
+              after / 1024.0, (after - before) / 1024.0, percentile(planning, 0.5), percentile(planning, 0.9));
   return 0;
 }
