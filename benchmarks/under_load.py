@@ -1,0 +1,92 @@
+"""Latency under load: dynrt and ONNX Runtime on a small encoder while two
+compiler processes keep the cores busy (issue 8's "tails under load").
+
+    python3 benchmarks/under_load.py [--rounds 4] [--threads 2]
+
+Builds tests/models/bert_tiny.torchscript.onnx once (batch 1:4:8, seq
+1:64:128), then alternates, --rounds times: dynrt as the CLI runs it
+(GOMP_SPINCOUNT=10000, tools/cli/main.cpp), dynrt with libgomp's default
+spinning (GOMP_SPINCOUNT=300000), and ONNX Runtime (same thread count); 300
+runs each at 4x64. Prints the median and p99 of each round, idle first, then
+under the load. The load is `g++ -O2` of one of our sources, two at a time,
+over and over.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DYNRT = os.environ.get("DYNRT_BUILD_DIR", str(ROOT / "build")) + "/dynrt"
+MODEL = ROOT / "tests/models/bert_tiny.torchscript.onnx"
+B, S = 4, 64
+
+
+def dynrt_run(engine, threads, env, n=300):
+    out = subprocess.run([DYNRT, "bench", engine, "--shapes", f"input_ids:{B}x{S},attention_mask:{B}x{S}",
+                          "--iterations", str(n), "--warmup", "10", "--json", "--threads", str(threads)],
+                         capture_output=True, text=True, env={**os.environ, **env}, check=True)
+    j = json.loads(out.stdout.strip().splitlines()[-1])
+    return j["median_ms"], j["p99_ms"]
+
+
+def ort_run(sess, feeds, n=300):
+    for _ in range(10):
+        sess.run(None, feeds)
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        sess.run(None, feeds)
+        ts.append((time.perf_counter() - t0) * 1000)
+    ts.sort()
+    return statistics.median(ts), ts[int(0.99 * (n - 1))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    engine = pathlib.Path(tempfile.mkdtemp()) / "tiny.engine"
+    subprocess.run([DYNRT, "build", MODEL, "-o", engine, "--dim", "batch=1:4:8", "--dim", "seq=1:64:128"], check=True,
+                   capture_output=True)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = a.threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(MODEL), so, providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.ones((B, S), np.int64) for i in sess.get_inputs()}
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    os.environ.clear()
+    os.environ.update(env)
+    src = ROOT / "src/backends/cpu/elementwise.cpp"
+    compile_cmd = (f"while true; do g++ -std=c++20 -O2 -I{ROOT}/src -I{ROOT}/include -c {src} -o /dev/null "
+                   "2>/dev/null; done")
+    for phase in ("idle", "under load"):
+        load = [subprocess.Popen(["bash", "-c", compile_cmd]) for _ in range(2)] if phase != "idle" else []
+        time.sleep(3 if load else 0)
+        rows = {"dynrt (CLI default, spin 10000)": [], "dynrt (libgomp default spin)": [], "ONNX Runtime": []}
+        try:
+            for _ in range(a.rounds):
+                rows["dynrt (CLI default, spin 10000)"].append(dynrt_run(engine, a.threads, {}))
+                rows["dynrt (libgomp default spin)"].append(dynrt_run(engine, a.threads, {"GOMP_SPINCOUNT": "300000"}))
+                rows["ONNX Runtime"].append(ort_run(sess, feeds))
+        finally:
+            for p in load:
+                p.kill()
+            subprocess.run(["pkill", "-f", f"{src} -o /dev/null"])
+        print(f"{phase}, bert_tiny {B}x{S}, {a.threads} threads (ms per round)")
+        for k, v in rows.items():
+            print(f"  {k:34s} median {[round(x[0], 2) for x in v]}  p99 {[round(x[1], 1) for x in v]}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
