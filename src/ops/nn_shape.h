@@ -63,11 +63,17 @@ Spatial read_spatial(const Ctx& c, size_t n, std::vector<int64_t> kernel) {
   if (p.strides.size() != n) p.error = "strides must have " + std::to_string(n) + " values";
   if (p.dilations.size() != n) p.error = "dilations must have " + std::to_string(n) + " values";
   if (p.pads.size() != 2 * n) p.error = "pads must have " + std::to_string(2 * n) + " values";
+  // Bounds that keep dilation * (kernel - 1) + pads and friends inside int64
+  // (an engine file's attributes are untrusted; real models are far below).
+  constexpr int64_t kMaxStep = int64_t{1} << 20, kMaxExtent = int64_t{1} << 40;
   for (size_t i = 0; i < n && p.error.empty(); ++i) {
     if (p.kernel[i] < 1) p.error = "kernel dims must be positive";
     if (p.strides[i] < 1) p.error = "strides must be positive";
     if (p.dilations[i] < 1) p.error = "dilations must be positive";
     if (p.pads[i] < 0 || p.pads[i + n] < 0) p.error = "negative pads are not supported";
+    if (p.strides[i] > kMaxStep || p.dilations[i] > kMaxStep) p.error = "strides and dilations above 2^20 are not supported";
+    if (p.kernel[i] > kMaxExtent || p.pads[i] > kMaxExtent || p.pads[i + n] > kMaxExtent)
+      p.error = "kernel dims and pads above 2^40 are not supported";
   }
   return p;
 }

@@ -200,3 +200,18 @@ def test_a_profile_beyond_2_to_the_40_is_refused(tmp_path):
     onnx.save(m, str(tmp_path / "m.onnx"))
     p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", f"N=1:2:{2**63 - 1}", check=False)
     assert p.returncode == 1 and "is beyond the largest dimension dynrt plans for" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("attr,value", [("dilations", [2**62, 1]), ("strides", [1, 2**40]), ("pads", [0, 0, 2**50, 0])])
+def test_conv_attributes_too_large_for_int64_arithmetic_are_an_error(tmp_path, attr, value):
+    # dilation * (kernel - 1) overflowed int64 (found by fuzz_engine under UBSan): now refused by name.
+    w = onnx.numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "W")
+    node = h.make_node("Conv", ["x", "W"], ["y"], **{attr: value})
+    g = h.make_graph([node], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 1, 8, 8])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [w])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:1:2", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Conv" in p.stderr and "not supported" in p.stderr, p.stderr
