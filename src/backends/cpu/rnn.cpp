@@ -1,12 +1,14 @@
-// CPU kernels for RNN, GRU and LSTM, step by step in the input's precision
-// (gate order: LSTM i, o, f, c; GRU z, r, h; peepholes i, o, f). Batch items
-// past their sequence_lens keep their state and output zeros.
+// CPU kernels for RNN, GRU and LSTM in the input's precision (gate order:
+// LSTM i, o, f, c; GRU z, r, h; peepholes i, o, f). Batch items past their
+// sequence_lens keep their state and output zeros.
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/kernel_util.h"
+#include "backends/cpu/vec_math.h"
 #include "backends/cpu/kernels.h"
 #include "ops/attrs.h"
 
@@ -15,24 +17,44 @@ namespace {
 
 size_t sz(int64_t v) { return static_cast<size_t>(v); }
 
+enum class Fn { kSigmoid, kTanh, kRelu, kAffine, kLeakyRelu, kThresholdedRelu, kScaledTanh, kHardSigmoid, kElu,
+                kSoftsign, kSoftplus };
+
+// An activation, chosen once (the name is resolved in make_rnn, not per element).
 struct Act {
-  std::string name;
+  Fn fn = Fn::kTanh;
   float alpha = 0, beta = 0;
   template <class T>
   T operator()(T x) const {
-    if (name == "Sigmoid") return T(1) / (T(1) + std::exp(-x));
-    if (name == "Tanh") return std::tanh(x);
-    if (name == "Relu") return std::max(x, T(0));
-    if (name == "Affine") return static_cast<T>(alpha) * x + static_cast<T>(beta);
-    if (name == "LeakyRelu") return x >= 0 ? x : static_cast<T>(alpha) * x;
-    if (name == "ThresholdedRelu") return x > static_cast<T>(alpha) ? x : T(0);
-    if (name == "ScaledTanh") return static_cast<T>(alpha) * std::tanh(static_cast<T>(beta) * x);
-    if (name == "HardSigmoid") return std::clamp(static_cast<T>(alpha) * x + static_cast<T>(beta), T(0), T(1));
-    if (name == "Elu") return x >= 0 ? x : static_cast<T>(alpha) * (std::exp(x) - T(1));
-    if (name == "Softsign") return x / (T(1) + std::abs(x));
-    return std::log1p(std::exp(x));  // Softplus
+    switch (fn) {
+      case Fn::kSigmoid: return T(1) / (T(1) + std::exp(-x));
+      case Fn::kTanh: return std::tanh(x);
+      case Fn::kRelu: return std::max(x, T(0));
+      case Fn::kAffine: return static_cast<T>(alpha) * x + static_cast<T>(beta);
+      case Fn::kLeakyRelu: return x >= 0 ? x : static_cast<T>(alpha) * x;
+      case Fn::kThresholdedRelu: return x > static_cast<T>(alpha) ? x : T(0);
+      case Fn::kScaledTanh: return static_cast<T>(alpha) * std::tanh(static_cast<T>(beta) * x);
+      case Fn::kHardSigmoid: return std::clamp(static_cast<T>(alpha) * x + static_cast<T>(beta), T(0), T(1));
+      case Fn::kElu: return x >= 0 ? x : static_cast<T>(alpha) * (std::exp(x) - T(1));
+      case Fn::kSoftsign: return x / (T(1) + std::abs(x));
+      case Fn::kSoftplus: return std::log1p(std::exp(x));
+    }
+    return x;
   }
 };
+
+bool act_from_name(const std::string& n, Fn& fn) {
+  static const std::pair<const char*, Fn> kNames[] = {
+      {"Sigmoid", Fn::kSigmoid}, {"Tanh", Fn::kTanh}, {"Relu", Fn::kRelu}, {"Affine", Fn::kAffine},
+      {"LeakyRelu", Fn::kLeakyRelu}, {"ThresholdedRelu", Fn::kThresholdedRelu}, {"ScaledTanh", Fn::kScaledTanh},
+      {"HardSigmoid", Fn::kHardSigmoid}, {"Elu", Fn::kElu}, {"Softsign", Fn::kSoftsign}, {"Softplus", Fn::kSoftplus}};
+  for (const auto& [name, f] : kNames)
+    if (n == name) {
+      fn = f;
+      return true;
+    }
+  return false;
+}
 
 struct RnnAttrs {
   int kind = 0;  // 0 RNN, 1 GRU, 2 LSTM
@@ -47,13 +69,71 @@ std::vector<T> load(const TensorView& v) {
   return std::vector<T>(v.as<const T>(), v.as<const T>() + v.numel());
 }
 
+// m [rows, cols] -> [cols, rows]
+template <class T>
+std::vector<T> transposed(const T* m, int64_t rows, int64_t cols) {
+  std::vector<T> t(sz(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[sz(c * rows + r)] = m[r * cols + c];
+  return t;
+}
+
+// acc[k] += sum_j v[j] * mt[j][k] for k in [k0, k1): the products run along
+// contiguous rows of the transposed matrix (vectorized over k).
+template <class T>
+inline void accumulate(T* acc, const T* v, const T* mt, int64_t n, int64_t ld, int64_t k0, int64_t k1) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T vj = v[j];
+    const T* row = mt + j * ld;
+#pragma omp simd
+    for (int64_t k = k0; k < k1; ++k) acc[k] += vj * row[k];
+  }
+}
+
+// The default LSTM cell (sigmoid, tanh, tanh; no clip) in float32, in loops
+// the compiler vectorizes (vexp instead of libm calls).
+inline float fast_sigmoid(float v) { return 1.f / (1.f + vexp(-v)); }
+inline float fast_tanh(float v) { return 2.f / (1.f + vexp(-2.f * v)) - 1.f; }
+
+template <bool INPUT_FORGET>
+void lstm_cell_fast(const float* __restrict g, const float* __restrict P, float* __restrict cb, float* __restrict hb,
+                    int64_t H) {
+#pragma omp simd
+  for (int64_t h = 0; h < H; ++h) {
+    float i = fast_sigmoid(g[h] + P[h] * cb[h]);
+    float fg = INPUT_FORGET ? 1.f - i : fast_sigmoid(g[2 * H + h] + P[2 * H + h] * cb[h]);
+    float cn = fg * cb[h] + i * fast_tanh(g[3 * H + h]);
+    float o = fast_sigmoid(g[H + h] + P[H + h] * cn);
+    cb[h] = cn;
+    hb[h] = o * fast_tanh(cn);
+  }
+}
+
+// The default GRU cell (sigmoid, tanh; no clip): the z and r gates, then the update.
+inline void gates_fast(const float* __restrict g, float* __restrict z, float* __restrict r, int64_t H) {
+#pragma omp simd
+  for (int64_t h = 0; h < H; ++h) {
+    z[h] = fast_sigmoid(g[h]);
+    r[h] = fast_sigmoid(g[H + h]);
+  }
+}
+inline void gru_update_fast(const float* __restrict gh, const float* __restrict hr, const float* __restrict z,
+                            float* __restrict hb, int64_t H) {
+#pragma omp simd
+  for (int64_t h = 0; h < H; ++h) hb[h] = (1.f - z[h]) * fast_tanh(gh[h] + hr[h]) + z[h] * hb[h];
+}
+
+// The input projection of every step at once (x W^T + Wb, + Rb except GRU's h
+// gate), then one chain per (direction, batch item), the chains in parallel;
+// each step adds h R^T to the projection and applies the gates.
 template <class T>
 void rnn(const RnnAttrs& a, KernelContext& c) {
   const TensorView& X = c.in(0);
   int64_t seq = a.layout == 0 ? X.dim(0) : X.dim(1), batch = a.layout == 0 ? X.dim(1) : X.dim(0), in = X.dim(2);
-  int64_t H = a.hidden, G = a.kind == 2 ? 4 : a.kind == 1 ? 3 : 1, nd = a.num_dir;
-  std::vector<T> x = load<T>(X), w = load<T>(c.in(1)), r = load<T>(c.in(2));
-  std::vector<T> bias = c.has_in(3) ? load<T>(c.in(3)) : std::vector<T>(sz(nd * 2 * G * H), T(0));
+  int64_t H = a.hidden, G = a.kind == 2 ? 4 : a.kind == 1 ? 3 : 1, nd = a.num_dir, GH = G * H;
+  const T* x = X.as<const T>();
+  std::vector<T> w = load<T>(c.in(1)), r = load<T>(c.in(2));
+  std::vector<T> bias = c.has_in(3) ? load<T>(c.in(3)) : std::vector<T>(sz(nd * 2 * GH), T(0));
   std::vector<int64_t> lens(sz(batch), seq);
   if (c.has_in(4)) lens = read_ints(c.in(4));
   // Initial states, as [dir][batch][H].
@@ -71,68 +151,92 @@ void rnn(const RnnAttrs& a, KernelContext& c) {
   std::vector<T> peep = c.has_in(7) ? load<T>(c.in(7)) : std::vector<T>(sz(nd * 3 * H), T(0));
   std::vector<T> y(sz(seq * nd * batch * H), T(0));
   auto clip = [&](T v) { return a.clip > 0 ? std::clamp(v, static_cast<T>(-a.clip), static_cast<T>(a.clip)) : v; };
-  std::vector<T> g(sz(G * H)), hr(sz(H));
+  auto row_of = [&](int64_t t, int64_t b) { return a.layout == 0 ? t * batch + b : b * seq + t; };
+  const int64_t rows = seq * batch;
   for (int64_t d = 0; d < nd; ++d) {
-    bool rev = a.reverse || d == 1;
-    const T* W = &w[sz(d * G * H * in)];
-    const T* R = &r[sz(d * G * H * H)];
-    const T* Wb = &bias[sz(d * 2 * G * H)];
-    const T* Rb = Wb + G * H;
+    const bool rev = a.reverse || d == 1;
+    const std::vector<T> wt = transposed(&w[sz(d * GH * in)], GH, in);  // [in, GH]
+    const std::vector<T> rt = transposed(&r[sz(d * GH * H)], GH, H);    // [H, GH]
+    const T* Wb = &bias[sz(d * 2 * GH)];
+    const T* Rb = Wb + GH;
     const T* P = &peep[sz(d * 3 * H)];
     const Act* f = &a.acts[sz(d) * (a.kind == 2 ? 3 : a.kind == 1 ? 2 : 1)];
-    for (int64_t b = 0; b < batch; ++b) {
-      T* hb = &hs[sz((d * batch + b) * H)];
-      T* cb = &cs[sz((d * batch + b) * H)];
-      int64_t len = std::clamp<int64_t>(lens[sz(b)], 0, seq);
-      for (int64_t step = 0; step < len; ++step) {
-        int64_t t = rev ? len - 1 - step : step;
-        const T* xt = &x[sz(a.layout == 0 ? (t * batch + b) * in : (b * seq + t) * in)];
-        // g = W x + Wb (+ R h + Rb, except GRU's h gate which needs r first).
-        for (int64_t k = 0; k < G * H; ++k) {
-          T s = Wb[k];
-          for (int64_t j = 0; j < in; ++j) s += W[k * in + j] * xt[j];
-          bool gru_h = a.kind == 1 && k >= 2 * H;
-          if (!gru_h) {
-            s += Rb[k];
-            for (int64_t j = 0; j < H; ++j) s += R[k * H + j] * hb[j];
-          }
-          g[sz(k)] = s;
-        }
-        if (a.kind == 0) {
-          for (int64_t h = 0; h < H; ++h) hb[h] = f[0](clip(g[sz(h)]));
-        } else if (a.kind == 1) {
-          std::vector<T> z(sz(H)), rr(sz(H));
-          for (int64_t h = 0; h < H; ++h) {
-            z[sz(h)] = f[0](clip(g[sz(h)]));
-            rr[sz(h)] = f[0](clip(g[sz(H + h)]));
-          }
-          for (int64_t h = 0; h < H; ++h) {
-            const T* Rh = R + (2 * H + h) * H;
-            T s = 0;
-            if (a.linear_before_reset) {
-              for (int64_t j = 0; j < H; ++j) s += Rh[j] * hb[j];
-              s = rr[sz(h)] * (s + Rb[2 * H + h]);
-            } else {
-              for (int64_t j = 0; j < H; ++j) s += Rh[j] * (rr[sz(j)] * hb[j]);
-              s += Rb[2 * H + h];
-            }
-            hr[sz(h)] = f[1](clip(g[sz(2 * H + h)] + s));
-          }
-          for (int64_t h = 0; h < H; ++h) hb[h] = (T(1) - z[sz(h)]) * hr[sz(h)] + z[sz(h)] * hb[h];
-        } else {
-          for (int64_t h = 0; h < H; ++h) {
-            T i = f[0](clip(g[sz(h)] + P[h] * cb[h]));
-            T fg = a.input_forget ? T(1) - i : f[0](clip(g[sz(2 * H + h)] + P[2 * H + h] * cb[h]));
-            T cc = f[1](clip(g[sz(3 * H + h)]));
-            T cn = fg * cb[h] + i * cc;
-            T o = f[0](clip(g[sz(H + h)] + P[H + h] * cn));
-            cb[h] = cn;
-            hb[h] = o * f[2](cn);
-          }
-        }
-        for (int64_t h = 0; h < H; ++h) y[sz(((t * nd + d) * batch + b) * H + h)] = hb[h];
+    const bool fast_gru = std::is_same_v<T, float> && a.kind == 1 && a.clip <= 0 && f[0].fn == Fn::kSigmoid &&
+                          f[1].fn == Fn::kTanh;
+    const bool fast_lstm = std::is_same_v<T, float> && a.kind == 2 && a.clip <= 0 && f[0].fn == Fn::kSigmoid &&
+                           f[1].fn == Fn::kTanh && f[2].fn == Fn::kTanh;
+    // xw[row][k] = Wb[k] (+ Rb[k]) + x[row] . W[k]
+    std::vector<T> xw(sz(rows * GH));
+    parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, GH * in)), [&](int64_t r0, int64_t r1) {
+      for (int64_t row = r0; row < r1; ++row) {
+        T* acc = &xw[sz(row * GH)];
+        for (int64_t k = 0; k < GH; ++k) acc[k] = Wb[k] + (a.kind == 1 && k >= 2 * H ? T(0) : Rb[k]);
+        accumulate(acc, x + row * in, wt.data(), in, GH, 0, GH);
       }
-    }
+    });
+    parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<T> g(sz(GH)), hr(sz(H)), z(sz(H)), rr(sz(H)), gated(sz(H));
+      for (int64_t b = b0; b < b1; ++b) {
+        T* hb = &hs[sz((d * batch + b) * H)];
+        T* cb = &cs[sz((d * batch + b) * H)];
+        int64_t len = std::clamp<int64_t>(lens[sz(b)], 0, seq);
+        for (int64_t step = 0; step < len; ++step) {
+          int64_t t = rev ? len - 1 - step : step;
+          std::copy_n(&xw[sz(row_of(t, b) * GH)], GH, g.begin());
+          if (a.kind == 1) {
+            // z and r gates see R h; the h gate needs r first.
+            accumulate(g.data(), hb, rt.data(), H, GH, 0, 2 * H);
+            if constexpr (std::is_same_v<T, float>) {
+              if (fast_gru) gates_fast(g.data(), z.data(), rr.data(), H);
+            }
+            if (!fast_gru)
+              for (int64_t h = 0; h < H; ++h) {
+                z[sz(h)] = f[0](clip(g[sz(h)]));
+                rr[sz(h)] = f[0](clip(g[sz(H + h)]));
+              }
+            std::fill(hr.begin(), hr.end(), T(0));
+            const T* rth = rt.data() + 2 * H;  // the h gate's columns of R^T
+            if (a.linear_before_reset) {
+              accumulate(hr.data(), hb, rth, H, GH, 0, H);
+              for (int64_t h = 0; h < H; ++h) hr[sz(h)] = rr[sz(h)] * (hr[sz(h)] + Rb[2 * H + h]);
+            } else {
+              for (int64_t h = 0; h < H; ++h) gated[sz(h)] = rr[sz(h)] * hb[h];
+              accumulate(hr.data(), gated.data(), rth, H, GH, 0, H);
+              for (int64_t h = 0; h < H; ++h) hr[sz(h)] += Rb[2 * H + h];
+            }
+            if constexpr (std::is_same_v<T, float>) {
+              if (fast_gru) gru_update_fast(g.data() + 2 * H, hr.data(), z.data(), hb, H);
+            }
+            if (!fast_gru)
+              for (int64_t h = 0; h < H; ++h) {
+                T hh = f[1](clip(g[sz(2 * H + h)] + hr[sz(h)]));
+                hb[h] = (T(1) - z[sz(h)]) * hh + z[sz(h)] * hb[h];
+              }
+          } else {
+            accumulate(g.data(), hb, rt.data(), H, GH, 0, GH);
+            if (a.kind == 0) {
+              for (int64_t h = 0; h < H; ++h) hb[h] = f[0](clip(g[sz(h)]));
+            } else if (fast_lstm) {
+              if constexpr (std::is_same_v<T, float>) {
+                if (a.input_forget) lstm_cell_fast<true>(g.data(), P, cb, hb, H);
+                else lstm_cell_fast<false>(g.data(), P, cb, hb, H);
+              }
+            } else {
+              for (int64_t h = 0; h < H; ++h) {
+                T i = f[0](clip(g[sz(h)] + P[h] * cb[h]));
+                T fg = a.input_forget ? T(1) - i : f[0](clip(g[sz(2 * H + h)] + P[2 * H + h] * cb[h]));
+                T cc = f[1](clip(g[sz(3 * H + h)]));
+                T cn = fg * cb[h] + i * cc;
+                T o = f[0](clip(g[sz(H + h)] + P[H + h] * cn));
+                cb[h] = cn;
+                hb[h] = o * f[2](cn);
+              }
+            }
+          }
+          std::copy_n(hb, H, &y[sz(((t * nd + d) * batch + b) * H)]);
+        }
+      }
+    });
   }
   // Outputs in the requested layout.
   auto present = [&](size_t i) { return i < c.outputs.size() && c.out(i).dtype != DType::kUndefined && c.out(i).data; };
@@ -184,7 +288,8 @@ std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
   const std::vector<float>&alphas = attrs.activation_alpha, &betas = attrs.activation_beta;
   size_t ai = 0, bi = 0;
   for (const std::string& n : names) {
-    Act act{n};
+    Act act;
+    if (!act_from_name(n, act.fn)) init.unsupported("activation '" + n + "'");
     bool uses_alpha = n == "Affine" || n == "LeakyRelu" || n == "ThresholdedRelu" || n == "ScaledTanh" ||
                       n == "HardSigmoid" || n == "Elu";
     bool uses_beta = n == "Affine" || n == "ScaledTanh" || n == "HardSigmoid";
