@@ -80,13 +80,27 @@ std::vector<T> transposed(const T* m, int64_t rows, int64_t cols) {
 
 // acc[k] += sum_j v[j] * mt[j][k] for k in [k0, k1): the products run along
 // contiguous rows of the transposed matrix (vectorized over k).
+// Blocks of 32 outputs stay in registers across the whole j loop.
 template <class T>
 inline void accumulate(T* acc, const T* v, const T* mt, int64_t n, int64_t ld, int64_t k0, int64_t k1) {
-  for (int64_t j = 0; j < n; ++j) {
+  constexpr int64_t kBlock = 32;
+  int64_t k = k0;
+  for (; k + kBlock <= k1; k += kBlock) {
+    T part[kBlock];
+    for (int64_t i = 0; i < kBlock; ++i) part[i] = acc[k + i];
+    for (int64_t j = 0; j < n; ++j) {
+      const T vj = v[j];
+      const T* row = mt + j * ld + k;
+#pragma omp simd
+      for (int64_t i = 0; i < kBlock; ++i) part[i] += vj * row[i];
+    }
+    for (int64_t i = 0; i < kBlock; ++i) acc[k + i] = part[i];
+  }
+  for (int64_t j = 0; j < n && k < k1; ++j) {
     const T vj = v[j];
     const T* row = mt + j * ld;
 #pragma omp simd
-    for (int64_t k = k0; k < k1; ++k) acc[k] += vj * row[k];
+    for (int64_t kk = k; kk < k1; ++kk) acc[kk] += vj * row[kk];
   }
 }
 
