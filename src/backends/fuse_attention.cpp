@@ -62,6 +62,29 @@ struct Matcher {
     return axis == -1 || axis == 3;
   }
 
+  // The dynamo exporter transposes K in 3-D: K^T = Reshape(Transpose(0, 2, 1)(
+  // Reshape(K, [B*H, S, D])), [B, H, D, S]). The merges and splits of the
+  // leading dims only view the bytes, so that K^T is K's own transpose: K
+  // itself, or -1 when kt is not that chain.
+  int key_through_3d(int kt) {
+    ir::Node* back = made_by(kt, "Reshape");
+    if (!back || !single_use(kt) || back->inputs.empty()) return -1;
+    const int y = back->inputs[0];
+    ir::Node* t = made_by(y, "Transpose");
+    if (!t || !single_use(y) || t->inputs.size() != 1 || !t->attrs.count("perm") ||
+        t->attrs.at("perm").ints != std::vector<int64_t>{0, 2, 1})
+      return -1;
+    const int x3 = t->inputs[0];
+    ir::Node* merge = made_by(x3, "Reshape");
+    if (!merge || !single_use(x3) || merge->inputs.empty()) return -1;
+    const int k4 = merge->inputs[0];
+    if (!rank4(k4) || !rank4(kt) || !val(x3).rank_known || val(x3).shape.size() != 3) return -1;
+    const std::vector<Expr>&k = val(k4).shape, &kts = val(kt).shape, &m = val(x3).shape;
+    const bool views = m[0] == k[0] * k[1] && m[1] == k[2] && m[2] == k[3];
+    const bool transposed = kts[0] == k[0] && kts[1] == k[1] && kts[2] == k[3] && kts[3] == k[2];
+    return views && transposed ? k4 : -1;
+  }
+
   // The value whose Transpose gives K (perm fixed up), or a new Transpose of kt.
   int key_from(int kt, size_t at, std::vector<ir::Node>& inserted) {
     if (ir::Node* t = made_by(kt, "Transpose"); t && single_use(kt) && t->attrs.count("perm")) {
@@ -72,6 +95,7 @@ struct Matcher {
         return kt;
       }
     }
+    if (int k = key_through_3d(kt); k >= 0) return k;
     ir::Node t;
     t.op = "Transpose";
     t.name = g.nodes[at].name + "/key";

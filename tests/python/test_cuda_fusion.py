@@ -108,7 +108,7 @@ def test_matmul_bias_gelu(tmp_path, precision):
                     absent=["MatMul+Add+Gelu"] if precision == "fp32" else [])
 
 
-def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4):
+def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4, view_output: bool = False):
     """A BERT self-attention block as the TorchScript exporter writes it: per-head reshapes and
     transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back."""
     nodes, inits = [], [const("sq", np.array([0, 0, heads, hid // heads], np.int64)),
@@ -126,16 +126,21 @@ def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4):
     if nan_guard:
         nodes += [h.make_node("IsNaN", ["p"], ["nan"]), h.make_node("Where", ["nan", "zero", "p"], ["p0"])]
         p = "p0"
-    nodes += [h.make_node("MatMul", [p, "vt"], ["c"]), h.make_node("Transpose", ["c"], ["ct"], perm=[0, 2, 1, 3]),
-              h.make_node("Reshape", ["ct", "sy"], ["y"])]
+    c = "c"
+    if view_output:  # the TorchScript export's context.view(same shape) before the transpose
+        inits.append(const("same", np.zeros(4, np.int64)))
+        nodes += [h.make_node("MatMul", [p, "vt"], ["c0"]), h.make_node("Reshape", ["c0", "same"], ["c"])]
+    else:
+        nodes += [h.make_node("MatMul", [p, "vt"], ["c"])]
+    nodes += [h.make_node("Transpose", [c], ["ct"], perm=[0, 2, 1, 3]), h.make_node("Reshape", ["ct", "sy"], ["y"])]
     return model(nodes, [vi("x", ["B", "S", hid]), vi("mask", ["B", 1, 1, "S"])], [vi("y", None)], inits)
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
-@pytest.mark.parametrize("hid,heads", [(128, 2), (64, 2), (256, 2)])  # head dims 64, 32, 128
-def test_flash_attention_kernel(tmp_path, monkeypatch, precision, hid, heads):
+@pytest.mark.parametrize("hid,heads,view_output", [(128, 2, False), (64, 2, False), (256, 2, False), (128, 2, True)])
+def test_flash_attention_kernel(tmp_path, monkeypatch, precision, hid, heads, view_output):  # head dims 64, 32, 128
     monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")  # an error if the kernel does not run
-    m = attention_model(nan_guard=True, hid=hid, heads=heads)
+    m = attention_model(nan_guard=True, hid=hid, heads=heads, view_output=view_output)
     def feeds(b, s):
         mask = np.zeros((b, 1, 1, s), np.float32)
         mask[0, ..., s // 2:] = -10000.0  # padding in the first sequence

@@ -5,8 +5,8 @@
 // result back: four full passes over the activations per layer that only
 // reorder bytes. The flash kernel is strided (attention_flash.cu), so here a
 // Transpose(0, 2, 1, 3) read only by the Attention is dropped from its input,
-// and one that is the output's only reader takes the Attention's place as
-// writer; "dynrt.layout" records, per Q, K, V and output, 's' ([B, S, H, D])
+// and one that is the output's only reader (directly, or after a Reshape
+// that keeps the shape) takes the Attention's place as writer; "dynrt.layout" records, per Q, K, V and output, 's' ([B, S, H, D])
 // or 'h' ([B, H, S, D]).
 #include <optional>
 #include <string>
@@ -70,12 +70,27 @@ bool attention_layout(ir::Graph& g, int self) {
       n.inputs[i] = t.inputs[0];
       layout[i] = 's';
     }
+    // The output's one reader, looking through a Reshape that keeps the shape
+    // (the TorchScript export views the result as itself before transposing).
+    auto sole_reader = [&](int v) {
+      return uses[static_cast<size_t>(v)] == 1 && !graph_output[static_cast<size_t>(v)] ? reader[static_cast<size_t>(v)] : -1;
+    };
     const int y = n.outputs[0];
-    const int r = reader[static_cast<size_t>(y)];
-    if (r >= 0 && uses[static_cast<size_t>(y)] == 1 && !graph_output[static_cast<size_t>(y)] &&
-        swaps_seq_and_heads(g.nodes[static_cast<size_t>(r)], self)) {
+    int r = sole_reader(y), same_shape_reshape = -1;
+    if (r >= 0 && is_op(g.nodes[static_cast<size_t>(r)], "Reshape") && g.nodes[static_cast<size_t>(r)].provider == self &&
+        !g.nodes[static_cast<size_t>(r)].outputs.empty() && g.nodes[static_cast<size_t>(r)].inputs[0] == y) {
+      const int z = g.nodes[static_cast<size_t>(r)].outputs[0];
+      if (z >= 0 && g.values[static_cast<size_t>(z)].shape == g.values[static_cast<size_t>(y)].shape) {
+        same_shape_reshape = r;
+        r = sole_reader(z);
+      } else {
+        r = -1;
+      }
+    }
+    if (r >= 0 && swaps_seq_and_heads(g.nodes[static_cast<size_t>(r)], self)) {
       n.outputs[0] = g.nodes[static_cast<size_t>(r)].outputs[0];
       keep[static_cast<size_t>(r)] = false;
+      if (same_shape_reshape >= 0) keep[static_cast<size_t>(same_shape_reshape)] = false;
       layout[3] = 's';
     }
     if (layout == "hhhh") continue;
