@@ -36,14 +36,6 @@ struct AttentionState : KernelState {
   FlashArgs args;        // its strides and sizes (pointers set per run)
 };
 
-enum class FlashMode { kOff, kOn, kRequire };
-
-FlashMode flash_mode() {
-  const char* v = std::getenv("DYNRT_CUDA_FLASH_ATTENTION");
-  const std::string s = v ? v : "";
-  return s == "0" ? FlashMode::kOff : s == "require" ? FlashMode::kRequire : FlashMode::kOn;
-}
-
 bool valid_layout(const std::string& l) {
   return l.size() == 4 && l.find_first_not_of("sh") == std::string::npos;
 }
@@ -65,7 +57,7 @@ class AttentionKernel : public Kernel {
         at_(AttentionAttrs::parse(init)),
         layout_(init.attr_string("dynrt.layout", "hhhh")),
         marked_(init.attr_string("dynrt.layout", "") != ""),
-        flash_(flash_mode()) {}
+        flash_(flash_attention_mode()) {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &Q = c.in(0), &K = c.in(1), &V = c.in(2), &Y = c.out(0);
@@ -199,8 +191,6 @@ bool attention_supported(const KernelInit& n) {
 }
 
 }  // namespace
-
-bool flash_attention_enabled() { return flash_mode() != FlashMode::kOff; }
 
 void register_attention_kernels(KernelRegistry& r) {
   r.add_kernel(

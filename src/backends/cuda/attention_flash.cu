@@ -280,11 +280,6 @@ bool by_dim(const FlashArgs& a, cudaStream_t s) {
 
 }  // namespace
 
-bool flash_attention_takes(ElemType t, int64_t head_dim, int64_t value_dim) {
-  return (t == ElemType::kFloat16 || t == ElemType::kBFloat16) && head_dim == value_dim &&
-         (head_dim == 32 || head_dim == 64 || head_dim == 128);
-}
-
 bool launch_flash_attention(ElemType t, const FlashArgs& a, cudaStream_t s) {
   if (a.seq_q <= 0 || a.seq_kv <= 0 || a.batch <= 0 || a.heads <= 0) return false;
   // Q and O are read and written two elements at a time.

@@ -37,9 +37,12 @@ struct FlashArgs {
   AttentionMask mask;
 };
 
-// False when DYNRT_CUDA_FLASH_ATTENTION=0 (attention.cpp): attention then
-// runs as GEMMs around a softmax, and no node is stored for the flash kernel.
-bool flash_attention_enabled();
+// DYNRT_CUDA_FLASH_ATTENTION (attention_policy.cpp): "0" runs attention as
+// GEMMs around a softmax and stores no node for the flash kernel; "require"
+// makes a node the flash kernel cannot take an error (for tests); else on.
+enum class FlashMode { kOff, kOn, kRequire };
+FlashMode flash_attention_mode();
+bool flash_attention_enabled();  // mode != kOff
 
 // Whether the kernel exists for this type and head size: 16-bit, head_dim ==
 // value_dim, 32, 64 or 128.
