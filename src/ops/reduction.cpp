@@ -54,6 +54,7 @@ void infer_reduce(InferContext& c) {
   bool half = (t == DType::kFloat16 || t == DType::kBFloat16) && (!c.has_input(1) || c.values(1));
   bool ok = is_float(t) || is_int(t) || half || (minmax && (t == DType::kInt8 || t == DType::kUInt8 || t == DType::kBool));
   if (!ok) c.unsupported(std::string("input type ") + dtype_name(t) + " is not supported");
+  if (c.has_input(1) && c.dtype(1) != DType::kInt64) c.fail("the 'axes' input must be int64");
   const std::vector<Expr>& in = c.shape(0);
   bool keep_dims = ReduceAttrs::parse(c).keep_dims;
   if (c.has_input(1) && !c.values(1)) {

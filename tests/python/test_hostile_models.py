@@ -215,3 +215,17 @@ def test_conv_attributes_too_large_for_int64_arithmetic_are_an_error(tmp_path, a
     p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:1:2", check=False)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "Conv" in p.stderr and "not supported" in p.stderr, p.stderr
+
+
+def test_reduce_axes_read_at_run_time_must_be_int64(tmp_path):
+    # An int32 axes input was read as int64 by the kernel (found by fuzz_engine under ASan): a build error now.
+    node = h.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=1)
+    g = h.make_graph([node], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]),
+                                   h.make_tensor_value_info("axes", T.INT32, [1])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:1:2", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "ReduceMean" in p.stderr and "'axes' input must be int64" in p.stderr, p.stderr

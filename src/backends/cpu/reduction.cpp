@@ -268,6 +268,7 @@ std::unique_ptr<Kernel> make_reduce(const KernelInit& init) {
     std::vector<int64_t> axes = attr_axes;
     if (c.has_in(1)) {
       const TensorView& a = c.in(1);
+      if (a.dtype != DType::kInt64) throw Error(ErrorCode::kInvalidInput, name + ": the 'axes' input must be int64");
       axes.assign(a.as<const int64_t>(), a.as<const int64_t>() + a.numel());
     }
     std::vector<bool> red(static_cast<size_t>(x.rank), axes.empty() && !noop);
