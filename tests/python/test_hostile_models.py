@@ -202,30 +202,29 @@ def test_a_profile_beyond_2_to_the_40_is_refused(tmp_path):
     assert p.returncode == 1 and "is beyond the largest dimension dynrt plans for" in p.stderr, p.stderr
 
 
+def build_error(tmp_path, node, inputs, inits=(), opset=17) -> str:
+    """Builds a one-node model over batch N in [1, 2]; the build must fail: its stderr."""
+    g = h.make_graph([node], "g", inputs, [h.make_tensor_value_info("y", T.FLOAT, None)], list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:1:2", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    return p.stderr
+
+
 @pytest.mark.parametrize("attr,value", [("dilations", [2**62, 1]), ("strides", [1, 2**40]), ("pads", [0, 0, 2**50, 0])])
 def test_conv_attributes_too_large_for_int64_arithmetic_are_an_error(tmp_path, attr, value):
     # dilation * (kernel - 1) overflowed int64 (found by fuzz_engine under UBSan): now refused by name.
     w = onnx.numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "W")
-    node = h.make_node("Conv", ["x", "W"], ["y"], **{attr: value})
-    g = h.make_graph([node], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 1, 8, 8])],
-                     [h.make_tensor_value_info("y", T.FLOAT, None)], [w])
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
-    m.ir_version = 8
-    onnx.save(m, str(tmp_path / "m.onnx"))
-    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:1:2", check=False)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert "Conv" in p.stderr and "not supported" in p.stderr, p.stderr
+    err = build_error(tmp_path, h.make_node("Conv", ["x", "W"], ["y"], **{attr: value}),
+                      [h.make_tensor_value_info("x", T.FLOAT, ["N", 1, 8, 8])], [w])
+    assert "Conv" in err and "not supported" in err, err
 
 
 def test_reduce_axes_read_at_run_time_must_be_int64(tmp_path):
     # An int32 axes input was read as int64 by the kernel (found by fuzz_engine under ASan): a build error now.
-    node = h.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=1)
-    g = h.make_graph([node], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]),
-                                   h.make_tensor_value_info("axes", T.INT32, [1])],
-                     [h.make_tensor_value_info("y", T.FLOAT, None)])
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 18)])
-    m.ir_version = 8
-    onnx.save(m, str(tmp_path / "m.onnx"))
-    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", "--dim", "N=1:1:2", check=False)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert "ReduceMean" in p.stderr and "'axes' input must be int64" in p.stderr, p.stderr
+    err = build_error(tmp_path, h.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=1),
+                      [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]), h.make_tensor_value_info("axes", T.INT32, [1])],
+                      opset=18)
+    assert "ReduceMean" in err and "'axes' input must be int64" in err, err
