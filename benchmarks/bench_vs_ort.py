@@ -17,13 +17,13 @@ import pathlib
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "python"))
 import harness  # noqa: E402
+from timing import median_ms  # noqa: E402
 import model_zoo  # noqa: E402
 
 MODELS = {
@@ -35,14 +35,7 @@ MODELS = {
 
 
 def ort_median(sess, feeds, iterations):
-    for _ in range(2):
-        sess.run(None, feeds)
-    times = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        sess.run(None, feeds)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return median_ms(lambda: sess.run(None, feeds), iterations)
 
 
 def main():

@@ -16,33 +16,21 @@ import argparse
 import json
 import os
 import pathlib
-import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "python"))
 import harness  # noqa: E402
+from timing import median_ms  # noqa: E402
 import model_zoo  # noqa: E402
 
 MODELS = {
     "resnet50": ("zoo/resnet50.torchscript.onnx", {"batch": "1:8:64", "height": "224:224:224", "width": "224:224:224"}),
     "bert_base": ("zoo/bert_base.torchscript.onnx", {"batch": "1:4:64", "seq": "2:128:512"}),
 }
-
-
-def median_ms(fn, iterations):
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(iterations):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def feeds_for(sess, model, shape, rng):

@@ -14,14 +14,14 @@ import argparse
 import json
 import os
 import pathlib
-import statistics
 import subprocess
 import tempfile
-import time
 
 import numpy as np
 import onnxruntime as ort
 import torch
+
+from timing import median_ms
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DYNRT = os.environ.get("DYNRT_BUILD_DIR", str(ROOT / "build")) + "/dynrt"
@@ -66,14 +66,7 @@ def main():
             out = subprocess.run([DYNRT, "bench", engine, "--shapes", f"x:{b}x{s}x16", "--iterations", str(a.iterations),
                                   "--threads", str(a.threads), "--json"], check=True, capture_output=True, text=True)
             ours = json.loads(out.stdout.strip().splitlines()[-1])["median_ms"]
-            for _ in range(3):
-                sess.run(None, {"x": x})
-            ts = []
-            for _ in range(a.iterations):
-                t0 = time.perf_counter()
-                sess.run(None, {"x": x})
-                ts.append((time.perf_counter() - t0) * 1000)
-            theirs = statistics.median(ts)
+            theirs = median_ms(lambda: sess.run(None, {"x": x}), a.iterations, warmup=3)
             print(f"{kind} {b}x{s}: dynrt {ours:.3f} ms, ORT {theirs:.3f} ms, dynrt/ORT {ours / theirs:.2f}, "
                   f"max|diff| {err:.1e}", flush=True)
 

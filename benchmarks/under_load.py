@@ -25,6 +25,8 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+from timing import times_ms
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DYNRT = os.environ.get("DYNRT_BUILD_DIR", str(ROOT / "build")) + "/dynrt"
 MODEL = ROOT / "tests/models/bert_tiny.torchscript.onnx"
@@ -40,14 +42,7 @@ def dynrt_run(engine, threads, env, n=300):
 
 
 def ort_run(sess, feeds, n=300):
-    for _ in range(10):
-        sess.run(None, feeds)
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        sess.run(None, feeds)
-        ts.append((time.perf_counter() - t0) * 1000)
-    ts.sort()
+    ts = times_ms(lambda: sess.run(None, feeds), n, warmup=10)
     return statistics.median(ts), ts[int(0.99 * (n - 1))]
 
 

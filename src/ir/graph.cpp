@@ -86,6 +86,14 @@ void Graph::recompute_producers() {
       if (o >= 0) values[static_cast<size_t>(o)].producer = static_cast<int>(i);
 }
 
+std::vector<std::vector<int>> Graph::readers() const {
+  std::vector<std::vector<int>> r(values.size());
+  for (size_t k = 0; k < nodes.size(); ++k)
+    for (int i : nodes[k].inputs)
+      if (i >= 0) r[static_cast<size_t>(i)].push_back(static_cast<int>(k));
+  return r;
+}
+
 std::vector<int> Graph::count_uses() const {
   std::vector<int> uses(values.size(), 0);
   for (const Node& n : nodes)

@@ -117,6 +117,7 @@ struct DYNRT_INTERNAL Graph {
   void compact(const std::vector<bool>& keep);
   void recompute_producers();
   std::vector<int> count_uses() const;  // per value: #node inputs + #graph outputs
+  std::vector<std::vector<int>> readers() const;  // per value: the nodes reading it (once per input slot)
 
  private:
   std::map<std::string, int> by_name_;

@@ -78,6 +78,12 @@ OpProfile::OpProfile()
     : enabled(std::getenv("DYNRT_PROFILE") != nullptr),
       per_node(enabled && std::string(std::getenv("DYNRT_PROFILE")) == "nodes") {}
 
+void OpProfile::add(const std::string& key, std::chrono::steady_clock::time_point t0) {
+  auto& [ms, calls] = ms_calls[key];
+  ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ++calls;
+}
+
 OpProfile::~OpProfile() {
   if (!enabled || ms_calls.empty()) return;
   double total = 0;

@@ -11,6 +11,7 @@
 
 #include <list>
 #include <span>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,6 +71,8 @@ struct OpProfile {
   std::map<std::string, std::pair<double, int64_t>> ms_calls;
   OpProfile();
   ~OpProfile();
+  // One call of `key` that started at t0 and has just finished.
+  void add(const std::string& key, std::chrono::steady_clock::time_point t0);
 };
 
 struct ContextImpl {

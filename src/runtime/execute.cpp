@@ -90,9 +90,7 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
     run_copy(k, views, binding);
     for (auto& s : streams)
       if (s) s->synchronize();
-    auto& [ms, calls] = profile.ms_calls[profile.per_node ? "MemCopy '" + g.nodes[k].name + "'" : "MemCopy"];
-    ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ++calls;
+    profile.add(profile.per_node ? "MemCopy '" + g.nodes[k].name + "'" : "MemCopy", t0);
     return;
   }
   std::vector<TensorView>& in_views = scratch_in;
@@ -183,9 +181,7 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
     auto fused = n.attrs.find("dynrt.fused");
     std::string key = fused != n.attrs.end() ? fused->second.s : n.op;
     if (profile.per_node) key += " '" + n.name + "' on " + g.providers[static_cast<size_t>(n.provider)] + (dyn ? " (sized at run time)" : "");
-    auto& [ms, calls] = profile.ms_calls[key];
-    ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ++calls;
+    profile.add(key, t0);
   }
 }
 

@@ -114,17 +114,6 @@ TEST(FuseAttention, WithoutMask) {
   EXPECT_EQ(a->inputs.size(), 3u);
 }
 
-// A shape tensor whose elements are expressions (what shape arithmetic leaves).
-int shape_value(GraphBuilder& b, const std::string& name, std::vector<Expr> dims) {
-  int v = b.g.add_value(name);
-  ir::Value& val = b.g.values[static_cast<size_t>(v)];
-  val.dtype = DType::kInt64;
-  val.rank_known = true;
-  val.shape = {Expr::constant(static_cast<int64_t>(dims.size()))};
-  val.sym_value = std::move(dims);
-  return v;
-}
-
 TEST(FuseAttention, DynamoKeyTransposedIn3dNeedsNoTranspose) {
   // K^T = Reshape(Transpose(0, 2, 1)(Reshape(k, [B*2, S, 8])), [B, 2, 8, S]): K is k itself.
   GraphBuilder b;
@@ -133,10 +122,10 @@ TEST(FuseAttention, DynamoKeyTransposedIn3dNeedsNoTranspose) {
   int q = b.input("q", DType::kFloat32, {batch, two, seq, eight});
   int k = b.input("k", DType::kFloat32, {batch, two, seq, eight});
   int v = b.input("v", DType::kFloat32, {batch, two, seq, eight});
-  int k3 = b.node("Reshape", {k, shape_value(b, "s3", {batch * two, seq, eight})}, "k3");
+  int k3 = b.node("Reshape", {k, b.shape_tensor("s3", {batch * two, seq, eight})}, "k3");
   int kt3 = b.node("Transpose", {k3}, "kt3");
   b.g.nodes.back().attrs["perm"] = ints({0, 2, 1});
-  int kt = b.node("Reshape", {kt3, shape_value(b, "s4", {batch, two, eight, seq})}, "kt");
+  int kt = b.node("Reshape", {kt3, b.shape_tensor("s4", {batch, two, eight, seq})}, "kt");
   int raw = b.node("MatMul", {q, kt}, "raw");
   int s = b.node("Div", {raw, b.constant("d", scalar(4.f))}, "scores");
   int p = b.node("Softmax", {s}, "p");

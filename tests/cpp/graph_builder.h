@@ -43,6 +43,16 @@ class GraphBuilder {
     val.constant = std::move(t);
     return v;
   }
+  // A shape tensor whose elements are expressions (what shape arithmetic leaves).
+  int shape_tensor(const std::string& name, std::vector<Expr> dims) {
+    int v = g.add_value(name);
+    ir::Value& val = g.values[static_cast<size_t>(v)];
+    val.dtype = DType::kInt64;
+    val.rank_known = true;
+    val.shape = {Expr::constant(static_cast<int64_t>(dims.size()))};
+    val.sym_value = std::move(dims);
+    return v;
+  }
   // Returns the first output's value id.
   int node(const std::string& op, std::vector<int> inputs, const std::string& out, const std::string& name = "") {
     ir::Node n;

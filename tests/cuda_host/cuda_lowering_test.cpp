@@ -14,6 +14,7 @@
 #include "backends/cuda/attention_launch.h"
 #include "backends/cuda/passes/passes.h"
 #include "backends/fuse_attention.h"
+#include "graph_builder.h"
 #include "builder/profiles.h"
 #include "onnx/importer.h"
 #include "passes/pass.h"
@@ -86,72 +87,40 @@ TEST_P(CudaLowering, BertInFloat16GivesAValidPlanWithFusedEpilogues) {
 INSTANTIATE_TEST_SUITE_P(BothExporters, CudaLowering,
                          ::testing::Values("bert_tiny.torchscript.onnx", "bert_tiny.dynamo.onnx"));
 
-// A shape tensor whose elements are expressions (what shape arithmetic leaves).
-int shape_value(ir::Graph& g, const std::string& name, std::vector<Expr> dims) {
-  int v = g.add_value(name);
-  ir::Value& val = g.values[static_cast<size_t>(v)];
-  val.dtype = DType::kInt64;
-  val.rank_known = true;
-  val.shape = {Expr::constant(static_cast<int64_t>(dims.size()))};
-  val.sym_value = std::move(dims);
-  return v;
+Tensor half_scalar(uint16_t bits) {
+  Tensor t(DType::kFloat16, {});
+  reinterpret_cast<uint16_t*>(t.data())[0] = bits;
+  return t;
 }
 
 TEST(CudaLowering, AttentionReadsAndWritesTheProjectionsLayout) {
-  ir::Graph g;
-  g.opset = 17;
-  auto sym = [&](const char* name, int64_t lo, int64_t opt, int64_t hi) {
-    ir::Symbol s;
-    s.name = name;
-    s.min = lo, s.opt = opt, s.max = hi;
-    return Expr::symbol(g.symbols.add(s));
+  testing::GraphBuilder b;
+  Expr batch = Expr::symbol(b.symbol("B", 1, 2, 4)), seq = Expr::symbol(b.symbol("S", 1, 16, 64));
+  Expr two = Expr::constant(2), d = Expr::constant(32), hid = Expr::constant(64);
+  auto transpose = [&](int x, const std::string& out, std::vector<int64_t> perm) {
+    int t = b.node("Transpose", {x}, out);
+    b.g.nodes.back().attrs["perm"].type = ir::Attribute::Type::kInts;
+    b.g.nodes.back().attrs["perm"].ints = std::move(perm);
+    return t;
   };
-  Expr b = sym("B", 1, 2, 4), sq = sym("S", 1, 16, 64), two = Expr::constant(2), d = Expr::constant(32);
-  auto input = [&](const char* name, std::vector<Expr> shape) {
-    int v = g.add_value(name);
-    g.values[static_cast<size_t>(v)].dtype = DType::kFloat16;
-    g.values[static_cast<size_t>(v)].rank_known = true;
-    g.values[static_cast<size_t>(v)].shape = std::move(shape);
-    g.inputs.push_back(v);
-    return v;
+  // Per-head views [B, S, 2, 32] transposed to [B, 2, S, 32] (K^T: [B, 2, 32, S]).
+  auto heads = [&](const char* name, std::vector<int64_t> perm) {
+    int x = b.input(name, DType::kFloat16, {batch, seq, hid});
+    int v = b.node("Reshape", {x, b.shape_tensor(std::string(name) + "_shape", {batch, seq, two, d})}, std::string(name) + "4");
+    return transpose(v, std::string(name) + "t", std::move(perm));
   };
-  auto node = [&](const char* op, std::vector<int> in, const std::string& out, std::vector<int64_t> perm = {}) {
-    ir::Node n;
-    n.op = op;
-    n.name = out;
-    n.provider = 1;
-    n.inputs = std::move(in);
-    n.outputs = {g.add_value(out)};
-    if (!perm.empty()) {
-      ir::Attribute a;
-      a.type = ir::Attribute::Type::kInts;
-      a.ints = std::move(perm);
-      n.attrs["perm"] = a;
-    }
-    g.nodes.push_back(std::move(n));
-    return g.nodes.back().outputs[0];
-  };
-  int heads_shape = shape_value(g, "bshd", {b, sq, two, d});
-  int q = node("Transpose", {node("Reshape", {input("q", {b, sq, Expr::constant(64)}), heads_shape}, "q4")}, "qt", {0, 2, 1, 3});
-  int kt = node("Transpose", {node("Reshape", {input("k", {b, sq, Expr::constant(64)}), heads_shape}, "k4")}, "kt", {0, 2, 3, 1});
-  int v = node("Transpose", {node("Reshape", {input("v", {b, sq, Expr::constant(64)}), heads_shape}, "v4")}, "vt", {0, 2, 1, 3});
-  int mask = input("mask", {b, Expr::constant(1), Expr::constant(1), sq});
-  Tensor scale(DType::kFloat16, {});
-  reinterpret_cast<uint16_t*>(scale.data())[0] = 0x45a8;  // 5.656 (sqrt(32)) in float16
-  int c = g.add_value("sqrt_d");
-  g.values[static_cast<size_t>(c)].dtype = DType::kFloat16;
-  g.values[static_cast<size_t>(c)].rank_known = true;
-  g.values[static_cast<size_t>(c)].constant = scale;
-  int s = node("Add", {node("Div", {node("MatMul", {q, kt}, "raw"), c}, "scaled"), mask}, "masked");
-  int p = node("Softmax", {s}, "p");
-  g.nodes.back().attrs["axis"].i = -1;
-  int ctx = node("MatMul", {p, v}, "ctx");
-  int same = node("Reshape", {ctx, shape_value(g, "bhsd", {b, two, sq, d})}, "ctx_view");  // the TorchScript view
-  int y = node("Reshape", {node("Transpose", {same}, "ctx_t", {0, 2, 1, 3}), shape_value(g, "bs64", {b, sq, Expr::constant(64)})}, "y");
-  g.outputs.push_back(y);
+  int q = heads("q", {0, 2, 1, 3}), kt = heads("k", {0, 2, 3, 1}), v = heads("v", {0, 2, 1, 3});
+  int mask = b.input("mask", DType::kFloat16, {batch, Expr::constant(1), Expr::constant(1), seq});
+  int raw = b.node("MatMul", {q, kt}, "raw");
+  int s = b.node("Add", {b.node("Div", {raw, b.constant("sqrt_d", half_scalar(0x45a8))}, "scaled"), mask}, "masked");
+  int p = b.node("Softmax", {s}, "p");
+  b.g.nodes.back().attrs["axis"].i = -1;
+  int ctx = b.node("MatMul", {p, v}, "ctx");
+  int same = b.node("Reshape", {ctx, b.shape_tensor("bhsd", {batch, two, seq, d})}, "ctx_view");  // the TorchScript view
+  b.output(b.node("Reshape", {transpose(same, "ctx_t", {0, 2, 1, 3}), b.shape_tensor("bsh", {batch, seq, hid})}, "y"));
+  ir::Graph& g = b.infer();
   g.providers = {"cpu", "cuda"};
-  g.recompute_producers();
-  infer_shapes(g);
+  for (ir::Node& n : g.nodes) n.provider = 1;
   for (auto pass : {fuse_attention, attention_layout})
     if (pass(g, 1)) passes::eliminate_dead_code(g);
   int attention = 0, transposes = 0;

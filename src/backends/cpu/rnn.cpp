@@ -2,6 +2,7 @@
 // LSTM i, o, f, c; GRU z, r, h; peepholes i, o, f). Batch items past their
 // sequence_lens keep their state and output zeros.
 #include <cmath>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -137,16 +138,32 @@ inline void gru_update_fast(const float* __restrict gh, const float* __restrict 
   for (int64_t h = 0; h < H; ++h) hb[h] = (1.f - z[h]) * fast_tanh(gh[h] + hr[h]) + z[h] * hb[h];
 }
 
+// W and R per direction, transposed to [in, G*H] and [H, G*H] (the layout
+// `accumulate` reads). Made once per node when both are float32 constants.
+template <class T>
+struct Transposed {
+  std::vector<std::vector<T>> wt, rt;  // per direction
+};
+
+template <class T>
+Transposed<T> transpose_weights(const T* w, const T* r, int64_t nd, int64_t GH, int64_t in, int64_t H) {
+  Transposed<T> t;
+  for (int64_t d = 0; d < nd; ++d) {
+    t.wt.push_back(transposed(w + d * GH * in, GH, in));
+    t.rt.push_back(transposed(r + d * GH * H, GH, H));
+  }
+  return t;
+}
+
 // The input projection of every step at once (x W^T + Wb, + Rb except GRU's h
 // gate), then one chain per (direction, batch item), the chains in parallel;
 // each step adds h R^T to the projection and applies the gates.
 template <class T>
-void rnn(const RnnAttrs& a, KernelContext& c) {
+void rnn(const RnnAttrs& a, KernelContext& c, const Transposed<float>* constant_weights) {
   const TensorView& X = c.in(0);
   int64_t seq = a.layout == 0 ? X.dim(0) : X.dim(1), batch = a.layout == 0 ? X.dim(1) : X.dim(0), in = X.dim(2);
   int64_t H = a.hidden, G = a.kind == 2 ? 4 : a.kind == 1 ? 3 : 1, nd = a.num_dir, GH = G * H;
   const T* x = X.as<const T>();
-  std::vector<T> w = load<T>(c.in(1)), r = load<T>(c.in(2));
   std::vector<T> bias = c.has_in(3) ? load<T>(c.in(3)) : std::vector<T>(sz(nd * 2 * GH), T(0));
   std::vector<int64_t> lens(sz(batch), seq);
   if (c.has_in(4)) lens = read_ints(c.in(4));
@@ -167,10 +184,21 @@ void rnn(const RnnAttrs& a, KernelContext& c) {
   auto clip = [&](T v) { return a.clip > 0 ? std::clamp(v, static_cast<T>(-a.clip), static_cast<T>(a.clip)) : v; };
   auto row_of = [&](int64_t t, int64_t b) { return a.layout == 0 ? t * batch + b : b * seq + t; };
   const int64_t rows = seq * batch;
+  // W [dirs, G*H, in] and R [dirs, G*H, H] must be what the input and hidden size say.
+  if (c.in(1).numel() != nd * GH * in || c.in(2).numel() != nd * GH * H)
+    throw Error(ErrorCode::kInvalidInput, "RNN: W or R does not match the input size " + std::to_string(in) +
+                                              " and hidden size " + std::to_string(H));
+  Transposed<T> per_run;
+  const Transposed<T>* weights = &per_run;
+  if constexpr (std::is_same_v<T, float>) {
+    if (constant_weights) weights = constant_weights;
+  }
+  if (weights == &per_run)
+    per_run = transpose_weights(c.in(1).as<const T>(), c.in(2).as<const T>(), nd, GH, in, H);
   for (int64_t d = 0; d < nd; ++d) {
     const bool rev = a.reverse || d == 1;
-    const std::vector<T> wt = transposed(&w[sz(d * GH * in)], GH, in);  // [in, GH]
-    const std::vector<T> rt = transposed(&r[sz(d * GH * H)], GH, H);    // [H, GH]
+    const std::vector<T>& wt = weights->wt[sz(d)];  // [in, GH]
+    const std::vector<T>& rt = weights->rt[sz(d)];  // [H, GH]
     const T* Wb = &bias[sz(d * 2 * GH)];
     const T* Rb = Wb + GH;
     const T* P = &peep[sz(d * 3 * H)];
@@ -312,8 +340,19 @@ std::unique_ptr<Kernel> make_rnn(const KernelInit& init) {
     act.beta = uses_beta ? (bi < betas.size() ? betas[bi++] : db) : 0.f;
     a.acts.push_back(act);
   }
-  return make_kernel([a](KernelContext& c) {
-    DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "RNN", rnn<T>(a, c));
+  // float32 constant weights: transposed once for every run.
+  std::shared_ptr<const Transposed<float>> constant_weights;
+  const Tensor *w = init.constant_input(1), *r = init.constant_input(2);
+  if (w && r && w->dtype() == DType::kFloat32 && r->dtype() == DType::kFloat32 && w->shape().size() == 3 &&
+      r->shape().size() == 3) {
+    const int64_t G = a.kind == 2 ? 4 : a.kind == 1 ? 3 : 1, in = w->shape()[2];
+    if (w->shape()[0] == a.num_dir && r->shape()[0] == a.num_dir && w->shape()[1] == G * a.hidden &&
+        r->shape()[1] == G * a.hidden && r->shape()[2] == a.hidden)
+      constant_weights = std::make_shared<const Transposed<float>>(
+          transpose_weights(w->data_as<float>(), r->data_as<float>(), a.num_dir, G * a.hidden, in, a.hidden));
+  }
+  return make_kernel([a, constant_weights](KernelContext& c) {
+    DYNRT_DISPATCH_FLOAT(c.in(0).dtype, "RNN", rnn<T>(a, c, constant_weights.get()));
   });
 }
 

@@ -15,7 +15,6 @@
 // error (for tests).
 #include <array>
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
 #include "backends/cuda/attention_launch.h"

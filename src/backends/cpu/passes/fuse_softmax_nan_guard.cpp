@@ -25,10 +25,7 @@ bool is_zero_scalar(const ir::Value& v) {
 
 bool fuse_softmax_nan_guard(ir::Graph& g, int self) {
   std::vector<int> uses = g.count_uses();
-  std::vector<std::vector<int>> readers(g.values.size());
-  for (size_t k = 0; k < g.nodes.size(); ++k)
-    for (int v : g.nodes[k].inputs)
-      if (v >= 0) readers[static_cast<size_t>(v)].push_back(static_cast<int>(k));
+  const std::vector<std::vector<int>> readers = g.readers();
   std::vector<bool> keep(g.nodes.size(), true);
   bool changed = false;
   for (ir::Node& s : g.nodes) {

@@ -52,11 +52,7 @@ bool attention_layout(ir::Graph& g, int self) {
   std::vector<int> uses = g.count_uses();
   std::vector<bool> keep(g.nodes.size(), true), graph_output(g.values.size(), false);
   for (int o : g.outputs) graph_output[static_cast<size_t>(o)] = true;
-  // The one reader of each value read once (node index), else -1.
-  std::vector<int> reader(g.values.size(), -1);
-  for (size_t k = 0; k < g.nodes.size(); ++k)
-    for (int v : g.nodes[k].inputs)
-      if (v >= 0) reader[static_cast<size_t>(v)] = static_cast<int>(k);
+  const std::vector<std::vector<int>> readers = g.readers();
   bool changed = false;
   for (ir::Node& n : g.nodes) {
     if (!flash_node(g, n, self)) continue;
@@ -73,7 +69,7 @@ bool attention_layout(ir::Graph& g, int self) {
     // The output's one reader, looking through a Reshape that keeps the shape
     // (the TorchScript export views the result as itself before transposing).
     auto sole_reader = [&](int v) {
-      return uses[static_cast<size_t>(v)] == 1 && !graph_output[static_cast<size_t>(v)] ? reader[static_cast<size_t>(v)] : -1;
+      return uses[static_cast<size_t>(v)] == 1 && !graph_output[static_cast<size_t>(v)] ? readers[static_cast<size_t>(v)][0] : -1;
     };
     const int y = n.outputs[0];
     int r = sole_reader(y), same_shape_reshape = -1;
