@@ -146,3 +146,20 @@ def test_asymmetric_padding_falls_back_to_cpu(tmp_path):
     m = model([node, h.make_node("Relu", ["c"], ["y"])], [vi("x", ["N", 3, 8, 8])], [vi("y", None)], [const("W", w)])
     engine = harness.check_model(m, [{"x": rand(2, 3, 8, 8)}], tmp_path, dims={"N": "1:2:4"}, extra=["--device", "cuda"])
     assert "cpu: 1 nodes Conv x1" in partition(engine)
+
+
+@gpu
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+@pytest.mark.parametrize("hidden,stats", [(768, True), (4096, False), (100, False), (3, True)])
+def test_layer_norm(tmp_path, precision, hidden, stats):
+    # 768: the warp-per-row kernel (16-byte vectors held in registers); 4096
+    # (past its register budget), 100 and 3 (not whole vectors): the general one.
+    outs = ["y", "mean", "inv"] if stats else ["y"]
+    node = h.make_node("LayerNormalization", ["x", "g", "b"], outs, axis=-1, epsilon=1e-5)
+    m = model([node], [vi("x", ["N", "S", hidden])], [vi(o, None) for o in outs],
+              [const("g", rand(hidden)), const("b", rand(hidden))])
+    feeds = [{"x": rand(n, s, hidden) * 3 + 1} for n, s in ((1, 1), (2, 7), (3, 33))]
+    tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
+    engine = harness.check_model(m, feeds, tmp_path, rtol=tol if precision == "fp32" else 0, atol=tol,
+                                 dims={"N": "1:2:3", "S": "1:7:33"}, extra=["--device", "cuda", "--precision", precision])
+    assert " LayerNormalization x1" in next(ln for ln in partition(engine).splitlines() if "cuda:" in ln)

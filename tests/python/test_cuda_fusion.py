@@ -199,3 +199,27 @@ def test_flash_attention_on_the_onnx_op(tmp_path, monkeypatch, precision, mask):
         return f
     build_and_check(m, [feeds(b, s, l) for b, s, l in ((1, 1, 1), (2, 70, 9), (3, 64, 130), (1, 129, 200))], tmp_path,
                     {"B": "1:2:3", "S": "1:64:130", "L": "1:64:200"}, ["Attention"], precision)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+@pytest.mark.parametrize("head_dim,masked", [(32, False), (64, False), (128, False), (64, True)])
+def test_flash_attention_wide_tiles(tmp_path, monkeypatch, precision, head_dim, masked):
+    """Enough (batch, head, 128-row) blocks to fill the GPU twice over: heads of 32 and 64 take
+    the 128-row tiles (two m-tiles per warp) when there is no mask, 128 keeps 64; uneven
+    lengths and a per-query bool mask check the row and key bookkeeping of both."""
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
+    inputs = [vi("q", ["B", 12, "S", head_dim]), vi("k", ["B", 12, "L", head_dim]), vi("v", ["B", 12, "L", head_dim])]
+    if masked:
+        inputs.append(vi("m", ["B", 1, "S", "L"], T.BOOL))
+    g = h.make_graph([h.make_node("Attention", [i.name for i in inputs], ["y"], scale=0.3)], "g", inputs,
+                     [vi("y", None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 23)])
+    m.ir_version = 10
+
+    def feeds(b, s, l):
+        mm = np.random.default_rng(s + l).integers(0, 4, (b, 1, s, l)) > 0
+        mm[..., 0] = True
+        f = {"q": rand(b, 12, s, head_dim), "k": rand(b, 12, l, head_dim), "v": rand(b, 12, l, head_dim)}
+        return {**f, "m": mm} if masked else f
+    build_and_check(m, [feeds(b, s, l) for b, s, l in ((8, 300, 300), (10, 257, 190), (1, 5, 7))], tmp_path,
+                    {"B": "1:8:10", "S": "1:256:300", "L": "1:256:300"}, ["Attention"], precision)

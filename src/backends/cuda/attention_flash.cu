@@ -1,6 +1,6 @@
 // Fused attention that keeps the scores on chip (attention_launch.h), in the
 // manner of FlashAttention-2: one block of four warps per (batch, head, 64
-// query rows); each warp owns 16 rows. Q stays in registers as mma.sync
+// or 128 query rows); each warp owns 16 or 32 rows. Q stays in registers as mma.sync
 // operands; per tile of 64 keys, K and V are staged in shared memory
 // (cp.async, double-buffered), S = Q K^T is computed into registers, the
 // online softmax runs on those registers (exp2 with log2(e) folded into the
@@ -15,6 +15,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "backends/cuda/attention_launch.h"
 
@@ -48,12 +50,12 @@ __device__ __forceinline__ uint32_t pack<__nv_bfloat16>(float lo, float hi) {
 template <class T>
 __device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
   if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
+    asm(
         "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
   } else {
-    asm volatile(
+    asm(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
@@ -78,27 +80,39 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
-// One tile of 64 rows of K or V (rows past the end are zero) into shared memory.
+// One tile of 64 rows of K or V (rows past the end are zero) into shared
+// memory. Thread i always moves the same 16-byte column c of rows r0, r0 + 16, ...
 template <class T, int D>
-__device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t row_stride, int64_t row0, int64_t rows,
-                                          bool vec) {
-  constexpr int kChunks = D / 8;  // 16-byte pieces per row
-  for (int i = threadIdx.x; i < kKeys * kChunks; i += kThreads) {
-    const int r = i / kChunks, c = (i % kChunks) * 8;
-    T* d = dst + r * kPitch<D> + c;
+__device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t row_stride, int row0, int rows, bool vec) {
+  constexpr int kChunks = D / 8, kStep = kThreads / kChunks;  // 16-byte pieces per row; rows per pass
+  const int r0 = static_cast<int>(threadIdx.x) / kChunks, c = (static_cast<int>(threadIdx.x) % kChunks) * 8;
+  const T* s = src + static_cast<int64_t>(row0 + r0) * row_stride + c;
+  T* d = dst + r0 * kPitch<D> + c;
+  #pragma unroll
+  for (int r = r0; r < kKeys; r += kStep, s += kStep * row_stride, d += kStep * kPitch<D>) {
     if (row0 + r >= rows) {
       *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);
     } else if (vec) {
-      cp_async16(d, src + (row0 + r) * row_stride + c);
+      cp_async16(d, s);
     } else {
-      for (int j = 0; j < 8; ++j) d[j] = src[(row0 + r) * row_stride + c + j];
+      for (int j = 0; j < 8; ++j) d[j] = s[j];
     }
   }
 }
 
-template <class T, int D, bool BOOL_MASK>
+// Four 8x8 16-bit matrices as stored: the B operands of Q K^T for two k-steps.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_row) {
+  const auto addr = static_cast<uint32_t>(__cvta_generic_to_shared(smem_row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+// MT m-tiles of 16 query rows per warp (a block takes 64 * MT rows): with two,
+// every K and V fragment read from shared memory feeds two mma instead of one.
+template <class T, int D, int MT, bool BOOL_MASK>
 __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t q_tiles, float scale_log2,
-                                                            bool vec) {
+                                                            bool vec, bool mask_pairs) {
   extern __shared__ __align__(16) unsigned char smem[];
   T* sK = reinterpret_cast<T*>(smem);               // [2][kKeys][pitch]
   T* sV = sK + 2 * kKeys * kPitch<D>;               // [2][kKeys][pitch]
@@ -109,34 +123,58 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
   const T* k = static_cast<const T*>(a.k) + b * a.k_stride[0] + h * a.k_stride[1];
   const T* v = static_cast<const T*>(a.v) + b * a.v_stride[0] + h * a.v_stride[1];
   T* o = static_cast<T*>(a.o) + b * a.o_stride[0] + h * a.o_stride[1];
-  const int64_t row_a = tile * kRows + warp * 16 + g, row_b = row_a + 8;  // this thread's two query rows
+
+  // This thread's query rows: per m-tile, rows g and g + 8 (index 2m and 2m + 1).
+  int row[2 * MT];  // sequences fit an int (the launcher checks)
+  #pragma unroll
+  for (int i = 0; i < 2 * MT; ++i) row[i] = static_cast<int>(tile) * kRows * MT + (warp * MT + i / 2) * 16 + g + (i % 2) * 8;
 
   // Q as A operands, one per 16 columns of the head.
-  uint32_t qf[D / 16][4];
+  uint32_t qf[MT][D / 16][4];
   #pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-    const int c = kk * 16 + 2 * t;
-    auto at = [&](int64_t r, int col) -> uint32_t {
-      return r < a.seq_q ? *reinterpret_cast<const uint32_t*>(q + r * a.q_stride[2] + col) : 0u;
-    };
-    qf[kk][0] = at(row_a, c);
-    qf[kk][1] = at(row_b, c);
-    qf[kk][2] = at(row_a, c + 8);
-    qf[kk][3] = at(row_b, c + 8);
-  }
+  for (int m = 0; m < MT; ++m)
+    #pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const int c = kk * 16 + 2 * t;
+      auto at = [&](int r, int col) -> uint32_t {
+        return r < a.seq_q ? *reinterpret_cast<const uint32_t*>(q + r * a.q_stride[2] + col) : 0u;
+      };
+      qf[m][kk][0] = at(row[2 * m], c);
+      qf[m][kk][1] = at(row[2 * m + 1], c);
+      qf[m][kk][2] = at(row[2 * m], c + 8);
+      qf[m][kk][3] = at(row[2 * m + 1], c + 8);
+    }
 
-  float acc[D / 8][4] = {};                                  // O: per 8 columns, rows (a, a, b, b)
-  float m_a = -INFINITY, m_b = -INFINITY, l_a = 0.f, l_b = 0.f;  // running max (log2 units), partial sums
+  const float mask_raw = kLog2e / scale_log2;  // an additive mask value, in units of raw scores
+  const bool has_mask = a.mask.data != nullptr;
+
+  // Each row's mask, resolved once (null: no mask, or a row past the end).
+  using MaskT = std::conditional_t<BOOL_MASK, bool, T>;
+  const MaskT* mrow[2 * MT];
+  #pragma unroll
+  for (int i = 0; i < 2 * MT; ++i)
+    mrow[i] = a.mask.data && row[i] < a.seq_q
+                  ? static_cast<const MaskT*>(a.mask.data) + b * a.mask.strides[0] + h * a.mask.strides[1] +
+                        row[i] * a.mask.strides[2]
+                  : nullptr;
+  const int64_t mk = a.mask.strides[3];
+
+  float acc[MT][D / 8][4] = {};  // O: per 8 columns, rows (a, a, b, b) of each m-tile
+  float mx[2 * MT], l[2 * MT];   // per row: running max (log2 units), partial sum
+  #pragma unroll
+  for (int i = 0; i < 2 * MT; ++i) mx[i] = -INFINITY, l[i] = 0.f;
 
   const int64_t tiles = (a.seq_kv + kKeys - 1) / kKeys;
-  load_tile<T, D>(sK, k, a.k_stride[2], 0, a.seq_kv, vec);
-  load_tile<T, D>(sV, v, a.v_stride[2], 0, a.seq_kv, vec);
+  const int seq_kv_i = static_cast<int>(a.seq_kv);
+  load_tile<T, D>(sK, k, a.k_stride[2], 0, seq_kv_i, vec);
+  load_tile<T, D>(sV, v, a.v_stride[2], 0, seq_kv_i, vec);
   cp_async_commit();
   for (int64_t it = 0; it < tiles; ++it) {
     const int buf = static_cast<int>(it & 1);
     if (it + 1 < tiles) {  // the next tile loads while this one computes
-      load_tile<T, D>(sK + (buf ^ 1) * kKeys * kPitch<D>, k, a.k_stride[2], (it + 1) * kKeys, a.seq_kv, vec);
-      load_tile<T, D>(sV + (buf ^ 1) * kKeys * kPitch<D>, v, a.v_stride[2], (it + 1) * kKeys, a.seq_kv, vec);
+      const int next = static_cast<int>(it + 1) * kKeys;
+      load_tile<T, D>(sK + (buf ^ 1) * kKeys * kPitch<D>, k, a.k_stride[2], next, seq_kv_i, vec);
+      load_tile<T, D>(sV + (buf ^ 1) * kKeys * kPitch<D>, v, a.v_stride[2], next, seq_kv_i, vec);
     }
     cp_async_commit();
     cp_async_wait<1>();
@@ -144,108 +182,166 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
     const T* tK = sK + buf * kKeys * kPitch<D>;
     const T* tV = sV + buf * kKeys * kPitch<D>;
 
-    // S = Q K^T: 8 n-tiles of 8 keys.
-    float s[kKeys / 8][4];
+    // S = Q K^T: 8 n-tiles of 8 keys; one ldmatrix gives the B operands of two k-steps.
+    // The fragments of n-tile n + 1 load while n-tile n multiplies.
+    float s[MT][kKeys / 8][4] = {};
+    uint32_t kb[2][D / 32][4];
+    auto load_k = [&](int n, uint32_t (&dst)[D / 32][4]) {
+      const T* krow = tK + (n * 8 + (lane & 7)) * kPitch<D> + (lane >> 3) * 8;
+      #pragma unroll
+      for (int j = 0; j < D / 32; ++j) ldmatrix_x4(dst[j], krow + j * 32);
+    };
+    load_k(0, kb[0]);
     #pragma unroll
     for (int n = 0; n < kKeys / 8; ++n) {
-      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
-      const T* krow = tK + (n * 8 + g) * kPitch<D> + 2 * t;
+      if (n + 1 < kKeys / 8) load_k(n + 1, kb[(n + 1) & 1]);
       #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(krow + kk * 16);
-        const uint32_t b1 = *reinterpret_cast<const uint32_t*>(krow + kk * 16 + 8);
-        mma<T>(s[n], qf[kk], b0, b1);
-      }
+      for (int j = 0; j < D / 32; ++j)
+        #pragma unroll
+        for (int m = 0; m < MT; ++m) {
+          mma<T>(s[m][n], qf[m][2 * j], kb[n & 1][j][0], kb[n & 1][j][1]);
+          mma<T>(s[m][n], qf[m][2 * j + 1], kb[n & 1][j][2], kb[n & 1][j][3]);
+        }
     }
-    // Scale, mask, and the tile's row maxima.
-    const int64_t key0 = it * kKeys;
-    float tmax_a = -INFINITY, tmax_b = -INFINITY;
+    // Row maxima over the raw scores (the launcher takes scale > 0 only), then p = 2^(s * scale - max * scale) in one FFMA and
+    // an exp2, as FlashAttention does. Only the last tile can hold keys past
+    // the end, so without a mask every other tile skips the per-key work.
+    const int key0 = static_cast<int>(it) * kKeys, seq_kv = static_cast<int>(a.seq_kv);
+    float tmax[2 * MT];
     #pragma unroll
-    for (int n = 0; n < kKeys / 8; ++n)
+    for (int i = 0; i < 2 * MT; ++i) tmax[i] = -INFINITY;
+    if (key0 + kKeys > seq_kv || has_mask) {
       #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int64_t key = key0 + n * 8 + 2 * t + (e & 1), row = e < 2 ? row_a : row_b;
-        float x = s[n][e] * scale_log2;
-        if (key >= a.seq_kv) {
-          x = -INFINITY;
-        } else if (a.mask.data && row < a.seq_q) {
-          const int64_t at = b * a.mask.strides[0] + h * a.mask.strides[1] + row * a.mask.strides[2] +
-                             key * a.mask.strides[3];
-          if constexpr (BOOL_MASK) {
-            if (!static_cast<const bool*>(a.mask.data)[at]) x = -INFINITY;
-          } else {
-            x += static_cast<float>(static_cast<const T*>(a.mask.data)[at]) * kLog2e;
+      for (int m = 0; m < MT; ++m)
+        #pragma unroll
+        for (int n = 0; n < kKeys / 8; ++n) {
+          const int kb = key0 + n * 8 + 2 * t;  // this thread's two keys: kb, kb + 1
+          #pragma unroll
+          for (int hh = 0; hh < 2; ++hh) {
+            float& x0 = s[m][n][2 * hh];
+            float& x1 = s[m][n][2 * hh + 1];
+            if (const MaskT* mr = mrow[2 * m + hh]) {
+              MaskT v[2] = {};
+              if (mask_pairs && kb + 1 < seq_kv) {  // both keys in one load
+                using Pair = std::conditional_t<sizeof(MaskT) == 1, uint16_t, uint32_t>;
+                const Pair u = *reinterpret_cast<const Pair*>(mr + kb);
+                memcpy(v, &u, sizeof u);
+              } else {
+                if (kb < seq_kv) v[0] = mr[kb * mk];
+                if (kb + 1 < seq_kv) v[1] = mr[(kb + 1) * mk];
+              }
+              if constexpr (BOOL_MASK) {
+                if (!v[0]) x0 = -INFINITY;
+                if (!v[1]) x1 = -INFINITY;
+              } else {  // the additive mask in raw-score units
+                x0 += static_cast<float>(v[0]) * mask_raw;
+                x1 += static_cast<float>(v[1]) * mask_raw;
+              }
+            }
+            if (kb >= seq_kv) x0 = -INFINITY;
+            if (kb + 1 >= seq_kv) x1 = -INFINITY;
           }
         }
-        s[n][e] = x;
-        if (e < 2) tmax_a = fmaxf(tmax_a, x);
-        else tmax_b = fmaxf(tmax_b, x);
+    }
+    #pragma unroll
+    for (int m = 0; m < MT; ++m)
+      #pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n)
+        #pragma unroll
+        for (int e = 0; e < 4; ++e) tmax[2 * m + e / 2] = fmaxf(tmax[2 * m + e / 2], s[m][n][e]);
+    float base[2 * MT];
+    #pragma unroll
+    for (int i = 0; i < 2 * MT; ++i) {
+      // A row lives on the four threads of a quad.
+      tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
+      tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
+      const float fresh = fmaxf(mx[i], tmax[i]);
+      // A row with nothing unmasked yet keeps max -inf: its p are 0, not NaN.
+      const float alpha = fresh == -INFINITY ? 1.f : exp2f((mx[i] - fresh) * scale_log2);
+      mx[i] = fresh;
+      base[i] = fresh == -INFINITY ? 0.f : fresh * scale_log2;
+      l[i] *= alpha;
+      #pragma unroll
+      for (int n = 0; n < D / 8; ++n) {
+        acc[i / 2][n][(i % 2) * 2] *= alpha;
+        acc[i / 2][n][(i % 2) * 2 + 1] *= alpha;
       }
-    // A row lives on the four threads of a quad.
-    tmax_a = fmaxf(tmax_a, __shfl_xor_sync(0xffffffffu, tmax_a, 1));
-    tmax_a = fmaxf(tmax_a, __shfl_xor_sync(0xffffffffu, tmax_a, 2));
-    tmax_b = fmaxf(tmax_b, __shfl_xor_sync(0xffffffffu, tmax_b, 1));
-    tmax_b = fmaxf(tmax_b, __shfl_xor_sync(0xffffffffu, tmax_b, 2));
-    const float new_a = fmaxf(m_a, tmax_a), new_b = fmaxf(m_b, tmax_b);
-    // A row with nothing unmasked yet keeps max -inf: its p are 0, not NaN.
-    const float alpha_a = new_a == -INFINITY ? 1.f : exp2f(m_a - new_a);
-    const float alpha_b = new_b == -INFINITY ? 1.f : exp2f(m_b - new_b);
-    const float base_a = new_a == -INFINITY ? 0.f : new_a, base_b = new_b == -INFINITY ? 0.f : new_b;
-    m_a = new_a;
-    m_b = new_b;
-    l_a *= alpha_a;
-    l_b *= alpha_b;
-    #pragma unroll
-    for (int n = 0; n < D / 8; ++n) {
-      acc[n][0] *= alpha_a;
-      acc[n][1] *= alpha_a;
-      acc[n][2] *= alpha_b;
-      acc[n][3] *= alpha_b;
     }
     #pragma unroll
-    for (int n = 0; n < kKeys / 8; ++n) {
-      s[n][0] = exp2f(s[n][0] - base_a);
-      s[n][1] = exp2f(s[n][1] - base_a);
-      s[n][2] = exp2f(s[n][2] - base_b);
-      s[n][3] = exp2f(s[n][3] - base_b);
-      l_a += s[n][0] + s[n][1];
-      l_b += s[n][2] + s[n][3];
-    }
+    for (int m = 0; m < MT; ++m)
+      #pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n)
+        #pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int i = 2 * m + e / 2;
+          s[m][n][e] = exp2f(fmaf(s[m][n][e], scale_log2, -base[i]));
+          l[i] += s[m][n][e];
+        }
     // O += P V: P's accumulators are, two n-tiles at a time, the A operand.
     #pragma unroll
     for (int kt = 0; kt < kKeys / 16; ++kt) {
-      const uint32_t p[4] = {pack<T>(s[2 * kt][0], s[2 * kt][1]), pack<T>(s[2 * kt][2], s[2 * kt][3]),
-                             pack<T>(s[2 * kt + 1][0], s[2 * kt + 1][1]), pack<T>(s[2 * kt + 1][2], s[2 * kt + 1][3])};
-      const T* vrow = tV + (kt * 16 + (lane & 15)) * kPitch<D> + (lane >> 4) * 8;
+      uint32_t p[MT][4];
       #pragma unroll
-      for (int dt = 0; dt < D / 16; ++dt) {
-        uint32_t bv[4];
-        ldmatrix_x4_trans(bv, vrow + dt * 16);
-        mma<T>(acc[2 * dt], p, bv[0], bv[1]);
-        mma<T>(acc[2 * dt + 1], p, bv[2], bv[3]);
+      for (int m = 0; m < MT; ++m) {
+        p[m][0] = pack<T>(s[m][2 * kt][0], s[m][2 * kt][1]);
+        p[m][1] = pack<T>(s[m][2 * kt][2], s[m][2 * kt][3]);
+        p[m][2] = pack<T>(s[m][2 * kt + 1][0], s[m][2 * kt + 1][1]);
+        p[m][3] = pack<T>(s[m][2 * kt + 1][2], s[m][2 * kt + 1][3]);
       }
+      const T* vrow = tV + (kt * 16 + (lane & 15)) * kPitch<D> + (lane >> 4) * 8;
+      uint32_t bv[D / 16][4];  // all of this k-step's V fragments first, then the mma
+      #pragma unroll
+      for (int dt = 0; dt < D / 16; ++dt) ldmatrix_x4_trans(bv[dt], vrow + dt * 16);
+      #pragma unroll
+      for (int dt = 0; dt < D / 16; ++dt)
+        #pragma unroll
+        for (int m = 0; m < MT; ++m) {
+          mma<T>(acc[m][2 * dt], p[m], bv[dt][0], bv[dt][1]);
+          mma<T>(acc[m][2 * dt + 1], p[m], bv[dt][2], bv[dt][3]);
+        }
     }
     __syncthreads();  // this buffer is refilled two tiles on
   }
   cp_async_wait<0>();
 
-  l_a += __shfl_xor_sync(0xffffffffu, l_a, 1);
-  l_a += __shfl_xor_sync(0xffffffffu, l_a, 2);
-  l_b += __shfl_xor_sync(0xffffffffu, l_b, 1);
-  l_b += __shfl_xor_sync(0xffffffffu, l_b, 2);
-  const float inv_a = l_a > 0.f ? 1.f / l_a : 0.f, inv_b = l_b > 0.f ? 1.f / l_b : 0.f;  // fully masked: 0
   #pragma unroll
-  for (int n = 0; n < D / 8; ++n) {
-    const int c = n * 8 + 2 * t;
-    if (row_a < a.seq_q)
-      *reinterpret_cast<uint32_t*>(o + row_a * a.o_stride[2] + c) = pack<T>(acc[n][0] * inv_a, acc[n][1] * inv_a);
-    if (row_b < a.seq_q)
-      *reinterpret_cast<uint32_t*>(o + row_b * a.o_stride[2] + c) = pack<T>(acc[n][2] * inv_b, acc[n][3] * inv_b);
+  for (int i = 0; i < 2 * MT; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+    const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;  // fully masked: 0
+    if (row[i] >= a.seq_q) continue;
+    T* orow = o + row[i] * a.o_stride[2];
+    #pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+      const float* c = &acc[i / 2][n][(i % 2) * 2];
+      *reinterpret_cast<uint32_t*>(orow + n * 8 + 2 * t) = pack<T>(c[0] * inv, c[1] * inv);
+    }
   }
 }
 
-template <class T, int D>
-bool go(const FlashArgs& a, cudaStream_t s) {
+// Two m-tiles per warp halve the shared-memory reads per mma, but also the
+// number of blocks: used when the grid still fills the GPU (and the head fits
+// the registers).
+int64_t sm_count() {
+  static const int64_t n = [] {
+    int dev = 0, v = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+      cudaGetLastError();
+      return int64_t{1} << 20;  // unknown: never choose the wide tiles
+    }
+    return static_cast<int64_t>(v);
+  }();
+  return n;
+}
+
+template <class T, int D, int MT>
+bool go(const FlashArgs& a, cudaStream_t s, bool vec) {
+  // Each thread reads the mask at two adjacent keys: one load when keys are
+  // contiguous and every row starts at an even element.
+  const size_t msize = a.mask.is_bool ? 1 : sizeof(T);
+  const bool mask_pairs = a.mask.data && a.mask.strides[3] == 1 && a.mask.strides[0] % 2 == 0 &&
+                          a.mask.strides[1] % 2 == 0 && a.mask.strides[2] % 2 == 0 &&
+                          reinterpret_cast<uintptr_t>(a.mask.data) % (2 * msize) == 0;
   constexpr size_t bytes = smem_bytes<D>();
   // More than 48 KB of shared memory needs the opt-in, once per kernel.
   auto opt_in = [](auto fn) {
@@ -253,19 +349,33 @@ bool go(const FlashArgs& a, cudaStream_t s) {
     if (!ok) cudaGetLastError();
     return ok;
   };
-  static const bool ready = opt_in(flash_attention<T, D, true>) && opt_in(flash_attention<T, D, false>);
+  // Two m-tiles run without a mask only (go below): no bool-mask variant of them.
+  static const bool ready =
+      opt_in(flash_attention<T, D, MT, false>) && (MT == 2 || opt_in(flash_attention<T, D, 1, true>));
   if (!ready) return false;
-  const int64_t q_tiles = (a.seq_q + kRows - 1) / kRows, blocks = a.batch * a.heads * q_tiles;
+  const int64_t q_tiles = (a.seq_q + kRows * MT - 1) / (kRows * MT), blocks = a.batch * a.heads * q_tiles;
   if (blocks <= 0 || blocks > 0x7fffffff) return false;
+  auto kernel = a.mask.is_bool ? flash_attention<T, D, 1, true> : flash_attention<T, D, MT, false>;
+  if (a.mask.is_bool && MT != 1) return false;
+  kernel<<<static_cast<unsigned>(blocks), kThreads, bytes, s>>>(a, q_tiles, a.scale * kLog2e, vec, mask_pairs);
+  return true;
+}
+
+template <class T, int D>
+bool go(const FlashArgs& a, cudaStream_t s) {
   // cp.async moves 16 bytes: K and V rows must start 16-byte aligned.
   auto aligned = [](const void* p, int64_t stride) {
     return reinterpret_cast<uintptr_t>(p) % 16 == 0 && stride % 8 == 0;
   };
   const bool vec = aligned(a.k, a.k_stride[0]) && aligned(a.k, a.k_stride[1]) && aligned(a.k, a.k_stride[2]) &&
                    aligned(a.v, a.v_stride[0]) && aligned(a.v, a.v_stride[1]) && aligned(a.v, a.v_stride[2]);
-  auto kernel = a.mask.is_bool ? flash_attention<T, D, true> : flash_attention<T, D, false>;
-  kernel<<<static_cast<unsigned>(blocks), kThreads, bytes, s>>>(a, q_tiles, a.scale * kLog2e, vec);
-  return true;
+  if constexpr (D <= 64) {
+    const int64_t wide_blocks = a.batch * a.heads * ((a.seq_q + 2 * kRows - 1) / (2 * kRows));
+    // Measured on the H200 (benchmarks/attention_gpu.py): 128-row tiles gain
+    // 7% without a mask and lose with one (the per-key mask work spills).
+    if (!a.mask.data && wide_blocks >= 2 * sm_count()) return go<T, D, 2>(a, s, vec);
+  }
+  return go<T, D, 1>(a, s, vec);
 }
 
 template <class T>
@@ -282,6 +392,9 @@ bool by_dim(const FlashArgs& a, cudaStream_t s) {
 
 bool launch_flash_attention(ElemType t, const FlashArgs& a, cudaStream_t s) {
   if (a.seq_q <= 0 || a.seq_kv <= 0 || a.batch <= 0 || a.heads <= 0) return false;
+  if (a.seq_q > 0x7fff0000 || a.seq_kv > 0x7fff0000) return false;  // row and key indices are ints
+  // The softmax takes row maxima of the raw scores, so the scale must be positive (as ONNX asks).
+  if (!(a.scale > 0.f) || !std::isfinite(a.scale)) return false;
   // Q and O are read and written two elements at a time.
   if (reinterpret_cast<uintptr_t>(a.q) % 4 || reinterpret_cast<uintptr_t>(a.o) % 4) return false;
   for (int i = 0; i < 3; ++i)

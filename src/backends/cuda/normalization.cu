@@ -4,6 +4,7 @@
 #include <cuda_fp16.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "backends/cuda/normalization_launch.h"
 #include "backends/cuda/reduction_launch.h"
@@ -160,6 +161,98 @@ __global__ void __launch_bounds__(kBlock) row_norm(const T* x, const T* scale, c
   }
 }
 
+// The common LayerNorm/RMSNorm (one scale and bias per row element, rows of
+// at most 32 * PER * 16 bytes, 16-byte aligned): a warp per row holds the row
+// in registers, read once with 16-byte loads. The general kernel above reads
+// the row three times with scalar loads and 64-bit index math per element,
+// which made a BERT-base LayerNorm six times slower than its memory traffic.
+template <class T, int PER>
+__global__ void __launch_bounds__(kBlock) row_norm_warp(const T* x, const T* scale, const T* bias, T* y,
+                                                        float* mean_out, float* inv_out, RowNorm p) {
+  constexpr int V = 16 / sizeof(T);  // elements per 16-byte vector
+  union Vec {
+    uint4 u;
+    T e[V];
+  };
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int nv = static_cast<int>(p.n / V);
+  const float n = static_cast<float>(p.n);
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (kBlock / 32) + threadIdx.x / 32; r < p.rows;
+       r += static_cast<int64_t>(gridDim.x) * (kBlock / 32)) {
+    const uint4* a = reinterpret_cast<const uint4*>(x + r * p.n);
+    float v[PER][V];
+    float s = 0.f;
+    #pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      const int i = lane + k * 32;
+      Vec in;
+      in.u = i < nv ? a[i] : make_uint4(0, 0, 0, 0);
+      #pragma unroll
+      for (int e = 0; e < V; ++e) {
+        v[k][e] = static_cast<float>(in.e[e]);
+        s += p.rms ? v[k][e] * v[k][e] : v[k][e];
+      }
+    }
+    s = group_reduce<32>(s, Add(), static_cast<float*>(nullptr));
+    float mean = 0.f, inv;
+    if (p.rms) {
+      inv = 1.f / sqrtf(s / n + p.epsilon);
+    } else {
+      mean = s / n;
+      float d2 = 0.f;
+      #pragma unroll
+      for (int k = 0; k < PER; ++k)
+        if (lane + k * 32 < nv)
+          #pragma unroll
+          for (int e = 0; e < V; ++e) d2 += (v[k][e] - mean) * (v[k][e] - mean);
+      d2 = group_reduce<32>(d2, Add(), static_cast<float*>(nullptr));
+      inv = 1.f / sqrtf(d2 / n + p.epsilon);
+    }
+    if (lane == 0) {
+      if (mean_out) mean_out[r] = mean;
+      if (inv_out) inv_out[r] = inv;
+    }
+    uint4* q = reinterpret_cast<uint4*>(y + r * p.n);
+    #pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      const int i = lane + k * 32;
+      if (i >= nv) break;
+      Vec g, b, out;
+      g.u = reinterpret_cast<const uint4*>(scale)[i];
+      if (bias) b.u = reinterpret_cast<const uint4*>(bias)[i];
+      #pragma unroll
+      for (int e = 0; e < V; ++e) {
+        float o = (v[k][e] - mean) * inv * static_cast<float>(g.e[e]);
+        if (bias) o += static_cast<float>(b.e[e]);
+        out.e[e] = T(o);
+      }
+      q[i] = out.u;
+    }
+  }
+}
+
+template <class T>
+bool row_norm_fast(const void* x, const void* scale, const void* bias, void* y, float* mean, float* inv,
+                   const RowNorm& p, cudaStream_t s) {
+  constexpr int64_t V = 16 / sizeof(T);
+  auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  if (p.groups != 1 || p.span != 1 || p.period != p.n || (bias && p.bias_period != p.n) || p.n % V != 0 ||
+      !aligned(x) || !aligned(y) || !aligned(scale) || (bias && !aligned(bias)))
+    return false;
+  const int64_t per = (p.n / V + 31) / 32;  // vectors per lane
+  auto go = [&](auto kernel) {
+    kernel<<<grid_for(p.rows, kBlock / 32), kBlock, 0, s>>>(static_cast<const T*>(x), static_cast<const T*>(scale),
+                                                           static_cast<const T*>(bias), static_cast<T*>(y), mean, inv,
+                                                           p);
+    return true;
+  };
+  if (per <= 1) return go(row_norm_warp<T, 1>);
+  if (per <= 2) return go(row_norm_warp<T, 2>);
+  if (per <= 4) return go(row_norm_warp<T, 4>);
+  if (per <= 8) return go(row_norm_warp<T, 8>);
+  return false;
+}
+
 template <class T>
 void row_norm_typed(const void* x, const void* scale, const void* bias, void* y, float* mean, float* inv,
                     const RowNorm& p, cudaStream_t s) {
@@ -167,6 +260,7 @@ void row_norm_typed(const void* x, const void* scale, const void* bias, void* y,
     kernel<<<grid, kBlock, 0, s>>>(static_cast<const T*>(x), static_cast<const T*>(scale), static_cast<const T*>(bias),
                                    static_cast<T*>(y), mean, inv, p);
   };
+  if (row_norm_fast<T>(x, scale, bias, y, mean, inv, p, s)) return;
   if (p.n > 1024) args(row_norm<T, kBlock>, grid_for(p.rows, 1));
   else args(row_norm<T, 32>, grid_for(p.rows, kBlock / 32));
 }
