@@ -42,6 +42,11 @@ struct ContextOptions {
   // (bytes; 0: no limit). A run whose shapes need more fails with
   // ErrorCode::kOutOfMemory naming the size, before allocating it.
   int64_t max_arena_bytes = 0;
+  // The largest single tensor a run may hold (an input, an intermediate or an
+  // output; bytes; 0: the built-in bound of 2^46). Shapes that make one larger
+  // fail with ErrorCode::kOutOfMemory naming the tensor and its size, before
+  // anything is allocated for them.
+  int64_t max_tensor_bytes = 0;
 };
 
 // What the most recent run did besides running kernels.

@@ -160,9 +160,13 @@ class Engine:
     def output_names(self) -> list[str]:
         return [n for n, _, _ in self._impl.outputs()]
 
-    def create_context(self, threads: int = 0, max_cached_plans: int = 64, capture_graphs: bool = True, stream=0):
-        """A context for runs from one thread: context.run({name: array}, [outputs]) -> {name: array}."""
-        return Context(self, self._impl.create_context(threads, max_cached_plans, capture_graphs, int(stream or 0)))
+    def create_context(self, threads: int = 0, max_cached_plans: int = 64, capture_graphs: bool = True, stream=0,
+                       max_arena_bytes: int = 0, max_tensor_bytes: int = 0):
+        """A context for runs from one thread: context.run({name: array}, [outputs]) -> {name: array}.
+        max_arena_bytes / max_tensor_bytes (0: no limit of its own): shapes that need more memory for
+        intermediates, or a larger single tensor, raise an out-of-memory error naming the size."""
+        return Context(self, self._impl.create_context(threads, max_cached_plans, capture_graphs, int(stream or 0),
+                                                       max_arena_bytes, max_tensor_bytes))
 
 
 class Context:

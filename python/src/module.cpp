@@ -197,16 +197,19 @@ NB_MODULE(_C, m) {
       .def("providers", &Engine::providers)
       .def(
           "create_context",
-          [](const Engine& e, int threads, int64_t max_cached_plans, bool capture_graphs, uintptr_t stream) {
+          [](const Engine& e, int threads, int64_t max_cached_plans, bool capture_graphs, uintptr_t stream,
+             int64_t max_arena_bytes, int64_t max_tensor_bytes) {
             ContextOptions o;
             o.threads = threads;
             o.max_cached_plans = max_cached_plans;
             o.capture_graphs = capture_graphs;
             o.stream = reinterpret_cast<void*>(stream);
+            o.max_arena_bytes = max_arena_bytes;
+            o.max_tensor_bytes = max_tensor_bytes;
             return e.create_context(o);
           },
           nb::arg("threads") = 0, nb::arg("max_cached_plans") = 64, nb::arg("capture_graphs") = true,
-          nb::arg("stream") = 0);
+          nb::arg("stream") = 0, nb::arg("max_arena_bytes") = 0, nb::arg("max_tensor_bytes") = 0);
 
   nb::class_<ExecutionContext>(m, "Context")
       .def("run", &run, nb::arg("inputs"), nb::arg("outputs"))

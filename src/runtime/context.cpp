@@ -101,13 +101,18 @@ ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const Context
     : e(std::move(engine)),
       threads(options.threads > 0 ? options.threads : default_threads()),
       cache(static_cast<size_t>(std::max<int64_t>(options.max_cached_plans, 1))),
-      max_arena_bytes(options.max_arena_bytes) {
+      max_arena_bytes(options.max_arena_bytes),
+      max_tensor_bytes(options.max_tensor_bytes) {
   if (options.threads < 0)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::threads is " + std::to_string(options.threads) +
                                                "; use 0 for the default or a positive count");
   if (options.max_arena_bytes < 0)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_arena_bytes is " + std::to_string(options.max_arena_bytes) +
                                                "; use 0 for no limit or a positive byte count");
+  if (options.max_tensor_bytes < 0)
+    throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_tensor_bytes is " +
+                                               std::to_string(options.max_tensor_bytes) +
+                                               "; use 0 for the built-in bound or a positive byte count");
   if (options.max_cached_plans < 1)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_cached_plans is " +
                                                std::to_string(options.max_cached_plans) + "; it must be at least 1");
@@ -197,7 +202,7 @@ Plan& ContextImpl::plan_for(const std::vector<std::vector<int64_t>>& shapes) {
     key.push_back(-1);
   }
   if (Plan* p = cache.find(key)) return *p;
-  Plan* p = cache.insert(key, make_plan(*e, shapes, streams));
+  Plan* p = cache.insert(key, make_plan(*e, shapes, max_tensor_bytes, streams));
   ++plans_created;
   return *p;
 }

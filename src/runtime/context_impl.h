@@ -60,6 +60,7 @@ class PlanCache {
 // `streams`: the context's queue per provider (null entries for the CPU),
 // handed to the kernels' prepare.
 std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
+                                int64_t max_tensor_bytes,
                                 std::span<const std::unique_ptr<ProviderStream>> streams);
 
 // DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
@@ -86,6 +87,7 @@ struct ContextImpl {
   int threads;
   PlanCache cache;
   int64_t max_arena_bytes = 0;  // ContextOptions::max_arena_bytes
+  int64_t max_tensor_bytes = 0;  // ContextOptions::max_tensor_bytes (0: no limit of the context's own)
   int64_t plans_created = 0;
   OpProfile profile;
   std::vector<DeviceBuffer> arenas;           // per memory, grown to the largest plan seen

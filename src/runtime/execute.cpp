@@ -57,6 +57,11 @@ struct ContextImpl::RunAllocator final : OutputAllocator {
       if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > kMaxTensorBytes)
         throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
                                                   dims_str({dims.begin(), dims.end()}) + ", too large to allocate");
+    if (ctx.max_tensor_bytes > 0 && bytes > ctx.max_tensor_bytes)
+      throw Error(ErrorCode::kOutOfMemory, g.node_label(n) + ": output '" + val.name + "' would be " +
+                                               dims_str({dims.begin(), dims.end()}) + " (" + std::to_string(bytes) +
+                                               " bytes), over ContextOptions::max_tensor_bytes = " +
+                                               std::to_string(ctx.max_tensor_bytes));
     TensorView& ov = views[static_cast<size_t>(o)];
     ov.dtype = val.dtype;
     ov.rank = static_cast<int>(dims.size());

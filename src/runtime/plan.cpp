@@ -1,5 +1,7 @@
 // Planning one input shape: bind symbols, pick the profile, check guards,
 // resolve every shape, place arena values per memory, prepare kernels.
+#include <algorithm>
+
 #include "runtime/context_impl.h"
 #include "runtime/memory_plan.h"
 
@@ -100,7 +102,7 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
 }  // namespace
 
 std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
-                                std::span<const std::unique_ptr<ProviderStream>> streams) {
+                                int64_t max_tensor_bytes, std::span<const std::unique_ptr<ProviderStream>> streams) {
   const ir::Graph& g = e.graph;
   auto plan = std::make_unique<Plan>();
   plan->binding = bind_symbols(e, shapes);
@@ -134,6 +136,19 @@ std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vect
     view.rank = static_cast<int>(shapes[k].size());
     for (size_t j = 0; j < shapes[k].size(); ++j) view.dims[j] = shapes[k][j];
   }
+  if (max_tensor_bytes > 0)  // every tensor whose size this shape fixes: inputs, intermediates, outputs
+    for (size_t v = 0; v < g.values.size(); ++v) {
+      const TensorView& view = plan->views[v];
+      std::span<const int64_t> dims = view.shape();
+      if (e.homes[v] == ValueHome::kConstant || std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; }))
+        continue;
+      if (static_cast<int64_t>(view.nbytes()) > max_tensor_bytes)
+        throw Error(ErrorCode::kOutOfMemory, "tensor '" + g.values[v].name + "' would be " +
+                                                 dims_str({dims.begin(), dims.end()}) + " (" +
+                                                 std::to_string(view.nbytes()) +
+                                                 " bytes), over ContextOptions::max_tensor_bytes = " +
+                                                 std::to_string(max_tensor_bytes));
+    }
   plan->offsets.assign(g.values.size(), -1);
   plan->arena_bytes.assign(memories, 0);
   for (size_t m = 0; m < memories; ++m) {

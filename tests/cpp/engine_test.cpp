@@ -140,5 +140,27 @@ TEST(Engine, ArenaLimitIsAnOutOfMemoryErrorNamingTheSize) {
   EXPECT_THROW(engine->create_context(o), dynrt::Error);
 }
 
+TEST(Engine, TensorLimitIsAnOutOfMemoryErrorNamingTheTensor) {
+  auto engine = dynrt::build(kModel, batch_1_4_8());
+  dynrt::Tensor one = random_images(1, 1);
+  dynrt::ContextOptions o;
+  o.max_tensor_bytes = 8 * 16 * 16 * 4;  // the largest tensor at batch 1: the first conv's 8x16x16 output
+  auto ctx = engine->create_context(o);
+  ctx->run({{"x", one}});  // within the limit
+  try {
+    ctx->run({{"x", random_images(2, 1)}});
+    FAIL() << "a run over the tensor limit succeeded";
+  } catch (const dynrt::Error& e) {
+    EXPECT_EQ(e.code(), dynrt::ErrorCode::kOutOfMemory);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("' would be 2x8x16x16 (16384 bytes), over ContextOptions::max_tensor_bytes = 8192"),
+              std::string::npos)
+        << what;
+  }
+  ctx->run({{"x", one}});  // the context still works
+  o.max_tensor_bytes = -1;
+  EXPECT_THROW(engine->create_context(o), dynrt::Error);
+}
+
 }  // namespace
 

@@ -62,6 +62,20 @@ def test_bench_needs_at_least_one_iteration(engine, n):
     assert p.returncode == 2 and p.stderr.splitlines()[0] == f"dynrt: --iterations must be at least 1, got {n}"
 
 
+@pytest.mark.parametrize("cmd", ["run", "bench"])
+def test_memory_limits_from_the_command_line(engine, cmd):
+    # x and y at N=4 are 64 bytes each; at N=2, 32.
+    ok = harness.run_cli(cmd, engine, "--shapes", "x:2x4", "--max-tensor", "32", "--max-arena", "1K")
+    assert ok.returncode == 0
+    p = harness.run_cli(cmd, engine, "--shapes", "x:4x4", "--max-tensor", "32", check=False)
+    assert p.returncode == 1, p
+    assert p.stderr.strip().splitlines()[-1] == (
+        "dynrt: error (out of memory): tensor 'x' would be 4x4 (64 bytes), over ContextOptions::max_tensor_bytes = 32")
+    for bad in ("0", "-1", "12Q", "9999999T"):
+        p = harness.run_cli(cmd, engine, "--shapes", "x:2x4", "--max-arena", bad, check=False)
+        assert p.returncode == 2 and f"bad --max-arena '{bad}'" in p.stderr, p.stderr
+
+
 def test_shapes_naming_a_missing_input_lists_the_inputs(engine):
     p = harness.run_cli("run", engine, "--shapes", "y:1x4", check=False)
     assert p.returncode == 1 and "'y', which is not an engine input (inputs: x)" in p.stderr

@@ -75,3 +75,31 @@ def test_a_tampered_shape_is_caught_at_load(engine, tmp_path):
     p = harness.run_cli("run", bad, "--inputs", inputs, check=False)
     assert p.returncode == 1
     assert "Transpose node producing 't'" in p.stderr and "is not what the op gives" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("perm,why", [
+    ((0, 2, 2), "is not a permutation of the operands' 3 dims"),  # reads past the operand's dims
+    ((0, 1, 2), "the folded transposes do not fit the shapes"),  # a permutation, but K no longer matches
+])
+def test_tampered_folded_transposes_are_caught(tmp_path, perm, why):
+    """The CPU MatMul reads Transposes folded into it (dynrt.perm_*) through strides; engine
+    validation cannot check those against the MatMul schema, so the kernel does, before oneDNN
+    reads a byte."""
+    nodes = [h.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]), h.make_node("MatMul", ["xt", "b"], ["y"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4, 8]),
+                                  h.make_tensor_value_info("b", T.FLOAT, ["N", 4, 5])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = harness.build_engine(m, tmp_path, dims={"N": "1:2:4"})
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "in.npz", x=rng.random((2, 4, 8), np.float32), b=rng.random((2, 4, 5), np.float32))
+    assert "Transpose" not in harness.run_cli("inspect", path).stdout.split("partition")[1]  # folded
+    data = bytearray(path.read_bytes())
+    at = data.index(b"dynrt.perm_a")
+    k = data.index(struct.pack("<3q", 0, 2, 1), at)
+    data[k:k + 24] = struct.pack("<3q", *perm)
+    bad = tmp_path / "tampered.engine"
+    bad.write_bytes(with_crc(data))
+    p = harness.run_cli("run", bad, "--inputs", tmp_path / "in.npz", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("dynrt: error (invalid engine file)") and why in p.stderr, p.stderr

@@ -584,6 +584,17 @@ def test_save_load_inspect(tmp_path, mlp, mlp_dyn):
         dynrt.save(jit, tmp_path / "nothing.engine")
 
 
+def test_context_memory_limits(mlp_dyn):
+    engine = mlp_dyn.engine
+    x = np.zeros((6, 16), np.float32)  # 384 bytes: the largest tensor at this shape
+    engine.create_context(max_tensor_bytes=384).run({"x": x})
+    with pytest.raises(dynrt.OutOfMemory, match=r"tensor 'x' would be 6x16 \(384 bytes\), over "
+                                                 r"ContextOptions::max_tensor_bytes = 383"):
+        engine.create_context(max_tensor_bytes=383).run({"x": x})
+    with pytest.raises(dynrt.OutOfMemory, match="over ContextOptions::max_arena_bytes = 1$"):
+        engine.create_context(max_arena_bytes=1).run({"x": x})
+
+
 def test_context_api(mlp, mlp_dyn):
     engine = mlp_dyn.engine
     ctx = engine.create_context(threads=1)

@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <cctype>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -8,6 +10,45 @@ namespace dynrt::cli {
 void add_verbosity(CLI::App& cmd, Common& c) {
   cmd.add_flag("-v,--verbose", c.verbose, "report every step on stderr");
   cmd.add_flag("-q,--quiet", c.quiet, "report nothing but errors");
+}
+
+void add_context_flags(CLI::App& cmd, ContextFlags& f) {
+  cmd.add_option("--threads", f.threads, "CPU threads (0: OMP_NUM_THREADS, else the cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--max-arena", f.max_arena,
+                 "most memory for one shape's intermediate tensors, per provider memory (bytes or 512M, 4G; "
+                 "default: no limit)");
+  cmd.add_option("--max-tensor", f.max_tensor, "largest single tensor a run may hold (bytes or 512M, 4G; default 2^46)");
+}
+
+ContextOptions ContextFlags::options() const {
+  ContextOptions o;
+  o.threads = threads;
+  if (!max_arena.empty()) o.max_arena_bytes = parse_bytes(max_arena, "--max-arena");
+  if (!max_tensor.empty()) o.max_tensor_bytes = parse_bytes(max_tensor, "--max-tensor");
+  return o;
+}
+
+int64_t parse_bytes(const std::string& s, const std::string& what) {
+  std::string digits = s;
+  int shift = 0;
+  if (!s.empty()) {
+    const std::string units = "KMGT";
+    if (size_t u = units.find(static_cast<char>(std::toupper(static_cast<unsigned char>(s.back()))));
+        u != std::string::npos) {
+      shift = 10 * static_cast<int>(u + 1);
+      digits.pop_back();
+    }
+  }
+  int64_t v = -1;
+  try {
+    size_t used = 0;
+    v = std::stoll(digits, &used);
+    if (used != digits.size()) v = -1;
+  } catch (const std::exception&) {
+  }
+  if (v <= 0 || v > (std::numeric_limits<int64_t>::max() >> shift))
+    throw UsageError("bad " + what + " '" + s + "': expected a positive size in bytes, or with K, M, G or T");
+  return v << shift;
 }
 
 // Text that quotes names from untrusted files (errors, inspect): control bytes and invalid

@@ -27,6 +27,16 @@ struct Common {
   Verbosity level() const { return quiet ? Verbosity::kQuiet : verbose > 0 ? Verbosity::kVerbose : Verbosity::kNormal; }
 };
 void add_verbosity(CLI::App& cmd, Common& c);
+
+// The ContextOptions flags of run and bench: --threads, --max-arena, --max-tensor.
+struct ContextFlags {
+  int threads = 0;
+  std::string max_arena, max_tensor;  // sizes: bytes, or with a K/M/G/T suffix (powers of 1024)
+  ContextOptions options() const;
+};
+void add_context_flags(CLI::App& cmd, ContextFlags& f);
+// "4096", "512M", "2G": bytes (suffixes K, M, G, T are powers of 1024).
+int64_t parse_bytes(const std::string& s, const std::string& what);
 // Every option of cmd that takes a value refuses one that is a flag
 // ("--shapes --json" is a missing value, not the shape list "--json").
 void refuse_flags_as_values(CLI::App& cmd);

@@ -21,7 +21,7 @@ struct BenchArgs {
   std::string engine, load_engine, shapes, inputs, io = "host", export_times, sweep, sweep_out;
   int64_t iterations = 20, warmup = 3;
   double duration = 0;
-  int threads = 0;
+  ContextFlags context;
   bool json = false;
 };
 
@@ -162,9 +162,7 @@ void run_bench(const BenchArgs& a) {
   if (a.duration < 0) throw UsageError("--duration must be 0 or more seconds");
   if (a.io != "host" && a.io != "device") throw UsageError("bad --io '" + a.io + "': expected host or device");
   auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
-  ContextOptions o;
-  o.threads = a.threads;
-  auto ctx = engine->create_context(o);
+  auto ctx = engine->create_context(a.context.options());
   if (!a.sweep.empty()) {
     if (!a.inputs.empty() || !a.export_times.empty()) throw UsageError("--sweep takes --shapes, not --inputs or --export-times");
     run_sweep(*engine, *ctx, a);
@@ -196,7 +194,7 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--iterations", a->iterations, "timed runs (at least; default 20)");
   cmd->add_option("--warmup", a->warmup, "untimed runs first (default 3)");
   cmd->add_option("--duration", a->duration, "keep timing for at least this many seconds");
-  cmd->add_option("--threads", a->threads, "CPU threads (0: OMP_NUM_THREADS, else the cores)")->check(CLI::NonNegativeNumber);
+  add_context_flags(*cmd, a->context);
   cmd->add_option("--io", a->io, "host (default) or device: inputs and outputs in GPU memory, no copies timed");
   cmd->add_flag("--json", a->json, "one line of JSON per measurement");
   cmd->add_option("--export-times", a->export_times, "write every iteration's time and the statistics to a JSON file");

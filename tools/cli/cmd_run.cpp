@@ -13,7 +13,7 @@ struct RunArgs {
   Common common;
   std::string engine, load_engine, inputs, shapes, outputs;
   unsigned seed = 0;
-  int threads = 0;
+  ContextFlags context;
 };
 
 void run_run(const RunArgs& a) {
@@ -22,9 +22,7 @@ void run_run(const RunArgs& a) {
   auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
   std::map<std::string, Tensor> inputs =
       a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs);
-  ContextOptions o;
-  o.threads = a.threads;
-  auto ctx = engine->create_context(o);
+  auto ctx = engine->create_context(a.context.options());
   auto t0 = std::chrono::steady_clock::now();
   auto outputs = ctx->run(inputs);
   double first = ms_since(t0);
@@ -52,7 +50,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--shapes", a->shapes, "random inputs of these shapes, in:2x3x224x224,...");
   cmd->add_option("--outputs", a->outputs, "write the outputs to an .npz file");
   cmd->add_option("--seed", a->seed, "seed of the random inputs");
-  cmd->add_option("--threads", a->threads, "CPU threads (0: OMP_NUM_THREADS, else the cores)")->check(CLI::NonNegativeNumber);
+  add_context_flags(*cmd, a->context);
   add_verbosity(*cmd, a->common);
   refuse_flags_as_values(*cmd);
   cmd->callback([a] { run_run(*a); });

@@ -174,7 +174,10 @@ class MatMulKernel : public Kernel {
     perm_b_ = init.attr_ints("dynrt.perm_b");
     perm_y_ = init.attr_ints("dynrt.perm_y");
     strided_ = !perm_a_.empty() || !perm_b_.empty() || !perm_y_.empty();
-    if (strided_) return;
+    if (strided_) {
+      check_folded_transposes(init);
+      return;
+    }
     if (init.input_dtype(0) == DType::kFloat32)
       if (const Tensor* w = init.constant_input(1); w && w->shape().size() >= 2)
         packed_ = std::make_unique<PackedWeights>(*w, plain_desc(memory::dims(w->shape().begin(), w->shape().end())));
@@ -222,15 +225,51 @@ class MatMulKernel : public Kernel {
   }
 
  private:
+  // The fuse_transpose_matmul pass's attributes, which engine validation
+  // cannot check against the MatMul schema (they change the shapes read):
+  // float32 operands of one rank, each perm a permutation of it.
+  void check_folded_transposes(const KernelInit& init) const {
+    auto corrupt = [&](const std::string& what) { throw Error(ErrorCode::kInvalidEngine, label_ + ": " + what); };
+    if (init.input_dtype(0) != DType::kFloat32 || init.input_dtype(1) != DType::kFloat32)
+      corrupt("folded transposes on a MatMul that is not float32");
+    const size_t r = init.input_rank(0);
+    if (r < 2 || init.input_rank(1) != r) corrupt("folded transposes need operands of one rank, at least 2");
+    for (const auto* p : {&perm_a_, &perm_b_, &perm_y_}) {
+      if (p->empty()) continue;
+      std::vector<bool> seen(r, false);
+      bool ok = p->size() == r;
+      for (int64_t d : *p) {
+        ok = ok && d >= 0 && d < static_cast<int64_t>(r) && !seen[static_cast<size_t>(d)];
+        if (ok) seen[static_cast<size_t>(d)] = true;
+      }
+      if (!ok) corrupt("a dynrt.perm_* attribute is not a permutation of the operands' " + std::to_string(r) + " dims");
+    }
+  }
+
   std::unique_ptr<KernelState> prepare_strided(const KernelContext& c) const {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     size_t r = static_cast<size_t>(x.rank);
+    auto mismatch = [&] {
+      throw Error(ErrorCode::kInvalidEngine, label_ + ": the folded transposes do not fit the shapes " +
+                                                 dims_str({x.shape().begin(), x.shape().end()}) + ", " +
+                                                 dims_str({y.shape().begin(), y.shape().end()}) + " -> " +
+                                                 dims_str({z.shape().begin(), z.shape().end()}));
+    };
+    if (y.rank != x.rank || z.rank != x.rank) mismatch();
     auto [ad, as] = permuted(x.shape(), perm_a_.empty() ? identity_perm(r) : perm_a_);
     auto [bd, bs] = permuted(y.shape(), perm_b_.empty() ? identity_perm(r) : perm_b_);
     memory::dims dd(r);
-    for (size_t i = 0; i + 2 < r; ++i) dd[i] = ad[i] == 1 ? bd[i] : ad[i];
+    for (size_t i = 0; i + 2 < r; ++i) {
+      if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1) mismatch();
+      dd[i] = ad[i] == 1 ? bd[i] : ad[i];
+    }
     dd[r - 2] = ad[r - 2];
     dd[r - 1] = bd[r - 1];
+    if (ad[r - 1] != bd[r - 2]) mismatch();
+    // The product's dims, read through perm_y, must be the stored output's.
+    for (size_t j = 0; j < r; ++j)
+      if (dd[static_cast<size_t>(perm_y_.empty() ? static_cast<int64_t>(j) : perm_y_[j])] != z.dim(static_cast<int>(j)))
+        mismatch();
     // The stored output is Transpose(result, perm_y): logical dim i sits at stored position j with perm_y[j] == i.
     memory::dims ds(r);
     std::vector<int64_t> py = perm_y_.empty() ? identity_perm(r) : perm_y_;
