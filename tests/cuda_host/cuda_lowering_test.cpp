@@ -1,7 +1,8 @@
 // The CUDA provider's lowering passes on a machine without a GPU:
 //  - the bundled BERT-style encoder from both exporters, retyped to float16 as
-//    a --precision fp16 build leaves it, through attention fusion, the layout
-//    pass and epilogue fusion: bias, residual and GELU fold into the MatMuls,
+//    a --precision fp16 build leaves it, through attention fusion (the masks
+//    both exporters build with Where become the Attention's additive mask),
+//    the layout pass and epilogue fusion: bias, residual and GELU fold into the MatMuls,
 //    and the plan passes engine validation (what loading an engine file
 //    checks; a float16 plan once failed it and no GPU test could load an
 //    engine);
@@ -16,6 +17,7 @@
 #include "backends/fuse_attention.h"
 #include "graph_builder.h"
 #include "builder/profiles.h"
+#include "core/half.h"
 #include "onnx/importer.h"
 #include "passes/pass.h"
 #include "runtime/engine_validate.h"
@@ -45,7 +47,10 @@ Lowered lower(const std::string& model) {
   for (ir::Value& v : l.g.values)
     if (v.dtype == DType::kFloat32) {
       v.dtype = DType::kFloat16;
-      if (v.constant) v.constant = Tensor(DType::kFloat16, v.constant->shape());
+      if (!v.constant) continue;
+      Tensor h(DType::kFloat16, v.constant->shape());  // the values too: fusion reads scale constants
+      for (int64_t i = 0; i < h.numel(); ++i) h.data_as<uint16_t>()[i] = float_to_half(v.constant->data_as<float>()[i]);
+      v.constant = std::move(h);
     }
   for (ir::Node& n : l.g.nodes) n.provider = 1;
   l.g.recompute_producers();
@@ -69,14 +74,17 @@ TEST_P(CudaLowering, BertInFloat16GivesAValidPlanWithFusedEpilogues) {
   for (const ir::Node& n : l.g.nodes) {
     if (n.op == "Attention") {
       ++attention;
-      ASSERT_TRUE(n.attrs.count("dynrt.layout")) << l.g.node_label(n);
-      EXPECT_EQ(n.attrs.at("dynrt.layout").s, "ssss") << l.g.node_label(n);
+      // Heads of 16 (hidden 64, 4 heads): not a size the flash kernel takes, so
+      // the GEMM path reads [B, H, S, D] and the layout pass leaves it.
+      EXPECT_FALSE(n.attrs.count("dynrt.layout")) << l.g.node_label(n);
     }
     if (n.op == "MatMul" && n.inputs.size() == 4) ++residual;
     if (n.op == "MatMul" && n.attrs.count("dynrt.activation") && n.attrs.at("dynrt.activation").s == "Gelu") ++gelu;
   }
-  // bert_tiny builds its mask with Where, which attention fusion does not match yet.
-  EXPECT_EQ(attention, 0);
+  // Two layers: both fused, the Where-built additive mask taken as the Attention's mask.
+  // (This test once zeroed the retyped constants, so the scale 1/sqrt(d) read as 0 and
+  // nothing fused; that was read as the Where mask not matching.)
+  EXPECT_EQ(attention, 2);
   EXPECT_EQ(residual, 4);  // attention output and FFN output projections
   EXPECT_EQ(gelu, 2);
   EXPECT_NO_THROW(validate_engine_graph(l.g, l.profiles, [](const std::string& why) {
