@@ -222,7 +222,42 @@ int mark_cpu_bf16(ir::Graph& g) {
     n.attrs["dynrt.compute"] = a;
     ++marked;
   }
+  store_cpu_bf16_activations(g);
   return marked;
+}
+
+int store_cpu_bf16_activations(ir::Graph& g) {
+  auto value = [&](int v) -> const ir::Value& { return g.values[static_cast<size_t>(v)]; };
+  // A Conv the CPU kernel runs in bf16 on packed weights (backends/cpu/nn.cpp: ConvKernel).
+  auto bf16_conv = [&](const ir::Node& n) {
+    if (n.op != "Conv" || !n.domain.empty() || n.provider < 0 ||
+        static_cast<size_t>(n.provider) >= g.providers.size() || g.providers[static_cast<size_t>(n.provider)] != "cpu")
+      return false;
+    auto c = n.attrs.find("dynrt.compute");
+    if (c == n.attrs.end() || c->second.s != "bf16" || n.inputs.size() < 2 || n.inputs[1] < 0) return false;
+    const ir::Value& w = value(n.inputs[1]);
+    return w.constant && w.dtype == DType::kFloat32 && (n.inputs.size() < 3 || n.inputs[2] < 0 || value(n.inputs[2]).dtype == DType::kFloat32);
+  };
+  std::vector<bool> graph_output(g.values.size(), false);
+  for (int o : g.outputs) graph_output[static_cast<size_t>(o)] = true;
+  const std::vector<std::vector<int>> readers = g.readers();
+  int stored = 0;
+  for (const ir::Node& n : g.nodes) {
+    if (!bf16_conv(n) || n.outputs.empty() || n.outputs[0] < 0) continue;
+    const auto v = static_cast<size_t>(n.outputs[0]);
+    if (g.values[v].dtype != DType::kFloat32 || graph_output[v] || readers[v].empty()) continue;
+    bool all = true;
+    for (int r : readers[v]) {
+      const ir::Node& reader = g.nodes[static_cast<size_t>(r)];
+      all = all && bf16_conv(reader);
+      for (size_t i = 0; i < reader.inputs.size(); ++i)
+        all = all && (reader.inputs[i] != static_cast<int>(v) || i == 0 || i == 3);
+    }
+    if (!all) continue;
+    g.values[v].dtype = DType::kBFloat16;
+    ++stored;
+  }
+  return stored;
 }
 
 }  // namespace dynrt

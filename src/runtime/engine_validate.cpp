@@ -69,6 +69,14 @@ bool as_onnx_form(const ir::Graph& g, ir::Node& n, const std::string& label,
   return true;
 }
 
+bool bf16_activation_conv(const ir::Graph& g, const ir::Node& n) {
+  if (n.op != "Conv" || !n.domain.empty() || n.provider < 0 || static_cast<size_t>(n.provider) >= g.providers.size() ||
+      g.providers[static_cast<size_t>(n.provider)] != "cpu")
+    return false;
+  auto c = n.attrs.find("dynrt.compute");
+  return c != n.attrs.end() && c->second.s == "bf16";
+}
+
 }  // namespace
 
 void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& profiles,
@@ -142,6 +150,21 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
   for (size_t k = 0; k < scratch.nodes.size(); ++k) {
     const OpSchema* def = reg.find(scratch.nodes[k].op, scratch.nodes[k].domain);
     if (!def || !def->infer) continue;
+    // A CPU Conv computing in bf16 may read and write bf16 activations
+    // (builder/precision.cpp: store_cpu_bf16_activations): checked in its
+    // float32 form, then its output may be stored as bf16.
+    std::vector<int> widened;
+    const bool bf16_io = bf16_activation_conv(g, g.nodes[k]);
+    if (bf16_io)
+      for (size_t i : {size_t{0}, size_t{3}})
+        if (i < scratch.nodes[k].inputs.size() && scratch.nodes[k].inputs[i] >= 0 &&
+            scratch.values[static_cast<size_t>(scratch.nodes[k].inputs[i])].dtype == DType::kBFloat16) {
+          widened.push_back(scratch.nodes[k].inputs[i]);
+          scratch.values[static_cast<size_t>(widened.back())].dtype = DType::kFloat32;
+        }
+    if (bf16_io && !scratch.nodes[k].outputs.empty() && scratch.nodes[k].outputs[0] >= 0 &&
+        scratch.values[static_cast<size_t>(scratch.nodes[k].outputs[0])].dtype == DType::kBFloat16)
+      scratch.values[static_cast<size_t>(scratch.nodes[k].outputs[0])].dtype = DType::kFloat32;  // inference rewrites it
     if (!as_onnx_form(scratch, scratch.nodes[k], g.node_label(g.nodes[k]), corrupt)) continue;
     try {
       InferContext ctx(scratch, k);
@@ -167,10 +190,14 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
       bool fresh = false;
       for (const Expr& d : derived.shape)
         for (int sym : d.symbols()) fresh = fresh || sym >= nsym;
-      if (derived.dtype != stored.dtype || (!fresh && derived.rank_known && stored.rank_known && derived.shape != stored.shape))
+      const bool bf16_out = bf16_io && o == scratch.nodes[k].outputs[0] && derived.dtype == DType::kFloat32 &&
+                            stored.dtype == DType::kBFloat16;
+      if ((derived.dtype != stored.dtype && !bf16_out) ||
+          (!fresh && derived.rank_known && stored.rank_known && derived.shape != stored.shape))
         corrupt(g.node_label(g.nodes[k]) + ": the stored type or shape of '" + stored.name + "' is not what the op gives");
       derived = stored;  // later nodes see the file's values, as the runtime will
     }
+    for (int v : widened) scratch.values[static_cast<size_t>(v)].dtype = DType::kBFloat16;
   }
 }
 

@@ -100,5 +100,37 @@ TEST(EngineValidate, FusedBiasOrResidualThatDoesNotMatchIsCorrupt) {
   EXPECT_THROW(validate(g), Error);
 }
 
+// x -> Conv -> a -> Conv -> y on the CPU provider, both computing in bf16 as
+// --precision bf16 leaves them; a is stored in bf16 (store_cpu_bf16_activations).
+ir::Graph bf16_conv_chain() {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 2, 4)), c = Expr::constant(4), hw = Expr::constant(5);
+  int x = b.input("x", DType::kFloat32, {n, c, hw, hw});
+  int a = b.node("Conv", {x, b.constant("W0", floats({4, 4, 1, 1}))}, "a");
+  int y = b.node("Conv", {a, b.constant("W1", floats({4, 4, 1, 1}))}, "y");
+  b.output(y);
+  ir::Graph& g = b.infer();
+  g.providers = {"cpu"};
+  for (ir::Node& node : g.nodes) {
+    ir::Attribute bf16;
+    bf16.type = ir::Attribute::Type::kString;
+    bf16.s = "bf16";
+    node.attrs["dynrt.compute"] = bf16;
+  }
+  g.values[static_cast<size_t>(a)].dtype = DType::kBFloat16;
+  return g;
+}
+
+TEST(EngineValidate, Bf16ActivationsBetweenBf16ConvsAreValid) { EXPECT_NO_THROW(validate(bf16_conv_chain())); }
+
+TEST(EngineValidate, Bf16ActivationReadByAFloat32NodeIsCorrupt) {
+  ir::Graph g = bf16_conv_chain();
+  g.nodes[1].attrs.erase("dynrt.compute");  // the reader no longer computes in bf16
+  EXPECT_THROW(validate(g), Error);
+  g = bf16_conv_chain();
+  g.values[static_cast<size_t>(g.outputs[0])].dtype = DType::kInt32;  // only bf16 may replace float32
+  EXPECT_THROW(validate(g), Error);
+}
+
 }  // namespace
 }  // namespace dynrt::testing

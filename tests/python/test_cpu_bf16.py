@@ -1,6 +1,7 @@
 """--precision bf16 on the CPU provider: MatMul, Gemm and Conv compute their
 products in bfloat16 (oneDNN on AMX / AVX512-BF16; weights stored bf16,
-accumulation, outputs and every other op in float32). Checked against ONNX
+accumulation in float32), activations between Convs are stored in bf16, and
+every other op computes in float32. Checked against ONNX
 Runtime on the float32 model within 1e-2 * max|ref| (issue 8's bound), and
 against a float32 engine to show the products really ran in bf16. On a CPU
 without bf16 the build must fail with a message that says so."""
@@ -78,6 +79,24 @@ def test_bf16_products_match_the_float32_model(tmp_path, make):
         # The bf16 engine really rounded (a float32 engine is within 1e-5 of the reference).
         assert float(np.abs(exact - ref).max()) <= 1e-5 * max(scale, 1.0)
         assert err > 1e-5 * scale, "the bf16 engine gives float32 results: its products did not run in bf16"
+
+
+def test_bf16_activations_between_convolutions(tmp_path):
+    """Values only bf16 Convs read (as input or residual) are stored in bf16: the residual CNN's
+    two inner activations are, so the engine plans much less memory for them than in float32
+    (outputs are checked above)."""
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bf16 (the build error is tested above)")
+    import json
+    m, dims, _ = cnn()
+    arena = {}
+    for p in ("bf16", "fp32"):
+        (tmp_path / p).mkdir()
+        e = harness.build_engine(m, tmp_path / p, dims, extra=["--precision", p])
+        out = harness.run_cli("bench", e, "--shapes", "x:4x3x33x33", "--iterations", "1", "--json").stdout
+        arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
+    # float32: a1 and c1 (4x16x33x33 each, 278 KB) plus scratch; bf16 halves both.
+    assert arena["bf16"] <= 0.6 * arena["fp32"], arena
 
 
 def _args(m, tmp_path, dims):

@@ -44,6 +44,8 @@ struct ConvState : KernelState {
   dnnl::primitive prim;
   memory::desc src_plain, dst_plain, src, wei, wei_plain, bias, dst, scratch;
   std::shared_ptr<memory> packed;
+  memory::desc res_plain;  // the residual as stored (its type may differ from the output's)
+  bool has_residual = false;
   dnnl::reorder src_in, dst_out, res_in, wei_in;  // empty when no reorder is needed
   bool src_reorder = false, dst_reorder = false, wei_reorder = false;
   bool binary_residual = false;  // residual read by a binary post-op (else sum)
@@ -51,7 +53,10 @@ struct ConvState : KernelState {
 
 class ConvKernel : public Kernel {
  public:
-  ConvKernel(const KernelInit& init, bool transposed) : label_(init.label()), transposed_(transposed) {
+  // native_bf16: bfloat16 activations are read and written as they are (else
+  // widen_half hands this kernel float32 copies).
+  ConvKernel(const KernelInit& init, bool transposed, bool native_bf16 = false)
+      : label_(init.label()), transposed_(transposed) {
     // float16/bfloat16 reach this kernel widened to float32 (widen_half at registration).
     if (init.input_dtype(0) != DType::kFloat32 && !is_half(init.input_dtype(0)))
       unsupported_dtype(init.op().c_str(), init.input_dtype(0));
@@ -77,9 +82,25 @@ class ConvKernel : public Kernel {
       std::vector<int64_t> d = w->shape();
       packed_ = std::make_unique<PackedWeights>(*w, weight_plain_desc(d));
     }
-    // bf16 products with constant weights: the input is converted on the way
-    // in (the src reorder), the output stays float32.
+    // bf16 products with constant weights: a float32 input is converted on
+    // the way in (the src reorder). Activations the precision pass stored in
+    // bf16 (builder/precision.cpp) are read and written as they are.
     bf16_ = bf16_compute(init) && packed_ && !transposed_;
+    if (!native_bf16) return;
+    src_bf16_ = init.input_dtype(0) == DType::kBFloat16;
+    dst_bf16_ = init.output_dtype(0) == DType::kBFloat16;
+    res_bf16_ = residual_ && init.input_dtype(3) == DType::kBFloat16;
+    if (!bf16_) init.unsupported("bfloat16 activations need bf16 compute with constant weights (--precision bf16)");
+  }
+
+  // A Conv whose bfloat16 activations this kernel reads and writes itself
+  // (no widening to float32 around it).
+  static bool native_bf16(const KernelInit& init) {
+    if (init.op() != "Conv" || init.attr_string("dynrt.compute", "") != "bf16") return false;
+    for (size_t i : {size_t{1}, size_t{2}})
+      if (init.has_input(i) && init.input_dtype(i) != DType::kFloat32) return false;
+    return init.input_dtype(0) == DType::kBFloat16 || init.output_dtype(0) == DType::kBFloat16 ||
+           init.input_dtype(3) == DType::kBFloat16;
   }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
@@ -105,8 +126,12 @@ class ConvKernel : public Kernel {
     return with_dnnl_errors(label_, [&] {
       auto st = std::make_unique<ConvState>();
       memory::dims xd = to_dnnl_dims(x.shape()), yd = to_dnnl_dims(y.shape());
-      st->src_plain = memory::desc(xd, memory::data_type::f32, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
-      st->dst_plain = memory::desc(yd, memory::data_type::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
+      using dt = memory::data_type;
+      st->has_residual = residual_;
+      st->src_plain = memory::desc(xd, src_bf16_ ? dt::bf16 : dt::f32, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
+      st->dst_plain = memory::desc(yd, dst_bf16_ ? dt::bf16 : dt::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
+      if (residual_)
+        st->res_plain = memory::desc(yd, res_bf16_ ? dt::bf16 : dt::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
       st->wei_plain = weight_plain_desc(std::vector<int64_t>(w.shape().begin(), w.shape().end()));
       const auto compute = bf16_ ? memory::data_type::bf16 : memory::data_type::f32;
       memory::desc wei_any(st->wei_plain.dims(), compute, memory::format_tag::any);
@@ -118,14 +143,14 @@ class ConvKernel : public Kernel {
       auto make_attr = [&](bool binary) {
         dnnl::primitive_attr attr = base_attr();
         dnnl::post_ops po;
-        if (residual_ && binary) po.append_binary(dnnl::algorithm::binary_add, st->dst_plain);
+        if (residual_ && binary) po.append_binary(dnnl::algorithm::binary_add, st->res_plain);
         else if (residual_) po.append_sum(1.f);
         act_.append_to(po);
         attr.set_post_ops(po);
         return attr;
       };
       memory::desc src_any(xd, compute, memory::format_tag::any);
-      memory::desc dst_any(yd, memory::data_type::f32, memory::format_tag::any);
+      memory::desc dst_any(yd, dst_bf16_ ? dt::bf16 : dt::f32, memory::format_tag::any);
       // Channels-last activations are what oneDNN's fast kernels use: ask for
       // them exactly, unless that leaves only the reference implementation.
       bool exact = src_cl_ || dst_cl_;
@@ -186,11 +211,12 @@ class ConvKernel : public Kernel {
     memory dst_user(st->dst_plain, eng, y.data);
     memory dst = st->dst_reorder ? memory(st->dst, eng, thread_scratch(kScratchDst, st->dst.get_size())) : dst_user;
     if (st->binary_residual) {
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(st->dst_plain, eng, c.in(3).data));
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(st->res_plain, eng, c.in(3).data));
     } else if (residual_) {
-      // The sum post-op accumulates onto what dst holds: load the residual.
-      if (st->dst_reorder) {
-        memory res(st->dst_plain, eng, c.in(3).data);
+      // The sum post-op accumulates onto what dst holds: load the residual
+      // (converted when its layout or type differs from dst's).
+      if (st->res_in) {
+        memory res(st->res_plain, eng, c.in(3).data);
         st->res_in.execute(s, res, dst);
       } else std::memcpy(y.data, c.in(3).data, y.nbytes());
     }
@@ -254,23 +280,24 @@ class ConvKernel : public Kernel {
     st.dst_reorder = dst != st.dst_plain;
     st.wei_reorder = wei != st.wei_plain;
     if (st.src_reorder) st.src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.src_plain, eng, src));
-    if (st.dst_reorder) {
-      st.dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, st.dst_plain));
-      st.res_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.dst_plain, eng, dst));
-    }
+    if (st.dst_reorder) st.dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, st.dst_plain));
+    if (st.has_residual && st.res_plain != dst)
+      st.res_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.res_plain, eng, dst));
     if (st.wei_reorder) st.wei_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, st.wei_plain, eng, wei));
   }
 
   // No input elements (zero channels or zero spatial size): out = act(bias + residual).
   void fill_degenerate(KernelContext& c) const {
     const TensorView& y = c.out(0);
-    float* o = y.as<float>();
     int64_t ch = y.dim(1), inner = y.numel() / std::max<int64_t>(1, y.dim(0) * ch);
     for (int64_t idx = 0; idx < y.numel(); ++idx) {
       int64_t k = dst_cl_ ? idx % ch : idx / inner % ch;
       float v = c.has_in(2) ? c.in(2).as<const float>()[k] : 0.f;
-      if (residual_) v += c.in(3).as<const float>()[idx];
-      o[idx] = act_.apply(v);
+      if (residual_)
+        v += res_bf16_ ? bf16_to_float(c.in(3).as<const uint16_t>()[idx]) : c.in(3).as<const float>()[idx];
+      v = act_.apply(v);
+      if (dst_bf16_) y.as<uint16_t>()[idx] = float_to_bf16(v);
+      else y.as<float>()[idx] = v;
     }
   }
 
@@ -284,6 +311,7 @@ class ConvKernel : public Kernel {
   bool residual_ = false;
   bool src_cl_ = false, dst_cl_ = false;  // channels-last activations
   bool bf16_ = false;                      // bf16 products (builder/precision.cpp's mark)
+  bool src_bf16_ = false, dst_bf16_ = false, res_bf16_ = false;  // activations stored in bf16
   std::unique_ptr<PackedWeights> packed_;
 };
 
@@ -295,9 +323,14 @@ namespace dynrt {
 void register_cpu_nn_kernels(KernelRegistry& r) {
   using namespace cpu;
   // float16/bfloat16 run the float32 primitive on widened copies (widen_half).
-  r.add_kernel("Conv", widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  // A bf16-compute Conv reads and writes bf16 activations itself.
+  KernelFactory widened = widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<ConvKernel>(init, false);
-  }));
+  });
+  r.add_kernel("Conv", [widened](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    if (ConvKernel::native_bf16(init)) return std::make_unique<ConvKernel>(init, false, true);
+    return widened(init);
+  });
   r.add_kernel("ConvTranspose", widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<ConvKernel>(init, true);
   }));
