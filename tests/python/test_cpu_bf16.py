@@ -8,6 +8,7 @@ without bf16 the build must fail with a message that says so."""
 import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -97,6 +98,32 @@ def test_bf16_activations_between_convolutions(tmp_path):
         arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
     # float32: a1 and c1 (4x16x33x33 each, 278 KB) plus scratch; bf16 halves both.
     assert arena["bf16"] <= 0.6 * arena["fp32"], arena
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_resnet50_at_every_zoo_shape(tmp_path, exporter, monkeypatch):
+    """The zoo's ResNet-50 (CI size: batch 1..3, 64..128 pixels) at min, opt, max and two uneven
+    shapes, two threads, within 1e-2 * max|ref| of ONNX Runtime's float32. oneDNN 2.x's AMX 1x1
+    convolutions gave 38-79% errors here at 96x96 and 81x81 (the last stage at 3x3), only with
+    two threads; the kernel now skips those implementations."""
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bf16 (the build error is tested above)")
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools" / "zoo"))
+    import onnx
+    import zoo_lib
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    case = next(c for c in zoo_lib.cases(False) if c[0] == "resnet50" and c[1] == exporter)
+    dims, inputs = case[2], case[3]
+    path = tmp_path / "resnet50.onnx"
+    onnx.save(zoo_lib.load("resnet50", exporter), str(path))
+    engine = harness.build_engine(path, tmp_path, dims=zoo_lib.dims_arg(dims), extra=["--precision", "bf16"])
+    for i, (label, binding) in enumerate(zoo_lib.test_bindings(dims)):
+        feeds = zoo_lib.feeds(inputs, binding, seed=i)
+        got, want = harness.run_engine(engine, feeds, tmp_path), harness.reference(path, feeds)
+        for k in want:
+            scale = float(np.abs(want[k]).max())
+            err = float(np.abs(got[k] - want[k]).max())
+            assert err <= 1e-2 * scale, f"{label}: bf16 error {err} > 1e-2 * {scale}"
 
 
 def _args(m, tmp_path, dims):
