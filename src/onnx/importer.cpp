@@ -8,10 +8,19 @@
 #include <sstream>
 
 #include "core/checked.h"
+#include "core/tensor_view.h"
 #include "dynrt/error.h"
 
 namespace dynrt::onnx_import {
 namespace {
+
+// Tensor views hold at most kMaxRank dims; inference refuses larger ranks for
+// node outputs, and this does for the tensors a model gives directly.
+void check_rank(const std::string& name, size_t rank) {
+  if (rank > static_cast<size_t>(kMaxRank))
+    throw Error(ErrorCode::kUnsupported, "tensor '" + name + "' has rank " + std::to_string(rank) + "; dynrt supports up to " +
+                                             std::to_string(kMaxRank));
+}
 
 [[noreturn]] void invalid(const std::string& msg) { throw Error(ErrorCode::kInvalidModel, msg); }
 
@@ -184,6 +193,7 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
     int id = g.add_value(init.name());
     ir::Value& v = g.values[static_cast<size_t>(id)];
     v.constant = tensor_from_proto(init, base_dir);
+    check_rank(init.name(), v.constant->shape().size());
     v.dtype = v.constant->dtype();
     v.rank_known = true;
     for (int64_t d : v.constant->shape()) v.shape.push_back(Expr::constant(d));
@@ -197,6 +207,7 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
     if (!dtype_is_supported(dtype))
       throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has element type " + dtype_name(dtype));
     if (!tt.has_shape()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has unknown rank");
+    check_rank(in.name(), static_cast<size_t>(tt.shape().dim_size()));
     int id = g.add_value(in.name());
     ir::Value& v = g.values[static_cast<size_t>(id)];
     v.dtype = dtype;
@@ -233,6 +244,7 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
         if (auto t = constant_node_value(*n, base_dir)) {
           int id = g.add_value(n->output(0));
           ir::Value& v = g.values[static_cast<size_t>(id)];
+          check_rank(n->output(0), t->shape().size());
           v.dtype = t->dtype();
           v.rank_known = true;
           for (int64_t d : t->shape()) v.shape.push_back(Expr::constant(d));

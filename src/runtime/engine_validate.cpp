@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/checked.h"
+#include "core/tensor_view.h"
 #include "ops/registry.h"
 
 namespace dynrt {
@@ -29,12 +30,19 @@ bool form_preserving(const std::string& attr) {
 // schema (folded transposes, storage layouts).
 bool as_onnx_form(const ir::Graph& g, ir::Node& n, const std::string& label,
                   const std::function<void(const std::string&)>& corrupt) {
-  bool lowered = false;
+  bool lowered = false, kernel_checked = false;
   for (const auto& [name, a] : n.attrs) {
     if (name.rfind("dynrt.", 0) != 0) continue;
-    if (!form_preserving(name)) return false;
     lowered = true;
+    if (form_preserving(name)) continue;
+    // Only these change the shapes a node reads, and only on the nodes whose
+    // kernels check them; any other dynrt.* attribute is not one dynrt writes.
+    const bool perm = n.op == "MatMul" && (name == "dynrt.perm_a" || name == "dynrt.perm_b" || name == "dynrt.perm_y");
+    const bool layout = n.op == "Attention" && name == "dynrt.layout";
+    if (!n.domain.empty() || !(perm || layout)) corrupt(label + ": unknown lowering attribute '" + name + "'");
+    kernel_checked = true;
   }
+  if (kernel_checked) return false;
   if (!lowered) return true;
   for (auto it = n.attrs.begin(); it != n.attrs.end();)
     it = it->first.rfind("dynrt.", 0) == 0 ? n.attrs.erase(it) : std::next(it);
@@ -102,7 +110,8 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
     const ir::Value& val = g.values[v];
     const std::string what = "value '" + val.name + "'";
     if (val.dtype != DType::kUndefined && !dtype_is_supported(val.dtype)) corrupt(what + " has a bad type");
-    if (val.shape.size() > 64) corrupt(what + " has too many dims");
+    // Views hold at most kMaxRank dims (inference refuses more).
+    if (val.shape.size() > static_cast<size_t>(kMaxRank)) corrupt(what + " has too many dims");
     for (const Expr& d : val.shape) symbols_known(d, what + "'s shape");
     if (val.sym_value)
       for (const Expr& d : *val.sym_value) symbols_known(d, what + "'s value");

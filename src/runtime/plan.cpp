@@ -2,6 +2,7 @@
 // resolve every shape, place arena values per memory, prepare kernels.
 #include <algorithm>
 
+#include "core/checked.h"
 #include "runtime/context_impl.h"
 #include "runtime/memory_plan.h"
 
@@ -96,6 +97,10 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
   view.dtype = v.dtype;
   view.rank = static_cast<int>(v.shape.size());
   for (size_t j = 0; j < v.shape.size(); ++j) view.dims[j] = v.shape[j].eval(binding);
+  // Dims from constants may be any int64 (a Range over a huge constant span):
+  // the size must fit before anything multiplies them unchecked.
+  checked_bytes(v.dtype, {view.dims.begin(), view.dims.begin() + view.rank}, "tensor '" + v.name + "'",
+                ErrorCode::kInvalidInput);
   return view;
 }
 

@@ -132,5 +132,24 @@ TEST(EngineValidate, Bf16ActivationReadByAFloat32NodeIsCorrupt) {
   EXPECT_THROW(validate(g), Error);
 }
 
+TEST(EngineValidate, AnUnknownLoweringAttributeIsCorruptNotUnchecked) {
+  // A mutated attribute name ("dynrt.activati\x0c") once made validation skip the node, and the
+  // Conv kernel then read a weight shape nothing had checked (found by fuzz_engine under ASan).
+  ir::Graph g = bf16_conv_chain();
+  ir::Attribute a;
+  a.type = ir::Attribute::Type::kString;
+  a.s = "Relu";
+  g.nodes[0].attrs["dynrt.activati\x0c"] = a;
+  try {
+    validate(g);
+    FAIL() << "a node with an unknown dynrt.* attribute passed validation";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown lowering attribute"), std::string::npos) << e.what();
+  }
+  g = bf16_conv_chain();
+  g.nodes[0].attrs["dynrt.perm_a"] = a;  // a MatMul's attribute on a Conv
+  EXPECT_THROW(validate(g), Error);
+}
+
 }  // namespace
 }  // namespace dynrt::testing

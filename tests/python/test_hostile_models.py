@@ -228,3 +228,33 @@ def test_reduce_axes_read_at_run_time_must_be_int64(tmp_path):
                       [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]), h.make_tensor_value_info("axes", T.INT32, [1])],
                       opset=18)
     assert "ReduceMean" in err and "'axes' input must be int64" in err, err
+
+
+def test_a_constant_span_too_large_to_size_is_an_error_not_a_wrap(tmp_path):
+    # Range over [-2^63 + 458751, 4): a static length of ~2^63 elements, times 4 bytes, wrapped in
+    # the output Tensor's size (found by fuzz_model under UBSan). Every planned size is now checked.
+    x = h.make_tensor_value_info("x", T.FLOAT, [4])
+    inits = [onnx.numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+             (("i0", 0), ("z", -9223372036854317056), ("one", 1))] + \
+        [onnx.numpy_helper.from_array(np.array([1], np.int64), "ax")]
+    nodes = [h.make_node("Shape", ["x"], ["sh"]), h.make_node("Gather", ["sh", "i0"], ["n"], axis=0),
+             h.make_node("Range", ["z", "n", "one"], ["r"]), h.make_node("Cast", ["r"], ["rf"], to=T.FLOAT),
+             h.make_node("Unsqueeze", ["rf", "ax"], ["ru"]), h.make_node("Add", ["x", "ru"], ["y"])]
+    g = h.make_graph(nodes, "g", [x], [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    engine = harness.build_engine(m, tmp_path)
+    p = harness.run_cli("run", engine, "--shapes", "x:4", check=False)
+    assert p.returncode == 1 and "error (invalid input): tensor 'r' has dims 9223372036854317060: too many elements" \
+        in p.stderr, p.stderr
+
+
+def test_rank_beyond_8_is_unsupported_by_name(tmp_path):
+    # Tensor views hold 8 dims: a rank-9 input once built, and its engine failed to load.
+    g = h.make_graph([h.make_node("Relu", ["a"], ["y"])], "g",
+                     [h.make_tensor_value_info("x", T.FLOAT, [1] * 9), h.make_tensor_value_info("a", T.FLOAT, [2])],
+                     [h.make_tensor_value_info("y", T.FLOAT, [2])])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = build(m, tmp_path)
+    assert p.returncode == 1 and "error (unsupported): tensor 'x' has rank 9; dynrt supports up to 8" in p.stderr, p.stderr

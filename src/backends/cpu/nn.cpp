@@ -61,6 +61,8 @@ class ConvKernel : public Kernel {
     if (init.input_dtype(0) != DType::kFloat32 && !is_half(init.input_dtype(0)))
       unsupported_dtype(init.op().c_str(), init.input_dtype(0));
     const std::vector<Expr>& ws = init.input_shape(1);
+    if (ws.size() < 3 || init.input_rank(0) != ws.size())
+      init.unsupported("the weight must have the input's rank, at least 3");
     n_ = ws.size() - 2;
     std::vector<int64_t> k;
     // Symbolic kernel dims (weight is a graph input) are read in prepare().
