@@ -123,9 +123,12 @@ void infer_conv_transpose(InferContext& c) {
 }
 
 void infer_pool(InferContext& c) {
-  require_float32(c, 0);
-  size_t n = spatial_rank(c);
   const std::string& op = c.node().op;
+  const DType t = c.dtype(0);
+  // MaxPool picks input values: exact in the types it is defined for.
+  const bool max_type = t == DType::kInt8 || t == DType::kUInt8 || t == DType::kFloat16 || t == DType::kBFloat16;
+  if (!(op == "MaxPool" && max_type)) require_float32(c, 0);
+  size_t n = spatial_rank(c);
   if (!c.has_attr("kernel_shape")) c.fail("kernel_shape is required");
   Spatial p = checked(c, nnshape::read_spatial(c, n, PoolAttrs::parse(c).kernel_shape));
   for (size_t i = 0; i < n; ++i)
@@ -140,7 +143,7 @@ void infer_pool(InferContext& c) {
     if (o.is_const() && o.const_value() <= 0) c.fail("pooled output size is not positive");
     out.push_back(o);
   }
-  c.set_output(0, DType::kFloat32, out);
+  c.set_output(0, t, out);
 }
 
 void infer_global_pool(InferContext& c) {

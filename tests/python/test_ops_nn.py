@@ -322,6 +322,18 @@ def test_pool_1d_3d(tmp_path, op, attrs):
     check_model(m, [{"x": randf(n, 2, *sp)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})
 
 
+@pytest.mark.parametrize("dt,np_dt", [(TP.INT8, np.int8), (TP.UINT8, np.uint8), (TP.FLOAT16, np.float16)])
+def test_maxpool_small_types(tmp_path, dt, np_dt):
+    # MaxPool picks an input value: int8/uint8/float16 run on widened copies and narrow back exactly.
+    node = h.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    m = model([node], [vi("x", ["N", 3, "H", "H"], dt)], [h.make_tensor_value_info("y", dt, None)], opset=12)
+    rng = np.random.default_rng(5)
+    info = np.iinfo(np_dt) if np.issubdtype(np_dt, np.integer) else None
+    feeds = [{"x": (rng.integers(info.min, info.max + 1, (n, 3, s, s)) if info else rng.standard_normal((n, 3, s, s)))
+              .astype(np_dt)} for n, s in ((1, 5), (2, 8))]
+    check_model(m, feeds, tmp_path, rtol=0, atol=0, dims={"N": "1:2:2", "H": "5:8:8"})
+
+
 def test_avgpool_dilations_opset19(tmp_path):
     for attrs in (dict(kernel_shape=[3, 3], dilations=[2, 2], strides=[2, 2], ceil_mode=1),
                   dict(kernel_shape=[3, 3], dilations=[2, 1], pads=[1, 1, 1, 1], count_include_pad=1)):

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
 #include "ops/attrs.h"
@@ -37,7 +38,11 @@ struct PoolGeom {
 class PoolKernel : public Kernel {
  public:
   PoolKernel(const KernelInit& init, PoolKind kind) : kind_(kind) {
-    if (init.input_dtype(0) != DType::kFloat32) unsupported_dtype(init.op().c_str(), init.input_dtype(0));
+    // MaxPool picks one of its inputs: int8/uint8 and 16-bit floats run the
+    // float32 path on a widened copy and narrow back exactly.
+    const DType t = init.input_dtype(0);
+    narrow_ = kind == PoolKind::kMax && (t == DType::kInt8 || t == DType::kUInt8 || is_half(t));
+    if (t != DType::kFloat32 && !narrow_) unsupported_dtype(init.op().c_str(), t);
     n_ = init.input_rank(0) - 2;
     PoolAttrs attrs = PoolAttrs::parse(init);
     sp_ = nnshape::read_spatial(init, n_, attrs.kernel_shape);
@@ -51,6 +56,39 @@ class PoolKernel : public Kernel {
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &y = c.out(0);
     if (y.numel() == 0) return;
+    if (!narrow_) return run_float(x, y);
+    std::vector<float> xf(static_cast<size_t>(x.numel())), yf(static_cast<size_t>(y.numel()));
+    for (int64_t i = 0; i < x.numel(); ++i) xf[static_cast<size_t>(i)] = element_as_float(x, i);
+    TensorView xv = x, yv = y;
+    xv.dtype = yv.dtype = DType::kFloat32;
+    xv.data = xf.data();
+    yv.data = yf.data();
+    run_float(xv, yv);
+    for (int64_t i = 0; i < y.numel(); ++i) store_from_float(y, i, yf[static_cast<size_t>(i)]);
+  }
+
+ private:
+  static float element_as_float(const TensorView& v, int64_t i) {
+    switch (v.dtype) {
+      case DType::kInt8: return v.as<const int8_t>()[i];
+      case DType::kUInt8: return v.as<const uint8_t>()[i];
+      case DType::kFloat16: return half_to_float(v.as<const uint16_t>()[i]);
+      default: return bf16_to_float(v.as<const uint16_t>()[i]);
+    }
+  }
+  // f is one of the inputs, or -inf for a window of padding only (the type's lowest then).
+  static void store_from_float(const TensorView& v, int64_t i, float f) {
+    switch (v.dtype) {
+      case DType::kInt8:
+        v.as<int8_t>()[i] = f == -std::numeric_limits<float>::infinity() ? INT8_MIN : static_cast<int8_t>(f);
+        break;
+      case DType::kUInt8: v.as<uint8_t>()[i] = f == -std::numeric_limits<float>::infinity() ? 0 : static_cast<uint8_t>(f); break;
+      case DType::kFloat16: v.as<uint16_t>()[i] = float_to_half(f); break;
+      default: v.as<uint16_t>()[i] = float_to_bf16(f); break;
+    }
+  }
+
+  void run_float(const TensorView& x, const TensorView& y) const {
     PoolGeom g;
     nnshape::fill_window3(sp_, x.dims.data() + 2, y.dims.data() + 2, g);
     int64_t planes = x.dim(0) * x.dim(1);
@@ -66,7 +104,6 @@ class PoolKernel : public Kernel {
     });
   }
 
- private:
   // Taps of one axis that fall inside the input: [lo, hi) in tap indices.
   static void tap_range(const PoolGeom& g, int a, int64_t o, int64_t& start, int64_t& lo, int64_t& hi) {
     start = o * g.s[a] - g.pb[a];
@@ -160,6 +197,7 @@ class PoolKernel : public Kernel {
   }
 
   PoolKind kind_;
+  bool narrow_ = false;  // a MaxPool over int8/uint8/16-bit floats, computed on float32 copies
   bool cl_ = false;
   size_t n_ = 0;
   nnshape::Spatial sp_;
