@@ -34,6 +34,14 @@ constexpr size_t smem_bytes() {
   return 2 /*K, V*/ * 2 /*buffers*/ * kKeys * kPitch<D> * sizeof(uint16_t);
 }
 
+// A staged mask tile: kRows query rows of kKeys mask bytes, padded so that
+// rows start 16-byte aligned and a warp's reads (8 rows x 4 key pairs) hit
+// distinct banks.
+template <class MaskT>
+constexpr int kMaskPitch = kKeys * static_cast<int>(sizeof(MaskT)) + 16;
+constexpr size_t kMaskStageBytes = 2 /*buffers*/ * kRows * (kKeys * 2 + 16);  // the larger (16-bit) mask
+
+
 template <class T>
 __device__ __forceinline__ uint32_t pack(float lo, float hi);
 template <>
@@ -100,6 +108,26 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t row_stri
   }
 }
 
+// Rows q0.. of the mask for keys key0..key0+63 into shared memory: whole
+// 16-byte chunks by cp.async, a chunk straddling the last key by plain loads,
+// nothing past the last row or key (those scores are never used).
+template <class MaskT>
+__device__ __forceinline__ void load_mask_tile(unsigned char* dst, const MaskT* rows0, int64_t row_stride, int q0,
+                                               int seq_q, int key0, int seq_kv) {
+  constexpr int kPer = 16 / static_cast<int>(sizeof(MaskT)), kChunks = kKeys / kPer;  // keys per chunk; chunks per row
+  for (int i = threadIdx.x; i < kRows * kChunks; i += kThreads) {
+    const int r = i / kChunks, c = i % kChunks, key = key0 + c * kPer;
+    if (q0 + r >= seq_q || key >= seq_kv) continue;
+    const MaskT* src = rows0 + static_cast<int64_t>(q0 + r) * row_stride + key;
+    unsigned char* d = dst + r * kMaskPitch<MaskT> + c * 16;
+    if (key + kPer <= seq_kv) {
+      cp_async16(d, src);
+    } else {
+      for (int j = 0; j < seq_kv - key; ++j) reinterpret_cast<MaskT*>(d)[j] = src[j];
+    }
+  }
+}
+
 // Four 8x8 16-bit matrices as stored: the B operands of Q K^T for two k-steps.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_row) {
   const auto addr = static_cast<uint32_t>(__cvta_generic_to_shared(smem_row));
@@ -112,10 +140,11 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_r
 // every K and V fragment read from shared memory feeds two mma instead of one.
 template <class T, int D, int MT, bool BOOL_MASK>
 __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t q_tiles, float scale_log2,
-                                                            bool vec, bool mask_pairs) {
+                                                            bool vec, bool mask_pairs, bool stage_mask) {
   extern __shared__ __align__(16) unsigned char smem[];
   T* sK = reinterpret_cast<T*>(smem);               // [2][kKeys][pitch]
   T* sV = sK + 2 * kKeys * kPitch<D>;               // [2][kKeys][pitch]
+  unsigned char* sM = reinterpret_cast<unsigned char*>(sV + 2 * kKeys * kPitch<D>);  // [2][kRows][mask pitch] when staged
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
   const int64_t tile = blockIdx.x % q_tiles, bh = blockIdx.x / q_tiles, b = bh / a.heads, h = bh % a.heads;
@@ -158,6 +187,11 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
                         row[i] * a.mask.strides[2]
                   : nullptr;
   const int64_t mk = a.mask.strides[3];
+  // Staged (stage_mask, one m-tile): the block's rows of the mask come through shared memory.
+  const MaskT* mask_rows0 =
+      stage_mask ? static_cast<const MaskT*>(a.mask.data) + b * a.mask.strides[0] + h * a.mask.strides[1] : nullptr;
+  const int q0 = static_cast<int>(tile) * kRows * MT, seq_q_i = static_cast<int>(a.seq_q);
+  constexpr int kMP = kMaskPitch<MaskT>;
 
   float acc[MT][D / 8][4] = {};  // O: per 8 columns, rows (a, a, b, b) of each m-tile
   float mx[2 * MT], l[2 * MT];   // per row: running max (log2 units), partial sum
@@ -168,6 +202,7 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
   const int seq_kv_i = static_cast<int>(a.seq_kv);
   load_tile<T, D>(sK, k, a.k_stride[2], 0, seq_kv_i, vec);
   load_tile<T, D>(sV, v, a.v_stride[2], 0, seq_kv_i, vec);
+  if (stage_mask) load_mask_tile<MaskT>(sM, mask_rows0, a.mask.strides[2], q0, seq_q_i, 0, seq_kv_i);
   cp_async_commit();
   for (int64_t it = 0; it < tiles; ++it) {
     const int buf = static_cast<int>(it & 1);
@@ -175,6 +210,8 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
       const int next = static_cast<int>(it + 1) * kKeys;
       load_tile<T, D>(sK + (buf ^ 1) * kKeys * kPitch<D>, k, a.k_stride[2], next, seq_kv_i, vec);
       load_tile<T, D>(sV + (buf ^ 1) * kKeys * kPitch<D>, v, a.v_stride[2], next, seq_kv_i, vec);
+      if (stage_mask)
+        load_mask_tile<MaskT>(sM + (buf ^ 1) * kRows * kMP, mask_rows0, a.mask.strides[2], q0, seq_q_i, next, seq_kv_i);
     }
     cp_async_commit();
     cp_async_wait<1>();
@@ -222,8 +259,13 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
             float& x1 = s[m][n][2 * hh + 1];
             if (const MaskT* mr = mrow[2 * m + hh]) {
               MaskT v[2] = {};
-              if (mask_pairs && kb + 1 < seq_kv) {  // both keys in one load
-                using Pair = std::conditional_t<sizeof(MaskT) == 1, uint16_t, uint32_t>;
+              using Pair = std::conditional_t<sizeof(MaskT) == 1, uint16_t, uint32_t>;
+              if (stage_mask) {  // row and keys of this block's staged tile (keys past the end are masked below)
+                const int r = (row[2 * m + hh] - q0);
+                const Pair u = *reinterpret_cast<const Pair*>(sM + buf * kRows * kMP + r * kMP +
+                                                              (kb - key0) * static_cast<int>(sizeof(MaskT)));
+                memcpy(v, &u, sizeof u);
+              } else if (mask_pairs && kb + 1 < seq_kv) {  // both keys in one load
                 const Pair u = *reinterpret_cast<const Pair*>(mr + kb);
                 memcpy(v, &u, sizeof u);
               } else {
@@ -342,10 +384,18 @@ bool go(const FlashArgs& a, cudaStream_t s, bool vec) {
   const bool mask_pairs = a.mask.data && a.mask.strides[3] == 1 && a.mask.strides[0] % 2 == 0 &&
                           a.mask.strides[1] % 2 == 0 && a.mask.strides[2] % 2 == 0 &&
                           reinterpret_cast<uintptr_t>(a.mask.data) % (2 * msize) == 0;
-  constexpr size_t bytes = smem_bytes<D>();
+  // One m-tile (every masked launch): the mask's tile goes through shared
+  // memory with K and V when its rows are 16-byte aligned and its keys
+  // contiguous: coalesced loads instead of a byte load per key and row.
+  auto aligned16 = [&](int64_t elems) { return (elems * static_cast<int64_t>(msize)) % 16 == 0; };
+  const bool stage_mask = MT == 1 && a.mask.data && a.mask.strides[3] == 1 && aligned16(a.mask.strides[0]) &&
+                          aligned16(a.mask.strides[1]) && aligned16(a.mask.strides[2]) &&
+                          reinterpret_cast<uintptr_t>(a.mask.data) % 16 == 0;
+  constexpr size_t most = smem_bytes<D>() + (MT == 1 ? kMaskStageBytes : 0);
+  const size_t bytes = smem_bytes<D>() + (stage_mask ? kMaskStageBytes : 0);
   // More than 48 KB of shared memory needs the opt-in, once per kernel.
   auto opt_in = [](auto fn) {
-    bool ok = cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)) == cudaSuccess;
+    bool ok = cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(most)) == cudaSuccess;
     if (!ok) cudaGetLastError();
     return ok;
   };
@@ -357,7 +407,8 @@ bool go(const FlashArgs& a, cudaStream_t s, bool vec) {
   if (blocks <= 0 || blocks > 0x7fffffff) return false;
   auto kernel = a.mask.is_bool ? flash_attention<T, D, 1, true> : flash_attention<T, D, MT, false>;
   if (a.mask.is_bool && MT != 1) return false;
-  kernel<<<static_cast<unsigned>(blocks), kThreads, bytes, s>>>(a, q_tiles, a.scale * kLog2e, vec, mask_pairs);
+  kernel<<<static_cast<unsigned>(blocks), kThreads, bytes, s>>>(a, q_tiles, a.scale * kLog2e, vec, mask_pairs,
+                                                                stage_mask);
   return true;
 }
 
