@@ -167,3 +167,22 @@ def test_inspect_check_lists_every_unsupported_construct(tmp_path):
 def test_inspect_check_passes_a_supported_model(model_path):
     p = harness.run_cli("inspect", "--check", model_path)
     assert "no unsupported ops" in p.stdout
+
+
+def test_bfloat16_through_npz(tmp_path):
+    """numpy saves an ml_dtypes.bfloat16 array as 2-byte void ('<V2'): dynrt reads it as bfloat16
+    and writes bfloat16 outputs the same way (np.load gives '|V2'; view it as bfloat16)."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    nodes = [h.make_node("Cast", ["x"], ["xf"], to=T.FLOAT), h.make_node("Relu", ["xf"], ["r"]),
+             h.make_node("Cast", ["r"], ["y"], to=T.BFLOAT16)]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.BFLOAT16, ["N", 3])],
+                     [h.make_tensor_value_info("y", T.BFLOAT16, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    engine = harness.build_engine(m, tmp_path, dims={"N": "1:2:4"})
+    x = np.array([[1.5, -2, 3.25], [0.5, -0.125, 7]], dtype=ml_dtypes.bfloat16)
+    np.savez(tmp_path / "in.npz", x=x)
+    harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "out.npz")
+    y = np.load(tmp_path / "out.npz")["y"]
+    assert y.dtype == np.dtype("V2")
+    np.testing.assert_array_equal(y.view(ml_dtypes.bfloat16).astype(np.float32), np.maximum(x.astype(np.float32), 0))

@@ -43,6 +43,10 @@ constexpr DescrMap kDescrs[] = {
     {"f4", DType::kFloat32}, {"f8", DType::kFloat64}, {"i8", DType::kInt64}, {"i4", DType::kInt32},
     {"i2", DType::kInt16},   {"i1", DType::kInt8},    {"u1", DType::kUInt8}, {"u2", DType::kUInt16},
     {"u4", DType::kUInt32},  {"u8", DType::kUInt64},  {"b1", DType::kBool},  {"f2", DType::kFloat16},
+    // numpy has no bfloat16: np.save writes an ml_dtypes.bfloat16 array as 2-byte void ('<V2'),
+    // which np.load returns as '|V2' (view it as ml_dtypes.bfloat16). dynrt reads and writes
+    // bfloat16 that way.
+    {"V2", DType::kBFloat16},
 };
 
 Tensor parse_npy(const std::string& d, const std::string& label) {
