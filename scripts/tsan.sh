@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-tsan -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DDYNRT_SANITIZE=thread -DDYNRT_CUDA=OFF -DDYNRT_BUILD_CLI=OFF >/dev/null
+  -DDYNRT_SANITIZE=thread -DDYNRT_CUDA=OFF -DDYNRT_BUILD_CLI=OFF -DDYNRT_HWCAPS=OFF >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target dynrt_unit_tests
 OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   build-tsan/dynrt_unit_tests --gtest_filter='Engine.ContextsOfOneEngineRunConcurrently:Engine.OneContextFromTwoThreads*'

@@ -55,11 +55,16 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
-// The folder of the library holding this code: plug-ins are looked up there first.
+// The folder of the library holding this code: plug-ins are looked up there
+// first. The loader may have taken the runtime from a glibc-hwcaps subfolder
+// (lib/glibc-hwcaps/x86-64-v3/, the build for CPUs with AVX2): the plug-ins
+// sit two levels up, beside the baseline library.
 std::filesystem::path own_folder() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&own_folder), &info) == 0 || !info.dli_fname) return {};
-  return std::filesystem::path(info.dli_fname).parent_path();
+  std::filesystem::path dir = std::filesystem::path(info.dli_fname).parent_path();
+  if (dir.parent_path().filename() == "glibc-hwcaps") dir = dir.parent_path().parent_path();
+  return dir;
 }
 
 using RegisterFn = void (*)(ProviderRegistry&);

@@ -105,33 +105,44 @@ inline void accumulate(T* acc, const T* v, const T* mt, int64_t n, int64_t ld, i
   }
 }
 
+using v8 = float __attribute__((vector_size(32)));
+// Four named vectors (NAME0..NAME3) from / to 32 floats at P: named variables
+// stay in registers where an array of vectors spilled (and no function returns
+// a vector, which changes the ABI between the baseline and AVX builds).
+#define V8_LOAD4(NAME, P)                               \
+  do {                                                  \
+    __builtin_memcpy(&NAME##0, (P), sizeof(v8));        \
+    __builtin_memcpy(&NAME##1, (P) + 8, sizeof(v8));    \
+    __builtin_memcpy(&NAME##2, (P) + 16, sizeof(v8));   \
+    __builtin_memcpy(&NAME##3, (P) + 24, sizeof(v8));   \
+  } while (0)
+#define V8_STORE4(P, NAME)                              \
+  do {                                                  \
+    __builtin_memcpy((P), &NAME##0, sizeof(v8));        \
+    __builtin_memcpy((P) + 8, &NAME##1, sizeof(v8));    \
+    __builtin_memcpy((P) + 16, &NAME##2, sizeof(v8));   \
+    __builtin_memcpy((P) + 24, &NAME##3, sizeof(v8));   \
+  } while (0)
+
 // float32: the block of 32 outputs as four 8-wide vectors (GCC vector types,
 // so they stay in registers: the array above spilled to the stack and every
 // j went through a store and a reload).
 template <>
 inline void accumulate<float>(float* acc, const float* v, const float* mt, int64_t n, int64_t ld, int64_t k0,
                               int64_t k1) {
-  using v8 = float __attribute__((vector_size(32)));
-  auto load = [](const float* p) {
-    v8 r;
-    __builtin_memcpy(&r, p, sizeof r);
-    return r;
-  };
   int64_t k = k0;
   for (; k + 32 <= k1; k += 32) {
-    v8 a0 = load(acc + k), a1 = load(acc + k + 8), a2 = load(acc + k + 16), a3 = load(acc + k + 24);
+    v8 a0, a1, a2, a3, r0, r1, r2, r3;
+    V8_LOAD4(a, acc + k);
     for (int64_t j = 0; j < n; ++j) {
       const v8 vj = v8{} + v[j];
-      const float* row = mt + j * ld + k;
-      a0 += vj * load(row);
-      a1 += vj * load(row + 8);
-      a2 += vj * load(row + 16);
-      a3 += vj * load(row + 24);
+      V8_LOAD4(r, mt + j * ld + k);
+      a0 += vj * r0;
+      a1 += vj * r1;
+      a2 += vj * r2;
+      a3 += vj * r3;
     }
-    __builtin_memcpy(acc + k, &a0, sizeof a0);
-    __builtin_memcpy(acc + k + 8, &a1, sizeof a1);
-    __builtin_memcpy(acc + k + 16, &a2, sizeof a2);
-    __builtin_memcpy(acc + k + 24, &a3, sizeof a3);
+    V8_STORE4(acc + k, a);
   }
   for (int64_t j = 0; j < n && k < k1; ++j) {
     const float vj = v[j];
@@ -146,21 +157,14 @@ inline void accumulate<float>(float* acc, const float* v, const float* mt, int64
 // idle waiting on latency).
 inline void accumulate2(float* acc_a, float* acc_b, const float* va, const float* vb, const float* mt, int64_t n,
                         int64_t ld, int64_t k1) {
-  using v8 = float __attribute__((vector_size(32)));
-  auto load = [](const float* p) {
-    v8 r;
-    __builtin_memcpy(&r, p, sizeof r);
-    return r;
-  };
-  auto store = [](float* p, const v8& r) { __builtin_memcpy(p, &r, sizeof r); };
   int64_t k = 0;
   for (; k + 32 <= k1; k += 32) {
-    v8 a0 = load(acc_a + k), a1 = load(acc_a + k + 8), a2 = load(acc_a + k + 16), a3 = load(acc_a + k + 24);
-    v8 b0 = load(acc_b + k), b1 = load(acc_b + k + 8), b2 = load(acc_b + k + 16), b3 = load(acc_b + k + 24);
+    v8 a0, a1, a2, a3, b0, b1, b2, b3, r0, r1, r2, r3;
+    V8_LOAD4(a, acc_a + k);
+    V8_LOAD4(b, acc_b + k);
     for (int64_t j = 0; j < n; ++j) {
       const v8 xa = v8{} + va[j], xb = v8{} + vb[j];
-      const float* row = mt + j * ld + k;
-      const v8 r0 = load(row), r1 = load(row + 8), r2 = load(row + 16), r3 = load(row + 24);
+      V8_LOAD4(r, mt + j * ld + k);
       a0 += xa * r0;
       a1 += xa * r1;
       a2 += xa * r2;
@@ -170,8 +174,8 @@ inline void accumulate2(float* acc_a, float* acc_b, const float* va, const float
       b2 += xb * r2;
       b3 += xb * r3;
     }
-    store(acc_a + k, a0), store(acc_a + k + 8, a1), store(acc_a + k + 16, a2), store(acc_a + k + 24, a3);
-    store(acc_b + k, b0), store(acc_b + k + 8, b1), store(acc_b + k + 16, b2), store(acc_b + k + 24, b3);
+    V8_STORE4(acc_a + k, a);
+    V8_STORE4(acc_b + k, b);
   }
   if (k < k1) {  // the columns past the last whole block, one row at a time
     accumulate(acc_a, va, mt, n, ld, k, k1);
