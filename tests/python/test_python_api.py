@@ -586,11 +586,11 @@ def test_save_load_inspect(tmp_path, mlp, mlp_dyn):
 
 def test_context_memory_limits(mlp_dyn):
     engine = mlp_dyn.engine
-    x = np.zeros((6, 16), np.float32)  # 384 bytes: the largest tensor at this shape
-    engine.create_context(max_tensor_bytes=384).run({"x": x})
-    with pytest.raises(dynrt.OutOfMemory, match=r"tensor 'x' would be 6x16 \(384 bytes\), over "
-                                                 r"ContextOptions::max_tensor_bytes = 383"):
-        engine.create_context(max_tensor_bytes=383).run({"x": x})
+    x = np.zeros((6, 16), np.float32)  # the largest tensor at this shape: the hidden layer, 6x32 floats
+    engine.create_context(max_tensor_bytes=768).run({"x": x})
+    with pytest.raises(dynrt.OutOfMemory, match=r"tensor '\w+' would be 6x32 \(768 bytes\), over "
+                                                 r"ContextOptions::max_tensor_bytes = 767"):
+        engine.create_context(max_tensor_bytes=767).run({"x": x})
     with pytest.raises(dynrt.OutOfMemory, match="over ContextOptions::max_arena_bytes = 1$"):
         engine.create_context(max_arena_bytes=1).run({"x": x})
 
