@@ -117,6 +117,18 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
   if (p.data_location() == onnx::TensorProto::EXTERNAL) return read_external(p, label, base_dir, dtype, dims, bytes);
   if (p.has_raw_data() && p.raw_data().size() != bytes)
     invalid(label + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, expected " + std::to_string(bytes));
+  if (!p.has_raw_data() && n > 0) {  // the typed field must hold every element before anything is allocated
+    int64_t held = 0;
+    switch (dtype) {
+      case DType::kFloat32: held = p.float_data_size(); break;
+      case DType::kFloat64: held = p.double_data_size(); break;
+      case DType::kInt64: held = p.int64_data_size(); break;
+      case DType::kUInt64: case DType::kUInt32: held = p.uint64_data_size(); break;
+      default: held = p.int32_data_size(); break;
+    }
+    if (static_cast<size_t>(held) != n)
+      invalid(label + ": holds " + std::to_string(held) + " elements, its dims say " + std::to_string(n));
+  }
   Tensor t(dtype, dims);
   if (p.has_raw_data()) {
     if (bytes) std::memcpy(t.data(), p.raw_data().data(), bytes);

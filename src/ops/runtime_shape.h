@@ -19,6 +19,10 @@ inline constexpr int64_t kRuntimeDimMax = int64_t{1} << 40;
 // `rank` fresh symbols (bounded by ub) for an output whose dims are decided
 // by input values at run time.
 inline std::vector<Expr> runtime_dims(InferContext& c, size_t rank, Expr ub = Expr::constant(kRuntimeDimMax)) {
+  // Before making any symbol: a shape input of 2^28 elements once made 2^28 symbols (fuzz_model timeout).
+  if (rank > static_cast<size_t>(kMaxRank))
+    c.unsupported("an output of rank " + std::to_string(rank) + " (tensors of rank above " + std::to_string(kMaxRank) +
+                  " are not supported)");
   std::vector<Expr> out;
   for (size_t i = 0; i < rank; ++i) out.push_back(c.new_data_dependent_symbol(c.node().op + "_dim", ub));
   return out;

@@ -33,10 +33,14 @@ void infer_size(InferContext& c) {
 }
 
 void infer_reshape(InferContext& c) {
+  if (c.dtype(1) != DType::kInt64) c.fail("the target shape must be int64, not " + std::string(dtype_name(c.dtype(1))));
   auto target = c.values(1);
   if (!target) {
     // Target computed at run time: the rank is its length, the dims come at run time.
-    c.set_output(0, c.dtype(0), runtime_dims(c, static_length(c, 1, "the target shape")));
+    const size_t rank = static_length(c, 1, "the target shape");
+    // A scalar has no run-time dim through which to check the count later: check it here.
+    if (rank == 0) c.require_equal(product(c.shape(0)), Expr::constant(1), "reshape to a scalar: element count");
+    c.set_output(0, c.dtype(0), runtime_dims(c, rank));
     return;
   }
   c.set_output(0, c.dtype(0), shapefn::reshape(c, c.shape(0), *target, shapefn::ReshapeAttrs::parse(c)));

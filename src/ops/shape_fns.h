@@ -39,6 +39,14 @@ template <class T> T product_of(const std::vector<T>& dims) {
   for (const T& d : dims) p = p * d;
   return p;
 }
+// Run-time dims come from tensor values: their product may not fit (Expr arithmetic checks itself).
+inline int64_t product_of(const std::vector<int64_t>& dims) {
+  int64_t p = 1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(p, d, &p))
+      throw Error(ErrorCode::kInvalidInput, "the dims " + dims_str(dims) + " have more elements than int64 can count");
+  return p;
+}
 inline std::string text(const InferContext& c, const std::vector<Expr>& dims) { return shape_str(dims, &c.names()); }
 inline std::string text(const RunShapeContext&, const std::vector<int64_t>& dims) { return dims_str(dims); }
 inline std::string text(const Expr& d) { return d.str(); }

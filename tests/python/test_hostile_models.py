@@ -258,3 +258,53 @@ def test_rank_beyond_8_is_unsupported_by_name(tmp_path):
     m.ir_version = 8
     p = build(m, tmp_path)
     assert p.returncode == 1 and "error (unsupported): tensor 'x' has rank 9; dynrt supports up to 8" in p.stderr, p.stderr
+
+
+def test_an_initializer_is_checked_against_its_typed_data_before_allocation(tmp_path):
+    # dims of 2^40 floats with one value in float_data: 4 TiB was allocated before the count was
+    # compared (found by fuzz_model under ASan).
+    t = onnx.TensorProto(name="W", data_type=T.FLOAT, dims=[1 << 20, 1 << 20])
+    t.float_data.append(1.0)
+    g = h.make_graph([h.make_node("Add", ["x", "W"], ["y"])], "g", [h.make_tensor_value_info("x", T.FLOAT, [1])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [t])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = build(m, tmp_path)
+    assert p.returncode == 1 and "tensor 'W': holds 1 elements, its dims say 1099511627776" in p.stderr, p.stderr
+
+
+def test_a_reshape_target_whose_product_overflows_is_an_error(tmp_path):
+    # Target dims read at run time whose product overflows int64 (signed overflow under UBSan, found
+    # by fuzz_model): now an error naming the dims.
+    d = h.make_tensor_value_info("d", T.FLOAT, [2, 4])
+    s = h.make_tensor_value_info("s", T.INT64, [2])
+    engine = harness.build_engine(one_node_model(h.make_node("Reshape", ["d", "s"], ["y"]), [d, s]), tmp_path)
+    np.savez(tmp_path / "in.npz", d=np.zeros((2, 4), np.float32), s=np.array([1108152025344, 16843009], np.int64))
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", check=False)
+    assert p.returncode == 1 and "have more elements than int64 can count" in p.stderr, p.stderr
+
+
+def test_reshape_checks_its_target_type_and_a_scalar_count(tmp_path):
+    # Reshape(x, x) with x float32 [0]: the empty float target made a scalar output whose count
+    # was never checked, and the copy read 4 bytes from an empty input (fuzz_model, UBSan).
+    g = h.make_graph([h.make_node("Reshape", ["x", "x"], ["y"])], "g", [h.make_tensor_value_info("x", T.FLOAT, [0])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = build(m, tmp_path)
+    assert p.returncode == 1 and "the target shape must be int64, not float32" in p.stderr, p.stderr
+
+
+def test_a_shape_input_longer_than_8_is_refused_before_making_symbols(tmp_path):
+    # Reshape to a run-time target of 2^28 elements made 2^28 symbols (a 60 s build; fuzz_model
+    # timeout): the length is checked first.
+    inits = [onnx.numpy_helper.from_array(np.array(v, np.int64), n) for n, v in (("z", 1 << 28), ("one", 1))]
+    nodes = [h.make_node("Shape", ["x"], ["sh"]), h.make_node("ReduceSum", ["sh"], ["n"], keepdims=0),
+             h.make_node("Sub", ["z", "n"], ["lim"]), h.make_node("Range", ["n", "lim", "one"], ["r"]),
+             h.make_node("Reshape", ["x", "r"], ["y"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = build(m, tmp_path)
+    assert p.returncode == 1 and "tensors of rank above 8 are not supported" in p.stderr, p.stderr
