@@ -2,7 +2,7 @@
 one run on the same machine (the H200 of the device tool).
 
     python3 benchmarks/bench_gpu.py --dynrt .cache/devbin/dynrt --out OUTDIR [--precision fp16]
-        [--models resnet50,bert_base] [--iterations 50] [--static]
+        [--models resnet50,bert_base] [--iterations 50] [--static] [--untuned]
 
 Models are built in PyTorch (torchvision ResNet-50, transformers BERT-base,
 random weights) and exported once to ONNX (fp32); dynrt builds ONE engine per
@@ -12,7 +12,8 @@ shape with inputs and outputs in GPU memory (`dynrt bench --io device`).
 The peers run the same torch model in the same precision on the same shapes.
 Every figure is the median wall time of one inference (launch + GPU work +
 synchronize) over --iterations runs after warm-up. --static also builds an
-engine for exactly each shape (dynamic-vs-static). Writes OUTDIR/bench_gpu.json,
+engine for exactly each shape (dynamic-vs-static); --untuned also times the range
+engine built without tuning (--no-tune). Writes OUTDIR/bench_gpu.json,
 bench_gpu.md and bench_gpu.png.
 """
 from __future__ import annotations
@@ -95,6 +96,8 @@ def main():
     ap.add_argument("--models", default="resnet50,bert_base")
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--static", action="store_true")
+    ap.add_argument("--untuned", action="store_true",
+                    help="also build the range engine with --no-tune and time it (what tuning gains)")
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--profile", action="store_true", help="per-op time of dynrt at each shape; no peers")
     a = ap.parse_args()
@@ -164,6 +167,12 @@ def main():
                     if compile_first_s is None:
                         compile_first_s = time.time() - t0
                     row["compile_ms"] = median_ms(lambda: compiled(*args), a.iterations)
+            if a.untuned:
+                ue = work / f"{name}.untuned.engine"
+                if not ue.exists():
+                    dynrt(a.dynrt, "build", onnx_path, "-o", ue, *dims, "--device", "cuda", "--precision", a.precision,
+                          "--no-tune")
+                row["untuned_ms"] = bench_engine(a.dynrt, ue, shape_arg(s), a.iterations)["median_ms"]
             if a.static:
                 se = work / f"{name}.static.engine"
                 dynrt(a.dynrt, "build", onnx_path, "-o", se, *static_dims(s), "--device", "cuda", "--precision", a.precision)
@@ -181,12 +190,12 @@ def main():
     def f(v, fmt=".3f"):
         return format(v, fmt) if v is not None else "-"
     lines = ["| model | shape | dynrt ms | eager ms | torch.compile ms | eager/dynrt | compile/dynrt | static ms | "
-             "dynamic/static | dynrt device MB |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "dynamic/static | untuned ms | dynrt device MB |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         d, e, c, st = r["dynrt_ms"], r["eager_ms"], r.get("compile_ms"), r.get("static_ms")
         lines.append(f"| {r['model']} | {r['shape']} | {f(d)} | {f(e)} | {f(c)} | {f(e / d, '.2f')} | "
                      f"{f(c / d if c else None, '.2f')} | {f(st)} | {f(d / st if st else None)} | "
-                     f"{r['dynrt_device_mb']:.0f} |")
+                     f"{f(r.get('untuned_ms'))} | {r['dynrt_device_mb']:.0f} |")
     (out / "bench_gpu.md").write_text("\n".join(lines) + "\n\n" + json.dumps(meta, indent=1) + "\n")
     print("\n".join(lines))
     try:

@@ -34,6 +34,7 @@ for step in ${what//,/ }; do
   case $step in
     cuda)  # the GPU kernels op by op (each test checks the op ran on cuda)
       python3 -m pytest -q -n 16 -p no:cacheprovider tests/python/test_cuda.py tests/python/test_cuda_elementwise.py tests/python/test_cuda_fusion.py \
+        tests/python/test_cuda_tuning.py \
         2>&1 | tee "$out/test_cuda.log" | grep -E "FAILED|passed|failed" || rc=1 ;;
     ops)  # every op test with the engines on cuda,cpu (failures stream to ops.log as they happen)
       DYNRT_TEST_PROVIDERS=cuda,cpu python3 -m pytest -v -n 16 -p no:cacheprovider tests/python/test_ops_*.py \

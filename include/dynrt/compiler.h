@@ -33,6 +33,8 @@ struct Profile {
 
 enum class Precision { kFp32, kFp16, kBf16 };
 
+enum class Tuning { kOff, kOpt, kRange };
+
 struct BuildConfig {
   std::vector<Profile> profiles;  // may be empty for fully static models
   // Relations between dimensions, e.g. "seq_b == seq_a", "dec = 2*enc".
@@ -41,6 +43,15 @@ struct BuildConfig {
   // that supports it. A provider not available here is a build error.
   std::vector<std::string> providers = {"cpu"};
   Precision precision = Precision::kFp32;
+  // GPU providers: after the kernels are made, run the engine at each
+  // profile's opt shape (kRange: also at min, max and two shapes between
+  // each) and keep the fastest of the kernels' alternatives for those exact
+  // shapes (cuBLASLt's candidate algorithms for each GEMM, timed); every
+  // other shape takes cuBLASLt's heuristic pick. The CPU has nothing to tune.
+  Tuning tune = Tuning::kOpt;
+  // A file keeping those timings between builds (trtexec's timing cache): read
+  // when it exists, written after the build; equal problems are timed once.
+  std::string timing_cache;
   std::function<void(const std::string&)> progress;  // build progress messages
 };
 

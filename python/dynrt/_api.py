@@ -379,7 +379,7 @@ def _as_input(x) -> Input:
 
 def compile(model, inputs: Sequence[Input] | None = None, *, device="cpu", precision=None, ir: str = "aot",
             enabled_precisions: Iterable | None = None, dims: dict | None = None, relations: Sequence[str] = (),
-            threads: int = 0, **options):
+            threads: int = 0, tune: bool | str = True, timing_cache_path: str | None = None, **options):
     """Builds an engine for `model` (an ONNX path, bytes or ModelProto, a torch.nn.Module, or a
     torch.export.ExportedProgram) valid for every shape the Inputs allow, and returns it as a
     callable module.
@@ -390,7 +390,10 @@ def compile(model, inputs: Sequence[Input] | None = None, *, device="cpu", preci
     builds now; "jit" (also "torch_compile") builds on the first call and widens its range when a
     call falls outside it (dynrt.JitModule; options max_dim, dynamic_dims). dims: ranges of named
     dimensions of an ONNX model, {"batch": (1, 8, 32)}. relations: extra constraints between
-    dimensions ("seq == 2*half")."""
+    dimensions ("seq == 2*half"). tune: on a GPU, time the GEMMs' candidate algorithms at the opt shape
+    and keep the fastest there (True or "opt", the default), also at min, max and between ("range"), or
+    not (False or "off"); timing_cache_path: a file keeping those timings between builds, as in
+    Torch-TensorRT."""
     mode = {"aot": "aot", "dynamo": "aot", "default": "aot", "jit": "jit", "torch_compile": "jit"}.get(ir)
     if mode is None:
         raise _C.InvalidConfig(f"ir '{ir}': expected 'aot' or 'jit' (or Torch-TensorRT's 'dynamo', 'torch_compile')")
@@ -406,7 +409,8 @@ def compile(model, inputs: Sequence[Input] | None = None, *, device="cpu", preci
         unknown = sorted(set(options) - {"max_dim", "dynamic_dims", "dim_names", "dim_limits"})
         if unknown:
             raise _C.InvalidConfig(f"unknown options for ir='jit': {unknown}")
-        return JitModule(model, inputs=inputs, device=device, precision=prec, threads=threads, **options)
+        return JitModule(model, inputs=inputs, device=device, precision=prec, threads=threads, tune=tune,
+                         timing_cache_path=timing_cache_path, **options)
     if options:
         raise _C.InvalidConfig(f"unknown options for ir='aot': {sorted(options)}")
     if _is_torch_module(model):
@@ -418,8 +422,15 @@ def compile(model, inputs: Sequence[Input] | None = None, *, device="cpu", preci
     else:
         data = _model_bytes(model)
     profiles, rels = _profile_for_onnx(data, inputs, dims)
-    engine = Engine(_C.build(data, profiles, list(rels) + list(relations), providers, prec))
+    engine = Engine(_C.build(data, profiles, list(rels) + list(relations), providers, prec, tune=_tune_mode(tune),
+                             timing_cache=str(timing_cache_path or "")))
     return CompiledModule(engine, threads=threads)
+
+
+def _tune_mode(tune) -> str:
+    if tune is True or tune is False:
+        return "opt" if tune else "off"
+    return str(tune)
 
 
 def _is_torch_module(model) -> bool:

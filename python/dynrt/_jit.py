@@ -10,7 +10,7 @@ from typing import Sequence
 
 from . import _C
 from ._api import CompiledModule, Engine, Input, _is_torch_module, _model_bytes, _profile_for_onnx, _providers, \
-    dtype_name
+    _tune_mode, dtype_name
 
 
 def _pow2(v: int) -> int:
@@ -32,8 +32,11 @@ class JitModule:
 
     def __init__(self, model, inputs: Sequence[Input] | None = None, *, device="cpu", precision="fp32",
                  threads: int = 0, max_dim: int = 1 << 16, dynamic_dims: dict | None = None,
-                 dim_names: Sequence[Sequence[str | None]] | None = None, dim_limits: dict | None = None):
+                 dim_names: Sequence[Sequence[str | None]] | None = None, dim_limits: dict | None = None,
+                 tune: bool | str = True, timing_cache_path: str | None = None):
         self.model = model
+        self.tune = tune
+        self.timing_cache_path = str(timing_cache_path or "")
         self.device = device
         self.precision = precision
         self.threads = threads
@@ -231,7 +234,8 @@ class JitModule:
         else:
             data = self._onnx
         profiles, rels = _profile_for_onnx(data, inputs, None)
-        engine = Engine(_C.build(data, profiles, rels, _providers(self.device), self.precision))
+        engine = Engine(_C.build(data, profiles, rels, _providers(self.device), self.precision, tune=_tune_mode(self.tune),
+                                 timing_cache=self.timing_cache_path))
         self._module = CompiledModule(engine, threads=self.threads)
         self.builds += 1
         self.compile_seconds += time.perf_counter() - t0

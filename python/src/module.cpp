@@ -104,8 +104,13 @@ using DimTriple = std::tuple<int64_t, int64_t, int64_t>;
 
 std::shared_ptr<Engine> build_py(nb::bytes model, const std::vector<std::pair<std::map<std::string, ShapeTriple>, std::map<std::string, DimTriple>>>& profiles,
                               const std::vector<std::string>& relations, const std::vector<std::string>& providers,
-                              const std::string& precision) {
+                              const std::string& precision, const std::string& tune, const std::string& timing_cache) {
   BuildConfig cfg;
+  if (tune == "off") cfg.tune = Tuning::kOff;
+  else if (tune == "opt") cfg.tune = Tuning::kOpt;
+  else if (tune == "range") cfg.tune = Tuning::kRange;
+  else throw Error(ErrorCode::kInvalidConfig, "tune '" + tune + "': expected 'off', 'opt' or 'range' (or True/False)");
+  cfg.timing_cache = timing_cache;
   for (const auto& [inputs, dims] : profiles) {
     Profile p;
     for (const auto& [name, s] : inputs) p.inputs[name] = InputShapes{std::get<0>(s), std::get<1>(s), std::get<2>(s)};
@@ -226,7 +231,7 @@ NB_MODULE(_C, m) {
       });
 
   m.def("build", &build_py, nb::arg("model"), nb::arg("profiles"), nb::arg("relations"), nb::arg("providers"),
-        nb::arg("precision"));
+        nb::arg("precision"), nb::arg("tune") = "opt", nb::arg("timing_cache") = "");
   m.def("load", &Engine::load, nb::arg("path"));
   m.def("model_inputs", [](nb::bytes model) { return infos(model_inputs_from_bytes(std::string(model.c_str(), model.size()))); });
 }

@@ -18,6 +18,7 @@
 namespace dynrt {
 
 class ProviderStream;
+class TimingCache;
 
 struct KernelState {
   virtual ~KernelState() = default;
@@ -41,6 +42,10 @@ struct KernelContext {
   KernelState* state = nullptr;        // from Kernel::prepare for this shape
   OutputAllocator* allocator = nullptr;  // set for nodes with outputs sized while running
   ProviderStream* stream = nullptr;      // the context's queue on this node's provider (null on the CPU)
+  // Set while the builder tunes the engine (BuildConfig::tune): prepare() may
+  // time its alternatives for this shape on `stream` (the measurements go
+  // through this cache) and keep the winner for Kernel::tuning().
+  TimingCache* tuning = nullptr;
 
   const TensorView& in(size_t i) const { return inputs[i]; }
   bool has_in(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::kUndefined; }
@@ -59,6 +64,10 @@ class Kernel {
   // blocking parameters). Inputs and outputs carry dims; data may be null.
   virtual std::unique_ptr<KernelState> prepare(const KernelContext&) const { return nullptr; }
   virtual void run(KernelContext& ctx) const = 0;
+  // What tuning chose, stored in the engine as the node's "dynrt.tuned"
+  // attribute; the kernel's factory reads it back (KernelInit::tuned()).
+  // Empty: nothing tuned.
+  virtual std::vector<int64_t> tuning() const { return {}; }
 };
 
 // A kernel defined by a lambda over KernelContext: for ops with no per-shape state.

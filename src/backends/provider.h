@@ -83,6 +83,9 @@ class DYNRT_INTERNAL ExecutionProvider {
 
   // The layout its layout-sensitive kernels prefer for activations.
   virtual ir::Layout preferred_layout() const { return ir::Layout::kRowMajor; }
+  // True when some of its kernels time alternatives while the builder tunes
+  // (KernelContext::tuning): the builder then runs the tuning shapes.
+  virtual bool tunes() const { return false; }
   // Its own lowering and fusion passes, run in order after partitioning.
   virtual std::vector<ProviderPass> passes() const { return {}; }
 

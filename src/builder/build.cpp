@@ -1,12 +1,14 @@
 // The build pipeline: import -> profiles -> symbolic inference (folding as it
 // goes) -> generic passes -> partition over the providers -> each provider's
-// own passes -> guard check at each profile's opt -> engine.
+// own passes -> guard check at each profile's opt -> kernels -> tuning (GPU
+// providers) -> engine.
 #include "builder/build.h"
 
 #include "builder/partition.h"
 #include "builder/precision.h"
 #include "builder/profiles.h"
 #include "builder/schedule.h"
+#include "builder/tune.h"
 #include "onnx/importer.h"
 #include "passes/pass.h"
 #include "shape/infer.h"
@@ -80,6 +82,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   impl->graph = std::move(graph);
   progress("creating kernels for " + std::to_string(impl->graph.nodes.size()) + " nodes");
   impl->finalize();
+  tune_engine(*impl, impl, cfg);
   return impl;
 }
 

@@ -202,7 +202,7 @@ Plan& ContextImpl::plan_for(const std::vector<std::vector<int64_t>>& shapes) {
     key.push_back(-1);
   }
   if (Plan* p = cache.find(key)) return *p;
-  Plan* p = cache.insert(key, make_plan(*e, shapes, max_tensor_bytes, streams));
+  Plan* p = cache.insert(key, make_plan(*e, shapes, max_tensor_bytes, streams, tuning));
   ++plans_created;
   return *p;
 }

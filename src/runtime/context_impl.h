@@ -58,10 +58,11 @@ class PlanCache {
 // Plan for these input shapes (one per graph input, in order). Throws
 // kShapeOutOfRange naming the input, dimension and range at fault.
 // `streams`: the context's queue per provider (null entries for the CPU),
-// handed to the kernels' prepare.
+// handed to the kernels' prepare, as is `tuning` (KernelContext::tuning).
 std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
                                 int64_t max_tensor_bytes,
-                                std::span<const std::unique_ptr<ProviderStream>> streams);
+                                std::span<const std::unique_ptr<ProviderStream>> streams,
+                                TimingCache* tuning = nullptr);
 
 // DYNRT_PROFILE=1: time every kernel and print a per-op table when the context
 // is destroyed (for performance work; off by default, no cost when off),
@@ -95,6 +96,9 @@ struct ContextImpl {
   std::vector<std::unique_ptr<ProviderStream>> streams;  // per provider; null where work is synchronous
   RunStats stats;
   bool capture_graphs = true;
+  // Set by the builder while it tunes the engine (builder/tune.cpp): kernels
+  // prepare with KernelContext::tuning.
+  TimingCache* tuning = nullptr;
   uint64_t arena_generation = 0;  // bumped when an arena is reallocated
 
   // A run of consecutive kernels on one provider that can be recorded once

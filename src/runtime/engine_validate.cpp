@@ -34,6 +34,13 @@ bool as_onnx_form(const ir::Graph& g, ir::Node& n, const std::string& label,
   for (const auto& [name, a] : n.attrs) {
     if (name.rfind("dynrt.", 0) != 0) continue;
     lowered = true;
+    // The kernel's tuned choices: hints it checks before use (a GEMM's
+    // algorithm goes through cublasLtMatmulAlgoCheck), bounded here.
+    if (name == "dynrt.tuned") {
+      if (a.type != ir::Attribute::Type::kInts || a.ints.size() > 4096)
+        corrupt(label + ": 'dynrt.tuned' is not a list of at most 4096 integers");
+      continue;
+    }
     if (form_preserving(name)) continue;
     // Only these change the shapes a node reads, and only on the nodes whose
     // kernels check them; any other dynrt.* attribute is not one dynrt writes.

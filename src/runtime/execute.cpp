@@ -154,6 +154,7 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
     ctx.outputs = out_views;
     ctx.binding = binding;
     ctx.stream = streams[static_cast<size_t>(n.provider)].get();
+    ctx.tuning = tuning;
     RunAllocator allocator{*this, n, &provider, views, out_views, binding};
     if (dyn) ctx.allocator = &allocator;
     if (pending && e->schemas[k]->run_shape) {

@@ -107,7 +107,8 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
 }  // namespace
 
 std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
-                                int64_t max_tensor_bytes, std::span<const std::unique_ptr<ProviderStream>> streams) {
+                                int64_t max_tensor_bytes, std::span<const std::unique_ptr<ProviderStream>> streams,
+                                TimingCache* tuning) {
   const ir::Graph& g = e.graph;
   auto plan = std::make_unique<Plan>();
   plan->binding = bind_symbols(e, shapes);
@@ -177,6 +178,7 @@ std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vect
     ctx.outputs = outs;
     ctx.binding = plan->binding;
     ctx.stream = streams[static_cast<size_t>(n.provider)].get();
+    ctx.tuning = tuning;
     plan->states[k] = e.kernels[k]->prepare(ctx);
   }
   return plan;

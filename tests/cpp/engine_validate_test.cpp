@@ -151,5 +151,28 @@ TEST(EngineValidate, AnUnknownLoweringAttributeIsCorruptNotUnchecked) {
   EXPECT_THROW(validate(g), Error);
 }
 
+TEST(EngineValidate, TunedChoicesMustBeABoundedIntegerList) {
+  // "dynrt.tuned" holds a kernel's tuned choices (builder/tune.cpp); the kernel checks them before
+  // use, validation only their type and count.
+  ir::Graph g = bf16_conv_chain();
+  ir::Attribute a;
+  a.type = ir::Attribute::Type::kInts;
+  a.ints = {1, 2, 3};
+  g.nodes[0].attrs["dynrt.tuned"] = a;
+  EXPECT_NO_THROW(validate(g));
+  a.ints.assign(4097, 1);
+  g.nodes[0].attrs["dynrt.tuned"] = a;
+  EXPECT_THROW(validate(g), Error);
+  a.type = ir::Attribute::Type::kString;
+  a.s = "x";
+  g.nodes[0].attrs["dynrt.tuned"] = a;
+  try {
+    validate(g);
+    FAIL() << "a string 'dynrt.tuned' passed validation";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'dynrt.tuned' is not a list"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace dynrt::testing

@@ -694,3 +694,15 @@ def test_data_dependent_output_shape():
     assert torch.equal(idx, torch.nonzero(x > 0)) and torch.equal(doubled, x * 2)
     idx_np, _ = m(x.numpy())
     assert type(idx_np) is np.ndarray and np.array_equal(idx_np, torch.nonzero(x > 0).numpy())
+
+
+def test_tuning_options(mlp, mlp_onnx, tmp_path):
+    # Accepted on any device (the CPU has nothing to tune: no cache file is written); a bad mode is an error.
+    cache = tmp_path / "timing.cache"
+    x = torch.randn(3, 16)
+    for tune in (True, False, "opt", "range", "off"):
+        m = dynrt.compile(mlp_onnx, dims={"batch": (1, 2, 4)}, tune=tune, timing_cache_path=cache)
+        close(m(x), eager(mlp, x))
+    assert not cache.exists()
+    with pytest.raises(dynrt.InvalidConfig, match="tune 'fast': expected 'off', 'opt' or 'range'"):
+        dynrt.compile(mlp_onnx, dims={"batch": (1, 2, 4)}, tune="fast")

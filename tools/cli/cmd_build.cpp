@@ -14,10 +14,10 @@ namespace {
 
 struct BuildArgs {
   Common common;
-  std::string model, onnx, output, providers, device, precision;
+  std::string model, onnx, output, providers, device, precision, timing_cache, tune;
   std::vector<std::string> min_shapes, opt_shapes, max_shapes, dims, relations;
   int profiles = 0;
-  bool fp16 = false, bf16 = false;
+  bool fp16 = false, bf16 = false, no_tune = false;
 };
 
 DimRange parse_dim_range(const std::string& name, const std::string& range, const std::string& text) {
@@ -100,6 +100,11 @@ void run_build(const CLI::App& cmd, const BuildArgs& a) {
   if (!a.precision.empty()) cfg.precision = parse_precision(a.precision);
   if (a.fp16) cfg.precision = Precision::kFp16;
   if (a.bf16) cfg.precision = Precision::kBf16;
+  if (a.no_tune && !a.tune.empty()) throw UsageError("give --tune or --no-tune, not both");
+  if (a.no_tune || a.tune == "off") cfg.tune = Tuning::kOff;
+  else if (a.tune == "range") cfg.tune = Tuning::kRange;
+  else if (!a.tune.empty() && a.tune != "opt") throw UsageError("bad --tune '" + a.tune + "': expected off, opt or range");
+  cfg.timing_cache = a.timing_cache;
   bool line_open = false;
   cfg.progress = progress_for(a.common.level(), line_open);
   auto t0 = std::chrono::steady_clock::now();
@@ -137,6 +142,13 @@ void add_build(CLI::App& app) {
                   "MatMul/Gemm/Conv on CPUs with AVX512-BF16 or AMX)");
   cmd->add_flag("--fp16", a->fp16, "= --precision fp16");
   cmd->add_flag("--bf16", a->bf16, "= --precision bf16");
+  cmd->add_option("--timing-cache,--timingCacheFile", a->timing_cache,
+                  "GPU: keep the tuning's timings in this file (read if it exists, then updated), so rebuilds "
+                  "do not time again");
+  cmd->add_option("--tune", a->tune,
+                  "GPU: time the GEMMs' candidate algorithms and keep the fastest at each profile's opt shape "
+                  "(opt, the default), also at min, max and between (range), or not (off)");
+  cmd->add_flag("--no-tune", a->no_tune, "= --tune off");
   add_verbosity(*cmd, a->common);
   refuse_flags_as_values(*cmd);
   cmd->callback([cmd, a] { run_build(*cmd, *a); });

@@ -31,7 +31,9 @@ class MatMulKernel : public Kernel {
   explicit MatMulKernel(const KernelInit& init)
       : label_(init.label()),
         relu_(init.attr_string("dynrt.activation", "") == "Relu"),
-        gelu_(init.attr_string("dynrt.activation", "") == "Gelu") {}
+        gelu_(init.attr_string("dynrt.activation", "") == "Gelu"),
+        tuning_(init.attr_ints("dynrt.tuned")) {}
+  std::vector<int64_t> tuning() const override { return tuning_.serialize(); }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &A = c.in(0), &B = c.in(1), &Y = c.out(0);
@@ -68,6 +70,7 @@ class MatMulKernel : public Kernel {
     g.bias = c.has_in(2);
     g.relu = relu_;
     g.gelu = gelu_;
+    g.residual = c.has_in(3);
     st->elem = dtype_size(A.dtype);
     if (b_batch == 1 && a_batch == batch) {  // one tall GEMM over all of A's rows
       g.m = batch * m;
@@ -93,7 +96,7 @@ class MatMulKernel : public Kernel {
       }
     }
     (void)Y;
-    st->gemm = std::make_unique<AlignedGemm>(s, g, label_);
+    st->gemm = std::make_unique<AlignedGemm>(s, g, label_, &tuning_, c.tuning);
     return st;
   }
 
@@ -134,6 +137,7 @@ class MatMulKernel : public Kernel {
  private:
   std::string label_;
   bool relu_, gelu_;
+  mutable GemmTuning tuning_;  // grows while the builder tunes
 };
 
 bool gemm_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
@@ -153,9 +157,11 @@ bool matmul_supported(const KernelInit& n) {
 
 class GemmKernel : public Kernel {
  public:
-  explicit GemmKernel(const KernelInit& init) : label_(init.label()), a_(GemmAttrs::parse(init)) {
+  explicit GemmKernel(const KernelInit& init)
+      : label_(init.label()), a_(GemmAttrs::parse(init)), tuning_(init.attr_ints("dynrt.tuned")) {
     has_c_ = init.has_input(2) && a_.beta != 0.f;
   }
+  std::vector<int64_t> tuning() const override { return tuning_.serialize(); }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &A = c.in(0), &B = c.in(1);
@@ -170,7 +176,8 @@ class GemmKernel : public Kernel {
     // A C of n elements broadcast along rows with beta 1 is the epilogue's bias.
     g.bias = has_c_ && a_.beta == 1.f && c.in(2).numel() == g.n && g.n > 1 &&
              (c.in(2).rank == 1 || (c.in(2).rank == 2 && c.in(2).dim(0) == 1));
-    return std::make_unique<AlignedGemm>(stream_of(c), g, label_);
+    g.residual = has_c_ && !g.bias;
+    return std::make_unique<AlignedGemm>(stream_of(c), g, label_, &tuning_, c.tuning);
   }
 
   void run(KernelContext& c) const override {
@@ -205,6 +212,7 @@ class GemmKernel : public Kernel {
   std::string label_;
   GemmAttrs a_;
   bool has_c_ = false;
+  mutable GemmTuning tuning_;
 };
 
 bool gemm_supported(const KernelInit& n) {

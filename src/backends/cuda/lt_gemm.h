@@ -7,8 +7,10 @@
 #pragma once
 
 #include <memory>
+#include <span>
 
 #include "backends/cuda/cuda_util.h"
+#include "backends/cuda/gemm_tuning.h"
 
 namespace dynrt::cuda {
 
@@ -20,15 +22,19 @@ struct GemmShape {
   bool bias = false;                                 // add a length-n vector to every row
   bool relu = false;                                 // then max(0, .)
   bool gelu = false;                                 // or GELU (cuBLASLt's tanh approximation)
+  bool residual = false;                             // run() is given a C (beta 1); for timing only
   DType dtype = DType::kFloat32;                     // of A, B, Y and the bias
   uint32_t alignment = 16;  // bytes every pointer passed to run() is aligned to
 };
 
 // A GEMM planned twice: for 16-byte-aligned pointers (the arenas' and most
 // callers'), and for any element-aligned ones (a caller's tensor slice, a
-// batch at an odd offset); run() takes the plan the pointers allow.
+// batch at an odd offset); run() takes the plan the pointers allow. The
+// aligned plan follows the node's tuning (gemm_tuning.h): `measure` set (the
+// builder is tuning), it times the candidates and adds the winner to `tuning`.
 struct AlignedGemm : KernelState {
-  AlignedGemm(Stream& s, GemmShape g, const std::string& label);
+  AlignedGemm(Stream& s, GemmShape g, const std::string& label, GemmTuning* tuning = nullptr,
+              TimingCache* measure = nullptr);
   // c: the buffer beta scales (null: y itself).
   void run(Stream& s, const void* a, const void* b, void* y, const void* bias, float alpha, float beta,
            const void* c = nullptr) const;
@@ -39,7 +45,8 @@ cudaDataType_t cuda_type(DType t);
 
 class LtGemm : public KernelState {
  public:
-  LtGemm(Stream& s, const GemmShape& shape, const std::string& label);
+  LtGemm(Stream& s, const GemmShape& shape, const std::string& label, GemmTuning* tuning = nullptr,
+         TimingCache* measure = nullptr);
   ~LtGemm() override;
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
@@ -49,6 +56,7 @@ class LtGemm : public KernelState {
 
  private:
   friend struct AlignedGemm;
+  GemmChoice measure(Stream& s, const GemmShape& g, std::span<const cublasLtMatmulHeuristicResult_t> candidates);
   std::string label_;
   uint32_t alignment_ = 16;
   cublasLtMatmulDesc_t op_ = nullptr;

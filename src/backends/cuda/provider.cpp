@@ -145,6 +145,7 @@ class CudaProvider final : public ExecutionProvider {
   }
   std::string name() const override { return "cuda"; }
   bool host_memory() const override { return false; }
+  bool tunes() const override { return true; }
   std::vector<ProviderPass> passes() const override {
     return {{"cuda.fuse_attention", fuse_attention},
             {"cuda.attention_layout", attention_layout},

@@ -12,6 +12,7 @@
 // linked into the C++ unit tests, which call dynrt_register_provider.
 #include "backends/testdev/testdev.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include <map>
 #include <mutex>
 
+#include "backends/timing_cache.h"
 #include "core/half.h"
 
 namespace dynrt::testdev {
@@ -27,6 +29,7 @@ namespace {
 constexpr unsigned char kScramble = 0x5A;
 
 std::atomic<int64_t> g_to_host{0}, g_from_host{0}, g_bytes{0}, g_live{0}, g_syncs{0}, g_replays{0};
+std::atomic<int64_t> g_tuned_choice{-1};
 std::mutex g_mu;
 std::map<const std::byte*, size_t> g_allocations;  // start -> bytes
 
@@ -255,9 +258,38 @@ void matmul(const Views& in, const Views& out) {
   store(Y, y);
 }
 
-std::unique_ptr<Kernel> make_matmul(const KernelInit&) {
-  return make_kernel([](KernelContext& c) { enqueue(c, matmul); });
-}
+// MatMul also stands for a kernel that tunes (the builder's tuning, tested
+// without a GPU): while tuning it "measures" each row count M it is prepared
+// for through the timing cache and keeps it; otherwise prepare() picks the
+// tuned M if this M was tuned, else -1 (counters().tuned_choice).
+class TuningMatMul : public Kernel {
+ public:
+  explicit TuningMatMul(const KernelInit& init) : tuned_(init.attr_ints("dynrt.tuned")) {}
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    const TensorView& A = c.in(0);
+    int64_t m = A.numel() / std::max<int64_t>(A.dim(A.rank - 1), 1);
+    std::lock_guard lock(mu_);
+    if (c.tuning) {
+      std::vector<int64_t> v;
+      if (!c.tuning->find("testdev matmul m" + std::to_string(m), &v)) c.tuning->put("testdev matmul m" + std::to_string(m), {m});
+      if (std::find(tuned_.begin(), tuned_.end(), m) == tuned_.end()) tuned_.push_back(m);
+    } else {
+      g_tuned_choice = std::find(tuned_.begin(), tuned_.end(), m) != tuned_.end() ? m : -1;
+    }
+    return nullptr;
+  }
+  void run(KernelContext& c) const override { enqueue(c, matmul); }
+  std::vector<int64_t> tuning() const override {
+    std::lock_guard lock(mu_);
+    return tuned_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::vector<int64_t> tuned_;
+};
+
+std::unique_ptr<Kernel> make_matmul(const KernelInit& init) { return std::make_unique<TuningMatMul>(init); }
 
 class TestDevice : public ExecutionProvider {
  public:
@@ -269,6 +301,7 @@ class TestDevice : public ExecutionProvider {
   }
   std::string name() const override { return "testdev"; }
   bool host_memory() const override { return false; }
+  bool tunes() const override { return true; }
 
   void* allocate(size_t bytes) const override {
     bytes = std::max<size_t>(bytes, 1);
@@ -296,8 +329,8 @@ class TestDevice : public ExecutionProvider {
 }  // namespace
 
 Counters counters() {
-  return Counters{g_to_host.load(), g_from_host.load(), g_bytes.load(),
-                  g_live.load(),    g_syncs.load(),     g_replays.load()};
+  return Counters{g_to_host.load(), g_from_host.load(), g_bytes.load(),   g_live.load(),
+                  g_syncs.load(),   g_replays.load(),   g_tuned_choice.load()};
 }
 
 }  // namespace dynrt::testdev

@@ -12,6 +12,7 @@ struct Counters {
   int64_t live_allocations = 0;
   int64_t stream_syncs = 0;
   int64_t replays = 0;  // recorded work replayed
+  int64_t tuned_choice = -1;  // the M MatMul's last prepare() found tuned (-1: none)
 };
 Counters counters();  // totals since the process started
 
