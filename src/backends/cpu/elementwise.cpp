@@ -106,7 +106,7 @@ std::unique_ptr<Kernel> make_pow(const KernelInit&) {
       binary_loop<void>(xv, yv, zv, [](auto a, auto b) { return std::pow(a, b); });
       DYNRT_DISPATCH_NUMERIC(z.dtype, "Pow", {
         T* o = z.as<T>();
-        for (size_t i = 0; i < zd.size(); ++i) o[i] = static_cast<T>(zd[i]);
+        for (size_t i = 0; i < zd.size(); ++i) o[i] = convert<T>(zd[i]);
       });
       return;
     }
@@ -229,7 +229,7 @@ void cast_loop(const S* s, D* d, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       if constexpr (std::is_same_v<D, bool>) d[i] = s[i] != S(0);
-      else d[i] = static_cast<D>(s[i]);
+      else d[i] = convert<D>(s[i]);
     }
   });
 }

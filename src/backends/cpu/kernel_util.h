@@ -6,11 +6,28 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <type_traits>
 
 #include "backends/kernel.h"
 
 namespace dynrt::cpu {
+
+// v converted to D. C++ leaves a floating value outside D's range undefined
+// when D is an integer type (ONNX leaves the result unspecified): such values
+// saturate at D's limits and NaN becomes 0, so a hostile model cannot reach
+// undefined behaviour through Cast or Pow.
+template <class D, class S>
+D convert(S v) {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
+    if (v != v) return D(0);
+    // The limits as S are exact powers of two (or 0), so these compares are exact.
+    if (v <= static_cast<S>(std::numeric_limits<D>::min())) return std::numeric_limits<D>::min();
+    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+  }
+  return static_cast<D>(v);
+}
 
 // Run f(begin, end) over [0, n) in parallel chunks of at least `grain` items.
 template <class F>
