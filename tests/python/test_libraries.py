@@ -36,6 +36,12 @@ def test_internals_are_hidden():
     compiler = exported("libdynrt_compiler.so")
     assert any(s.startswith("dynrt::build(") for s in compiler)
     assert not [s for s in compiler if s.startswith(("dynrt::passes::", "dynrt::onnx_import::", "dynrt::partition("))]
+    # Nothing but dynrt's own: no std:: template instantiations (cmake/dynrt_exports.map).
+    for lib, syms in (("runtime", runtime), ("compiler", compiler)):
+        ours = re.compile(r"(typeinfo for |typeinfo name for |vtable for |guard variable for |(non-)?virtual thunk to )?"
+                          r"(dynrt::|dynrt_)")
+        foreign = [s for s in syms if not ours.match(s)]
+        assert not foreign, f"libdynrt_{lib} exports {len(foreign)} symbols of others, e.g. {foreign[:3]}"
 
 
 def test_public_headers_include_only_public_headers():
