@@ -98,9 +98,15 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
   view.rank = static_cast<int>(v.shape.size());
   for (size_t j = 0; j < v.shape.size(); ++j) view.dims[j] = v.shape[j].eval(binding);
   // Dims from constants may be any int64 (a Range over a huge constant span):
-  // the size must fit before anything multiplies them unchecked.
-  checked_bytes(v.dtype, {view.dims.begin(), view.dims.begin() + view.rank}, "tensor '" + v.name + "'",
-                ErrorCode::kInvalidInput);
+  // the size must fit before anything multiplies them unchecked. The check
+  // runs per value and shape, so the message is only built on failure.
+  int64_t bytes = static_cast<int64_t>(dtype_size(v.dtype));
+  bool fits = true;
+  for (int j = 0; j < view.rank; ++j)
+    fits = fits && view.dims[j] >= 0 && !__builtin_mul_overflow(bytes, view.dims[j], &bytes) && bytes <= kMaxTensorBytes;
+  if (!fits)
+    checked_bytes(v.dtype, {view.dims.begin(), view.dims.begin() + view.rank}, "tensor '" + v.name + "'",
+                  ErrorCode::kInvalidInput);
   return view;
 }
 

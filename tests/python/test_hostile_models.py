@@ -24,10 +24,10 @@ def add_model(w: onnx.TensorProto) -> onnx.ModelProto:
     return m
 
 
-def build(m: onnx.ModelProto, folder: pathlib.Path) -> subprocess.CompletedProcess:
+def build(m: onnx.ModelProto, folder: pathlib.Path, *extra: str) -> subprocess.CompletedProcess:
     folder.mkdir(parents=True, exist_ok=True)
     onnx.save(m, str(folder / "m.onnx"))
-    return harness.run_cli("build", folder / "m.onnx", "-o", folder / "e", check=False)
+    return harness.run_cli("build", folder / "m.onnx", "-o", folder / "e", *extra, check=False)
 
 
 def raw(name, dims, data: bytes) -> onnx.TensorProto:
@@ -308,3 +308,35 @@ def test_a_shape_input_longer_than_8_is_refused_before_making_symbols(tmp_path):
     m.ir_version = 8
     p = build(m, tmp_path)
     assert p.returncode == 1 and "tensors of rank above 8 are not supported" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("op", ["Expand", "ConstantOfShape"])
+def test_a_computed_shape_of_rank_above_8_is_refused(tmp_path, op):
+    # The shape operand is computed from the input's size (nine dims); it must be refused by rank,
+    # like Reshape's above, not allocated.
+    inits = [onnx.numpy_helper.from_array(np.array(v, np.int64), n) for n, v in (("nine", 9), ("one", 1))]
+    nodes = [h.make_node("Shape", ["x"], ["sh"]), h.make_node("ReduceSum", ["sh"], ["n"], keepdims=0),
+             h.make_node("Add", ["n", "nine"], ["lim"]), h.make_node("Range", ["n", "lim", "one"], ["r"]),
+             h.make_node("Expand", ["x", "r"], ["y"]) if op == "Expand" else h.make_node(op, ["r"], ["y"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = build(m, tmp_path, "--dim", "N=1:2:4")
+    assert p.returncode == 1 and f"{op} node producing 'y' (opset 17): tensors of rank above 8" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("op", ["Expand", "ConstantOfShape"])
+def test_a_shape_operand_whose_length_only_data_gives_is_refused_at_build(tmp_path, op):
+    # A length from data (Range to an input value) leaves the output's rank unknown: refused when
+    # building, so no run can reach a rank above 8 either.
+    inits = [onnx.numpy_helper.from_array(np.array(1, np.int64), "one")]
+    nodes = [h.make_node("Range", ["one", "k", "one"], ["r"]),
+             h.make_node("Expand", ["x", "r"], ["y"]) if op == "Expand" else h.make_node(op, ["r"], ["y"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [1]), h.make_tensor_value_info("k", T.INT64, [])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    p = build(m, tmp_path)
+    assert p.returncode == 1 and "has a length known only at run time" in p.stderr \
+        and "so the output rank is unknown at build time" in p.stderr, p.stderr

@@ -53,11 +53,25 @@ class PoolKernel : public Kernel {
     if (cl_ != channels_last_output(init)) init.unsupported("pools need the same input and output layout");
   }
 
+  // The float32 copies of a narrow MaxPool, allocated once per shape.
+  struct Widened : KernelState {
+    std::vector<float> x, y;
+  };
+  std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
+    if (!narrow_) return nullptr;
+    auto st = std::make_unique<Widened>();
+    st->x.resize(static_cast<size_t>(c.in(0).numel()));
+    st->y.resize(static_cast<size_t>(c.out(0).numel()));
+    return st;
+  }
+
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &y = c.out(0);
     if (y.numel() == 0) return;
     if (!narrow_) return run_float(x, y);
-    std::vector<float> xf(static_cast<size_t>(x.numel())), yf(static_cast<size_t>(y.numel()));
+    auto* st = static_cast<Widened*>(c.state);
+    std::vector<float>& xf = st->x;
+    std::vector<float>& yf = st->y;
     for (int64_t i = 0; i < x.numel(); ++i) xf[static_cast<size_t>(i)] = element_as_float(x, i);
     TensorView xv = x, yv = y;
     xv.dtype = yv.dtype = DType::kFloat32;
