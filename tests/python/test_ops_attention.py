@@ -107,3 +107,28 @@ CASES = node_suite.case_names({"Attention", "RotaryEmbedding"}, exclude=("bf16",
 @pytest.mark.parametrize("name", CASES)
 def test_node_cases(tmp_path, name, mode):
     assert node_suite.run_case(name, mode, tmp_path)["status"] == "pass"
+
+
+# ---- CPU fusion of exported attention blocks (backends/cpu/passes/fuse_attention.cpp, attention_layout.cpp) ----
+
+@pytest.mark.parametrize("hid,heads,view_output,nan_guard", [(32, 4, False, False), (128, 2, True, True),
+                                                             (96, 2, False, True)])
+def test_exported_attention_block_is_one_fused_node_on_the_cpu(tmp_path, hid, heads, view_output, nan_guard):
+    # BERT's self-attention as the TorchScript exporter writes it: the chain becomes one Attention node that reads
+    # Q, K, V and writes its output in the projections' [B, S, H, D] storage (no Transpose left), and matches ONNX
+    # Runtime on the unfused model, with padding, a fully masked sequence (zeros with the exporter's NaN guard),
+    # and lengths that are not multiples of the kernel's blocks.
+    from test_cuda import partition, rand
+    from test_cuda_fusion import attention_model
+    m = attention_model(nan_guard=nan_guard, hid=hid, heads=heads, view_output=view_output)
+
+    def feeds(b, s):
+        mask = np.zeros((b, 1, 1, s), np.float32)
+        mask[0, ..., s // 2:] = -10000.0
+        if b > 2 and nan_guard:
+            mask[2] = -np.inf
+        return {"x": rand(b, s, hid), "mask": mask}
+    engine = harness.check_model(m, [feeds(b, s) for b, s in ((1, 1), (2, 7), (3, 33), (2, 130))], tmp_path,
+                                 dims={"B": "1:2:3", "S": "1:33:130"}, extra=["--device", "cpu"])
+    part = partition(engine)
+    assert " Attention x" in part and " Transpose x" not in part, part

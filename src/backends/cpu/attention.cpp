@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "backends/cpu/attention_fast.h"
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
@@ -182,9 +183,22 @@ void attention(const AttnAttrs& at, KernelContext& c) {
   if (c.outputs.size() > 3) store(qk_out, c.out(3));
 }
 
+// float32 4-D attention of the plain kind takes the fast path
+// (attention_fast.cpp); a node whose operands the layout pass left in
+// [B, S, H, D] ("dynrt.layout") must.
 std::unique_ptr<Kernel> make_attention(const KernelInit& init) {
   AttnAttrs a = AttentionAttrs::parse(init);
-  return make_kernel([a](KernelContext& c) {
+  const bool fast_node = attention_fast_node(a, init.num_inputs(), init.num_outputs());
+  AttentionLayout layout{};
+  const bool stored = init.has_attr("dynrt.layout");
+  if (stored) {
+    const std::string s = init.attr_string("dynrt.layout", "");
+    if (s.size() != 4 || s.find_first_not_of("sh") != std::string::npos || !fast_node)
+      init.unsupported("a stored attention layout '" + s + "' this kernel does not take");
+    for (size_t i = 0; i < 4; ++i) layout[i] = s[i] == 's';
+  }
+  return make_kernel([a, fast_node, stored, layout](KernelContext& c) {
+    if (stored || (fast_node && attention_fast_applies(c))) return attention_fast(a, layout, c);
     if (c.in(0).dtype == DType::kFloat64) attention<double>(a, c);
     else attention<float>(a, c);
   });

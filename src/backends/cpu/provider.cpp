@@ -29,6 +29,8 @@ class CpuProvider : public ExecutionProvider {
   ir::Layout preferred_layout() const override { return ir::Layout::kChannelsLast; }
   std::vector<ProviderPass> passes() const override {
     return {
+        {"cpu.fuse_attention", fuse_attention},  // before the transposes fold into MatMuls
+        {"cpu.attention_layout", attention_layout},
         {"cpu.fuse_activation", fuse_activation},
         {"cpu.fuse_transpose_matmul", fuse_transpose_matmul},
         {"cpu.assign_channels_last", assign_channels_last},
