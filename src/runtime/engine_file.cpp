@@ -17,7 +17,7 @@ namespace dynrt {
 namespace {
 
 constexpr char kMagic[8] = {'D', 'Y', 'N', 'R', 'T', 'E', 'N', 'G'};
-constexpr uint32_t kVersion = 2;  // 2: execution providers, value layouts
+constexpr uint32_t kVersion = 3;  // 2: execution providers, value layouts; 3: tuned choices, CPU attention layouts
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 4;
 
 class Writer {
