@@ -75,12 +75,22 @@ std::unique_ptr<Kernel> binary(Fn fn) {
   return make_kernel([fn](KernelContext& c) { binary_loop<Out>(c.in(0), c.in(1), c.out(0), fn); });
 }
 
+// Integer powers wrap modulo 2^bits, as numpy's do (C++ leaves signed
+// overflow undefined), by squaring: a huge exponent costs 64 steps, not 2^63.
 template <class T>
 T int_pow(T base, T exp) {
-  if (exp < 0) return base == 1 ? 1 : 0;
-  T r = 1;
-  while (exp-- > 0) r = static_cast<T>(r * base);
-  return r;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (exp < 0) return base == 1 ? 1 : 0;
+    using U = std::make_unsigned_t<T>;
+    uint64_t r = 1, b = static_cast<U>(base);
+    for (auto e = static_cast<U>(exp); e != 0; e = static_cast<U>(e >> 1)) {
+      if (e & 1) r = static_cast<U>(r * b);
+      b = static_cast<U>(b * b);
+    }
+    return static_cast<T>(static_cast<U>(r));
+  } else {
+    return static_cast<T>(std::pow(static_cast<double>(base), static_cast<double>(exp)));
+  }
 }
 
 // Elements of a numeric tensor widened to double.

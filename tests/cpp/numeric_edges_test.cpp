@@ -1,7 +1,8 @@
-// Floating values outside an integer type's range, converted by Cast and by
-// Pow with an integer base: defined results (saturated, NaN as 0) instead of
-// C++'s undefined behaviour (UBSan found Pow's in fuzz_model). The sanitizer
-// build runs this test (scripts/fuzz.sh), so a regression is a UBSan report.
+// Arithmetic C++ leaves undefined, given defined results: floating values
+// outside an integer type's range, converted by Cast and by Pow with an
+// integer base (saturated, NaN as 0), and integer Pow that overflows (wraps,
+// as numpy's), both found by fuzz_model under UBSan. The sanitizer build runs
+// this test (scripts/fuzz.sh), so a regression is a UBSan report.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -65,6 +66,28 @@ TEST(FloatToInt, PowOfAnIntegerBaseByAFloatExponentSaturates) {
   EXPECT_EQ(v[1], kMin);  // -10^401 = -inf
   EXPECT_EQ(v[2], kMax);  // 0^-1 = inf
   EXPECT_EQ(v[3], 9);
+}
+
+TEST(IntegerPow, WrapsLikeNumpyAndTakesHugeExponentsInLogTime) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 6, 8));
+  int base = b.input("a", DType::kInt64, {n});
+  int exponent = b.input("e", DType::kInt64, {n});
+  b.output(b.node("Pow", {base, exponent}, "y"));
+  Tensor a(DType::kInt64, {5}), e(DType::kInt64, {5});
+  const int64_t av[] = {-4111785218627600334, 3, 2, -1, 7}, ev[] = {2, 40, 64, kMax, -1};
+  for (int i = 0; i < 5; ++i) {
+    a.data_as<int64_t>()[i] = av[i];
+    e.data_as<int64_t>()[i] = ev[i];
+  }
+  auto out = build(b)->create_context()->run({{"a", a}, {"e", e}}).at("y");
+  const int64_t* v = out.data_as<int64_t>();
+  // The values numpy's np.power gives for these int64 operands.
+  EXPECT_EQ(v[0], 7771366748170750404);
+  EXPECT_EQ(v[1], -6289078614652622815);  // 3^40 wraps
+  EXPECT_EQ(v[2], 0);   // 2^64 wraps to 0
+  EXPECT_EQ(v[3], -1);  // (-1)^odd, an exponent of 2^63 - 1 in 63 squarings
+  EXPECT_EQ(v[4], 0);   // a negative exponent: 0 unless the base is 1
 }
 
 }  // namespace
