@@ -16,6 +16,19 @@
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 
+// ThreadSanitizer builds get one version: the ifunc resolver that
+// target_clones makes runs before TSan's runtime has started, and crashes.
+#if defined(__SANITIZE_THREAD__)
+#define DYNRT_AVX512_CLONE
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DYNRT_AVX512_CLONE
+#endif
+#endif
+#ifndef DYNRT_AVX512_CLONE
+#define DYNRT_AVX512_CLONE __attribute__((target_clones("arch=x86-64-v4", "default")))
+#endif
+
 namespace dynrt::cpu {
 namespace {
 
@@ -66,7 +79,7 @@ struct Job {
 // for AVX-512 CPUs and for the build's baseline; the loader picks (the
 // library itself is built for x86-64 and x86-64-v3, neither with AVX-512,
 // where oneDNN's matmuls use it).
-__attribute__((target_clones("arch=x86-64-v4", "default")))
+DYNRT_AVX512_CLONE
 void run_tasks(const Job& jb, int64_t t0, int64_t t1) {
   const Operand &q = jb.q, &k = jb.k, &v = jb.v, &y = jb.y;
   const float *Q = jb.Q, *K = jb.K, *V = jb.V;
