@@ -12,6 +12,12 @@
 
 namespace dynrt::ir {
 
+// Not exported: the IR's code (graph.cpp) holds no state, so libdynrt_runtime,
+// libdynrt_compiler and each provider plug-in link their own hidden copy
+// (CMake target dynrt_ir) and no dynrt::ir symbol is part of any library's ABI.
+// The state they share (expression interning, the op, kernel and provider
+// registries) lives in libdynrt_runtime.
+
 enum class SymbolKind : uint8_t {
   kInput,          // a dimension of a graph input (batch, seq, ...)
   kDataDependent,  // size produced by running an op (NonZero, masks)
@@ -25,7 +31,7 @@ struct Symbol {
   int64_t opt = 0;
 };
 
-class DYNRT_INTERNAL SymbolTable : public SymbolNames {
+class SymbolTable : public SymbolNames {
  public:
   int add(Symbol s);
   int find(const std::string& name) const;  // -1 if absent
@@ -48,7 +54,7 @@ enum class GuardKind : uint8_t {
 
 // A fact about input shapes that compilation relied on; checked once per new
 // input shape before anything runs.
-struct DYNRT_INTERNAL Guard {
+struct Guard {
   GuardKind kind;
   Expr a, b;
   std::string what;  // which node / input relies on it
@@ -97,7 +103,7 @@ struct Node {
   int provider = 0;  // index into Graph::providers: who runs this node
 };
 
-struct DYNRT_INTERNAL Graph {
+struct Graph {
   SymbolTable symbols;
   std::vector<Value> values;
   std::vector<Node> nodes;  // topological order

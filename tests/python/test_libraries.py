@@ -36,6 +36,16 @@ def test_internals_are_hidden():
     compiler = exported("libdynrt_compiler.so")
     assert any(s.startswith("dynrt::build(") for s in compiler)
     assert not [s for s in compiler if s.startswith(("dynrt::passes::", "dynrt::onnx_import::", "dynrt::partition("))]
+    # No symbol of an internal namespace (dynrt::ir, dynrt::cpu, dynrt::onnx_import, ...) in any
+    # library, the plug-ins included: the issue's `nm -DC --defined-only libdynrt*.so` check.
+    libs = {p.name: exported(p.name) for p in BUILD.glob("libdynrt*.so")}
+    assert {"libdynrt_runtime.so", "libdynrt_compiler.so"} <= set(libs)
+    for name, syms in libs.items():
+        inner = [s for s in syms if re.match(r"(typeinfo for |typeinfo name for |vtable for |guard variable for )?"
+                                             r"dynrt::[A-Za-z_]\w*::", s)
+                 and not re.match(r"(typeinfo for |typeinfo name for |vtable for |guard variable for )?"
+                                  r"dynrt::[A-Z]\w*::", s)]
+        assert not inner, f"{name} exports internal-namespace symbols, e.g. {inner[:3]}"
     # Nothing but dynrt's own: no std:: template instantiations (cmake/dynrt_exports.map).
     for lib, syms in (("runtime", runtime), ("compiler", compiler)):
         ours = re.compile(r"(typeinfo for |typeinfo name for |vtable for |guard variable for |(non-)?virtual thunk to )?"
