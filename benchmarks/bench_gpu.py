@@ -2,7 +2,7 @@
 one run on the same machine (the H200 of the device tool).
 
     python3 benchmarks/bench_gpu.py --dynrt .cache/devbin/dynrt --out OUTDIR [--precision fp16]
-        [--models resnet50,bert_base] [--iterations 50] [--static] [--untuned]
+        [--models resnet50,bert_base] [--iterations 50] [--static] [--untuned] [--ab-env VAR=VALUE]
 
 Models are built in PyTorch (torchvision ResNet-50, transformers BERT-base,
 random weights) and exported once to ONNX (fp32); dynrt builds ONE engine per
@@ -13,7 +13,8 @@ The peers run the same torch model in the same precision on the same shapes.
 Every figure is the median wall time of one inference (launch + GPU work +
 synchronize) over --iterations runs after warm-up. --static also builds an
 engine for exactly each shape (dynamic-vs-static); --untuned also times the range
-engine built without tuning (--no-tune). Writes OUTDIR/bench_gpu.json,
+engine built without tuning (--no-tune); --ab-env VAR=VALUE also times a range
+engine built and run with that environment variable (an A/B column). Writes OUTDIR/bench_gpu.json,
 bench_gpu.md and bench_gpu.png.
 """
 from __future__ import annotations
@@ -74,16 +75,16 @@ def export(model, args, path: pathlib.Path, names, dynamic):
                               opset_version=18, dynamo=True)
 
 
-def dynrt(bin_: str, *args) -> str:
-    p = subprocess.run([bin_, *map(str, args)], capture_output=True, text=True)
+def dynrt(bin_: str, *args, env=None) -> str:
+    p = subprocess.run([bin_, *map(str, args)], capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError(f"dynrt {' '.join(map(str, args))}: {p.stderr[-2000:]}")
     return p.stdout
 
 
-def bench_engine(bin_, engine, shapes_arg, iterations) -> dict:
+def bench_engine(bin_, engine, shapes_arg, iterations, env=None) -> dict:
     out = dynrt(bin_, "bench", engine, "--shapes", shapes_arg, "--io", "device", "--iterations", iterations,
-                "--warmup", 5, "--json")
+                "--warmup", 5, "--json", env=env)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -99,6 +100,8 @@ def main():
     ap.add_argument("--untuned", action="store_true",
                     help="also build the range engine with --no-tune and time it (what tuning gains)")
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--ab-env", default=None, metavar="VAR=VALUE",
+                    help="also build and time a range engine with this environment variable set (an A/B column)")
     ap.add_argument("--profile", action="store_true", help="per-op time of dynrt at each shape; no peers")
     a = ap.parse_args()
     out = pathlib.Path(a.out)
@@ -173,6 +176,15 @@ def main():
                     dynrt(a.dynrt, "build", onnx_path, "-o", ue, *dims, "--device", "cuda", "--precision", a.precision,
                           "--no-tune")
                 row["untuned_ms"] = bench_engine(a.dynrt, ue, shape_arg(s), a.iterations)["median_ms"]
+            if a.ab_env:
+                var, _, value = a.ab_env.partition("=")
+                env = {**os.environ, var: value}
+                ab = work / f"{name}.ab.engine"
+                if not ab.exists():
+                    dynrt(a.dynrt, "build", onnx_path, "-o", ab, *dims, "--device", "cuda", "--precision", a.precision,
+                          env=env)
+                row["ab_ms"] = bench_engine(a.dynrt, ab, shape_arg(s), a.iterations, env=env)["median_ms"]
+                meta["ab_env"] = a.ab_env
             if a.static:
                 se = work / f"{name}.static.engine"
                 dynrt(a.dynrt, "build", onnx_path, "-o", se, *static_dims(s), "--device", "cuda", "--precision", a.precision)
@@ -190,12 +202,12 @@ def main():
     def f(v, fmt=".3f"):
         return format(v, fmt) if v is not None else "-"
     lines = ["| model | shape | dynrt ms | eager ms | torch.compile ms | eager/dynrt | compile/dynrt | static ms | "
-             "dynamic/static | untuned ms | dynrt device MB |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "dynamic/static | untuned ms | A/B ms | dynrt device MB |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         d, e, c, st = r["dynrt_ms"], r["eager_ms"], r.get("compile_ms"), r.get("static_ms")
         lines.append(f"| {r['model']} | {r['shape']} | {f(d)} | {f(e)} | {f(c)} | {f(e / d, '.2f')} | "
                      f"{f(c / d if c else None, '.2f')} | {f(st)} | {f(d / st if st else None)} | "
-                     f"{f(r.get('untuned_ms'))} | {r['dynrt_device_mb']:.0f} |")
+                     f"{f(r.get('untuned_ms'))} | {f(r.get('ab_ms'))} | {r['dynrt_device_mb']:.0f} |")
     (out / "bench_gpu.md").write_text("\n".join(lines) + "\n\n" + json.dumps(meta, indent=1) + "\n")
     print("\n".join(lines))
     try:

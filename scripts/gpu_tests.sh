@@ -56,7 +56,11 @@ for step in ${what//,/ }; do
         | grep -E "^E |FAILED|passed|failed" | tail -20 || rc=1 ;;
     bench)  # dynrt vs PyTorch eager / torch.compile; add --static for dynamic-vs-static
       python3 benchmarks/bench_gpu.py --dynrt "$bin/dynrt" --out "$out" --work /tmp/bench_models ${BENCH_ARGS:-} \
-        2>&1 | grep -v Warning | tail -25 || rc=1 ;;
+        2>&1 | grep -v Warning | tail -25 || rc=1
+      # The benchmarked BERT-base engine's outputs against ONNX Runtime (fp16: 1e-2 * max|ref|).
+      if [ -f /tmp/bench_models/bert_base.engine ]; then
+        python3 benchmarks/check_bert_gpu.py --dynrt "$bin/dynrt" --work /tmp/bench_models || rc=1
+      fi ;;
     *) echo "unknown step $step"; rc=2 ;;
   esac
 done

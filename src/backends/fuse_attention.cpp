@@ -151,6 +151,13 @@ struct Matcher {
         }
       }
       if (mask < 0 || !single_use(x) || val(add->outputs[0]).shape != val(x).shape) return false;
+      // A mask expanded to the scores' shape: the Attention broadcasts the
+      // Expand's input itself (passes/sink_expand.cpp moves the expansion of
+      // exported masks here), reading S times fewer mask elements.
+      if (ir::Node* e = made_by(mask, "Expand"); e && e->inputs.size() == 2 && e->inputs[0] >= 0 &&
+                                                  val(e->inputs[0]).rank_known && val(e->inputs[0]).shape.size() <= 4 &&
+                                                  val(e->inputs[0]).dtype == val(mask).dtype)
+        mask = e->inputs[0];
       const ir::Value& m = val(mask);
       if (!m.rank_known || m.shape.size() > 4 || m.dtype != val(x).dtype) return false;
     }

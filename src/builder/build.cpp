@@ -40,6 +40,15 @@ void check_guards(ir::Graph& g, const std::vector<ProfileBox>& profiles) {
   g.guards = std::move(kept);
 }
 
+// Constants no node reads any more (the weights a fusion replaced, the float32
+// originals of retyped ones) keep their slot but not their data, so the
+// engine file does not carry them.
+void drop_unread_constants(ir::Graph& g) {
+  const std::vector<int> uses = g.count_uses();  // graph outputs count as uses
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (uses[v] == 0 && g.values[v].constant) g.values[v].constant.reset();
+}
+
 }  // namespace
 
 std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg) {
@@ -71,6 +80,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   run_provider_passes(graph, progress);
   if (half == DType::kBFloat16) mark_cpu_bf16(graph);
   schedule_host_first(graph);
+  drop_unread_constants(graph);
   // Symbols made during inference (data-dependent sizes) get their full range in every profile.
   for (ProfileBox& b : impl->profiles)
     for (auto s = static_cast<int>(b.min.size()); s < graph.symbols.size(); ++s) {

@@ -21,6 +21,26 @@ void check_late_guards(const ir::Graph& g, std::span<const int64_t> binding) {
   }
 }
 
+// An output sized from values computed in this run (by its own kernel, or
+// from symbols an earlier node bound): checked before anything is allocated.
+void check_run_time_size(const ir::Graph& g, const ir::Node& n, const ir::Value& val, std::span<const int64_t> dims,
+                         int64_t max_tensor_bytes) {
+  for (int64_t d : dims)
+    if (d < 0)
+      throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
+                                                dims_str({dims.begin(), dims.end()}) + ", with a negative dimension");
+  int64_t bytes = static_cast<int64_t>(dtype_size(val.dtype));
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > kMaxTensorBytes)
+      throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
+                                                dims_str({dims.begin(), dims.end()}) + ", too large to allocate");
+  if (max_tensor_bytes > 0 && bytes > max_tensor_bytes)
+    throw Error(ErrorCode::kOutOfMemory, g.node_label(n) + ": output '" + val.name + "' would be " +
+                                             dims_str({dims.begin(), dims.end()}) + " (" + std::to_string(bytes) +
+                                             " bytes), over ContextOptions::max_tensor_bytes = " +
+                                             std::to_string(max_tensor_bytes));
+}
+
 }  // namespace
 
 // Outputs a kernel sizes while running: binds the symbols the sizes define,
@@ -47,21 +67,7 @@ struct ContextImpl::RunAllocator final : OutputAllocator {
       }
     }
     if (newly_bound) check_late_guards(g, binding);
-    // Sizes computed from input values: checked before allocating.
-    for (int64_t d : dims)
-      if (d < 0)
-        throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
-                                                  dims_str({dims.begin(), dims.end()}) + ", with a negative dimension");
-    int64_t bytes = static_cast<int64_t>(dtype_size(val.dtype));
-    for (int64_t d : dims)
-      if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > kMaxTensorBytes)
-        throw Error(ErrorCode::kInvalidInput, g.node_label(n) + ": output '" + val.name + "' would be " +
-                                                  dims_str({dims.begin(), dims.end()}) + ", too large to allocate");
-    if (ctx.max_tensor_bytes > 0 && bytes > ctx.max_tensor_bytes)
-      throw Error(ErrorCode::kOutOfMemory, g.node_label(n) + ": output '" + val.name + "' would be " +
-                                               dims_str({dims.begin(), dims.end()}) + " (" + std::to_string(bytes) +
-                                               " bytes), over ContextOptions::max_tensor_bytes = " +
-                                               std::to_string(ctx.max_tensor_bytes));
+    check_run_time_size(g, n, val, dims, ctx.max_tensor_bytes);
     TensorView& ov = views[static_cast<size_t>(o)];
     ov.dtype = val.dtype;
     ov.rank = static_cast<int>(dims.size());
@@ -143,6 +149,7 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
           pending = true;
         } else {
           for (size_t j = 0; j < val.shape.size(); ++j) ov.dims[j] = val.shape[j].eval(binding);
+          check_run_time_size(g, n, val, {ov.dims.data(), val.shape.size()}, max_tensor_bytes);
           dynamic_buffers.emplace_back(&provider, ov.nbytes());
           ov.data = dynamic_buffers.back().data();
         }

@@ -143,5 +143,70 @@ TEST(CudaLowering, AttentionReadsAndWritesTheProjectionsLayout) {
   EXPECT_EQ(transposes, 0);
 }
 
+Tensor half_matrix(std::vector<int64_t> dims, uint16_t first) {
+  Tensor t(DType::kFloat16, std::move(dims));
+  for (int64_t i = 0; i < t.numel(); ++i) t.data_as<uint16_t>()[i] = static_cast<uint16_t>(first + i);
+  return t;
+}
+
+TEST(CudaLowering, QkvProjectionsBecomeOneGemmReadPacked) {
+  testing::GraphBuilder b;
+  Expr batch = Expr::symbol(b.symbol("B", 1, 2, 4)), seq = Expr::symbol(b.symbol("S", 1, 16, 64));
+  Expr two = Expr::constant(2), d = Expr::constant(32), hid = Expr::constant(64);
+  int x = b.input("x", DType::kFloat16, {batch, seq, hid});
+  auto transpose = [&](int v, const std::string& out, std::vector<int64_t> perm) {
+    int t = b.node("Transpose", {v}, out);
+    b.g.nodes.back().attrs["perm"].type = ir::Attribute::Type::kInts;
+    b.g.nodes.back().attrs["perm"].ints = std::move(perm);
+    return t;
+  };
+  // Weights whose elements are distinct bit patterns, to check where each lands.
+  auto project = [&](const std::string& name, uint16_t first, std::vector<int64_t> perm) {
+    int w = b.constant(name + "_w", half_matrix({64, 64}, first));
+    int bias = b.constant(name + "_b", half_matrix({64}, static_cast<uint16_t>(first + 5000)));
+    int y = b.node("Add", {b.node("MatMul", {x, w}, name + "0"), bias}, name + "1");
+    int v = b.node("Reshape", {y, b.shape_tensor(name + "_shape", {batch, seq, two, d})}, name + "4");
+    return transpose(v, name + "t", std::move(perm));
+  };
+  int q = project("q", 0, {0, 2, 1, 3}), kt = project("k", 10000, {0, 2, 3, 1}), v = project("v", 20000, {0, 2, 1, 3});
+  int raw = b.node("MatMul", {q, kt}, "raw");
+  int p = b.node("Softmax", {b.node("Div", {raw, b.constant("sqrt_d", half_scalar(0x45a8))}, "scaled")}, "p");
+  b.g.nodes.back().attrs["axis"].i = -1;
+  int ctx = b.node("MatMul", {p, v}, "ctx");
+  b.output(b.node("Reshape", {transpose(ctx, "ctx_t", {0, 2, 1, 3}), b.shape_tensor("bsh", {batch, seq, hid})}, "y"));
+  ir::Graph& g = b.infer();
+  g.providers = {"cpu", "cuda"};
+  for (ir::Node& n : g.nodes) n.provider = 1;
+  for (auto pass : {fuse_attention, attention_layout, fuse_epilogues, fuse_qkv})
+    if (pass(g, 1)) passes::eliminate_dead_code(g);
+  int matmuls = 0, attention = 0;
+  for (const ir::Node& n : g.nodes) {
+    if (n.op == "MatMul") {
+      ++matmuls;
+      ASSERT_EQ(n.inputs.size(), 3u);
+      const Tensor& w = *g.values[static_cast<size_t>(n.inputs[1])].constant;
+      const Tensor& bias = *g.values[static_cast<size_t>(n.inputs[2])].constant;
+      ASSERT_EQ(w.shape(), (std::vector<int64_t>{64, 192}));
+      ASSERT_EQ(bias.shape(), (std::vector<int64_t>{192}));
+      // Row r is [Wq[r], Wk[r], Wv[r]]; the bias [bq, bk, bv].
+      for (int64_t r : {0, 1, 63})
+        for (int64_t slot = 0; slot < 3; ++slot)
+          for (int64_t c : {0, 63})
+            EXPECT_EQ(w.data_as<uint16_t>()[r * 192 + slot * 64 + c], static_cast<uint16_t>(slot * 10000 + r * 64 + c));
+      for (int64_t slot = 0; slot < 3; ++slot)
+        EXPECT_EQ(bias.data_as<uint16_t>()[slot * 64 + 7], static_cast<uint16_t>(slot * 10000 + 5000 + 7));
+      const ir::Value& out = g.values[static_cast<size_t>(n.outputs[0])];
+      EXPECT_EQ(out.shape, (std::vector<Expr>{batch, seq, Expr::constant(192)}));
+    }
+    if (n.op != "Attention") continue;
+    ++attention;
+    EXPECT_EQ(n.attrs.at("dynrt.layout").s, "ppps");
+    EXPECT_EQ(n.inputs[0], n.inputs[1]);
+    EXPECT_EQ(n.inputs[0], n.inputs[2]);
+  }
+  EXPECT_EQ(matmuls, 1);
+  EXPECT_EQ(attention, 1);
+}
+
 }  // namespace
 }  // namespace dynrt::cuda

@@ -15,7 +15,7 @@ from test_cuda import const, gpu, model, partition, rand, vi
 pytestmark = gpu
 
 
-def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32", absent=()):
+def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32", absent=(), counts=None):
     tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
     engine = harness.check_model(m, feeds, tmp_path, rtol=tol if precision == "fp32" else 0, atol=tol, dims=dims,
                                  extra=["--device", "cuda", "--precision", precision])
@@ -25,6 +25,8 @@ def build_and_check(m, feeds, tmp_path, dims, fused, precision="fp32", absent=()
         assert f" {name} x" in cuda_line, f"{name} is not a fused node on cuda:\n{part}"
     for name in absent:
         assert f" {name} x" not in part, f"{name} is still in the plan:\n{part}"
+    for name, n in (counts or {}).items():
+        assert f" {name} x{n}" in cuda_line, f"not {n} {name} on cuda:\n{part}"
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
@@ -108,12 +110,22 @@ def test_matmul_bias_gelu(tmp_path, precision):
                     absent=["MatMul+Add+Gelu"] if precision == "fp32" else [])
 
 
-def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4, view_output: bool = False):
+def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4, view_output: bool = False,
+                    expanded_mask: bool = False):
     """A BERT self-attention block as the TorchScript exporter writes it: per-head reshapes and
-    transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back."""
+    transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back.
+    expanded_mask: the mask as transformers 5 builds it, a bool padding mask "pad" [B, S] expanded
+    to the scores' shape, then Where(pad, 0, -inf) (passes/sink_expand.cpp)."""
     nodes, inits = [], [const("sq", np.array([0, 0, heads, hid // heads], np.int64)),
                         const("sy", np.array([0, 0, hid], np.int64)), const("d", np.array(np.sqrt(hid // heads), np.float32)),
                         const("zero", np.array(0, np.float32))]
+    mask_input = vi("mask", ["B", 1, 1, "S"])
+    if expanded_mask:
+        inits += [const("axes12", np.array([1, 2], np.int64)), const("minf", np.array(-np.inf, np.float32))]
+        nodes += [h.make_node("Unsqueeze", ["pad", "axes12"], ["pad4"]), h.make_node("Shape", ["s1"], ["s1shape"]),
+                  h.make_node("Expand", ["pad4", "s1shape"], ["padx"]),
+                  h.make_node("Where", ["padx", "zero", "minf"], ["mask"])]
+        mask_input = h.make_tensor_value_info("pad", T.BOOL, ["B", "S"])
     for name, perm in (("q", [0, 2, 1, 3]), ("k", [0, 2, 3, 1]), ("v", [0, 2, 1, 3])):
         inits += [const(f"W{name}", rand(hid, hid) * float(1.0 / np.sqrt(hid))), const(f"B{name}", rand(hid))]
         nodes += [h.make_node("MatMul", ["x", f"W{name}"], [f"{name}0"]),
@@ -133,7 +145,7 @@ def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4, view_output:
     else:
         nodes += [h.make_node("MatMul", [p, "vt"], ["c"])]
     nodes += [h.make_node("Transpose", [c], ["ct"], perm=[0, 2, 1, 3]), h.make_node("Reshape", ["ct", "sy"], ["y"])]
-    return model(nodes, [vi("x", ["B", "S", hid]), vi("mask", ["B", 1, 1, "S"])], [vi("y", None)], inits)
+    return model(nodes, [vi("x", ["B", "S", hid]), mask_input], [vi("y", None)], inits)
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
@@ -149,9 +161,36 @@ def test_flash_attention_kernel(tmp_path, monkeypatch, precision, hid, heads, vi
         x = rand(b, s, hid)
         return {"x": x, "mask": mask}
     shapes = ((1, 1), (2, 9), (3, 64), (2, 65), (3, 130))
-    # The kernel reads Q, K, V and writes its output as [B, S, H, D]: no transposes left.
+    # The kernel reads Q, K, V and writes its output as [B, S, H, D]: no transposes left. The three
+    # projections are one GEMM (fuse_qkv.cpp), the kernel reading Q, K and V packed from its output.
     build_and_check(m, [feeds(b, s) for b, s in shapes], tmp_path, {"B": "1:2:3", "S": "1:64:130"}, ["Attention"],
-                    precision, absent=["Transpose"])
+                    precision, absent=["Transpose"], counts={"MatMul+Add": 1})
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_expanded_bool_mask_is_read_unexpanded(tmp_path, monkeypatch, precision):
+    """transformers 5's mask: a [B, S] padding mask expanded to [B, H, S, S], then Where(pad, 0, -inf). The
+    Where runs before the expansion and the flash kernel broadcasts the small mask: no Expand left."""
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
+    m = attention_model(nan_guard=False, hid=128, heads=2, expanded_mask=True)
+
+    def feeds(b, s):
+        pad = np.ones((b, s), bool)
+        pad[0, max(1, s // 2):] = False  # padding in the first sequence
+        return {"x": rand(b, s, 128), "pad": pad}
+    build_and_check(m, [feeds(b, s) for b, s in ((1, 1), (2, 9), (3, 70))], tmp_path, {"B": "1:2:3", "S": "1:64:130"},
+                    ["Attention"], precision, absent=["Expand", "Transpose"])
+
+
+@pytest.mark.parametrize("precision", ["fp16"])
+def test_separate_projections_without_qkv_fusion(tmp_path, monkeypatch, precision):
+    """DYNRT_CUDA_FUSE_QKV=0 (the A/B switch) keeps three projection GEMMs, same answers."""
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
+    monkeypatch.setenv("DYNRT_CUDA_FUSE_QKV", "0")
+    m = attention_model(nan_guard=True, hid=128, heads=2)
+    feeds = [{"x": rand(b, s, 128), "mask": np.zeros((b, 1, 1, s), np.float32)} for b, s in ((1, 1), (2, 9), (3, 64))]
+    build_and_check(m, feeds, tmp_path, {"B": "1:2:3", "S": "1:9:64"}, ["Attention"], precision,
+                    counts={"MatMul+Add": 3})
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])

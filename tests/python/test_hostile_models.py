@@ -193,6 +193,29 @@ def test_run_time_sizes_from_values(tmp_path):
     assert p.returncode == 1 and "would be -1x-1, with a negative dimension" in p.stderr, p.stderr
 
 
+def test_sizes_from_symbols_bound_earlier_in_the_run_are_checked(tmp_path):
+    # Range's length is known only when it runs; the Add after it, [length, 50], is then sized from that
+    # symbol before its kernel runs. That allocation skipped the limit (found by fuzz_model: 2 x 2.7 GB under
+    # a 64 MiB limit) and the overflow check.
+    nodes = [h.make_node("Range", ["zero", "n", "one"], ["r"]), h.make_node("Unsqueeze", ["r", "ax"], ["ru"]),
+             h.make_node("Add", ["x", "ru"], ["y"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.INT64, [50]), h.make_tensor_value_info("n", T.INT64, [])],
+                     [h.make_tensor_value_info("y", T.INT64, None)],
+                     [int64("zero", 0), int64("one", 1), int64("ax", [1])])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    engine = harness.build_engine(m, tmp_path)
+    np.savez(tmp_path / "in.npz", x=np.arange(50, dtype=np.int64), n=np.array(10000, np.int64))
+    ok = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--max-tensor", "4M")
+    assert ok.returncode == 0
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--max-tensor", "1M", check=False)
+    assert p.returncode == 1 and "would be 10000x50 (4000000 bytes), over ContextOptions::max_tensor_bytes" in p.stderr, \
+        p.stderr
+    np.savez(tmp_path / "in.npz", x=np.arange(50, dtype=np.int64), n=np.array(1 << 44, np.int64))
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", check=False)
+    assert p.returncode == 1 and "too large to allocate" in p.stderr, p.stderr
+
+
 def test_a_profile_beyond_2_to_the_40_is_refused(tmp_path):
     g = h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
                      [h.make_tensor_value_info("y", T.FLOAT, None)])

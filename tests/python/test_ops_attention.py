@@ -132,3 +132,21 @@ def test_exported_attention_block_is_one_fused_node_on_the_cpu(tmp_path, hid, he
                                  dims={"B": "1:2:3", "S": "1:33:130"}, extra=["--device", "cpu"])
     part = partition(engine)
     assert " Attention x" in part and " Transpose x" not in part, part
+
+
+def test_expanded_bool_mask_fuses_unexpanded_on_the_cpu(tmp_path):
+    # transformers 5 builds its mask as a [B, S] padding mask expanded to the scores' shape, then
+    # Where(pad, 0, -inf) (passes/sink_expand.cpp runs the Where first; the fused Attention broadcasts
+    # the small mask). Matches ONNX Runtime with padding; no Expand is left in the plan.
+    from test_cuda import partition, rand
+    from test_cuda_fusion import attention_model
+    m = attention_model(nan_guard=False, hid=64, heads=2, expanded_mask=True)
+
+    def feeds(b, s):
+        pad = np.ones((b, s), bool)
+        pad[0, max(1, s // 2):] = False
+        return {"x": rand(b, s, 64), "pad": pad}
+    engine = harness.check_model(m, [feeds(b, s) for b, s in ((1, 1), (2, 7), (3, 33))], tmp_path,
+                                 dims={"B": "1:2:3", "S": "1:33:64"}, extra=["--device", "cpu"])
+    part = partition(engine)
+    assert " Attention x1" in part and " Expand x" not in part, part

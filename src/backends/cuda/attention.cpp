@@ -8,7 +8,9 @@
 // mask, the scores in the stream's temporaries (apart from the GEMMs'
 // workspace). A node the attention_layout pass marked ("dynrt.layout": one
 // letter per Q, K, V, output; 's' for [B, S, H, D] storage, 'h' for
-// [B, H, S, D]) always takes the flash kernel.
+// [B, H, S, D]; for Q, K, V also 'p': operand i is slot i of a [B, S, 3*H*D]
+// tensor stored [B, S, 3, H, D], the fuse_qkv pass's packed projections, with
+// H and D those of the output) always takes the flash kernel.
 //
 // DYNRT_CUDA_FLASH_ATTENTION=0 keeps unmarked nodes on the GEMM path (and the
 // pass from marking); "require" makes a node the flash kernel cannot take an
@@ -33,15 +35,21 @@ struct AttentionState : KernelState {
   bool empty_k = false;  // head_dim 0: every score is 0
   bool flash = false;    // attention_flash.cu takes this node
   FlashArgs args;        // its strides and sizes (pointers set per run)
+  size_t offset[3] = {}; // bytes from Q's, K's, V's data to their first element (packed 'p')
 };
 
 bool valid_layout(const std::string& l) {
-  return l.size() == 4 && l.find_first_not_of("sh") == std::string::npos;
+  return l.size() == 4 && l.find_first_not_of("shp") == std::string::npos && l[3] != 'p';
 }
 
-// [B, H, S, D] ('h') or [B, S, H, D] ('s') storage: strides of batch, head, sequence.
-void strides_of(const TensorView& t, char layout, int64_t (&st)[3]) {
-  const int64_t d = t.dim(3);
+// [B, H, S, D] ('h'), [B, S, H, D] ('s') or packed [B, S, 3, H, D] ('p', with
+// `d` the head size) storage: strides of batch, head, sequence.
+void strides_of(const TensorView& t, char layout, int64_t d, int64_t (&st)[3]) {
+  if (layout == 'p') {
+    st[2] = t.dim(2), st[1] = d, st[0] = t.dim(1) * st[2];
+    return;
+  }
+  d = t.dim(3);
   if (layout == 's') {
     st[2] = t.dim(2) * d, st[1] = d, st[0] = t.dim(1) * st[2];
   } else {
@@ -61,13 +69,26 @@ class AttentionKernel : public Kernel {
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &Q = c.in(0), &K = c.in(1), &V = c.in(2), &Y = c.out(0);
     if (Y.numel() == 0) return nullptr;
-    // Logical [batch, heads, seq, head] sizes, whatever the storage.
-    auto dims = [&](const TensorView& t, char layout) {
+    // Logical [batch, heads, seq, head] sizes, whatever the storage; a packed
+    // operand ('p', rank 3) takes its heads and head size from the output.
+    auto dims = [&](const TensorView& t, char layout, const std::array<int64_t, 4>& out) {
+      if (layout == 'p') return std::array<int64_t, 4>{t.dim(0), out[1], t.dim(1), out[3]};
       return layout == 's' ? std::array<int64_t, 4>{t.dim(0), t.dim(2), t.dim(1), t.dim(3)}
                            : std::array<int64_t, 4>{t.dim(0), t.dim(1), t.dim(2), t.dim(3)};
     };
-    const auto q = dims(Q, layout_[0]), k = dims(K, layout_[1]), v = dims(V, layout_[2]), y = dims(Y, layout_[3]);
+    const auto y = dims(Y, layout_[3], {});
+    const auto q = dims(Q, layout_[0], y), k = dims(K, layout_[1], y), v = dims(V, layout_[2], y);
     const int64_t b = q[0], h = q[1], sq = q[2], d = q[3], skv = k[2], dv = v[3];
+    for (int i = 0; i < 3; ++i) {
+      const TensorView& t = c.in(static_cast<size_t>(i));
+      int64_t hd = 0, packed = 0;
+      if (layout_[static_cast<size_t>(i)] == 'p' &&
+          (__builtin_mul_overflow(y[1], y[3], &hd) || __builtin_mul_overflow(hd, int64_t{3}, &packed) ||
+           t.dim(2) != packed))
+        throw Error(ErrorCode::kInvalidInput, label_ + ": packed operand " + std::to_string(i) + " " + dims_str(t) +
+                                                  " is not [B, S, 3 * heads * head size] for the output " +
+                                                  dims_str(Y));
+    }
     if (k[0] != b || v[0] != b || k[1] != h || v[1] != h || k[3] != d || v[2] != skv)
       throw Error(ErrorCode::kInvalidInput, label_ + ": Q " + dims_str(Q) + ", K " + dims_str(K) + " and V " +
                                                 dims_str(V) + " do not agree on batch, heads and lengths");
@@ -87,10 +108,12 @@ class AttentionKernel : public Kernel {
       throw Error(ErrorCode::kInternal, label_ + ": the flash-attention kernel does not take this shape or type "
                                                  "(DYNRT_CUDA_FLASH_ATTENTION=require)");
     FlashArgs& fa = st->args;
-    strides_of(Q, layout_[0], fa.q_stride);
-    strides_of(K, layout_[1], fa.k_stride);
-    strides_of(V, layout_[2], fa.v_stride);
-    strides_of(Y, layout_[3], fa.o_stride);
+    strides_of(Q, layout_[0], d, fa.q_stride);
+    strides_of(K, layout_[1], d, fa.k_stride);
+    strides_of(V, layout_[2], dv, fa.v_stride);
+    strides_of(Y, layout_[3], dv, fa.o_stride);
+    for (size_t i = 0; i < 3; ++i)
+      if (layout_[i] == 'p') st->offset[i] = i * static_cast<size_t>(h * d) * dtype_size(Q.dtype);
     fa.batch = b, fa.heads = h, fa.seq_q = sq, fa.seq_kv = skv, fa.head_dim = d;
     Stream& s = stream_of(c);
     if (skv > 0 && !st->flash) {
@@ -141,7 +164,8 @@ class AttentionKernel : public Kernel {
     const auto type = static_cast<ElemType>(c.in(0).dtype);
     if (st->flash) {
       FlashArgs fa = st->args;
-      fa.q = c.in(0).data, fa.k = c.in(1).data, fa.v = c.in(2).data, fa.o = y;
+      auto at = [&](size_t i) { return static_cast<const char*>(c.in(i).data) + st->offset[i]; };
+      fa.q = at(0), fa.k = at(1), fa.v = at(2), fa.o = y;
       fa.scale = scale;
       fa.mask = mask;
       if (!launch_flash_attention(type, fa, s.get()))
@@ -168,7 +192,7 @@ class AttentionKernel : public Kernel {
   }
   std::string label_;
   AttentionAttrs at_;
-  std::string layout_;  // per Q, K, V, output: 's' [B, S, H, D] or 'h' [B, H, S, D]
+  std::string layout_;  // per Q, K, V, output: 's' [B, S, H, D], 'h' [B, H, S, D], 'p' packed
   bool marked_;
   FlashMode flash_;
 };
@@ -178,13 +202,14 @@ bool float_type(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 |
 bool attention_supported(const KernelInit& n) {
   DType t = n.input_dtype(0);
   if (!float_type(t) || n.num_inputs() < 3 || n.num_inputs() > 4) return false;
+  const std::string layout = n.attr_string("dynrt.layout", "hhhh");
+  if (!valid_layout(layout)) return false;
   for (size_t i = 0; i < 3; ++i)
-    if (!n.has_input(i) || n.input_dtype(i) != t || n.input_rank(i) != 4) return false;
+    if (!n.has_input(i) || n.input_dtype(i) != t || n.input_rank(i) != (layout[i] == 'p' ? 3 : 4)) return false;
   if (n.has_input(3) && (n.input_rank(3) > 4 || (n.input_dtype(3) != t && n.input_dtype(3) != DType::kBool)))
     return false;
   for (size_t o = 1; o < n.num_outputs(); ++o)
     if (n.has_output(o)) return false;
-  if (!valid_layout(n.attr_string("dynrt.layout", "hhhh"))) return false;
   AttentionAttrs a = AttentionAttrs::parse(n);
   return !a.causal && a.softcap == 0 && a.mode == 0 && a.left < 0 && a.right < 0;
 }

@@ -150,6 +150,7 @@ class CudaProvider final : public ExecutionProvider {
     return {{"cuda.fuse_attention", fuse_attention},
             {"cuda.attention_layout", attention_layout},
             {"cuda.fuse_epilogues", fuse_epilogues},
+            {"cuda.fuse_qkv", fuse_qkv},
             {"cuda.channels_last", channels_last}};
   }
 
