@@ -1,5 +1,5 @@
 """dynrt on the GPU against PyTorch eager and torch.compile(dynamic=True), in
-one run on the same machine (the H200 of the device tool).
+one run on the same machine (an NVIDIA H200 here).
 
     python3 benchmarks/bench_gpu.py --dynrt .cache/devbin/dynrt --out OUTDIR [--precision fp16]
         [--models resnet50,bert_base] [--iterations 50] [--static] [--untuned] [--ab-env VAR=VALUE]

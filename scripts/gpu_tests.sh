@@ -6,7 +6,7 @@
 #   tests/python/test_ops_*.py, test_zoo.py   every op test and the zoo, engines built --providers cuda,cpu
 #   tools/zoo/run_zoo.py [--full]             the zoo report on cuda (docs/zoo_cuda.md, docs/zoo_full_cuda.md)
 #   benchmarks/bench_gpu.py                   dynrt vs PyTorch eager / torch.compile (bench)
-#   tests/python/test_python_cuda.py          the Python API on CUDA tensors (python; carry .cache/wheels too)
+#   tests/python/test_python_cuda.py          the Python API on CUDA tensors (python; copy .cache/wheels there too)
 # Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops zoo zoofull python bench
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Pack the built CLI with its shared libraries into .cache/devbin so the GPU
-# machine (which has no Debian packages of ours) can run it:
-#   run(carry=[".cache/devpack.tar.xz"]): bash scripts/gpu_tests.sh (unpacks it, sets the library path)
+# machine (which has no Debian packages of ours) can run it: copy
+# .cache/devpack.tar.xz into the same path of a checkout there and run
+# `bash scripts/gpu_tests.sh STEP` there (it unpacks the build and sets LD_LIBRARY_PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.cache/devbin
@@ -14,7 +15,7 @@ for lib in libonnx_proto.so.1 libprotobuf.so.32 libdnnl.so.2 libOpenCL.so.1 libg
   cp -L "/lib/x86_64-linux-gnu/$lib" "$out/"
 done
 du -sh "$out"
-# One compressed file to carry: run(carry=[".cache/devpack.tar.xz"]); scripts/gpu_tests.sh unpacks it.
+# One compressed file to copy to the GPU machine; scripts/gpu_tests.sh unpacks it.
 tar -C .cache -cJf .cache/devpack.tar.xz devbin
 du -sh .cache/devpack.tar.xz
 # The Python package for the GPU machine's Python 3.12 (scripts/gpu_tests.sh python), when

@@ -1,7 +1,9 @@
 // Arithmetic C++ leaves undefined, given defined results: floating values
 // outside an integer type's range, converted by Cast and by Pow with an
 // integer base (saturated, NaN as 0), and integer Pow that overflows (wraps,
-// as numpy's), both found by fuzz_model under UBSan. The sanitizer build runs
+// as numpy's), both found by fuzz_model under UBSan; integer Add, Sub, Mul,
+// Neg, Abs, Div and Mod that overflow (wrap as numpy's; the most negative
+// value / -1 and % -1 trapped), found the same way in session 8. The sanitizer build runs
 // this test (scripts/fuzz.sh), so a regression is a UBSan report.
 #include <gtest/gtest.h>
 
@@ -88,6 +90,58 @@ TEST(IntegerPow, WrapsLikeNumpyAndTakesHugeExponentsInLogTime) {
   EXPECT_EQ(v[2], 0);   // 2^64 wraps to 0
   EXPECT_EQ(v[3], -1);  // (-1)^odd, an exponent of 2^63 - 1 in 63 squarings
   EXPECT_EQ(v[4], 0);   // a negative exponent: 0 unless the base is 1
+}
+
+Tensor int64_tensor(std::vector<int64_t> v) {
+  Tensor t(DType::kInt64, {static_cast<int64_t>(v.size())});
+  for (size_t i = 0; i < v.size(); ++i) t.data_as<int64_t>()[i] = v[i];
+  return t;
+}
+
+std::vector<int64_t> binary_int64(const char* op, const Tensor& a, const Tensor& c) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 6, 8));
+  b.output(b.node(op, {b.input("a", DType::kInt64, {n}), b.input("b", DType::kInt64, {n})}, "y"));
+  Tensor y = build(b)->create_context()->run({{"a", a}, {"b", c}}).at("y");
+  return {y.data_as<int64_t>(), y.data_as<int64_t>() + y.numel()};
+}
+
+std::vector<int64_t> unary_int64(const char* op, const Tensor& a) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 6, 8));
+  b.output(b.node(op, {b.input("a", DType::kInt64, {n})}, "y"));
+  Tensor y = build(b)->create_context()->run({{"a", a}}).at("y");
+  return {y.data_as<int64_t>(), y.data_as<int64_t>() + y.numel()};
+}
+
+TEST(IntegerArithmetic, OverflowWrapsLikeNumpy) {
+  // Expected values: numpy 2 on the same int64 arrays (np.errstate(all="ignore")).
+  const Tensor a = int64_tensor({int64_t{1} << 62, kMin, kMax, -220675140579491790, 7, kMin});
+  const Tensor c = int64_tensor({4, -1, 1, 2420403324734947337, -1, -1});
+  EXPECT_EQ(binary_int64("Add", a, c),
+            (std::vector<int64_t>{4611686018427387908, kMax, kMin, 2199728184155455547, 6, kMax}));
+  EXPECT_EQ(binary_int64("Sub", a, c),
+            (std::vector<int64_t>{4611686018427387900, -kMax, 9223372036854775806, -2641078465314439127, 8, -kMax}));
+  EXPECT_EQ(binary_int64("Mul", a, c), (std::vector<int64_t>{0, kMin, kMax, 8373960721952440770, -7, kMin}));
+  EXPECT_EQ(unary_int64("Neg", a),
+            (std::vector<int64_t>{-(int64_t{1} << 62), kMin, -kMax, 220675140579491790, -7, kMin}));
+  EXPECT_EQ(unary_int64("Abs", a), (std::vector<int64_t>{int64_t{1} << 62, kMin, kMax, 220675140579491790, 7, kMin}));
+  // Division truncates toward zero (ONNX Runtime's); kMin / -1 wraps to kMin instead of trapping.
+  EXPECT_EQ(binary_int64("Div", a, c), (std::vector<int64_t>{int64_t{1} << 60, kMin, kMax, 0, -7, kMin}));
+  EXPECT_EQ(binary_int64("Mod", a, c), (std::vector<int64_t>{0, 0, 0, -220675140579491790 + 2420403324734947337, 0, 0}));
+}
+
+TEST(IntegerArithmetic, SixteenBitProductsDoNotOverflowInt) {
+  // int16 operands promote to int in C++; 300 * 300 wraps to 24464 in int16 (numpy's answer).
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 6, 8));
+  b.output(b.node("Mul", {b.input("a", DType::kInt16, {n}), b.input("b", DType::kInt16, {n})}, "y"));
+  Tensor a(DType::kInt16, {2}), c(DType::kInt16, {2});
+  a.data_as<int16_t>()[0] = 300, a.data_as<int16_t>()[1] = -32768;
+  c.data_as<int16_t>()[0] = 300, c.data_as<int16_t>()[1] = -1;
+  Tensor y = build(b)->create_context()->run({{"a", a}, {"b", c}}).at("y");
+  EXPECT_EQ(y.data_as<int16_t>()[0], 24464);
+  EXPECT_EQ(y.data_as<int16_t>()[1], -32768);
 }
 
 }  // namespace

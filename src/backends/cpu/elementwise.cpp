@@ -169,6 +169,8 @@ std::unique_ptr<Kernel> make_mod(const KernelInit& init) {
       return r;
     } else {
       if (b == 0) return T(0);
+      if constexpr (std::is_signed_v<T>)
+        if (b == T(-1)) return T(0);  // the most negative value % -1 traps
       T r = static_cast<T>(a % b);
       if constexpr (std::is_signed_v<T>)
         if (!fmod && r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
@@ -180,7 +182,11 @@ std::unique_ptr<Kernel> make_mod(const KernelInit& init) {
 std::unique_ptr<Kernel> make_div(const KernelInit&) {
   return binary([](auto a, auto b) {
     using T = decltype(a);
-    if constexpr (std::is_integral_v<T>) return b == 0 ? T(0) : static_cast<T>(a / b);
+    if constexpr (std::is_integral_v<T>) {
+      if constexpr (std::is_signed_v<T>)
+        if (b == T(-1)) return wrap_neg(a);  // the most negative value / -1 traps
+      return b == 0 ? T(0) : static_cast<T>(a / b);
+    }
     else return a / b;
   });
 }
@@ -197,7 +203,7 @@ std::unique_ptr<Kernel> make_variadic(const KernelInit& init) {
     };
     if (op == "Max") fold([](auto a, auto b) { return a > b || a != a ? a : b; });
     else if (op == "Min") fold([](auto a, auto b) { return a < b || a != a ? a : b; });
-    else fold([](auto a, auto b) { return static_cast<decltype(a)>(a + b); });
+    else fold([](auto a, auto b) { return wrap_add(a, static_cast<decltype(a)>(b)); });
     if (op == "Mean") {
       double k = static_cast<double>(c.inputs.size());
       DYNRT_DISPATCH_FLOAT(z.dtype, "Mean", {
@@ -341,8 +347,8 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
   if (op == "Softsign") return unary_float([](auto v) { return v / (1 + std::abs(v)); });
   if (op == "Softplus") return unary_float([](auto v) { return v > 20 ? v : std::log1p(std::exp(v)); });
   if (op == "Mish") return unary_float([](auto v) { return v * std::tanh(std::log1p(std::exp(v))); });
-  if (op == "Abs") return unary_numeric([](auto v) { if constexpr (std::is_unsigned_v<decltype(v)>) return v; else return v < 0 ? static_cast<decltype(v)>(-v) : v; });
-  if (op == "Neg") return unary_numeric([](auto v) { return static_cast<decltype(v)>(-v); });
+  if (op == "Abs") return unary_numeric([](auto v) { if constexpr (std::is_unsigned_v<decltype(v)>) return v; else return v < 0 ? wrap_neg(v) : v; });
+  if (op == "Neg") return unary_numeric([](auto v) { return wrap_neg(v); });
   if (op == "Sign") return unary_numeric([](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
   if (op == "Gelu") {
     if (attrs.tanh_gelu)
@@ -421,13 +427,14 @@ void register_cpu_elementwise_kernels(KernelRegistry& r) {
                          "Shrink", "BitwiseNot"})
     add(op, make_unary);
   r.add_kernel("Identity", make_identity);
-  add("Add", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }); });
-  add("Sub", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }); });
-  add("Mul", [](const KernelInit&) { return binary([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }); });
+  // Integers wrap like numpy's (kernel_util.h wrap_*).
+  add("Add", [](const KernelInit&) { return binary([](auto a, auto b) { return wrap_add(a, static_cast<decltype(a)>(b)); }); });
+  add("Sub", [](const KernelInit&) { return binary([](auto a, auto b) { return wrap_sub(a, static_cast<decltype(a)>(b)); }); });
+  add("Mul", [](const KernelInit&) { return binary([](auto a, auto b) { return wrap_mul(a, static_cast<decltype(a)>(b)); }); });
   add("Div", make_div);
   add("Pow", make_pow);
   add("Mod", make_mod);
-  add("PRelu", [](const KernelInit&) { return binary([](auto x, auto s) { return x < 0 ? static_cast<decltype(x)>(x * s) : x; }); });
+  add("PRelu", [](const KernelInit&) { return binary([](auto x, auto s) { return x < 0 ? wrap_mul(x, static_cast<decltype(x)>(s)) : x; }); });
   add("Equal", [](const KernelInit&) { return compare([](auto a, auto b) { return a == b; }); });
   add("Less", [](const KernelInit&) { return compare([](auto a, auto b) { return a < b; }); });
   add("Greater", [](const KernelInit&) { return compare([](auto a, auto b) { return a > b; }); });

@@ -29,6 +29,45 @@ D convert(S v) {
   return static_cast<D>(v);
 }
 
+// Integer +, -, * and negation wrap modulo 2^bits, as numpy's and ONNX
+// Runtime's do: computed in an unsigned type at least as wide as unsigned int
+// (signed overflow is undefined in C++, and small types promote to int, whose
+// products can overflow). Floating types compute as written.
+template <class T>
+using WrapType = std::common_type_t<std::make_unsigned_t<T>, unsigned>;
+
+template <class T>
+T wrap_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return static_cast<T>(static_cast<WrapType<T>>(a) + static_cast<WrapType<T>>(b));
+  else
+    return static_cast<T>(a + b);
+}
+
+template <class T>
+T wrap_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return static_cast<T>(static_cast<WrapType<T>>(a) - static_cast<WrapType<T>>(b));
+  else
+    return static_cast<T>(a - b);
+}
+
+template <class T>
+T wrap_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return static_cast<T>(static_cast<WrapType<T>>(a) * static_cast<WrapType<T>>(b));
+  else
+    return static_cast<T>(a * b);
+}
+
+template <class T>
+T wrap_neg(T a) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    return static_cast<T>(WrapType<T>(0) - static_cast<WrapType<T>>(a));
+  else
+    return static_cast<T>(-a);
+}
+
 // Run f(begin, end) over [0, n) in parallel chunks of at least `grain` items.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& f) {
