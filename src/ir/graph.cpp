@@ -58,6 +58,16 @@ int Graph::add_value(const std::string& name) {
   return id;
 }
 
+int Graph::add_constant(const std::string& name, Tensor t) {
+  const int id = add_value(name);
+  Value& v = values[static_cast<size_t>(id)];
+  v.dtype = t.dtype();
+  v.rank_known = true;
+  for (int64_t d : t.shape()) v.shape.push_back(Expr::constant(d));
+  v.constant = std::move(t);
+  return id;
+}
+
 int Graph::find_value(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? -1 : it->second;

@@ -116,6 +116,7 @@ struct Graph {
   std::vector<std::string> providers = {"cpu"};
 
   int add_value(const std::string& name);
+  int add_constant(const std::string& name, Tensor t);  // a value holding t, its shape t's dims
   int find_value(const std::string& name) const;  // -1 if absent
   void rename_value(int id, const std::string& name);
   std::string node_label(const Node& n) const;    // "Conv node 'conv1' (opset 17)"

@@ -13,16 +13,6 @@ const Tensor* const_f32(const ir::Graph& g, int id) {
   return v.constant && v.dtype == DType::kFloat32 ? &*v.constant : nullptr;
 }
 
-int add_constant(ir::Graph& g, const std::string& name, Tensor t) {
-  int id = g.add_value(name);
-  ir::Value& v = g.values[static_cast<size_t>(id)];
-  v.dtype = t.dtype();
-  v.rank_known = true;
-  for (int64_t d : t.shape()) v.shape.push_back(Expr::constant(d));
-  v.constant = std::move(t);
-  return id;
-}
-
 }  // namespace
 
 bool fuse_batchnorm(ir::Graph& g) {
@@ -57,8 +47,8 @@ bool fuse_batchnorm(ir::Graph& g) {
       b2.data_as<float>()[o] = (bias - mean->data_as<float>()[o]) * s + beta->data_as<float>()[o];
     }
     std::string base = conv.name.empty() ? g.values[static_cast<size_t>(conv.outputs[0])].name : conv.name;
-    int wid = add_constant(g, base + ".bn_folded_weight", std::move(w2));
-    int bid = add_constant(g, base + ".bn_folded_bias", std::move(b2));
+    int wid = g.add_constant(base + ".bn_folded_weight", std::move(w2));
+    int bid = g.add_constant(base + ".bn_folded_bias", std::move(b2));
     ir::Node& c = g.nodes[static_cast<size_t>(p)];  // re-fetch: add_value may not move nodes, but be safe
     c.inputs.resize(3);
     c.inputs[1] = wid;

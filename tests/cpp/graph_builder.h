@@ -34,15 +34,7 @@ class GraphBuilder {
     g.inputs.push_back(v);
     return v;
   }
-  int constant(const std::string& name, Tensor t) {
-    int v = g.add_value(name);
-    ir::Value& val = g.values[static_cast<size_t>(v)];
-    val.dtype = t.dtype();
-    val.rank_known = true;
-    for (int64_t d : t.shape()) val.shape.push_back(Expr::constant(d));
-    val.constant = std::move(t);
-    return v;
-  }
+  int constant(const std::string& name, Tensor t) { return g.add_constant(name, std::move(t)); }
   // A shape tensor whose elements are expressions (what shape arithmetic leaves).
   int shape_tensor(const std::string& name, std::vector<Expr> dims) {
     int v = g.add_value(name);

@@ -136,13 +136,7 @@ class QkvFuser {
       for (int64_t r = 0; r < rows; ++r)
         std::memcpy(dst + static_cast<size_t>(r) * 3 * row_bytes, src + static_cast<size_t>(r) * row_bytes, row_bytes);
     }
-    const int id = g_.add_value(name);
-    ir::Value& v = g_.values[static_cast<size_t>(id)];
-    v.dtype = t.dtype();
-    v.rank_known = true;
-    for (int64_t d : t.shape()) v.shape.push_back(Expr::constant(d));
-    v.constant = std::move(t);
-    return id;
+    return g_.add_constant(name, std::move(t));
   }
 
   // Q's MatMul becomes the packed projection; returns its output [B, S, 3N].
