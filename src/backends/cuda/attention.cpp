@@ -208,6 +208,12 @@ bool attention_supported(const KernelInit& n) {
     if (!n.has_input(i) || n.input_dtype(i) != t || n.input_rank(i) != (layout[i] == 'p' ? 3 : 4)) return false;
   if (n.has_input(3) && (n.input_rank(3) > 4 || (n.input_dtype(3) != t && n.input_dtype(3) != DType::kBool)))
     return false;
+  // Grouped-query attention (fewer K/V heads than Q heads) is not a case the
+  // kernels take: such nodes go to the CPU. Fused nodes (a layout) have equal heads.
+  if (!n.has_attr("dynrt.layout")) {
+    const std::vector<Expr> &q = n.input_shape(0), &k = n.input_shape(1), &v = n.input_shape(2);
+    if (q.size() != 4 || k.size() != 4 || v.size() != 4 || q[1] != k[1] || q[1] != v[1]) return false;
+  }
   for (size_t o = 1; o < n.num_outputs(); ++o)
     if (n.has_output(o)) return false;
   AttentionAttrs a = AttentionAttrs::parse(n);
