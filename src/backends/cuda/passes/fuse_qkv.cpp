@@ -89,11 +89,13 @@ class QkvFuser {
     if (p.bias >= 0 && (!val(p.bias).constant || val(p.bias).dtype != out.dtype ||
                         val(p.bias).constant->numel() != w.constant->shape()[1]))
       return std::nullopt;
-    // [B, S, N] viewed as [B, S, H, D] with H * D = N.
+    // [B, S, N] viewed as [B, S, H, D] with H * D = N > 0 (dims from the model: checked product).
     if (!out.rank_known || !heads.rank_known || out.shape.size() != 3 || heads.shape.size() != 4) return std::nullopt;
-    if (heads.shape[0] != out.shape[0] || heads.shape[1] != out.shape[1] || !heads.shape[2].is_const() ||
-        !heads.shape[3].is_const() || out.shape[2] != Expr::constant(w.constant->shape()[1]) ||
-        heads.shape[2].const_value() * heads.shape[3].const_value() != w.constant->shape()[1])
+    const int64_t n = w.constant->shape()[1];
+    int64_t hd = 0;
+    if (n <= 0 || heads.shape[0] != out.shape[0] || heads.shape[1] != out.shape[1] || !heads.shape[2].is_const() ||
+        !heads.shape[3].is_const() || out.shape[2] != Expr::constant(n) ||
+        __builtin_mul_overflow(heads.shape[2].const_value(), heads.shape[3].const_value(), &hd) || hd != n)
       return std::nullopt;
     return p;
   }
