@@ -7,7 +7,7 @@
 #   tools/zoo/run_zoo.py [--full]             the zoo report on cuda (docs/zoo_cuda.md, docs/zoo_full_cuda.md)
 #   benchmarks/bench_gpu.py                   dynrt vs PyTorch eager / torch.compile (bench)
 #   tests/python/test_python_cuda.py          the Python API on CUDA tensors (python; copy .cache/wheels there too)
-# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops zoo zoofull python bench
+# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops (or ops1, ops2) zoo zoofull python bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-cuda}
@@ -36,9 +36,13 @@ for step in ${what//,/ }; do
       python3 -m pytest -q -n 16 -p no:cacheprovider tests/python/test_cuda.py tests/python/test_cuda_elementwise.py tests/python/test_cuda_fusion.py \
         tests/python/test_cuda_tuning.py \
         2>&1 | tee "$out/test_cuda.log" | grep -E "FAILED|passed|failed" || rc=1 ;;
-    ops)  # every op test with the engines on cuda,cpu (failures stream to ops.log as they happen)
-      DYNRT_TEST_PROVIDERS=cuda,cpu python3 -m pytest -v -n 16 -p no:cacheprovider tests/python/test_ops_*.py \
-        tests/python/test_zoo.py 2>&1 | grep --line-buffered -E "FAILED|ERROR|passed|failed" | tee "$out/ops.log" \
+    ops|ops1|ops2)  # every op test with the engines on cuda,cpu (failures stream to ops.log as they happen;
+      # the whole output, tracebacks included, is ops_full.log). ops1 and ops2 are its two halves (about 8 minutes each).
+      tests=$(ls tests/python/test_ops_*.py tests/python/test_zoo.py)
+      [ "$step" = ops1 ] && tests=$(echo "$tests" | head -n 8)
+      [ "$step" = ops2 ] && tests=$(echo "$tests" | tail -n +9)
+      DYNRT_TEST_PROVIDERS=cuda,cpu python3 -m pytest -v -n 16 -p no:cacheprovider --tb=short ${OPS_ARGS:-} $tests 2>&1 \
+        | tee "$out/${step}_full.log" | grep --line-buffered -E "FAILED|ERROR|passed|failed" | tee "$out/$step.log" \
         | tail -40 || rc=1 ;;
     zoo)  # the zoo report at CI sizes on cuda in fp32, fp16 and bf16 (in parallel)
       for p in fp32 fp16 bf16; do

@@ -241,24 +241,47 @@ def test_flash_attention_on_the_onnx_op(tmp_path, monkeypatch, precision, mask):
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
-@pytest.mark.parametrize("head_dim,masked", [(32, False), (64, False), (128, False), (64, True)])
+@pytest.mark.parametrize("head_dim,masked", [(32, None), (64, None), (128, None), (64, "rows"), (64, "key-bool"),
+                                             (64, "key-add"), (32, "key-add"), (128, "key-bool")])
 def test_flash_attention_wide_tiles(tmp_path, monkeypatch, precision, head_dim, masked):
-    """Enough (batch, head, 128-row) blocks to fill the GPU twice over: heads of 32 and 64 take
-    the 128-row tiles (two m-tiles per warp) when there is no mask, 128 keeps 64; uneven
-    lengths and a per-query bool mask check the row and key bookkeeping of both."""
+    """The 128-row tiles (two m-tiles per warp; the launcher takes them for grids of six SMs'
+    worth, forced here at every size): heads of 32 and 64 take them without a mask or with a
+    key mask ([B, 1, 1, L], read per key), 128 and a per-query mask keep 64; uneven lengths
+    check the row and key bookkeeping of each."""
     monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ROWS", "128")
     inputs = [vi("q", ["B", 12, "S", head_dim]), vi("k", ["B", 12, "L", head_dim]), vi("v", ["B", 12, "L", head_dim])]
     if masked:
-        inputs.append(vi("m", ["B", 1, "S", "L"], T.BOOL))
+        inputs.append(vi("m", ["B", 1, "S" if masked == "rows" else 1, "L"], T.FLOAT if masked == "key-add" else T.BOOL))
     g = h.make_graph([h.make_node("Attention", [i.name for i in inputs], ["y"], scale=0.3)], "g", inputs,
                      [vi("y", None)])
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 23)])
     m.ir_version = 10
 
     def feeds(b, s, l):
-        mm = np.random.default_rng(s + l).integers(0, 4, (b, 1, s, l)) > 0
-        mm[..., 0] = True
+        mm = np.random.default_rng(s + l).integers(0, 4, (b, 1, s if masked == "rows" else 1, l)) > 0
+        mm[..., 0] = True  # no row fully masked
+        if masked == "key-add":
+            mm = np.where(mm, 0.0, -1e4).astype(np.float32)
+            mm[..., 1::7] = -np.inf
+            mm[..., 0] = 0.5
         f = {"q": rand(b, 12, s, head_dim), "k": rand(b, 12, l, head_dim), "v": rand(b, 12, l, head_dim)}
         return {**f, "m": mm} if masked else f
-    build_and_check(m, [feeds(b, s, l) for b, s, l in ((8, 300, 300), (10, 257, 190), (1, 5, 7))], tmp_path,
-                    {"B": "1:8:10", "S": "1:256:300", "L": "1:256:300"}, ["Attention"], precision)
+    all_feeds = [feeds(b, s, l) for b, s, l in ((8, 300, 300), (10, 257, 190), (1, 5, 7))]
+    dims = {"B": "1:8:10", "S": "1:256:300", "L": "1:256:300"}
+    if masked in (None, "rows"):
+        build_and_check(m, all_feeds, tmp_path, dims, ["Attention"], precision)
+        return
+    # ONNX Runtime's Attention does not broadcast a mask along the query rows: the reference
+    # is numpy, softmax(0.3 * Q K^T + mask) V in float64.
+    engine = harness.build_engine(m, tmp_path, dims=dims, extra=["--device", "cuda", "--precision", precision])
+    assert " Attention x" in partition(engine)
+    for f in all_feeds:
+        q, k, v, mm = (f[n].astype(np.float64) for n in "qkvm")
+        bias = np.where(mm > 0, 0.0, -np.inf) if masked == "key-bool" else mm
+        sc = 0.3 * q @ k.swapaxes(-1, -2) + bias
+        p = np.exp(sc - sc.max(-1, keepdims=True))
+        want = (p / p.sum(-1, keepdims=True)) @ v
+        got = harness.run_engine(engine, f, tmp_path)["y"]
+        tol = {"fp16": 1e-2, "bf16": 3e-2}[precision]
+        assert np.max(np.abs(got - want)) <= tol * np.max(np.abs(want)), (masked, q.shape)

@@ -1,5 +1,7 @@
 """MatMul and Gemm against ONNX Runtime, static and dynamic, plus the dynrt
 fused-activation hook."""
+import os
+
 import harness
 import numpy as np
 import pytest
@@ -325,4 +327,8 @@ def test_transposes_fold_into_matmul(tmp_path):
     rng = np.random.default_rng(7)
     feeds = [{n: rng.standard_normal((b, s, 12)).astype(np.float32) for n in ("q", "k", "v")} for b, s in ((1, 1), (2, 5), (3, 9))]
     engine = check_model(m, feeds, tmp_path, dims={"B": "1:2:4", "S": "1:4:16"})
-    assert "Transpose" not in run_cli("inspect", engine).stdout
+    # The CPU provider folds every transpose. On CUDA (DYNRT_TEST_PROVIDERS=cuda,cpu) this
+    # float32 attention with 4-wide heads runs as two batched GEMMs, which read contiguous
+    # heads, so there the transposes stay (docs/cuda.md).
+    if "cuda" not in os.environ.get("DYNRT_TEST_PROVIDERS", ""):
+        assert "Transpose" not in run_cli("inspect", engine).stdout

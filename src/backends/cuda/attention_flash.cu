@@ -14,6 +14,7 @@
 #include <cuda_fp16.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -138,7 +139,10 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_r
 
 // MT m-tiles of 16 query rows per warp (a block takes 64 * MT rows): with two,
 // every K and V fragment read from shared memory feeds two mma instead of one.
-template <class T, int D, int MT, bool BOOL_MASK>
+// KEY_MASK: the mask does not vary along the query rows (stride 0 there: the
+// key-padding mask of BERT-style encoders, [B, 1, 1, S]), so each thread reads
+// it once per tile for its 16 keys and adds it to every row it owns.
+template <class T, int D, int MT, bool BOOL_MASK, bool KEY_MASK>
 __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t q_tiles, float scale_log2,
                                                             bool vec, bool mask_pairs, bool stage_mask) {
   extern __shared__ __align__(16) unsigned char smem[];
@@ -182,11 +186,14 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
   const MaskT* mrow[2 * MT];
   #pragma unroll
   for (int i = 0; i < 2 * MT; ++i)
-    mrow[i] = a.mask.data && row[i] < a.seq_q
+    mrow[i] = !KEY_MASK && a.mask.data && row[i] < a.seq_q
                   ? static_cast<const MaskT*>(a.mask.data) + b * a.mask.strides[0] + h * a.mask.strides[1] +
                         row[i] * a.mask.strides[2]
                   : nullptr;
   const int64_t mk = a.mask.strides[3];
+  // The key mask of this (batch, head): the same for every row.
+  const MaskT* kmask =
+      KEY_MASK ? static_cast<const MaskT*>(a.mask.data) + b * a.mask.strides[0] + h * a.mask.strides[1] : nullptr;
   // Staged (stage_mask, one m-tile): the block's rows of the mask come through shared memory.
   const MaskT* mask_rows0 =
       stage_mask ? static_cast<const MaskT*>(a.mask.data) + b * a.mask.strides[0] + h * a.mask.strides[1] : nullptr;
@@ -218,6 +225,34 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
     __syncthreads();
     const T* tK = sK + buf * kKeys * kPitch<D>;
     const T* tV = sV + buf * kKeys * kPitch<D>;
+    const int key0 = static_cast<int>(it) * kKeys, seq_kv = static_cast<int>(a.seq_kv);
+
+    // Key mask: this thread's 16 keys (kb, kb + 1 of each n-tile), loaded before
+    // Q K^T so the loads overlap it; keys past the end are masked here too.
+    float kbias[KEY_MASK ? kKeys / 8 : 1][2];
+    if constexpr (KEY_MASK) {
+      MaskT mv[kKeys / 8][2];
+      #pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n) {
+        const int kb = key0 + n * 8 + 2 * t;
+        using Pair = std::conditional_t<sizeof(MaskT) == 1, uint16_t, uint32_t>;
+        if (mask_pairs && kb + 1 < seq_kv) {
+          const Pair u = *reinterpret_cast<const Pair*>(kmask + kb);
+          memcpy(mv[n], &u, sizeof u);
+        } else {
+          mv[n][0] = kb < seq_kv ? kmask[kb * mk] : MaskT{};
+          mv[n][1] = kb + 1 < seq_kv ? kmask[(kb + 1) * mk] : MaskT{};
+        }
+      }
+      #pragma unroll
+      for (int n = 0; n < kKeys / 8; ++n)
+        #pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const int key = key0 + n * 8 + 2 * t + j;
+          if constexpr (BOOL_MASK) kbias[n][j] = key < seq_kv && mv[n][j] ? 0.f : -INFINITY;
+          else kbias[n][j] = key < seq_kv ? static_cast<float>(mv[n][j]) * mask_raw : -INFINITY;
+        }
+    }
 
     // S = Q K^T: 8 n-tiles of 8 keys; one ldmatrix gives the B operands of two k-steps.
     // The fragments of n-tile n + 1 load while n-tile n multiplies.
@@ -243,11 +278,17 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
     // Row maxima over the raw scores (the launcher takes scale > 0 only), then p = 2^(s * scale - max * scale) in one FFMA and
     // an exp2, as FlashAttention does. Only the last tile can hold keys past
     // the end, so without a mask every other tile skips the per-key work.
-    const int key0 = static_cast<int>(it) * kKeys, seq_kv = static_cast<int>(a.seq_kv);
     float tmax[2 * MT];
     #pragma unroll
     for (int i = 0; i < 2 * MT; ++i) tmax[i] = -INFINITY;
-    if (key0 + kKeys > seq_kv || has_mask) {
+    if constexpr (KEY_MASK) {
+      #pragma unroll
+      for (int m = 0; m < MT; ++m)
+        #pragma unroll
+        for (int n = 0; n < kKeys / 8; ++n)
+          #pragma unroll
+          for (int e = 0; e < 4; ++e) s[m][n][e] += kbias[n][e % 2];
+    } else if (key0 + kKeys > seq_kv || has_mask) {
       #pragma unroll
       for (int m = 0; m < MT; ++m)
         #pragma unroll
@@ -361,9 +402,7 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
   }
 }
 
-// Two m-tiles per warp halve the shared-memory reads per mma, but also the
-// number of blocks: used when the grid still fills the GPU (and the head fits
-// the registers).
+// The GPU's multiprocessors: how many blocks fill it.
 int64_t sm_count() {
   static const int64_t n = [] {
     int dev = 0, v = 0;
@@ -376,40 +415,39 @@ int64_t sm_count() {
   return n;
 }
 
-template <class T, int D, int MT>
-bool go(const FlashArgs& a, cudaStream_t s, bool vec) {
-  // Each thread reads the mask at two adjacent keys: one load when keys are
-  // contiguous and every row starts at an even element.
-  const size_t msize = a.mask.is_bool ? 1 : sizeof(T);
-  const bool mask_pairs = a.mask.data && a.mask.strides[3] == 1 && a.mask.strides[0] % 2 == 0 &&
-                          a.mask.strides[1] % 2 == 0 && a.mask.strides[2] % 2 == 0 &&
-                          reinterpret_cast<uintptr_t>(a.mask.data) % (2 * msize) == 0;
-  // One m-tile (every masked launch): the mask's tile goes through shared
-  // memory with K and V when its rows are 16-byte aligned and its keys
-  // contiguous: coalesced loads instead of a byte load per key and row.
-  auto aligned16 = [&](int64_t elems) { return (elems * static_cast<int64_t>(msize)) % 16 == 0; };
-  const bool stage_mask = MT == 1 && a.mask.data && a.mask.strides[3] == 1 && aligned16(a.mask.strides[0]) &&
-                          aligned16(a.mask.strides[1]) && aligned16(a.mask.strides[2]) &&
-                          reinterpret_cast<uintptr_t>(a.mask.data) % 16 == 0;
-  constexpr size_t most = smem_bytes<D>() + (MT == 1 ? kMaskStageBytes : 0);
-  const size_t bytes = smem_bytes<D>() + (stage_mask ? kMaskStageBytes : 0);
-  // More than 48 KB of shared memory needs the opt-in, once per kernel.
-  auto opt_in = [](auto fn) {
-    bool ok = cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(most)) == cudaSuccess;
-    if (!ok) cudaGetLastError();
-    return ok;
-  };
-  // Two m-tiles run without a mask only (go below): no bool-mask variant of them.
-  static const bool ready =
-      opt_in(flash_attention<T, D, MT, false>) && (MT == 2 || opt_in(flash_attention<T, D, 1, true>));
-  if (!ready) return false;
+// More than 48 KB of shared memory needs the opt-in, once per kernel.
+template <class T, int D, int MT, bool BOOL_MASK, bool KEY_MASK>
+bool opted_in() {
+  static const bool ok = [] {
+    constexpr size_t most = smem_bytes<D>() + (MT == 1 && !KEY_MASK ? kMaskStageBytes : 0);
+    const bool set = cudaFuncSetAttribute(flash_attention<T, D, MT, BOOL_MASK, KEY_MASK>,
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(most)) == cudaSuccess;
+    if (!set) cudaGetLastError();
+    return set;
+  }();
+  return ok;
+}
+
+template <class T, int D, int MT, bool BOOL_MASK, bool KEY_MASK>
+bool launch(const FlashArgs& a, cudaStream_t s, bool vec, bool mask_pairs, bool stage_mask) {
+  if (!opted_in<T, D, MT, BOOL_MASK, KEY_MASK>()) return false;
   const int64_t q_tiles = (a.seq_q + kRows * MT - 1) / (kRows * MT), blocks = a.batch * a.heads * q_tiles;
   if (blocks <= 0 || blocks > 0x7fffffff) return false;
-  auto kernel = a.mask.is_bool ? flash_attention<T, D, 1, true> : flash_attention<T, D, MT, false>;
-  if (a.mask.is_bool && MT != 1) return false;
-  kernel<<<static_cast<unsigned>(blocks), kThreads, bytes, s>>>(a, q_tiles, a.scale * kLog2e, vec, mask_pairs,
-                                                                stage_mask);
+  const size_t bytes = smem_bytes<D>() + (stage_mask ? kMaskStageBytes : 0);
+  flash_attention<T, D, MT, BOOL_MASK, KEY_MASK><<<static_cast<unsigned>(blocks), kThreads, bytes, s>>>(
+      a, q_tiles, a.scale * kLog2e, vec, mask_pairs, stage_mask);
   return true;
+}
+
+// DYNRT_CUDA_FLASH_ROWS=64 or 128 forces the query rows per block (for
+// measurements); otherwise the launcher picks.
+int forced_rows() {
+  static const int rows = [] {
+    const char* v = std::getenv("DYNRT_CUDA_FLASH_ROWS");
+    return v && std::strcmp(v, "64") == 0 ? 64 : v && std::strcmp(v, "128") == 0 ? 128 : 0;
+  }();
+  return rows;
 }
 
 template <class T, int D>
@@ -420,13 +458,45 @@ bool go(const FlashArgs& a, cudaStream_t s) {
   };
   const bool vec = aligned(a.k, a.k_stride[0]) && aligned(a.k, a.k_stride[1]) && aligned(a.k, a.k_stride[2]) &&
                    aligned(a.v, a.v_stride[0]) && aligned(a.v, a.v_stride[1]) && aligned(a.v, a.v_stride[2]);
+  const bool masked = a.mask.data != nullptr, is_bool = masked && a.mask.is_bool;
+  // A mask constant along the query rows is read per key, once per tile (KEY_MASK).
+  const bool key_mask = masked && a.mask.strides[2] == 0;
+  // Each thread reads the mask at two adjacent keys: one load when keys are
+  // contiguous and every row starts at an even element.
+  const size_t msize = is_bool ? 1 : sizeof(T);
+  const bool mask_pairs = masked && a.mask.strides[3] == 1 && a.mask.strides[0] % 2 == 0 &&
+                          a.mask.strides[1] % 2 == 0 && a.mask.strides[2] % 2 == 0 &&
+                          reinterpret_cast<uintptr_t>(a.mask.data) % (2 * msize) == 0;
+  // Two m-tiles per warp halve the shared-memory reads per mma, but also the
+  // number of blocks, and at 255 registers only two fit an SM. Measured on
+  // the H200 (benchmarks/attention_gpu.py, BERT-base heads): 128-row tiles
+  // gain 3-5% when the grid holds about 9 SMs' worth of them (32x384) and lose
+  // 10-17% at 3 (32x128, 8x384, 8x512); with a per-row mask they lose (the
+  // per-key mask work spills), so those stay at 64 rows.
+  bool wide = false;
   if constexpr (D <= 64) {
     const int64_t wide_blocks = a.batch * a.heads * ((a.seq_q + 2 * kRows - 1) / (2 * kRows));
-    // Measured on the H200 (benchmarks/attention_gpu.py): 128-row tiles gain
-    // 7% without a mask and lose with one (the per-key mask work spills).
-    if (!a.mask.data && wide_blocks >= 2 * sm_count()) return go<T, D, 2>(a, s, vec);
+    wide = (!masked || key_mask) && wide_blocks >= 6 * sm_count();
+    if (forced_rows()) wide = forced_rows() == 128 && (!masked || key_mask);
   }
-  return go<T, D, 1>(a, s, vec);
+  if constexpr (D <= 64) {  // no wide kernels for larger heads (they would spill)
+    if (wide && key_mask)
+      return is_bool ? launch<T, D, 2, true, true>(a, s, vec, mask_pairs, false)
+                     : launch<T, D, 2, false, true>(a, s, vec, mask_pairs, false);
+    if (wide && !masked) return launch<T, D, 2, false, false>(a, s, vec, false, false);
+  }
+  if (key_mask)
+    return is_bool ? launch<T, D, 1, true, true>(a, s, vec, mask_pairs, false)
+                   : launch<T, D, 1, false, true>(a, s, vec, mask_pairs, false);
+  // One m-tile (every per-row mask): the mask's tile goes through shared
+  // memory with K and V when its rows are 16-byte aligned and its keys
+  // contiguous: coalesced loads instead of a byte load per key and row.
+  auto aligned16 = [&](int64_t elems) { return (elems * static_cast<int64_t>(msize)) % 16 == 0; };
+  const bool stage_mask = masked && a.mask.strides[3] == 1 && aligned16(a.mask.strides[0]) &&
+                          aligned16(a.mask.strides[1]) && aligned16(a.mask.strides[2]) &&
+                          reinterpret_cast<uintptr_t>(a.mask.data) % 16 == 0;
+  return is_bool ? launch<T, D, 1, true, false>(a, s, vec, mask_pairs, stage_mask)
+                 : launch<T, D, 1, false, false>(a, s, vec, mask_pairs, stage_mask);
 }
 
 template <class T>
