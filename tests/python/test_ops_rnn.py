@@ -91,3 +91,27 @@ def test_activations_and_clip(tmp_path):
 def test_no_bias_only_last_state(tmp_path):
     m = build("GRU", 6, 2, 1, with_b=False, outputs=("", "Y_h"))
     harness.check_model(m, [feeds(m, 2, 3)], tmp_path, dims={"S": "1:2:4", "N": "1:3:4"})
+
+
+@pytest.mark.parametrize("layout", [0, 1])
+@pytest.mark.parametrize("lens", ["equal", "mixed"])
+@pytest.mark.parametrize("input_forget", [0, 1])
+def test_lstm_wide_batched(tmp_path, layout, lens, input_forget):
+    """Hidden 36 (gate rows of 144: whole 32-wide blocks and a tail) and 5 batch items: the
+    float32 kernel runs items of one length two at a time and the rest alone."""
+    args = dict(with_seq=True, with_init=True, peep=True, outputs=("Y", "Y_h", "Y_c"), input_forget=input_forget)
+    m0 = build("LSTM", 36, 20, 2, 0, **args)
+    f0 = feeds(m0, 7, 5)
+    f0["L"] = np.array([7, 7, 7, 3, 5] if lens == "mixed" else [7] * 5, np.int32)
+    if layout == 0:
+        harness.check_model(m0, [f0], tmp_path, dims={"S": "1:7:8", "N": "1:5:6"})
+        return
+    # ONNX Runtime has no batch-first LSTM: the reference is the layout-0 model on transposed tensors.
+    m = build("LSTM", 36, 20, 2, 1, **args)
+    f = {**f0, "X": f0["X"].transpose(1, 0, 2).copy(), "H0": f0["H0"].transpose(1, 0, 2).copy(),
+         "C0": f0["C0"].transpose(1, 0, 2).copy()}
+    want = harness.reference(m0, f0)
+    want = {"Y": want["Y"].transpose(2, 0, 1, 3), "Y_h": want["Y_h"].transpose(1, 0, 2),
+            "Y_c": want["Y_c"].transpose(1, 0, 2)}
+    engine = harness.build_engine(m, tmp_path, dims={"S": "1:7:8", "N": "1:5:6"})
+    harness.assert_close(harness.run_engine(engine, f, tmp_path), want)

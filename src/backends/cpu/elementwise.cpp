@@ -4,6 +4,7 @@
 
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
+#include "backends/cpu/vec_math.h"
 #include "backends/cpu/kernels.h"
 #include "ops/attrs.h"
 
@@ -22,7 +23,12 @@ std::unique_ptr<Kernel> unary_float(Fn fn) {
       const T* a = x.as<T>();
       T* o = y.as<T>();
       parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(fn(a[i]));
+        if constexpr (std::is_same_v<T, float>) {
+          _Pragma("omp simd")  // (inside a macro's argument: no #pragma)
+          for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(fn(a[i]));
+        } else {
+          for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(fn(a[i]));
+        }
       });
     });
   });
@@ -323,8 +329,17 @@ std::unique_ptr<Kernel> make_unary(const KernelInit& init) {
   ActivationAttrs attrs = ActivationAttrs::parse(init, op);
   float alpha = attrs.alpha, beta = attrs.beta;
   if (op == "Relu") return unary_numeric([](auto v) { return v > 0 ? v : decltype(v)(0); });
-  if (op == "Sigmoid") return unary_float([](auto v) { return 1 / (1 + std::exp(-v)); });
-  if (op == "Tanh") return unary_float([](auto v) { return std::tanh(v); });
+  // float32 through vec_math.h's vectorizable forms (libm's are calls, one element at a time).
+  if (op == "Sigmoid")
+    return unary_float([](auto v) {
+      if constexpr (std::is_same_v<decltype(v), float>) return vsigmoid(v);
+      else return 1 / (1 + std::exp(-v));
+    });
+  if (op == "Tanh")
+    return unary_float([](auto v) {
+      if constexpr (std::is_same_v<decltype(v), float>) return vtanh(v);
+      else return std::tanh(v);
+    });
   if (op == "Erf") return unary_float([](auto v) { return std::erf(v); });
   if (op == "Exp") return unary_float([](auto v) { return std::exp(v); });
   if (op == "Log") return unary_float([](auto v) { return std::log(v); });

@@ -50,4 +50,44 @@ namespace dynrt::cpu {
 
 inline double vexp(double x) { return std::exp(x); }
 
+// exp(-|x|), for the saturating functions below: the argument is in [-87, 0]
+// after a clamp, so 2^n is one exponent field (no overflow, NaN or two-factor
+// scaling as in vexp); same polynomial, about 2 ulp.
+[[gnu::always_inline]] inline float vexp_neg_abs(float x) {
+  constexpr int32_t kLo = static_cast<int32_t>(0xc2ae0000u);  // -87.0f
+  int32_t ia = std::bit_cast<int32_t>(x) | static_cast<int32_t>(0x80000000u);  // -|x|
+  int32_t below = -static_cast<int32_t>(static_cast<uint32_t>(ia) > static_cast<uint32_t>(kLo));
+  float xc = std::bit_cast<float>(blend_bits(below, kLo, ia));
+  float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.f;
+  return y * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+}
+
+// 1 / (1 + e^-x) from e^-|x| (x >= 0: s; else 1 - s): one exponential and
+// one division, no overflow at either end; NaN stays NaN.
+[[gnu::always_inline]] inline float vsigmoid(float x) {
+  float s = 1.f / (1.f + vexp_neg_abs(x));
+  int32_t ix = std::bit_cast<int32_t>(x);
+  int32_t neg = ix >> 31;  // all ones when the sign bit is set
+  int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
+  return std::bit_cast<float>(blend_bits(nan, ix, blend_bits(neg, std::bit_cast<int32_t>(1.f - s), std::bit_cast<int32_t>(s))));
+}
+
+// tanh(x) = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|); NaN stays NaN.
+[[gnu::always_inline]] inline float vtanh(float x) {
+  float e = vexp_neg_abs(2.f * x);
+  float t = (1.f - e) / (1.f + e);
+  int32_t ix = std::bit_cast<int32_t>(x);
+  int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
+  return std::bit_cast<float>(blend_bits(nan, ix, std::bit_cast<int32_t>(t) | (ix & static_cast<int32_t>(0x80000000u))));
+}
+
 }  // namespace dynrt::cpu
