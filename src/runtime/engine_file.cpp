@@ -7,8 +7,8 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/checked.h"
 #include "runtime/engine_validate.h"
@@ -234,9 +234,17 @@ void save_engine(const EngineImpl& e, const std::string& path) {
 std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::kIo, "cannot open engine file '" + path + "'");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return load_engine_bytes(ss.str(), path);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(ErrorCode::kIo, "engine file '" + path + "' is not a regular file");
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "': " + ec.message());
+  // One buffer of the file's size (a stringstream grew by doubling and then copied: up to
+  // three times the file at once, most of a run's peak memory for a large model).
+  std::string data(static_cast<size_t>(size), '\0');
+  if (!f.read(data.data(), static_cast<std::streamsize>(size)) || f.peek() != std::char_traits<char>::eof())
+    throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "' (it changed while being read)");
+  return load_engine_bytes(data, path);
 }
 
 std::shared_ptr<EngineImpl> load_engine_bytes(const std::string& data, const std::string& path) {

@@ -192,6 +192,12 @@ def test_wrong_version_engine(relu_engine, tmp_path):
         "version 3; rebuild the engine with this version")
 
 
+def test_engine_path_is_a_directory(tmp_path):
+    d = tmp_path / "dir.engine"
+    d.mkdir()
+    assert fails("run", d, "--shapes", "x:2x3") == f"dynrt: error (i/o error): engine file '{d}' is not a regular file"
+
+
 def test_not_an_engine(tmp_path):
     bad = tmp_path / "x.engine"
     bad.write_bytes(b"hello")
