@@ -134,8 +134,9 @@ void infer_pool(InferContext& c) {
   for (size_t i = 0; i < n; ++i)
     if (p.same() && p.dilations[i] > 1)
       c.unsupported("auto_pad SAME with dilations > 1 (ONNX Runtime and the ONNX spec disagree on its padding)");
-  if (op == "MaxPool" && c.has_output(1))
-    c.unsupported("the Indices output of MaxPool is not supported");
+  const bool indices = op == "MaxPool" && c.has_output(1);
+  if (indices && PoolAttrs::parse(c).storage_order != 0 && PoolAttrs::parse(c).storage_order != 1)
+    c.fail("storage_order must be 0 or 1");
   const std::vector<Expr>& x = c.shape(0);
   std::vector<Expr> out{x[0], x[1]};
   for (size_t i = 0; i < n; ++i) {
@@ -144,6 +145,7 @@ void infer_pool(InferContext& c) {
     out.push_back(o);
   }
   c.set_output(0, t, out);
+  if (indices) c.set_output(1, DType::kInt64, out);  // flat indices into X, one per pooled value
 }
 
 void infer_global_pool(InferContext& c) {

@@ -348,11 +348,24 @@ def test_pool_same_with_dilation_unsupported(tmp_path):
     assert p.returncode != 0 and "dilations" in (p.stdout + p.stderr)
 
 
-def test_maxpool_indices_unsupported(tmp_path):
-    m = model([h.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])], [vi("x", [1, 3, 4, 4])],
-              [out(), h.make_tensor_value_info("i", TP.INT64, None)])
-    p = run_cli("build", *_save(m, tmp_path), check=False)
-    assert p.returncode != 0 and "Indices" in (p.stdout + p.stderr)
+@pytest.mark.parametrize("spatial,attrs", [
+    (["H", "W"], dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    (["H", "W"], dict(kernel_shape=[2, 3], strides=[1, 2], dilations=[2, 1], ceil_mode=1, storage_order=1)),
+    (["H", "W"], dict(kernel_shape=[3, 3], strides=[2, 2], storage_order=1, pads=[0, 1, 1, 0])),
+    (["W"], dict(kernel_shape=[3], strides=[2], pads=[1, 1])),
+    (["D", "H", "W"], dict(kernel_shape=[2, 2, 2], strides=[2, 1, 2])),
+])
+def test_maxpool_indices(tmp_path, spatial, attrs):
+    """MaxPool's Indices output (flat indices into X, row- or column-major within a plane) against
+    ONNX Runtime; integer-valued inputs, so windows hold ties and the first maximum must win."""
+    m = model([h.make_node("MaxPool", ["x"], ["y", "i"], **attrs)], [vi("x", ["N", 3, *spatial])],
+              [out(), h.make_tensor_value_info("i", TP.INT64, None)], opset=12)
+    rng = np.random.default_rng(len(spatial) + len(attrs))
+    sizes = {"D": (4, 5), "H": (6, 9), "W": (7, 8)}
+    feeds = [{"x": rng.integers(-4, 5, (n, 3, *[sizes[d][j] for d in spatial])).astype(np.float32)}
+             for j, n in enumerate((1, 2))]
+    ranges = {"N": "1:2:2", "D": "4:4:5", "H": "6:6:9", "W": "7:7:8"}
+    check_model(m, feeds, tmp_path, rtol=0, atol=0, dims={d: ranges[d] for d in ["N", *spatial]})
 
 
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"])

@@ -51,6 +51,9 @@ class PoolKernel : public Kernel {
     p_ = lp_norm(init);
     cl_ = channels_last_input(init);
     if (cl_ != channels_last_output(init)) init.unsupported("pools need the same input and output layout");
+    indices_ = kind == PoolKind::kMax && init.has_output(1);
+    column_major_ = attrs.storage_order == 1;
+    if (indices_ && cl_) init.unsupported("MaxPool's Indices output in channels-last layout");
   }
 
   // The float32 copies of a narrow MaxPool, allocated once per shape.
@@ -68,7 +71,8 @@ class PoolKernel : public Kernel {
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &y = c.out(0);
     if (y.numel() == 0) return;
-    if (!narrow_) return run_float(x, y);
+    int64_t* idx = indices_ && c.outputs.size() > 1 && c.out(1).data ? c.out(1).as<int64_t>() : nullptr;
+    if (!narrow_) return run_float(x, y, idx);
     auto* st = static_cast<Widened*>(c.state);
     std::vector<float>& xf = st->x;
     std::vector<float>& yf = st->y;
@@ -77,7 +81,7 @@ class PoolKernel : public Kernel {
     xv.dtype = yv.dtype = DType::kFloat32;
     xv.data = xf.data();
     yv.data = yf.data();
-    run_float(xv, yv);
+    run_float(xv, yv, idx);
     for (int64_t i = 0; i < y.numel(); ++i) store_from_float(y, i, yf[static_cast<size_t>(i)]);
   }
 
@@ -102,13 +106,22 @@ class PoolKernel : public Kernel {
     }
   }
 
-  void run_float(const TensorView& x, const TensorView& y) const {
+  // idx (MaxPool's Indices, or null): per pooled value, the flat index in X of the first
+  // maximum (the plane's offset plus the row- or column-major index within the plane).
+  void run_float(const TensorView& x, const TensorView& y, int64_t* idx) const {
     PoolGeom g;
     nnshape::fill_window3(sp_, x.dims.data() + 2, y.dims.data() + 2, g);
     int64_t planes = x.dim(0) * x.dim(1);
     int64_t in_plane = g.in[0] * g.in[1] * g.in[2], out_plane = g.out[0] * g.out[1] * g.out[2];
     const float* xs = x.as<const float>();
     float* ys = y.as<float>();
+    if (idx) {
+      parallel_for(planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, out_plane)), [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p)
+          max_plane_indices(g, xs + p * in_plane, ys + p * out_plane, idx + p * out_plane, p * in_plane);
+      });
+      return;
+    }
     if (cl_) {
       pool_channels_last(g, x.dim(0), x.dim(1), xs, ys);
       return;
@@ -170,6 +183,39 @@ class PoolKernel : public Kernel {
     }
   }
 
+  // MaxPool with its Indices output (the ONNX reference's rule: strictly greater replaces, so
+  // the first maximum in window order wins; a window of padding only gets -inf and -1).
+  void max_plane_indices(const PoolGeom& g, const float* x, float* y, int64_t* idx, int64_t plane_offset) const {
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+      int64_t s0, lo0, hi0;
+      tap_range(g, 0, o0, s0, lo0, hi0);
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+        int64_t s1, lo1, hi1;
+        tap_range(g, 1, o1, s1, lo1, hi1);
+        for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+          int64_t s2, lo2, hi2;
+          tap_range(g, 2, o2, s2, lo2, hi2);
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
+          for (int64_t t0 = lo0; t0 < hi0; ++t0)
+            for (int64_t t1 = lo1; t1 < hi1; ++t1)
+              for (int64_t t2 = lo2; t2 < hi2; ++t2) {
+                const int64_t i0 = s0 + t0 * g.d[0], i1 = s1 + t1 * g.d[1], i2 = s2 + t2 * g.d[2];
+                const float v = x[(i0 * g.in[1] + i1) * g.in[2] + i2];
+                if (at < 0 || v > best) {
+                  best = v;
+                  // The leading axes the geometry pads with are of size 1, so both orders
+                  // reduce to the model's own spatial rank.
+                  at = column_major_ ? i0 + g.in[0] * (i1 + g.in[1] * i2) : (i0 * g.in[1] + i1) * g.in[2] + i2;
+                }
+              }
+          *y++ = best;
+          *idx++ = at < 0 ? -1 : plane_offset + at;
+        }
+      }
+    }
+  }
+
   // Channels-last: one output pixel at a time, channels innermost (vectorized).
   void pool_channels_last(const PoolGeom& g, int64_t batch, int64_t ch, const float* x, float* y) const {
     int64_t rows = batch * g.out[0] * g.out[1];
@@ -217,6 +263,8 @@ class PoolKernel : public Kernel {
   nnshape::Spatial sp_;
   bool include_pad_ = false;
   float p_ = 2.f;
+  bool indices_ = false;       // MaxPool's Indices output is wanted
+  bool column_major_ = false;  // storage_order = 1
 };
 
 // Channels-last global pool: reduce pixels per (batch, block of channels).

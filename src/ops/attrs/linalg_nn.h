@@ -36,8 +36,9 @@ struct ConvAttrs {
 struct PoolAttrs {
   std::vector<int64_t> kernel_shape;
   bool count_include_pad = false;
+  int64_t storage_order = 0;  // MaxPool's Indices: 0 row-major, 1 column-major spatial index
   static PoolAttrs parse(const AttrReader& a) {
-    return {a.attr_ints("kernel_shape"), a.attr_int("count_include_pad", 0) != 0};
+    return {a.attr_ints("kernel_shape"), a.attr_int("count_include_pad", 0) != 0, a.attr_int("storage_order", 0)};
   }
 };
 
