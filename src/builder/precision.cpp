@@ -238,20 +238,39 @@ int store_cpu_bf16_activations(ir::Graph& g) {
     const ir::Value& w = value(n.inputs[1]);
     return w.constant && w.dtype == DType::kFloat32 && (n.inputs.size() < 3 || n.inputs[2] < 0 || value(n.inputs[2]).dtype == DType::kFloat32);
   };
+  // A MatMul the CPU kernel runs in bf16 on packed weights (backends/cpu/linalg.cpp:
+  // MatMulKernel): constant float32 weights of rank 2 or more with a known, nonzero inner
+  // size (so it always has a primitive), at most a bias, no folded transposes.
+  auto bf16_matmul = [&](const ir::Node& n) {
+    if (n.op != "MatMul" || !n.domain.empty() || n.provider < 0 ||
+        static_cast<size_t>(n.provider) >= g.providers.size() || g.providers[static_cast<size_t>(n.provider)] != "cpu")
+      return false;
+    auto c = n.attrs.find("dynrt.compute");
+    if (c == n.attrs.end() || c->second.s != "bf16" || n.inputs.size() < 2 || n.inputs.size() > 3 || n.inputs[1] < 0)
+      return false;
+    for (const char* a : {"dynrt.perm_a", "dynrt.perm_b", "dynrt.perm_y"})
+      if (n.attrs.count(a)) return false;
+    const ir::Value& w = value(n.inputs[1]);
+    if (!w.constant || w.dtype != DType::kFloat32 || w.constant->shape().size() < 2) return false;
+    const auto& ws = w.constant->shape();
+    return ws[ws.size() - 2] > 0 && (n.inputs.size() < 3 || n.inputs[2] < 0 || value(n.inputs[2]).dtype == DType::kFloat32);
+  };
   std::vector<bool> graph_output(g.values.size(), false);
   for (int o : g.outputs) graph_output[static_cast<size_t>(o)] = true;
   const std::vector<std::vector<int>> readers = g.readers();
   int stored = 0;
   for (const ir::Node& n : g.nodes) {
-    if (!bf16_conv(n) || n.outputs.empty() || n.outputs[0] < 0) continue;
+    if (!(bf16_conv(n) || bf16_matmul(n)) || n.outputs.empty() || n.outputs[0] < 0) continue;
     const auto v = static_cast<size_t>(n.outputs[0]);
     if (g.values[v].dtype != DType::kFloat32 || graph_output[v] || readers[v].empty()) continue;
     bool all = true;
     for (int r : readers[v]) {
       const ir::Node& reader = g.nodes[static_cast<size_t>(r)];
-      all = all && bf16_conv(reader);
+      // A Conv reads a bf16 value as its input or residual, a MatMul as its activation.
+      const bool conv = bf16_conv(reader), matmul = bf16_matmul(reader);
+      all = all && (conv || matmul);
       for (size_t i = 0; i < reader.inputs.size(); ++i)
-        all = all && (reader.inputs[i] != static_cast<int>(v) || i == 0 || i == 3);
+        all = all && (reader.inputs[i] != static_cast<int>(v) || i == 0 || (conv && i == 3));
     }
     if (!all) continue;
     g.values[v].dtype = DType::kBFloat16;

@@ -2,7 +2,7 @@
 // nodes assigned to device providers runs in 16-bit floats where their
 // kernels take them; engine inputs and outputs stay float32. On the CPU
 // provider, bf16 means bf16 products in MatMul, Gemm and Conv (weights
-// stored bf16, accumulation in float32), and bf16 activations between Convs;
+// stored bf16, accumulation in float32), and bf16 activations between them;
 // every other op computes in float32.
 #pragma once
 
@@ -23,10 +23,12 @@ int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& p
 
 // Marks the float32 MatMul, Gemm and Conv nodes of the CPU provider to
 // compute in bf16 ("dynrt.compute" = "bf16"; backends/cpu/onednn_util.h).
-// Then stores in bf16 the activations that only such Convs read (as input or
-// residual; store_cpu_bf16_activations): they are produced and consumed in
-// bf16, which halves their memory traffic and drops the conversions in and
-// out of each Conv. Returns the number marked.
+// Then stores in bf16 the activations such Convs and MatMuls produce and only
+// they read (a Conv as input or residual, a MatMul with constant weights as
+// its activation; store_cpu_bf16_activations): they are produced and consumed
+// in bf16, which halves their memory traffic and drops the conversions in and
+// out of each product (a transformer's FFN: the wide activation between its
+// two MatMuls). Returns the number marked.
 int mark_cpu_bf16(ir::Graph& g);
 // The second step of mark_cpu_bf16; returns the number of values stored in bf16.
 int store_cpu_bf16_activations(ir::Graph& g);

@@ -84,9 +84,9 @@ bool as_onnx_form(const ir::Graph& g, ir::Node& n, const std::string& label,
   return true;
 }
 
-bool bf16_activation_conv(const ir::Graph& g, const ir::Node& n) {
-  if (n.op != "Conv" || !n.domain.empty() || n.provider < 0 || static_cast<size_t>(n.provider) >= g.providers.size() ||
-      g.providers[static_cast<size_t>(n.provider)] != "cpu")
+bool bf16_activation_node(const ir::Graph& g, const ir::Node& n) {
+  if ((n.op != "Conv" && n.op != "MatMul") || !n.domain.empty() || n.provider < 0 ||
+      static_cast<size_t>(n.provider) >= g.providers.size() || g.providers[static_cast<size_t>(n.provider)] != "cpu")
     return false;
   auto c = n.attrs.find("dynrt.compute");
   return c != n.attrs.end() && c->second.s == "bf16";
@@ -166,11 +166,12 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
   for (size_t k = 0; k < scratch.nodes.size(); ++k) {
     const OpSchema* def = reg.find(scratch.nodes[k].op, scratch.nodes[k].domain);
     if (!def || !def->infer) continue;
-    // A CPU Conv computing in bf16 may read and write bf16 activations
+    // A CPU Conv or MatMul computing in bf16 may read and write bf16 activations
     // (builder/precision.cpp: store_cpu_bf16_activations): checked in its
-    // float32 form, then its output may be stored as bf16.
+    // float32 form, then its output may be stored as bf16. The kernels check
+    // which inputs they take in bf16.
     std::vector<int> widened;
-    const bool bf16_io = bf16_activation_conv(g, g.nodes[k]);
+    const bool bf16_io = bf16_activation_node(g, g.nodes[k]);
     if (bf16_io)
       for (size_t i : {size_t{0}, size_t{3}})
         if (i < scratch.nodes[k].inputs.size() && scratch.nodes[k].inputs[i] >= 0 &&

@@ -59,7 +59,28 @@ def cnn():
     return m, {"N": "1:2:4", "H": "8:16:33"}, [{"x": rand(n, 3, s, s)} for n, s in ((1, 8), (2, 17), (4, 33))]
 
 
-@pytest.mark.parametrize("make", [mlp, cnn], ids=["matmul_gemm", "conv_residual"])
+def ffn():
+    """A transformer's feed-forward block: MatMul + bias + GELU (erf), MatMul + bias, residual."""
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(rand(64, 256, scale=0.1), "W1"), numpy_helper.from_array(rand(256), "B1"),
+             numpy_helper.from_array(rand(256, 64, scale=0.05), "W2"), numpy_helper.from_array(rand(64), "B2"),
+             numpy_helper.from_array(np.array(2 ** -0.5, np.float32), "r2"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+             numpy_helper.from_array(np.array(0.5, np.float32), "half")]
+    nodes = [h.make_node("MatMul", ["x", "W1"], ["m1"]), h.make_node("Add", ["m1", "B1"], ["a1"]),
+             h.make_node("Mul", ["a1", "r2"], ["s"]), h.make_node("Erf", ["s"], ["e"]),
+             h.make_node("Add", ["e", "one"], ["e1"]), h.make_node("Mul", ["a1", "e1"], ["g0"]),
+             h.make_node("Mul", ["g0", "half"], ["g"]),
+             h.make_node("MatMul", ["g", "W2"], ["m2"]), h.make_node("Add", ["m2", "B2"], ["a2"]),
+             h.make_node("Add", ["a2", "x"], ["y"])]
+    g = h.make_graph(nodes, "ffn", [h.make_tensor_value_info("x", T.FLOAT, ["N", "S", 64])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m, {"N": "1:2:4", "S": "1:16:40"}, [{"x": rand(n, s, 64)} for n, s in ((1, 1), (2, 17), (4, 40))]
+
+
+@pytest.mark.parametrize("make", [mlp, cnn, ffn], ids=["matmul_gemm", "conv_residual", "ffn"])
 def test_bf16_products_match_the_float32_model(tmp_path, make):
     m, dims, feeds_list = make()
     if not cpu_has_bf16():  # this CPU cannot: the build says so
@@ -98,6 +119,25 @@ def test_bf16_activations_between_convolutions(tmp_path):
         arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
     # float32: a1 and c1 (4x16x33x33 each, 278 KB) plus scratch; bf16 halves both.
     assert arena["bf16"] <= 0.6 * arena["fp32"], arena
+
+
+def test_bf16_activation_between_matmuls(tmp_path):
+    """The FFN's wide activation (GELU of the first MatMul, read only by the second) is stored in
+    bf16: the first MatMul writes it and the second reads it with no conversion, so the engine
+    plans less memory than in float32 (outputs are checked above)."""
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bf16 (the build error is tested above)")
+    import json
+    m, dims, _ = ffn()
+    arena = {}
+    for p in ("bf16", "fp32"):
+        (tmp_path / p).mkdir()
+        e = harness.build_engine(m, tmp_path / p, dims, extra=["--precision", p])
+        assert "MatMul+Add+Gelu x1" in harness.run_cli("inspect", e).stdout
+        out = harness.run_cli("bench", e, "--shapes", "x:4x40x64", "--iterations", "1", "--json").stdout
+        arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
+    # float32: the 4x40x256 activation (160 KB) dominates the arena; bf16 halves it.
+    assert arena["bf16"] <= 0.7 * arena["fp32"], arena
 
 
 @pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])

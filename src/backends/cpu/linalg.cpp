@@ -34,14 +34,15 @@ std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc s
     auto st = std::make_unique<MatmulState>();
     using dt = memory::data_type;
     bf16 = bf16 && packed;
-    // bf16: the input converted to a dense bf16 copy (plain_desc's strides).
+    // bf16: the input converted to a dense bf16 copy (plain_desc's strides), unless it is
+    // stored in bf16 already (builder/precision.cpp: store_cpu_bf16_activations).
     memory::desc src_used = bf16 ? plain_desc(src.dims(), dt::bf16) : src;
     dnnl::matmul::desc d(src_used, packed ? memory::desc(wei.dims(), bf16 ? dt::bf16 : dt::f32, memory::format_tag::any) : wei,
                          bias, dst);
     dnnl::matmul::primitive_desc pd(d, attr, dnnl_engine());
     st->prim = dnnl::matmul(pd);
     st->src = src_used;
-    if (bf16) {
+    if (bf16 && src.data_type() != dt::bf16) {
       st->convert = true;
       st->src_f32 = src;
       st->to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_engine(), src, dnnl_engine(), src_used));
@@ -166,7 +167,9 @@ std::vector<int64_t> identity_perm(size_t r) {
 
 class MatMulKernel : public Kernel {
  public:
-  explicit MatMulKernel(const KernelInit& init) : label_(init.label()) {
+  // native_bf16: made by the registration for bf16 activations (native_bf16 below); otherwise a
+  // 16-bit MatMul reaches this kernel widened to float32 (widen_half), whatever init says.
+  explicit MatMulKernel(const KernelInit& init, bool native_bf16 = false) : label_(init.label()) {
     act_ = FusedActivation::from(init);
     // Transposes folded into the operands / the result by the
     // fuse_transpose_matmul pass: oneDNN reads and writes through strides.
@@ -174,18 +177,41 @@ class MatMulKernel : public Kernel {
     perm_b_ = init.attr_ints("dynrt.perm_b");
     perm_y_ = init.attr_ints("dynrt.perm_y");
     strided_ = !perm_a_.empty() || !perm_b_.empty() || !perm_y_.empty();
+    // bf16 activations (builder/precision.cpp): the input or output stored in bf16, which
+    // only the bf16 product on packed float32 weights takes.
+    src_bf16_ = native_bf16 && init.input_dtype(0) == DType::kBFloat16;
+    dst_bf16_ = native_bf16 && init.output_dtype(0) == DType::kBFloat16;
     if (strided_) {
+      if (src_bf16_ || dst_bf16_)
+        throw Error(ErrorCode::kInvalidEngine, label_ + ": bf16 activations on a MatMul with folded transposes");
       check_folded_transposes(init);
       return;
     }
-    if (init.input_dtype(0) == DType::kFloat32)
-      if (const Tensor* w = init.constant_input(1); w && w->shape().size() >= 2)
+    if (init.input_dtype(0) == DType::kFloat32 || src_bf16_)
+      if (const Tensor* w = init.constant_input(1); w && w->shape().size() >= 2 && w->dtype() == DType::kFloat32)
         packed_ = std::make_unique<PackedWeights>(*w, plain_desc(memory::dims(w->shape().begin(), w->shape().end())));
     bf16_ = bf16_compute(init) && packed_;
+    if (src_bf16_ || dst_bf16_) {  // what store_cpu_bf16_activations makes, and nothing else
+      const Tensor* w = init.constant_input(1);
+      const bool ok = bf16_ && w->shape()[w->shape().size() - 2] > 0 &&
+                      (!init.has_input(2) || init.input_dtype(2) == DType::kFloat32) &&
+                      (src_bf16_ || init.input_dtype(0) == DType::kFloat32) &&
+                      (dst_bf16_ || init.output_dtype(0) == DType::kFloat32);
+      if (!ok)
+        throw Error(ErrorCode::kInvalidEngine, label_ + ": bf16 activations on a MatMul that does not compute in "
+                                                        "bf16 on constant float32 weights");
+    }
+  }
+
+  // A bf16-compute MatMul whose activation is stored in bf16 (input or output): it takes
+  // those itself instead of going through widen_half (the constructor checks the rest).
+  static bool native_bf16(const KernelInit& init) {
+    if (init.op() != "MatMul" || init.attr_string("dynrt.compute", "") != "bf16") return false;
+    return init.input_dtype(0) == DType::kBFloat16 || init.output_dtype(0) == DType::kBFloat16;
   }
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
-    if (c.in(0).dtype != DType::kFloat32) return nullptr;
+    if (c.in(0).dtype != DType::kFloat32 && !src_bf16_) return nullptr;
     if (strided_) return prepare_strided(c);
     MatmulShape s = matmul_shape(c.in(0), c.in(1));
     if (s.k == 0 || s.batch * s.m * s.n == 0) return nullptr;
@@ -203,7 +229,9 @@ class MatMulKernel : public Kernel {
       bd.back() = s.n;
       bias = plain_desc(bd);
     }
-    return make_matmul(label_, plain_desc(s.a), plain_desc(s.b), bias, plain_desc(s.d), attr, packed, bf16_);
+    using dt = memory::data_type;
+    return make_matmul(label_, plain_desc(s.a, src_bf16_ ? dt::bf16 : dt::f32), plain_desc(s.b), bias,
+                       plain_desc(s.d, dst_bf16_ ? dt::bf16 : dt::f32), attr, packed, bf16_);
   }
 
   void run(KernelContext& c) const override {
@@ -300,6 +328,7 @@ class MatMulKernel : public Kernel {
   std::vector<int64_t> perm_a_, perm_b_, perm_y_;
   bool strided_ = false;
   bool bf16_ = false;  // bf16 products (constant weights only)
+  bool src_bf16_ = false, dst_bf16_ = false;  // activations stored in bf16
 };
 
 // ---- Gemm -------------------------------------------------------------------
@@ -449,9 +478,15 @@ namespace dynrt {
 void register_cpu_linalg_kernels(KernelRegistry& r) {
   using namespace cpu;
   // float16/bfloat16 run the float32 path on widened copies (widen_half).
-  r.add_kernel("MatMul", widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
+  // float16/bfloat16 MatMuls run the float32 kernel on widened copies (widen_half); a
+  // bf16-compute MatMul with bf16 activations reads and writes them itself.
+  KernelFactory widened = widen_half([](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<MatMulKernel>(init);
-  }));
+  });
+  r.add_kernel("MatMul", [widened](const KernelInit& init) -> std::unique_ptr<Kernel> {
+    if (MatMulKernel::native_bf16(init)) return std::make_unique<MatMulKernel>(init, true);
+    return widened(init);
+  });
   r.add_kernel("Gemm", [](const KernelInit& init) -> std::unique_ptr<Kernel> {
     return std::make_unique<GemmKernel>(init);
   });
