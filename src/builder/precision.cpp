@@ -240,20 +240,23 @@ int store_cpu_bf16_activations(ir::Graph& g) {
   };
   // A MatMul the CPU kernel runs in bf16 on packed weights (backends/cpu/linalg.cpp:
   // MatMulKernel): constant float32 weights of rank 2 or more with a known, nonzero inner
-  // size (so it always has a primitive), at most a bias, no folded transposes.
+  // size (so it always has a primitive), float32 bias and residual if fused, no folded
+  // transposes.
   auto bf16_matmul = [&](const ir::Node& n) {
     if (n.op != "MatMul" || !n.domain.empty() || n.provider < 0 ||
         static_cast<size_t>(n.provider) >= g.providers.size() || g.providers[static_cast<size_t>(n.provider)] != "cpu")
       return false;
     auto c = n.attrs.find("dynrt.compute");
-    if (c == n.attrs.end() || c->second.s != "bf16" || n.inputs.size() < 2 || n.inputs.size() > 3 || n.inputs[1] < 0)
+    if (c == n.attrs.end() || c->second.s != "bf16" || n.inputs.size() < 2 || n.inputs.size() > 4 || n.inputs[1] < 0)
       return false;
     for (const char* a : {"dynrt.perm_a", "dynrt.perm_b", "dynrt.perm_y"})
       if (n.attrs.count(a)) return false;
     const ir::Value& w = value(n.inputs[1]);
     if (!w.constant || w.dtype != DType::kFloat32 || w.constant->shape().size() < 2) return false;
     const auto& ws = w.constant->shape();
-    return ws[ws.size() - 2] > 0 && (n.inputs.size() < 3 || n.inputs[2] < 0 || value(n.inputs[2]).dtype == DType::kFloat32);
+    for (size_t i : {size_t{2}, size_t{3}})
+      if (i < n.inputs.size() && n.inputs[i] >= 0 && value(n.inputs[i]).dtype != DType::kFloat32) return false;
+    return ws[ws.size() - 2] > 0;
   };
   std::vector<bool> graph_output(g.values.size(), false);
   for (int o : g.outputs) graph_output[static_cast<size_t>(o)] = true;

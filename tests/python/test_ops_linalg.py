@@ -310,6 +310,29 @@ def test_matmul_bias_activation_fusion(tmp_path):
     assert "ops (1 nodes): MatMul+Add+Relu x1" in run_cli("inspect", engine).stdout
 
 
+@pytest.mark.parametrize("act", [None, "Relu"])
+def test_matmul_bias_residual_fuse(tmp_path, act):
+    """MatMul + bias + a residual computed before it (+ activation): one MatMul node on the CPU,
+    the residual added by a oneDNN post-op before the activation."""
+    import onnx.helper as oh
+    from onnx import TensorProto as TP
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((16, 16)).astype(np.float32)
+    b = rng.standard_normal((16,)).astype(np.float32)
+    nodes = [oh.make_node("Sigmoid", ["x"], ["r"]), oh.make_node("MatMul", ["r", "w"], ["m"]),
+             oh.make_node("Add", ["m", "b"], ["a"]), oh.make_node("Add", ["a", "r"], ["s"])]
+    nodes += [oh.make_node(act, ["s"], ["y"])] if act else [oh.make_node("Identity", ["s"], ["y"])]
+    g = oh.make_graph(nodes, "g", [oh.make_tensor_value_info("x", TP.FLOAT, ["N", "S", 16])],
+                      [oh.make_tensor_value_info("y", TP.FLOAT, None)],
+                      [oh.make_tensor("w", TP.FLOAT, [16, 16], w.flatten()), oh.make_tensor("b", TP.FLOAT, [16], b)])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 17)])
+    m.ir_version = 8
+    feeds = [{"x": rng.standard_normal((n, s, 16)).astype(np.float32)} for n, s in ((1, 1), (2, 5), (3, 7))]
+    engine = check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "S": "1:4:8"})
+    if "cuda" not in os.environ.get("DYNRT_TEST_PROVIDERS", ""):
+        assert f"MatMul+Add+Add{'+' + act if act else ''} x1" in run_cli("inspect", engine).stdout
+
+
 def test_transposes_fold_into_matmul(tmp_path):
     # Attention-style: q/k/v permuted into heads, K^T, context permuted back.
     import onnx.helper as oh

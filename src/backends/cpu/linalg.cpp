@@ -25,6 +25,7 @@ struct MatmulState : KernelState {
   bool convert = false;
   memory::desc src_f32;
   dnnl::reorder to_bf16;
+  memory::desc residual;  // a fused residual (MatMul input 3), added by the first post-op
 };
 
 std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc src, memory::desc wei, memory::desc bias,
@@ -56,7 +57,8 @@ std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc s
   });
 }
 
-void run_matmul(const MatmulState& st, const void* a, const void* b, const void* bias, void* out) {
+void run_matmul(const MatmulState& st, const void* a, const void* b, const void* bias, void* out,
+                const void* residual = nullptr) {
   const dnnl::engine& eng = dnnl_engine();
   std::unordered_map<int, memory> args;
   if (st.convert) {
@@ -71,6 +73,9 @@ void run_matmul(const MatmulState& st, const void* a, const void* b, const void*
   else args.emplace(DNNL_ARG_WEIGHTS, memory(st.wei, eng, const_cast<void*>(b)));
   if (bias) args.emplace(DNNL_ARG_BIAS, memory(st.bias, eng, const_cast<void*>(bias)));
   args.emplace(DNNL_ARG_DST, memory(st.dst, eng, out));
+  if (residual)
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 memory(st.residual, eng, const_cast<void*>(residual)));
   execute_primitive(st.prim, st.scratch, std::move(args));
 }
 
@@ -112,7 +117,8 @@ MatmulShape matmul_shape(const TensorView& x, const TensorView& y) {
 
 // Reference loop for non-float32 types (and empty inner dimensions).
 template <class T>
-void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, T* o, const FusedActivation& act) {
+void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, const T* residual, T* o,
+                 const FusedActivation& act) {
   size_t r = s.d.size();
   int64_t total = s.batch * s.m;
   parallel_for(total, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, s.n * s.k)), [&](int64_t b0, int64_t b1) {
@@ -137,7 +143,11 @@ void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, T*
         const T* rowb = pb + kk * s.n;
         for (int64_t j = 0; j < s.n; ++j) po[j] = static_cast<T>(po[j] + av * rowb[j]);
       }
-      for (int64_t j = 0; j < s.n; ++j) po[j] = act.apply(bias ? static_cast<T>(po[j] + bias[j]) : po[j]);
+      const T* pr = residual ? residual + row * s.n : nullptr;
+      for (int64_t j = 0; j < s.n; ++j) {
+        T v = bias ? static_cast<T>(po[j] + bias[j]) : po[j];
+        po[j] = act.apply(pr ? static_cast<T>(v + pr[j]) : v);
+      }
     }
   });
 }
@@ -181,6 +191,10 @@ class MatMulKernel : public Kernel {
     // only the bf16 product on packed float32 weights takes.
     src_bf16_ = native_bf16 && init.input_dtype(0) == DType::kBFloat16;
     dst_bf16_ = native_bf16 && init.output_dtype(0) == DType::kBFloat16;
+    // A fused residual (fuse_epilogue.h) is read in the output's row-major layout, in the
+    // output's type (float32 here, or the type widen_half widens).
+    if (init.has_input(3) && (strided_ || init.input_dtype(3) != (native_bf16 ? DType::kFloat32 : init.output_dtype(0))))
+      throw Error(ErrorCode::kInvalidEngine, label_ + ": a fused residual that is not of the output's type and layout");
     if (strided_) {
       if (src_bf16_ || dst_bf16_)
         throw Error(ErrorCode::kInvalidEngine, label_ + ": bf16 activations on a MatMul with folded transposes");
@@ -217,6 +231,9 @@ class MatMulKernel : public Kernel {
     if (s.k == 0 || s.batch * s.m * s.n == 0) return nullptr;
     dnnl::primitive_attr attr = base_attr();
     dnnl::post_ops po;
+    // A fused residual (input 3, float32, the output's shape): added before the activation.
+    const memory::desc residual = c.has_in(3) ? plain_desc(s.d) : memory::desc();
+    if (c.has_in(3)) po.append_binary(dnnl::algorithm::binary_add, residual);
     act_.append_to(po);
     attr.set_post_ops(po);
     // Constant B: s.b is its dims reshaped (unit dims added or dropped), which
@@ -230,15 +247,18 @@ class MatMulKernel : public Kernel {
       bias = plain_desc(bd);
     }
     using dt = memory::data_type;
-    return make_matmul(label_, plain_desc(s.a, src_bf16_ ? dt::bf16 : dt::f32), plain_desc(s.b), bias,
-                       plain_desc(s.d, dst_bf16_ ? dt::bf16 : dt::f32), attr, packed, bf16_);
+    auto st = make_matmul(label_, plain_desc(s.a, src_bf16_ ? dt::bf16 : dt::f32), plain_desc(s.b), bias,
+                          plain_desc(s.d, dst_bf16_ ? dt::bf16 : dt::f32), attr, packed, bf16_);
+    st->residual = residual;
+    return st;
   }
 
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     if (z.numel() == 0) return;
     if (auto* st = static_cast<const MatmulState*>(c.state)) {
-      run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data);
+      run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data,
+                 c.has_in(3) ? c.in(3).data : nullptr);
       return;
     }
     if (strided_) {  // no primitive: an empty inner dimension, so the product is all zeros
@@ -249,7 +269,7 @@ class MatMulKernel : public Kernel {
     MatmulShape s = matmul_shape(x, y);
     DYNRT_DISPATCH_NUMERIC(x.dtype, "MatMul",
                            matmul_loop<T>(s, x.as<const T>(), y.as<const T>(), c.has_in(2) ? c.in(2).as<const T>() : nullptr,
-                                          z.as<T>(), act_));
+                                          c.has_in(3) ? c.in(3).as<const T>() : nullptr, z.as<T>(), act_));
   }
 
  private:

@@ -30,6 +30,7 @@ bool fuse_transpose_matmul(ir::Graph& g, int self) {
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     ir::Node& mm = g.nodes[k];
     if (mm.provider != self || !mm.domain.empty() || mm.op != "MatMul" || mm.inputs.size() < 2) continue;
+    if (mm.inputs.size() > 3 && mm.inputs[3] >= 0) continue;  // a fused residual is read row-major
     int a = mm.inputs[0], b = mm.inputs[1];
     size_t r = rank_of(g, a);
     if (r < 3 || rank_of(g, b) != r || g.values[static_cast<size_t>(a)].dtype != DType::kFloat32) continue;
