@@ -147,73 +147,70 @@ class PoolKernel : public Kernel {
     return std::min(g.k[a], (limit - 1) / g.d[a] + 1);
   }
 
-  void pool_plane(const PoolGeom& g, const float* x, float* y) const {
+  // Calls fn(s, lo, hi) for every output position of a plane, in order: per axis the
+  // window's first input index s and its taps inside the input, [lo, hi).
+  template <class F>
+  static void for_each_window(const PoolGeom& g, F&& fn) {
+    int64_t s[3], lo[3], hi[3];
     for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
-      int64_t s0, lo0, hi0;
-      tap_range(g, 0, o0, s0, lo0, hi0);
+      tap_range(g, 0, o0, s[0], lo[0], hi[0]);
       for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
-        int64_t s1, lo1, hi1;
-        tap_range(g, 1, o1, s1, lo1, hi1);
+        tap_range(g, 1, o1, s[1], lo[1], hi[1]);
         for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
-          int64_t s2, lo2, hi2;
-          tap_range(g, 2, o2, s2, lo2, hi2);
-          float acc = kind_ == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.f;
-          for (int64_t t0 = lo0; t0 < hi0; ++t0) {
-            const float* r0 = x + (s0 + t0 * g.d[0]) * g.in[1] * g.in[2];
-            for (int64_t t1 = lo1; t1 < hi1; ++t1) {
-              const float* r1 = r0 + (s1 + t1 * g.d[1]) * g.in[2] + s2;
-              if (kind_ == PoolKind::kMax)
-                for (int64_t t2 = lo2; t2 < hi2; ++t2) acc = std::max(acc, r1[t2 * g.d[2]]);
-              else if (kind_ == PoolKind::kAvg)
-                for (int64_t t2 = lo2; t2 < hi2; ++t2) acc += r1[t2 * g.d[2]];
-              else
-                for (int64_t t2 = lo2; t2 < hi2; ++t2) acc += std::pow(std::fabs(r1[t2 * g.d[2]]), p_);
-            }
-          }
-          if (kind_ == PoolKind::kAvg) {
-            int64_t cnt = include_pad_ ? padded_taps(g, 0, s0) * padded_taps(g, 1, s1) * padded_taps(g, 2, s2)
-                                       : (hi0 - lo0) * (hi1 - lo1) * (hi2 - lo2);
-            acc = cnt > 0 ? acc / static_cast<float>(cnt) : 0.f;
-          } else if (kind_ == PoolKind::kLp) {
-            acc = std::pow(acc, 1.f / p_);
-          }
-          *y++ = acc;
+          tap_range(g, 2, o2, s[2], lo[2], hi[2]);
+          fn(s, lo, hi);
         }
       }
     }
   }
 
+  void pool_plane(const PoolGeom& g, const float* x, float* y) const {
+    for_each_window(g, [&](const int64_t* s, const int64_t* lo, const int64_t* hi) {
+      float acc = kind_ == PoolKind::kMax ? -std::numeric_limits<float>::infinity() : 0.f;
+      for (int64_t t0 = lo[0]; t0 < hi[0]; ++t0) {
+        const float* r0 = x + (s[0] + t0 * g.d[0]) * g.in[1] * g.in[2];
+        for (int64_t t1 = lo[1]; t1 < hi[1]; ++t1) {
+          const float* r1 = r0 + (s[1] + t1 * g.d[1]) * g.in[2] + s[2];
+          if (kind_ == PoolKind::kMax)
+            for (int64_t t2 = lo[2]; t2 < hi[2]; ++t2) acc = std::max(acc, r1[t2 * g.d[2]]);
+          else if (kind_ == PoolKind::kAvg)
+            for (int64_t t2 = lo[2]; t2 < hi[2]; ++t2) acc += r1[t2 * g.d[2]];
+          else
+            for (int64_t t2 = lo[2]; t2 < hi[2]; ++t2) acc += std::pow(std::fabs(r1[t2 * g.d[2]]), p_);
+        }
+      }
+      if (kind_ == PoolKind::kAvg) {
+        int64_t cnt = include_pad_ ? padded_taps(g, 0, s[0]) * padded_taps(g, 1, s[1]) * padded_taps(g, 2, s[2])
+                                   : (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
+        acc = cnt > 0 ? acc / static_cast<float>(cnt) : 0.f;
+      } else if (kind_ == PoolKind::kLp) {
+        acc = std::pow(acc, 1.f / p_);
+      }
+      *y++ = acc;
+    });
+  }
+
   // MaxPool with its Indices output (the ONNX reference's rule: strictly greater replaces, so
   // the first maximum in window order wins; a window of padding only gets -inf and -1).
   void max_plane_indices(const PoolGeom& g, const float* x, float* y, int64_t* idx, int64_t plane_offset) const {
-    for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
-      int64_t s0, lo0, hi0;
-      tap_range(g, 0, o0, s0, lo0, hi0);
-      for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
-        int64_t s1, lo1, hi1;
-        tap_range(g, 1, o1, s1, lo1, hi1);
-        for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
-          int64_t s2, lo2, hi2;
-          tap_range(g, 2, o2, s2, lo2, hi2);
-          float best = -std::numeric_limits<float>::infinity();
-          int64_t at = -1;
-          for (int64_t t0 = lo0; t0 < hi0; ++t0)
-            for (int64_t t1 = lo1; t1 < hi1; ++t1)
-              for (int64_t t2 = lo2; t2 < hi2; ++t2) {
-                const int64_t i0 = s0 + t0 * g.d[0], i1 = s1 + t1 * g.d[1], i2 = s2 + t2 * g.d[2];
-                const float v = x[(i0 * g.in[1] + i1) * g.in[2] + i2];
-                if (at < 0 || v > best) {
-                  best = v;
-                  // The leading axes the geometry pads with are of size 1, so both orders
-                  // reduce to the model's own spatial rank.
-                  at = column_major_ ? i0 + g.in[0] * (i1 + g.in[1] * i2) : (i0 * g.in[1] + i1) * g.in[2] + i2;
-                }
-              }
-          *y++ = best;
-          *idx++ = at < 0 ? -1 : plane_offset + at;
-        }
-      }
-    }
+    for_each_window(g, [&](const int64_t* s, const int64_t* lo, const int64_t* hi) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t at = -1;
+      for (int64_t t0 = lo[0]; t0 < hi[0]; ++t0)
+        for (int64_t t1 = lo[1]; t1 < hi[1]; ++t1)
+          for (int64_t t2 = lo[2]; t2 < hi[2]; ++t2) {
+            const int64_t i0 = s[0] + t0 * g.d[0], i1 = s[1] + t1 * g.d[1], i2 = s[2] + t2 * g.d[2];
+            const float v = x[(i0 * g.in[1] + i1) * g.in[2] + i2];
+            if (at < 0 || v > best) {
+              best = v;
+              // The leading axes the geometry pads with are of size 1, so both orders
+              // reduce to the model's own spatial rank.
+              at = column_major_ ? i0 + g.in[0] * (i1 + g.in[1] * i2) : (i0 * g.in[1] + i1) * g.in[2] + i2;
+            }
+          }
+      *y++ = best;
+      *idx++ = at < 0 ? -1 : plane_offset + at;
+    });
   }
 
   // Channels-last: one output pixel at a time, channels innermost (vectorized).

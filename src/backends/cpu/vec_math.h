@@ -16,6 +16,21 @@ namespace dynrt::cpu {
 // Bitwise select: mask is all ones or zero.
 [[gnu::always_inline]] inline int32_t blend_bits(int32_t mask, int32_t a, int32_t b) { return (a & mask) | (b & ~mask); }
 
+// exp(x) = y * 2^n for a clamped x: n = x / ln2 rounded to nearest (the
+// 1.5*2^23 trick, no libm call), y the Cephes polynomial on the remainder.
+[[gnu::always_inline]] inline float exp_reduced(float xc, float& n) {
+  n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  return p * r * r + r + 1.f;
+}
+
 // exp(x) for float, max error about 2 ulp (Cephes polynomial); -inf -> 0,
 // +inf -> inf, NaN -> NaN.
 [[gnu::always_inline]] inline float vexp(float x) {
@@ -25,17 +40,8 @@ namespace dynrt::cpu {
   int32_t above = -static_cast<int32_t>(ix > kHi);  // x > 89 (or a positive NaN)
   int32_t below = -static_cast<int32_t>(static_cast<uint32_t>(ix) > static_cast<uint32_t>(kLo));  // x < -180
   float xc = std::bit_cast<float>(blend_bits(below, kLo, blend_bits(above, kHi, ix)));
-  // Round x/ln2 to nearest with the 1.5*2^23 trick (no libm call).
-  float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float y = p * r * r + r + 1.f;
+  float n;
+  const float y = exp_reduced(xc, n);
   // 2^n as two factors, so n in [-260, 128] needs no special case: both are
   // 0 far below (exact underflow), the product overflows to inf above 88.72.
   auto ni = static_cast<int32_t>(n);
@@ -58,16 +64,8 @@ inline double vexp(double x) { return std::exp(x); }
   int32_t ia = std::bit_cast<int32_t>(x) | static_cast<int32_t>(0x80000000u);  // -|x|
   int32_t below = -static_cast<int32_t>(static_cast<uint32_t>(ia) > static_cast<uint32_t>(kLo));
   float xc = std::bit_cast<float>(blend_bits(below, kLo, ia));
-  float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  float r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float y = p * r * r + r + 1.f;
+  float n;
+  const float y = exp_reduced(xc, n);
   return y * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
 }
 
