@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/checked.h"
 #include "runtime/engine_validate.h"
@@ -232,18 +233,26 @@ void save_engine(const EngineImpl& e, const std::string& path) {
 }
 
 std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(ErrorCode::kIo, "engine file '" + path + "' is a directory");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::kIo, "cannot open engine file '" + path + "'");
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw Error(ErrorCode::kIo, "engine file '" + path + "' is not a regular file");
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "': " + ec.message());
-  // One buffer of the file's size (a stringstream grew by doubling and then copied: up to
-  // three times the file at once, most of a run's peak memory for a large model).
-  std::string data(static_cast<size_t>(size), '\0');
-  if (!f.read(data.data(), static_cast<std::streamsize>(size)) || f.peek() != std::char_traits<char>::eof())
-    throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "' (it changed while being read)");
+  // A regular file is read into one buffer of its size (a stringstream grew by doubling and
+  // then copied: up to three copies of the file at once, most of a run's peak memory for a
+  // large model); a pipe or other stream is read to its end.
+  std::string data;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "': " + ec.message());
+    data.resize(static_cast<size_t>(size));
+    f.read(data.data(), static_cast<std::streamsize>(size));
+    if (static_cast<std::uintmax_t>(f.gcount()) != size)
+      throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "': read " + std::to_string(f.gcount()) +
+                                      " of its " + std::to_string(size) + " bytes");
+  } else {
+    data.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    if (f.bad()) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "'");
+  }
   return load_engine_bytes(data, path);
 }
 

@@ -195,7 +195,15 @@ def test_wrong_version_engine(relu_engine, tmp_path):
 def test_engine_path_is_a_directory(tmp_path):
     d = tmp_path / "dir.engine"
     d.mkdir()
-    assert fails("run", d, "--shapes", "x:2x3") == f"dynrt: error (i/o error): engine file '{d}' is not a regular file"
+    assert fails("run", d, "--shapes", "x:2x3") == f"dynrt: error (i/o error): engine file '{d}' is a directory"
+
+
+def test_engine_from_a_pipe(relu_engine, tmp_path):
+    """An engine read from a stream that is not a regular file (a pipe) loads like the file."""
+    import subprocess
+    p = subprocess.run(f"cat '{relu_engine}' | '{harness.dynrt_bin()}' run /dev/stdin --shapes x:2x3", shell=True,
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
 
 
 def test_not_an_engine(tmp_path):

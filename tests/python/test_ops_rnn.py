@@ -96,9 +96,11 @@ def test_no_bias_only_last_state(tmp_path):
 @pytest.mark.parametrize("layout", [0, 1])
 @pytest.mark.parametrize("lens", ["equal", "mixed"])
 @pytest.mark.parametrize("input_forget", [0, 1])
-def test_lstm_wide_batched(tmp_path, layout, lens, input_forget):
+def test_lstm_wide_batched(tmp_path, monkeypatch, layout, lens, input_forget):
     """Hidden 36 (gate rows of 144: whole 32-wide blocks and a tail) and 5 batch items: the
-    float32 kernel runs items of one length two at a time and the rest alone."""
+    float32 kernel runs items of one length two at a time and the rest alone. Two threads, so
+    each thread's share of the batch holds a pair whatever the machine's core count."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
     args = dict(with_seq=True, with_init=True, peep=True, outputs=("Y", "Y_h", "Y_c"), input_forget=input_forget)
     m0 = build("LSTM", 36, 20, 2, 0, **args)
     f0 = feeds(m0, 7, 5)

@@ -4,6 +4,7 @@
 // node marked for bf16 compute with constant weights keeps them in bf16 and
 // converts its input to bf16 on the way in (AMX / AVX512-BF16 products,
 // float32 accumulation and output).
+#include <algorithm>
 #include <string>
 
 #include "backends/cpu/half.h"
@@ -228,6 +229,16 @@ class MatMulKernel : public Kernel {
     if (c.in(0).dtype != DType::kFloat32 && !src_bf16_) return nullptr;
     if (strided_) return prepare_strided(c);
     MatmulShape s = matmul_shape(c.in(0), c.in(1));
+    // The fused operands are read as the product's shape says: their sizes must be that
+    // (an engine file could say otherwise; validation checks only lowered nodes' shapes).
+    if (c.has_in(2) && c.in(2).numel() != s.n)
+      throw Error(ErrorCode::kInvalidEngine, label_ + ": the fused bias has " + std::to_string(c.in(2).numel()) +
+                                                 " elements, not the product's " + std::to_string(s.n) + " columns");
+    if (c.has_in(3) && !std::ranges::equal(c.in(3).shape(), c.out(0).shape())) {
+      auto dims = [](const TensorView& v) { return dims_str({v.shape().begin(), v.shape().end()}); };
+      throw Error(ErrorCode::kInvalidEngine, label_ + ": the fused residual " + dims(c.in(3)) +
+                                                 " is not the output's shape " + dims(c.out(0)));
+    }
     if (s.k == 0 || s.batch * s.m * s.n == 0) return nullptr;
     dnnl::primitive_attr attr = base_attr();
     dnnl::post_ops po;

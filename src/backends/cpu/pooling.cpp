@@ -191,7 +191,8 @@ class PoolKernel : public Kernel {
   }
 
   // MaxPool with its Indices output (the ONNX reference's rule: strictly greater replaces, so
-  // the first maximum in window order wins; a window of padding only gets -inf and -1).
+  // the first maximum in window order wins; NaN is skipped as pool_plane's std::max skips it;
+  // a window of padding or NaN only gets -inf and -1).
   void max_plane_indices(const PoolGeom& g, const float* x, float* y, int64_t* idx, int64_t plane_offset) const {
     for_each_window(g, [&](const int64_t* s, const int64_t* lo, const int64_t* hi) {
       float best = -std::numeric_limits<float>::infinity();
@@ -201,7 +202,7 @@ class PoolKernel : public Kernel {
           for (int64_t t2 = lo[2]; t2 < hi[2]; ++t2) {
             const int64_t i0 = s[0] + t0 * g.d[0], i1 = s[1] + t1 * g.d[1], i2 = s[2] + t2 * g.d[2];
             const float v = x[(i0 * g.in[1] + i1) * g.in[2] + i2];
-            if (at < 0 || v > best) {
+            if (at < 0 ? v == v : v > best) {  // NaN never wins, as with std::max in pool_plane
               best = v;
               // The leading axes the geometry pads with are of size 1, so both orders
               // reduce to the model's own spatial rank.

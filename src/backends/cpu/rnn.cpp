@@ -187,7 +187,7 @@ inline void accumulate2(float* acc_a, float* acc_b, const float* va, const float
 
 // The default LSTM cell (sigmoid, tanh, tanh; no clip) in float32, in loops
 // the compiler vectorizes (vec_math.h instead of libm calls).
-inline float fast_sigmoid(float v) { return vsigmoid(v); }
+inline float fast_sigmoid(float v) { return vsigmoid_gate(v); }
 inline float fast_tanh(float v) { return vtanh(v); }
 
 template <bool INPUT_FORGET>

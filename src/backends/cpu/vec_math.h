@@ -69,23 +69,36 @@ inline double vexp(double x) { return std::exp(x); }
   return y * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
 }
 
-// 1 / (1 + e^-x) from e^-|x| (x >= 0: s; else 1 - s): one exponential and
-// one division, no overflow at either end; NaN stays NaN.
-[[gnu::always_inline]] inline float vsigmoid(float x) {
-  float s = 1.f / (1.f + vexp_neg_abs(x));
-  int32_t ix = std::bit_cast<int32_t>(x);
-  int32_t neg = ix >> 31;  // all ones when the sign bit is set
-  int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
-  return std::bit_cast<float>(blend_bits(nan, ix, blend_bits(neg, std::bit_cast<int32_t>(1.f - s), std::bit_cast<int32_t>(s))));
+// sigmoid(x) from e = e^-|x|: 1 / (1 + e) for x >= 0, e / (1 + e) below (no
+// cancellation); one exponential and one division; NaN stays NaN. EXP is the
+// exponential of -|x|: vexp (every float, subnormal results included) or
+// vexp_neg_abs (the RNN cells' gates: cheaper, results below e^-87 ~ 1.6e-38
+// not resolved).
+template <bool FULL_RANGE>
+[[gnu::always_inline]] inline float sigmoid_impl(float x) {
+  const int32_t ix = std::bit_cast<int32_t>(x);
+  const float e = FULL_RANGE ? vexp(std::bit_cast<float>(ix | static_cast<int32_t>(0x80000000u))) : vexp_neg_abs(x);
+  const float inv = 1.f / (1.f + e);
+  const int32_t neg = ix >> 31;  // all ones when the sign bit is set
+  const int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
+  return std::bit_cast<float>(blend_bits(nan, ix, blend_bits(neg, std::bit_cast<int32_t>(e * inv), std::bit_cast<int32_t>(inv))));
 }
+[[gnu::always_inline]] inline float vsigmoid(float x) { return sigmoid_impl<true>(x); }
+[[gnu::always_inline]] inline float vsigmoid_gate(float x) { return sigmoid_impl<false>(x); }
 
-// tanh(x) = sign(x) (1 - e^-2|x|) / (1 + e^-2|x|); NaN stays NaN.
+// tanh(x) = sign(x) (1 - e) / (1 + e) with e = e^-2|x|; below |x| = 1/16, where
+// 1 - e would cancel, the Taylor series to x^7 (relative error under 1e-11).
+// NaN stays NaN.
 [[gnu::always_inline]] inline float vtanh(float x) {
-  float e = vexp_neg_abs(2.f * x);
-  float t = (1.f - e) / (1.f + e);
-  int32_t ix = std::bit_cast<int32_t>(x);
-  int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
-  return std::bit_cast<float>(blend_bits(nan, ix, std::bit_cast<int32_t>(t) | (ix & static_cast<int32_t>(0x80000000u))));
+  const float e = vexp_neg_abs(2.f * x);
+  const float t = (1.f - e) / (1.f + e);
+  const float x2 = x * x;
+  const float series = x * (1.f + x2 * (-1.f / 3 + x2 * (2.f / 15 + x2 * (-17.f / 315))));
+  const int32_t ix = std::bit_cast<int32_t>(x);
+  const int32_t small = -static_cast<int32_t>((ix & 0x7fffffff) < 0x3d800000);  // |x| < 1/16
+  const int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
+  const int32_t big = std::bit_cast<int32_t>(t) | (ix & static_cast<int32_t>(0x80000000u));
+  return std::bit_cast<float>(blend_bits(nan, ix, blend_bits(small, std::bit_cast<int32_t>(series), big)));
 }
 
 }  // namespace dynrt::cpu

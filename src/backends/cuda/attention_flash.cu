@@ -287,7 +287,8 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
         #pragma unroll
         for (int n = 0; n < kKeys / 8; ++n)
           #pragma unroll
-          for (int e = 0; e < 4; ++e) s[m][n][e] += kbias[n][e % 2];
+          for (int e = 0; e < 4; ++e)  // a masked key is -inf whatever its score (inf or NaN from a bad K included)
+            s[m][n][e] = kbias[n][e % 2] == -INFINITY ? -INFINITY : s[m][n][e] + kbias[n][e % 2];
     } else if (key0 + kKeys > seq_kv || has_mask) {
       #pragma unroll
       for (int m = 0; m < MT; ++m)
