@@ -103,20 +103,29 @@ def test_bf16_products_match_the_float32_model(tmp_path, make):
         assert err > 1e-5 * scale, "the bf16 engine gives float32 results: its products did not run in bf16"
 
 
+def arena_bytes(m, dims, shapes: str, tmp_path, fused: str | None = None) -> dict:
+    """Planned arena bytes at `shapes` of a bf16 and a float32 engine of `m` (each checked to
+    hold the `fused` node, when given)."""
+    import json
+    arena = {}
+    for p in ("bf16", "fp32"):
+        (tmp_path / p).mkdir()
+        e = harness.build_engine(m, tmp_path / p, dims, extra=["--precision", p])
+        if fused:
+            assert fused in harness.run_cli("inspect", e).stdout
+        out = harness.run_cli("bench", e, "--shapes", shapes, "--iterations", "1", "--json").stdout
+        arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
+    return arena
+
+
 def test_bf16_activations_between_convolutions(tmp_path):
     """Values only bf16 Convs read (as input or residual) are stored in bf16: the residual CNN's
     two inner activations are, so the engine plans much less memory for them than in float32
     (outputs are checked above)."""
     if not cpu_has_bf16():
         pytest.skip("this CPU has no bf16 (the build error is tested above)")
-    import json
     m, dims, _ = cnn()
-    arena = {}
-    for p in ("bf16", "fp32"):
-        (tmp_path / p).mkdir()
-        e = harness.build_engine(m, tmp_path / p, dims, extra=["--precision", p])
-        out = harness.run_cli("bench", e, "--shapes", "x:4x3x33x33", "--iterations", "1", "--json").stdout
-        arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
+    arena = arena_bytes(m, dims, "x:4x3x33x33", tmp_path)
     # float32: a1 and c1 (4x16x33x33 each, 278 KB) plus scratch; bf16 halves both.
     assert arena["bf16"] <= 0.6 * arena["fp32"], arena
 
@@ -127,15 +136,8 @@ def test_bf16_activation_between_matmuls(tmp_path):
     plans less memory than in float32 (outputs are checked above)."""
     if not cpu_has_bf16():
         pytest.skip("this CPU has no bf16 (the build error is tested above)")
-    import json
     m, dims, _ = ffn()
-    arena = {}
-    for p in ("bf16", "fp32"):
-        (tmp_path / p).mkdir()
-        e = harness.build_engine(m, tmp_path / p, dims, extra=["--precision", p])
-        assert "MatMul+Add+Gelu x1" in harness.run_cli("inspect", e).stdout
-        out = harness.run_cli("bench", e, "--shapes", "x:4x40x64", "--iterations", "1", "--json").stdout
-        arena[p] = json.loads(out.strip().splitlines()[-1])["arena_bytes"]
+    arena = arena_bytes(m, dims, "x:4x40x64", tmp_path, fused="MatMul+Add+Gelu x1")
     # float32: the 4x40x256 activation (160 KB) dominates the arena; bf16 halves it.
     assert arena["bf16"] <= 0.7 * arena["fp32"], arena
 
