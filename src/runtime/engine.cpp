@@ -5,6 +5,7 @@
 
 #include "core/checked.h"
 #include "runtime/context_impl.h"
+#include "core/mapped_file.h"
 #include "runtime/engine_file.h"
 #include "runtime/engine_impl.h"
 #include "runtime/memory_plan.h"
@@ -86,6 +87,7 @@ void EngineImpl::finalize() {
       const Tensor& t = *graph.values[static_cast<size_t>(v)].constant;
       DeviceBuffer buf(providers[static_cast<size_t>(mem)], t.nbytes());
       providers[static_cast<size_t>(mem)]->copy_from_host(buf.data(), t.data(), t.nbytes());
+      release_resident(t.data(), t.nbytes());  // a mapped engine's copy on the host is no longer needed
       device_constants.emplace(key, std::move(buf));
     }
   }

@@ -2,24 +2,36 @@
 // symbolic shapes, profiles, guards) and the weights, protected by a CRC32.
 //
 //   "DYNRTENG" | u32 version | u32 reserved | u64 payload bytes | u32 crc32 | payload
+//
+// A constant's bytes start at a file offset that is a multiple of kAlign, so
+// that a memory-mapped file serves them in place (core/mapped_file.h).
 #include "runtime/engine_file.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 
 #include "core/checked.h"
+#include "core/mapped_file.h"
 #include "runtime/engine_validate.h"
 
 namespace dynrt {
 namespace {
 
 constexpr char kMagic[8] = {'D', 'Y', 'N', 'R', 'T', 'E', 'N', 'G'};
-constexpr uint32_t kVersion = 3;  // 2: execution providers, value layouts; 3: tuned choices, CPU attention layouts
+// 2: execution providers, value layouts; 3: tuned choices, CPU attention layouts; 4: aligned constants
+constexpr uint32_t kVersion = 4;
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 4;
+constexpr size_t kAlign = 64;  // constants' file offsets: cache lines, and every element type
+
+// Zero bytes that bring file offset `pos` to a multiple of kAlign.
+size_t align_pad(size_t pos) { return (kAlign - pos % kAlign) % kAlign; }
 
 class Writer {
  public:
@@ -41,13 +53,16 @@ class Writer {
     pod(static_cast<int32_t>(t.dtype()));
     i64s(t.shape());
     pod(static_cast<uint64_t>(t.nbytes()));
+    buf.append(align_pad(kHeaderBytes + buf.size()), '\0');
     buf.append(static_cast<const char*>(t.data()), t.nbytes());
   }
 };
 
 class Reader {
  public:
-  Reader(const std::string& data, size_t pos, const std::string& path) : d_(data), pos_(pos), path_(path) {}
+  // `owner`, when given, keeps `data` alive (a mapped file): constants are then views of it, not copies.
+  Reader(std::string_view data, size_t pos, const std::string& path, std::shared_ptr<const MappedFile> owner = nullptr)
+      : d_(data), pos_(pos), path_(path), owner_(std::move(owner)) {}
   [[noreturn]] void corrupt(const std::string& why) const {
     throw Error(ErrorCode::kInvalidEngine, "engine file '" + path_ + "' is corrupt: " + why);
   }
@@ -64,7 +79,7 @@ class Reader {
   std::string str() {
     auto n = pod<uint32_t>();
     need(n);
-    std::string s = d_.substr(pos_, n);
+    std::string s(d_.substr(pos_, n));
     pos_ += n;
     return s;
   }
@@ -101,18 +116,27 @@ class Reader {
       corrupt("a constant has impossible dims");
     }
     if (bytes != static_cast<uint64_t>(expected)) corrupt("tensor size mismatch");
+    const size_t pad = align_pad(pos_);
+    need(pad);
+    pos_ += pad;
     need(bytes);  // before allocating: the bytes must be there
+    if (owner_ && bytes > 0) {  // in place: a view that keeps the mapping alive
+      auto* p = reinterpret_cast<std::byte*>(const_cast<char*>(d_.data() + pos_));
+      pos_ += bytes;
+      return Tensor(dtype, std::move(shape), std::shared_ptr<std::byte[]>(std::shared_ptr<const MappedFile>(owner_), p));
+    }
     Tensor t(dtype, shape);
-    std::memcpy(t.data(), d_.data() + pos_, bytes);
+    if (bytes) std::memcpy(t.data(), d_.data() + pos_, bytes);
     pos_ += bytes;
     return t;
   }
   bool done() const { return pos_ == d_.size(); }
 
  private:
-  const std::string& d_;
+  std::string_view d_;
   size_t pos_;
   std::string path_;
+  std::shared_ptr<const MappedFile> owner_;
 };
 
 void write_attr(Writer& w, const ir::Attribute& a) {
@@ -159,6 +183,20 @@ ir::Attribute read_attr(Reader& r) {
     default: r.corrupt("bad attribute type");
   }
   return a;
+}
+
+// CRC32 of a payload of any size (zlib takes 32-bit lengths), in pieces; the
+// pieces of a mapped file are released behind it, so that checking the file
+// does not leave all of it resident.
+uint32_t payload_crc(std::string_view payload) {
+  constexpr size_t kPiece = size_t{8} << 20;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t at = 0; at < payload.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, payload.size() - at);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(payload.data() + at), static_cast<uInt>(n));
+    release_resident(payload.data() + at, n);
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 }  // namespace
@@ -224,39 +262,65 @@ void save_engine(const EngineImpl& e, const std::string& path) {
   h.pod(kVersion);
   h.pod(uint32_t{0});
   h.pod(static_cast<uint64_t>(w.buf.size()));
-  h.pod(static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(w.buf.data()), static_cast<uInt>(w.buf.size()))));
-  std::ofstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "'");
-  f.write(h.buf.data(), static_cast<std::streamsize>(h.buf.size()));
-  f.write(w.buf.data(), static_cast<std::streamsize>(w.buf.size()));
-  if (!f) throw Error(ErrorCode::kIo, "failed writing engine file '" + path + "'");
+  h.pod(payload_crc(w.buf));
+  // Written beside the target and renamed over it: a process that has the old
+  // engine mapped keeps reading the old file, and a failed write leaves no
+  // half engine. Special files (a pipe, /dev/stdout) are written directly.
+  std::error_code ec;
+  const bool direct = std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec);
+  const std::string tmp = direct ? path : path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    if (!f) throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "'");
+    f.write(h.buf.data(), static_cast<std::streamsize>(h.buf.size()));
+    f.write(w.buf.data(), static_cast<std::streamsize>(w.buf.size()));
+    f.close();
+    if (!f) {
+      if (!direct) std::filesystem::remove(tmp, ec);
+      throw Error(ErrorCode::kIo, "failed writing engine file '" + path + "'");
+    }
+  }
+  if (!direct) {
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+      std::filesystem::remove(tmp, ec);
+      throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "': " + ec.message());
+    }
+  }
 }
+
+namespace {
+
+std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::string& path,
+                                         std::shared_ptr<const MappedFile> mapped);
+
+}  // namespace
 
 std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(ErrorCode::kIo, "engine file '" + path + "' is a directory");
+  // A regular file is mapped, and its constants are used in place; anything
+  // else (a pipe) is read to its end.
+  if (auto mapped = MappedFile::open(path)) {
+    auto e = parse_engine(std::string_view(mapped->data(), mapped->size()), path, mapped);
+    release_resident(mapped->data(), mapped->size());  // constants come back as kernels read them
+    return e;
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::kIo, "cannot open engine file '" + path + "'");
-  // A regular file is read into one buffer of its size (a stringstream grew by doubling and
-  // then copied: up to three copies of the file at once, most of a run's peak memory for a
-  // large model); a pipe or other stream is read to its end.
-  std::string data;
-  if (std::filesystem::is_regular_file(path, ec)) {
-    const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "': " + ec.message());
-    data.resize(static_cast<size_t>(size));
-    f.read(data.data(), static_cast<std::streamsize>(size));
-    if (static_cast<std::uintmax_t>(f.gcount()) != size)
-      throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "': read " + std::to_string(f.gcount()) +
-                                      " of its " + std::to_string(size) + " bytes");
-  } else {
-    data.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    if (f.bad()) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "'");
-  }
+  std::string data(std::istreambuf_iterator<char>(f), {});
+  if (f.bad()) throw Error(ErrorCode::kIo, "cannot read engine file '" + path + "'");
   return load_engine_bytes(data, path);
 }
 
 std::shared_ptr<EngineImpl> load_engine_bytes(const std::string& data, const std::string& path) {
+  return parse_engine(data, path, nullptr);
+}
+
+namespace {
+
+std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::string& path,
+                                         std::shared_ptr<const MappedFile> mapped) {
   if (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0) {
     if (data.size() < 8 || std::memcmp(data.data(), kMagic, std::min<size_t>(8, data.size())) != 0)
       throw Error(ErrorCode::kInvalidEngine, "'" + path + "' is not a dynrt engine file (bad magic)");
@@ -277,7 +341,7 @@ std::shared_ptr<EngineImpl> load_engine_bytes(const std::string& data, const std
                                                std::to_string(payload) + " payload bytes present");
   if (data.size() - kHeaderBytes > payload)
     throw Error(ErrorCode::kInvalidEngine, "engine file '" + path + "' has trailing bytes after the payload");
-  uLong actual = crc32(0L, reinterpret_cast<const Bytef*>(data.data() + kHeaderBytes), static_cast<uInt>(payload));
+  const uint32_t actual = payload_crc(data.substr(kHeaderBytes));
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION  // fuzzers must reach the plan, not stop at the checksum
   if (actual != crc) throw Error(ErrorCode::kInvalidEngine, "engine file '" + path + "' is corrupt: checksum mismatch");
 #else
@@ -287,7 +351,7 @@ std::shared_ptr<EngineImpl> load_engine_bytes(const std::string& data, const std
 
   auto e = std::make_shared<EngineImpl>();
   ir::Graph& g = e->graph;
-  Reader r(data, kHeaderBytes, path);
+  Reader r(data, kHeaderBytes, path, std::move(mapped));
   g.opset = r.pod<int64_t>();
   auto nprov = r.pod<uint32_t>();
   if (nprov == 0 || nprov > 16) r.corrupt("bad execution provider count");
@@ -369,4 +433,5 @@ std::shared_ptr<EngineImpl> load_engine_bytes(const std::string& data, const std
   return e;
 }
 
+}  // namespace
 }  // namespace dynrt

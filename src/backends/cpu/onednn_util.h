@@ -16,6 +16,7 @@
 #include <dnnl.hpp>
 
 #include "backends/cpu/kernel_util.h"
+#include "core/mapped_file.h"
 
 namespace dynrt::cpu {
 
@@ -161,6 +162,9 @@ class PackedWeights {
     dnnl::stream s(dnnl_engine());
     dnnl::reorder(src, *m).execute(s, src, *m);
     s.wait();
+    // The plain bytes are not read again unless another layout is asked for:
+    // a mapped engine's pages go back to the file until then.
+    release_resident(t_.data(), t_.nbytes());
     cache_.emplace_back(want, m);
     return m;
   }
