@@ -7,7 +7,9 @@
 #   tools/zoo/run_zoo.py [--full]             the zoo report on cuda (docs/zoo_cuda.md, docs/zoo_full_cuda.md)
 #   benchmarks/bench_gpu.py                   dynrt vs PyTorch eager / torch.compile (bench)
 #   tests/python/test_python_cuda.py          the Python API on CUDA tensors (python; copy .cache/wheels there too)
-# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops (or ops1, ops2) zoo zoofull python bench
+#   benchmarks/cpu_sweep.py                   the CPU sweep against ORT, OpenVINO, tract (cpusweep; SWEEP_ARGS;
+#                                             the peers' wheels from .cache/peers, made by scripts/pack_peers.sh)
+# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops (or ops1, ops2) zoo zoofull python bench cpusweep none
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-cuda}
@@ -65,6 +67,15 @@ for step in ${what//,/ }; do
       if [ -f /tmp/bench_models/bert_base.engine ]; then
         python3 benchmarks/check_bert_gpu.py --dynrt "$bin/dynrt" --work /tmp/bench_models || rc=1
       fi ;;
+    cpusweep)  # the GPU machine as a quiet 16-core CPU: dynrt vs ORT, OpenVINO, tract (no network there:
+      # the peers come unpacked from .cache/peers)
+      if [ -d .cache/peers ] && [ ! -d /tmp/peers/openvino ]; then
+        mkdir -p /tmp/peers && tar -xJf .cache/peers/openvino.tar.xz -C /tmp/peers
+        for w in .cache/peers/*.whl; do python3 -m zipfile -e "$w" /tmp/peers; done
+      fi
+      PYTHONPATH=/tmp/peers python3 benchmarks/cpu_sweep.py ${SWEEP_ARGS:-} --json "$out/cpu_sweep.json" 2>&1 \
+        | tee "$out/cpu_sweep.log" | grep -v "^{" || rc=1 ;;
+    none) ;;  # unpack only
     *) echo "unknown step $step"; rc=2 ;;
   esac
 done
