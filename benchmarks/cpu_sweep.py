@@ -9,7 +9,7 @@ sequence 2:128:512) and, for the dynamic/static column, one static engine per sh
 peers load the same ONNX file once: ONNX Runtime (all graph optimizations, intra-op threads
 = the thread count), OpenVINO (f32, and its default precision: bf16 on CPUs that have it;
 INFERENCE_NUM_THREADS), tract (one model per shape: its shape analysis rejects this BERT
-export with symbolic dims; tract runs single-threaded). Each figure is the median of
+export with symbolic dims; tract runs single-threaded, so only shapes up to --tract-max-gflop). Each figure is the median of
 --iterations timed runs after 2 warm-up runs; dynrt and the peers alternate shape by shape.
 On CPUs with avx512_bf16 or AMX, "dynrt bf16" is a third engine built with --precision bf16,
 to set beside OpenVINO's default. "best fp32 / dynrt" divides the fastest fp32 peer by dynrt's dynamic engine (above 1: dynrt
@@ -116,6 +116,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--no-static", action="store_true", help="skip the static engines")
     ap.add_argument("--no-tract", action="store_true")
+    ap.add_argument("--tract-max-gflop", type=float, default=100,
+                    help="time tract only on shapes up to this many GFLOP (it runs on one thread)")
     ap.add_argument("--json", help="write every figure here")
     args = ap.parse_args()
     cpu, flags = cpu_description()
@@ -164,7 +166,7 @@ def main():
                 for name, c in peers.ov.items():
                     req = c.create_infer_request()
                     row[name] = median_ms(lambda: req.infer(feeds), args.iterations)
-                if peers.tract:
+                if peers.tract and gflop(model, shape) <= args.tract_max_gflop:
                     try:
                         row["tract"] = peers.tract_ms(feeds, max(2, args.iterations // 2))
                     except Exception as e:  # noqa: BLE001 - report the peer's failure and go on
