@@ -10,7 +10,10 @@ peers load the same ONNX file once: ONNX Runtime (all graph optimizations, intra
 = the thread count), OpenVINO (f32, and its default precision: bf16 on CPUs that have it;
 INFERENCE_NUM_THREADS), tract (one model per shape: its shape analysis rejects this BERT
 export with symbolic dims; tract runs single-threaded, so only shapes up to --tract-max-gflop). Each figure is the median of
---iterations timed runs after 2 warm-up runs; dynrt and the peers alternate shape by shape.
+--iterations timed runs after 2 warm-up runs, each after a --settle pause (a runtime's threads
+spin for a while after its runs, and slowed the next one timed: dynrt at BERT-base 1x16 on 16
+cores went from 7.7 ms alone to 17.5 ms right after ONNX Runtime); dynrt and the peers
+alternate shape by shape.
 On CPUs with avx512_bf16 or AMX, "dynrt bf16" is a third engine built with --precision bf16,
 to set beside OpenVINO's default. "best fp32 / dynrt" divides the fastest fp32 peer by dynrt's dynamic engine (above 1: dynrt
 is faster). GFLOP/s is dynrt's dynamic engine's, from the models' multiply-adds x 2.
@@ -26,6 +29,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import time
 
 import numpy as np
 import onnxruntime as ort
@@ -119,6 +123,9 @@ def main():
     ap.add_argument("--tract-max-gflop", type=float, default=100,
                     help="time tract only on shapes up to this many GFLOP (it runs on one thread)")
     ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds of pause before each timing: ORT's and OpenVINO's idle threads spin for a while "
+                         "after a run, and slowed whatever ran next on the same cores")
     args = ap.parse_args()
     cpu, flags = cpu_description()
     print(f"CPU: {cpu}; {os.cpu_count()} logical CPUs; flags: {' '.join(flags)}; ORT {ort.__version__}", flush=True)
@@ -153,7 +160,11 @@ def main():
                 feeds = feeds_for(model, shape, rng)
                 spec = harness.shapes_arg({k: v.shape for k, v in feeds.items()})
 
+                def settle():  # the previous runtime's threads stop spinning before the next one is timed
+                    time.sleep(args.settle)
+
                 def dynrt_ms(e):
+                    settle()
                     out = harness.run_cli("bench", e, "--shapes", spec, "--iterations", args.iterations, "--warmup", 2,
                                           "--threads", threads, "--json").stdout
                     return json.loads(out.strip().splitlines()[-1])["median_ms"]
@@ -162,9 +173,10 @@ def main():
                        "dynrt": dynrt_ms(engine), "dynrt static": dynrt_ms(statics[shape]) if shape in statics else None,
 
                        "dynrt bf16": dynrt_ms(bf16) if bf16 else None,
-                       "ORT": median_ms(lambda: peers.ort.run(None, feeds), args.iterations)}
+                       "ORT": settle() or median_ms(lambda: peers.ort.run(None, feeds), args.iterations)}
                 for name, c in peers.ov.items():
                     req = c.create_infer_request()
+                    settle()
                     row[name] = median_ms(lambda: req.infer(feeds), args.iterations)
                 if peers.tract and gflop(model, shape) <= args.tract_max_gflop:
                     try:
