@@ -1,16 +1,15 @@
-"""Latency under load: dynrt and ONNX Runtime on a small encoder while two
+"""Latency under load: dynrt and ONNX Runtime on a small encoder while
 compiler processes keep the cores busy (issue 8's "tails under load").
 
-    python3 benchmarks/under_load.py [--rounds 4] [--threads 2]
+    python3 benchmarks/under_load.py [--rounds 4] [--threads 2] [--load N]
 
 Builds tests/models/bert_tiny.torchscript.onnx once (batch 1:4:8, seq
 1:64:128), then alternates, --rounds times: dynrt as the CLI runs it
 (GOMP_SPINCOUNT=10000, tools/cli/main.cpp), dynrt with libgomp's default
 spinning (GOMP_SPINCOUNT=300000), and ONNX Runtime (same thread count); 300
 runs each at 4x64. Prints the median and p99 of each round, idle first, then
-under the load. The load is `g++ -O2` of one of our sources, --load at a time (default: one a
-core),
-over and over.
+under the load. The load is `g++ -O2` of one of our sources, --load at a time
+(default: one a core), over and over.
 """
 from __future__ import annotations
 
