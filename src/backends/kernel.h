@@ -68,6 +68,12 @@ class Kernel {
   // attribute; the kernel's factory reads it back (KernelInit::tuned()).
   // Empty: nothing tuned.
   virtual std::vector<int64_t> tuning() const { return {}; }
+  // An input whose buffer output 0 may take over (-1: none): the kernel
+  // accepts that input and the output at one address (it reads each element
+  // before writing it, or reads the input whole first). The runtime grants
+  // it only when that value has the output's type, shape and layout and
+  // nothing reads it afterwards; the kernel must work either way.
+  virtual int inplace_input() const { return -1; }
 };
 
 // A kernel defined by a lambda over KernelContext: for ops with no per-shape state.

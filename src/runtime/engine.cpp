@@ -195,6 +195,31 @@ void EngineImpl::assign_aliases() {
     kinds[k] = NodeKind::kView;
     last_use[root] = std::max(last_use[root], last_use[o]);
   }
+  // In place: a kernel's output takes over the buffer of an input that
+  // nothing reads afterwards (a convolution's residual, accumulated onto).
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const ir::Node& n = graph.nodes[k];
+    const int i = kinds[k] == NodeKind::kKernel && !dynamic_node[k] ? kernels[k]->inplace_input() : -1;
+    if (i < 0 || static_cast<size_t>(i) >= n.inputs.size() || n.inputs[static_cast<size_t>(i)] < 0 || n.outputs.empty() ||
+        n.outputs[0] < 0)
+      continue;
+    auto o = static_cast<size_t>(n.outputs[0]), in = static_cast<size_t>(n.inputs[static_cast<size_t>(i)]);
+    const auto root = static_cast<size_t>(homes[in] == ValueHome::kAlias ? alias_root[in] : static_cast<int>(in));
+    if (homes[o] != ValueHome::kArena || homes[root] != ValueHome::kArena || last_use[root] != static_cast<int>(k))
+      continue;
+    const ir::Value &out = graph.values[o], &res = graph.values[in];
+    if (out.dtype != res.dtype || out.provider != res.provider || out.layout != res.layout || !out.rank_known ||
+        !res.rank_known || out.shape != res.shape)
+      continue;
+    auto root_of = [&](int v) { return homes[static_cast<size_t>(v)] == ValueHome::kAlias ? alias_root[static_cast<size_t>(v)] : v; };
+    const bool shared = std::any_of(n.inputs.begin(), n.inputs.end(), [&, at = 0](int v) mutable {
+      return at++ != i && v >= 0 && root_of(v) == static_cast<int>(root);  // another input reads the same buffer
+    });
+    if (shared) continue;
+    homes[o] = ValueHome::kAlias;
+    alias_root[o] = static_cast<int>(root);
+    last_use[root] = std::max(last_use[root], last_use[o]);
+  }
 }
 
 std::vector<int64_t> EngineImpl::planned_bytes(std::span<const int64_t> binding) const {

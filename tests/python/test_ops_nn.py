@@ -1,5 +1,6 @@
 """nn ops (Conv, ConvTranspose, pools, BatchNormalization) against ONNX Runtime,
 static and dynamic shapes, plus the dynrt fusion hooks on Conv."""
+import re
 import harness
 import numpy as np
 import pytest
@@ -507,3 +508,35 @@ def test_batchnorm_training_mode_matches_onnx_runtime(tmp_path):
               inits=[numpy_helper.from_array(np.array(a, np.float32), n) for n, a in
                      (("s", [1.0, 0.5, 2.0]), ("b", [0.1, -0.2, 0.0]), ("m", [0.0, 1.0, -1.0]), ("v", [1.0, 2.0, 0.5]))])
     check_model(m, [{"x": randf(n, 3, 4, 5)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("variant", ["last_use", "read_later", "also_conv_input"])
+def test_conv_residual_in_place(tmp_path, variant):
+    """Conv + residual Add + Relu with a residual r computed in the graph: the fused output takes
+    r's buffer when nothing reads r afterwards, and keeps its own when something does or when
+    the conv itself reads r. Three float32 tensors of one size are alive at the fused conv
+    (its input q, r, its output t): the arena holds two of them with the buffer shared, three
+    without."""
+    w1, w2 = randf(8, 8, 3, 3), randf(8, 8, 3, 3)
+    conv_in = "r" if variant == "also_conv_input" else "q"
+    nodes = [h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             h.make_node("Relu", ["c1"], ["r"]),
+             h.make_node("Sigmoid", ["x"], ["q"]),
+             h.make_node("Conv", [conv_in, "w2"], ["c2"], pads=[1, 1, 1, 1]),
+             h.make_node("Add", ["c2", "r"], ["s"]),
+             h.make_node("Relu", ["s"], ["t"]),
+             h.make_node("Neg", ["t"], ["n"])]
+    later = {"last_use": "n", "read_later": "r", "also_conv_input": "q"}[variant]
+    nodes.append(h.make_node("Mul", ["n", later], ["y"]))
+    m = model(nodes, [vi("x", ["N", 8, "H", "H"])], [out()],
+              inits=[const("w1", w1), const("b1", randf(8)), const("w2", w2)])
+    engine = build_engine(m, tmp_path, dims={"N": "1:2:4", "H": "6:8:12"})
+    for f in [{"x": randf(n, 8, s, s)} for n, s in ((1, 6), (3, 11), (4, 12))]:
+        assert_close(run_engine(engine, f, tmp_path), reference(m, f), 1e-3, 1e-3)
+    if harness.test_providers():
+        return  # the arena below is the CPU provider's
+    info = run_cli("inspect", engine).stdout
+    assert "Conv+Add+Relu x1" in info, info
+    one = 1 * 8 * 6 * 6 * 4  # bytes of one [1, 8, 6, 6] float32 tensor (the smallest shape)
+    tensors = 2 if variant == "last_use" else 3
+    assert re.search(r"profile 0: min ([\d.]+ KiB)", info).group(1) == f"{tensors * one / 1024:.2f} KiB", info

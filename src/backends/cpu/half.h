@@ -56,6 +56,8 @@ class WidenHalfKernel : public Kernel {
     w.outputs = outs;
     return inner_->prepare(w);
   }
+  // 16-bit inputs are read whole into float32 copies before anything is written: in place stays safe.
+  int inplace_input() const override { return inner_->inplace_input(); }
 
   void run(KernelContext& c) const override {
     bool any = false;

@@ -91,6 +91,15 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
   }
 }
 
+// memcpy over the team, in 64 KiB pieces: one thread copies a few GB/s,
+// well below what the cores together move.
+inline void parallel_copy(void* dst, const void* src, size_t bytes) {
+  constexpr int64_t kPiece = 64 << 10;
+  parallel_for(static_cast<int64_t>(bytes), kPiece, [&](int64_t b, int64_t e) {
+    std::memcpy(static_cast<char*>(dst) + b, static_cast<const char*>(src) + b, static_cast<size_t>(e - b));
+  });
+}
+
 // Strides (in elements) of a view broadcast to `rank` output dims: 0 on
 // broadcast axes.
 struct BroadcastStrides {
