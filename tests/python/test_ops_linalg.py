@@ -333,6 +333,31 @@ def test_matmul_bias_residual_fuse(tmp_path, act):
         assert f"MatMul+Add+Add{'+' + act if act else ''} x1" in run_cli("inspect", engine).stdout
 
 
+@pytest.mark.parametrize("variant", ["last_use", "read_later", "also_matmul_input"])
+def test_matmul_residual_in_place(tmp_path, variant):
+    """The fused residual summed onto the output: in place when nothing reads it afterwards
+    (the output takes its buffer), onto a copy when something does or when the MatMul reads
+    it as its input too. All three match ONNX Runtime."""
+    import onnx.helper as oh
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((16, 16)).astype(np.float32)
+    b = rng.standard_normal((16,)).astype(np.float32)
+    nodes = [oh.make_node("Sigmoid", ["x"], ["r"]), oh.make_node("Tanh", ["x"], ["q"]),
+             oh.make_node("MatMul", ["r" if variant == "also_matmul_input" else "q", "w"], ["m"]),
+             oh.make_node("Add", ["m", "b"], ["a"]), oh.make_node("Add", ["a", "r"], ["s"]),
+             oh.make_node("Relu", ["s"], ["t"]), oh.make_node("Neg", ["t"], ["n"]),
+             oh.make_node("Mul", ["n", "r" if variant == "read_later" else "q"], ["y"])]
+    g = oh.make_graph(nodes, "g", [oh.make_tensor_value_info("x", TP.FLOAT, ["N", "S", 16])],
+                      [oh.make_tensor_value_info("y", TP.FLOAT, None)],
+                      [oh.make_tensor("w", TP.FLOAT, [16, 16], w.flatten()), oh.make_tensor("b", TP.FLOAT, [16], b)])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 17)])
+    m.ir_version = 8
+    feeds = [{"x": rng.standard_normal((n, s, 16)).astype(np.float32)} for n, s in ((1, 1), (2, 5), (4, 8))]
+    engine = check_model(m, feeds, tmp_path, dims={"N": "1:2:4", "S": "1:4:8"})
+    if "cuda" not in os.environ.get("DYNRT_TEST_PROVIDERS", ""):
+        assert "MatMul+Add+Add+Relu x1" in run_cli("inspect", engine).stdout
+
+
 def test_transposes_fold_into_matmul(tmp_path):
     # Attention-style: q/k/v permuted into heads, K^T, context permuted back.
     import onnx.helper as oh

@@ -196,6 +196,10 @@ class MatMulKernel : public Kernel {
     // output's type (float32 here, or the type widen_half widens).
     if (init.has_input(3) && (strided_ || init.input_dtype(3) != (native_bf16 ? DType::kFloat32 : init.output_dtype(0))))
       throw Error(ErrorCode::kInvalidEngine, label_ + ": a fused residual that is not of the output's type and layout");
+    // A residual of the output's type is accumulated onto by a sum post-op, onto its own
+    // buffer when the runtime grants it (inplace_input); a bf16 output's float32 residual
+    // is read by a binary-add post-op.
+    sum_residual_ = init.has_input(3) && init.input_dtype(3) == init.output_dtype(0);
     if (strided_) {
       if (src_bf16_ || dst_bf16_)
         throw Error(ErrorCode::kInvalidEngine, label_ + ": bf16 activations on a MatMul with folded transposes");
@@ -220,6 +224,9 @@ class MatMulKernel : public Kernel {
 
   // A bf16-compute MatMul whose activation is stored in bf16 (input or output): it takes
   // those itself instead of going through widen_half (the constructor checks the rest).
+  // The residual (input 3) when it is summed onto the output: the output may take its buffer.
+  int inplace_input() const override { return sum_residual_ ? 3 : -1; }
+
   static bool native_bf16(const KernelInit& init) {
     if (init.op() != "MatMul" || init.attr_string("dynrt.compute", "") != "bf16") return false;
     return init.input_dtype(0) == DType::kBFloat16 || init.output_dtype(0) == DType::kBFloat16;
@@ -244,7 +251,8 @@ class MatMulKernel : public Kernel {
     dnnl::post_ops po;
     // A fused residual (input 3, float32, the output's shape): added before the activation.
     const memory::desc residual = c.has_in(3) ? plain_desc(s.d) : memory::desc();
-    if (c.has_in(3)) po.append_binary(dnnl::algorithm::binary_add, residual);
+    if (c.has_in(3) && sum_residual_) po.append_sum(1.f);
+    else if (c.has_in(3)) po.append_binary(dnnl::algorithm::binary_add, residual);
     act_.append_to(po);
     attr.set_post_ops(po);
     // Constant B: s.b is its dims reshaped (unit dims added or dropped), which
@@ -260,7 +268,7 @@ class MatMulKernel : public Kernel {
     using dt = memory::data_type;
     auto st = make_matmul(label_, plain_desc(s.a, src_bf16_ ? dt::bf16 : dt::f32), plain_desc(s.b), bias,
                           plain_desc(s.d, dst_bf16_ ? dt::bf16 : dt::f32), attr, packed, bf16_);
-    st->residual = residual;
+    st->residual = sum_residual_ ? memory::desc() : residual;
     return st;
   }
 
@@ -268,8 +276,12 @@ class MatMulKernel : public Kernel {
     const TensorView &x = c.in(0), &y = c.in(1), &z = c.out(0);
     if (z.numel() == 0) return;
     if (auto* st = static_cast<const MatmulState*>(c.state)) {
-      run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data,
-                 c.has_in(3) ? c.in(3).data : nullptr);
+      const void* residual = c.has_in(3) ? c.in(3).data : nullptr;
+      if (residual && sum_residual_) {  // the sum post-op adds what the output holds
+        if (residual != z.data) parallel_copy(z.data, residual, z.nbytes());
+        residual = nullptr;
+      }
+      run_matmul(*st, x.data, y.data, c.has_in(2) ? c.in(2).data : nullptr, z.data, residual);
       return;
     }
     if (strided_) {  // no primitive: an empty inner dimension, so the product is all zeros
@@ -358,6 +370,7 @@ class MatMulKernel : public Kernel {
   std::unique_ptr<PackedWeights> packed_;
   std::vector<int64_t> perm_a_, perm_b_, perm_y_;
   bool strided_ = false;
+  bool sum_residual_ = false;  // the residual goes in by a sum post-op (see the constructor)
   bool bf16_ = false;  // bf16 products (constant weights only)
   bool src_bf16_ = false, dst_bf16_ = false;  // activations stored in bf16
 };
