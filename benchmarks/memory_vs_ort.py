@@ -67,10 +67,12 @@ else:
 
 def peak_of(cmd, env=None):
     """Peak RSS (MiB) of a child process, from wait4()."""
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(p.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{p.stderr.read().decode()}")
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: wait4() must not wait on a full pipe
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{err.read().decode()}")
     return usage.ru_maxrss / 1024
 
 

@@ -14,19 +14,24 @@ namespace {
 
 // Live mappings by start address: release_resident() may only advise pages
 // of a file mapping (on anonymous memory MADV_DONTNEED would zero them).
+// Never destroyed: an Engine in a global may unmap after other statics are gone.
 std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex;
+  return *m;
 }
 std::map<uintptr_t, uintptr_t>& registry() {  // start -> end
-  static std::map<uintptr_t, uintptr_t> r;
-  return r;
+  static auto* r = new std::map<uintptr_t, uintptr_t>;
+  return *r;
 }
 
 }  // namespace
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Only regular files: opening a FIFO here would consume (or wait for) its writer, and the
+  // caller's own read of it would then find nothing.
+  struct stat before {};
+  if (::stat(path.c_str(), &before) != 0 || !S_ISREG(before.st_mode)) return nullptr;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return nullptr;
   struct stat st {};
   void* p = MAP_FAILED;

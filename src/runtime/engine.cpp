@@ -219,6 +219,8 @@ void EngineImpl::assign_aliases() {
     homes[o] = ValueHome::kAlias;
     alias_root[o] = static_cast<int>(root);
     last_use[root] = std::max(last_use[root], last_use[o]);
+    for (int& r : alias_root)  // views of the output (made above) now share the residual's buffer: one level deep
+      if (r == static_cast<int>(o)) r = static_cast<int>(root);
   }
 }
 

@@ -7,8 +7,13 @@
 // that a memory-mapped file serves them in place (core/mapped_file.h).
 #include "runtime/engine_file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstring>
@@ -199,6 +204,63 @@ uint32_t payload_crc(std::string_view payload) {
   return static_cast<uint32_t>(crc);
 }
 
+
+// The umask, for the mode a new file gets (read, not set: umask() would change it for every thread).
+mode_t current_umask() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  return 022;
+}
+
+bool write_all(int fd, const std::string& bytes) {
+  for (size_t at = 0; at < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// An engine goes to a new file beside the target, renamed over it once complete: a process
+// that has the old engine loaded (mapped) keeps reading the old file, and a failed write
+// leaves no half engine. A symlink is followed (the file it names is replaced); devices and
+// pipes (/dev/stdout, a FIFO) are written directly.
+void write_engine_file(const std::string& path, const std::string& head, const std::string& body) {
+  namespace fs = std::filesystem;
+  auto fail = [&](const std::string& why) {
+    throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "': " + why);
+  };
+  std::error_code ec;
+  fs::path target = path;
+  if (fs::is_symlink(target, ec))
+    if (fs::path resolved = fs::canonical(target, ec); !ec) target = resolved;
+  const std::string t = target.string();
+  const bool special = t.rfind("/dev/", 0) == 0 || t.rfind("/proc/", 0) == 0 ||
+                       (fs::exists(target, ec) && !fs::is_regular_file(target, ec));
+  if (special) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(head.data(), static_cast<std::streamsize>(head.size()));
+    f.write(body.data(), static_cast<std::streamsize>(body.size()));
+    f.close();
+    if (!f) fail("write failed");
+    return;
+  }
+  std::string tmp = t + ".tmpXXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) fail(std::strerror(errno));
+  struct stat old {};
+  const mode_t mode = ::stat(t.c_str(), &old) == 0 ? (old.st_mode & 07777) : (0666 & ~current_umask());
+  bool ok = ::fchmod(fd, mode) == 0 && write_all(fd, head) && write_all(fd, body) && ::fsync(fd) == 0;
+  const int err = errno;
+  ok = ::close(fd) == 0 && ok;
+  if (ok && std::rename(tmp.c_str(), t.c_str()) == 0) return;
+  const std::string why = std::strerror(ok ? errno : err);
+  ::unlink(tmp.c_str());
+  fail(why);
+}
+
 }  // namespace
 
 void save_engine(const EngineImpl& e, const std::string& path) {
@@ -263,30 +325,7 @@ void save_engine(const EngineImpl& e, const std::string& path) {
   h.pod(uint32_t{0});
   h.pod(static_cast<uint64_t>(w.buf.size()));
   h.pod(payload_crc(w.buf));
-  // Written beside the target and renamed over it: a process that has the old
-  // engine mapped keeps reading the old file, and a failed write leaves no
-  // half engine. Special files (a pipe, /dev/stdout) are written directly.
-  std::error_code ec;
-  const bool direct = std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec);
-  const std::string tmp = direct ? path : path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "'");
-    f.write(h.buf.data(), static_cast<std::streamsize>(h.buf.size()));
-    f.write(w.buf.data(), static_cast<std::streamsize>(w.buf.size()));
-    f.close();
-    if (!f) {
-      if (!direct) std::filesystem::remove(tmp, ec);
-      throw Error(ErrorCode::kIo, "failed writing engine file '" + path + "'");
-    }
-  }
-  if (!direct) {
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-      std::filesystem::remove(tmp, ec);
-      throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "': " + ec.message());
-    }
-  }
+  write_engine_file(path, h.buf, w.buf);
 }
 
 namespace {
@@ -300,8 +339,12 @@ std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(ErrorCode::kIo, "engine file '" + path + "' is a directory");
   // A regular file is mapped, and its constants are used in place; anything
-  // else (a pipe) is read to its end.
-  if (auto mapped = MappedFile::open(path)) {
+  // else (a pipe), or every file with DYNRT_ENGINE_MMAP=0, is read to its end.
+  static const bool map_files = [] {
+    const char* v = std::getenv("DYNRT_ENGINE_MMAP");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  if (auto mapped = map_files ? MappedFile::open(path) : nullptr) {
     auto e = parse_engine(std::string_view(mapped->data(), mapped->size()), path, mapped);
     release_resident(mapped->data(), mapped->size());  // constants come back as kernels read them
     return e;

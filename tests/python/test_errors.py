@@ -206,6 +206,52 @@ def test_engine_from_a_pipe(relu_engine, tmp_path):
     assert p.returncode == 0, p.stderr
 
 
+def test_engine_from_a_named_fifo(relu_engine, tmp_path):
+    """A named FIFO (mkfifo) is read once, to its end, like the file written into it."""
+    import os
+    import subprocess
+    fifo = tmp_path / "engine.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(f"cat '{relu_engine}' > '{fifo}'", shell=True)
+    p = subprocess.run([harness.dynrt_bin(), "run", str(fifo), "--shapes", "x:2x3"], capture_output=True, text=True,
+                       timeout=60)
+    writer.wait(timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
+def test_engine_read_into_memory_when_mapping_is_off(relu_engine, tmp_path):
+    """DYNRT_ENGINE_MMAP=0 reads the file instead of mapping it: the same outputs."""
+    import os
+    import subprocess
+    np.savez(tmp_path / "in.npz", x=np.arange(-6, 6, dtype=np.float32).reshape(4, 3))
+    outs = []
+    for env in ({}, {"DYNRT_ENGINE_MMAP": "0"}):
+        out = tmp_path / f"out{len(outs)}.npz"
+        p = subprocess.run([harness.dynrt_bin(), "run", str(relu_engine), "--inputs", str(tmp_path / "in.npz"),
+                            "--outputs", str(out)], capture_output=True, text=True, env={**os.environ, **env})
+        assert p.returncode == 0, p.stderr
+        with np.load(out) as z:
+            outs.append({k: z[k] for k in z.files})
+    assert outs[0].keys() == outs[1].keys() and all(np.array_equal(outs[0][k], outs[1][k]) for k in outs[0])
+    np.testing.assert_array_equal(next(iter(outs[0].values())), np.maximum(np.arange(-6, 6).reshape(4, 3), 0))
+
+
+def test_engine_saved_through_a_symlink(tmp_path):
+    """Building onto a symlink replaces the file it names and keeps the link."""
+    import os
+    target = tmp_path / "real.engine"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.engine"
+    os.symlink(target, link)
+    m = tmp_path / "relu.onnx"
+    import onnx
+    onnx.save(relu_model(), str(m))
+    harness.run_cli("build", m, "-o", link, "--dim", "N=1:2:4")
+    assert link.is_symlink() and target.read_bytes()[:8] == b"DYNRTENG"
+    assert not list(tmp_path.glob("*.tmp*"))
+    assert harness.run_cli("run", link, "--shapes", "x:2x3").returncode == 0
+
+
 def test_not_an_engine(tmp_path):
     bad = tmp_path / "x.engine"
     bad.write_bytes(b"hello")

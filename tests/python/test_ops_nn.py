@@ -510,13 +510,14 @@ def test_batchnorm_training_mode_matches_onnx_runtime(tmp_path):
     check_model(m, [{"x": randf(n, 3, 4, 5)} for n in (1, 3)], tmp_path, dims={"N": "1:2:4"})
 
 
-@pytest.mark.parametrize("variant", ["last_use", "read_later", "also_conv_input"])
+@pytest.mark.parametrize("variant", ["last_use", "view_of_output", "read_later", "also_conv_input"])
 def test_conv_residual_in_place(tmp_path, variant):
     """Conv + residual Add + Relu with a residual r computed in the graph: the fused output takes
     r's buffer when nothing reads r afterwards, and keeps its own when something does or when
     the conv itself reads r. Three float32 tensors of one size are alive at the fused conv
     (its input q, r, its output t): the arena holds two of them with the buffer shared, three
-    without."""
+    without. view_of_output reads the fused output through a view (Reshape), which must follow it
+    into the residual's buffer."""
     w1, w2 = randf(8, 8, 3, 3), randf(8, 8, 3, 3)
     conv_in = "r" if variant == "also_conv_input" else "q"
     nodes = [h.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
@@ -524,9 +525,11 @@ def test_conv_residual_in_place(tmp_path, variant):
              h.make_node("Sigmoid", ["x"], ["q"]),
              h.make_node("Conv", [conv_in, "w2"], ["c2"], pads=[1, 1, 1, 1]),
              h.make_node("Add", ["c2", "r"], ["s"]),
-             h.make_node("Relu", ["s"], ["t"]),
-             h.make_node("Neg", ["t"], ["n"])]
-    later = {"last_use": "n", "read_later": "r", "also_conv_input": "q"}[variant]
+             h.make_node("Relu", ["s"], ["t"])]
+    if variant == "view_of_output":
+        nodes += [h.make_node("Shape", ["t"], ["shape"]), h.make_node("Reshape", ["t", "shape"], ["tv"])]
+    nodes.append(h.make_node("Neg", ["tv" if variant == "view_of_output" else "t"], ["n"]))
+    later = {"last_use": "n", "view_of_output": "n", "read_later": "r", "also_conv_input": "q"}[variant]
     nodes.append(h.make_node("Mul", ["n", later], ["y"]))
     m = model(nodes, [vi("x", ["N", 8, "H", "H"])], [out()],
               inits=[const("w1", w1), const("b1", randf(8)), const("w2", w2)])
@@ -538,5 +541,5 @@ def test_conv_residual_in_place(tmp_path, variant):
     info = run_cli("inspect", engine).stdout
     assert "Conv+Add+Relu x1" in info, info
     one = 1 * 8 * 6 * 6 * 4  # bytes of one [1, 8, 6, 6] float32 tensor (the smallest shape)
-    tensors = 2 if variant == "last_use" else 3
+    tensors = 2 if variant in ("last_use", "view_of_output") else 3
     assert re.search(r"profile 0: min ([\d.]+ KiB)", info).group(1) == f"{tensors * one / 1024:.2f} KiB", info

@@ -123,6 +123,7 @@ void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, co
   size_t r = s.d.size();
   int64_t total = s.batch * s.m;
   parallel_for(total, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, s.n * s.k)), [&](int64_t b0, int64_t b1) {
+    std::vector<T> saved;  // a residual row that is the output row (in place), kept before the row is zeroed
     for (int64_t row = b0; row < b1; ++row) {
       int64_t bi = row / s.m, i = row % s.m;
       // Batch offsets of a and b under broadcasting.
@@ -138,13 +139,17 @@ void matmul_loop(const MatmulShape& s, const T* a, const T* b, const T* bias, co
       const T* pa = a + aoff + i * s.k;
       const T* pb = b + boff;
       T* po = o + row * s.n;
+      const T* pr = residual ? residual + row * s.n : nullptr;
+      if (pr == po) {
+        saved.assign(po, po + s.n);
+        pr = saved.data();
+      }
       for (int64_t j = 0; j < s.n; ++j) po[j] = T(0);
       for (int64_t kk = 0; kk < s.k; ++kk) {
         T av = pa[kk];
         const T* rowb = pb + kk * s.n;
         for (int64_t j = 0; j < s.n; ++j) po[j] = static_cast<T>(po[j] + av * rowb[j]);
       }
-      const T* pr = residual ? residual + row * s.n : nullptr;
       for (int64_t j = 0; j < s.n; ++j) {
         T v = bias ? static_cast<T>(po[j] + bias[j]) : po[j];
         po[j] = act.apply(pr ? static_cast<T>(v + pr[j]) : v);

@@ -47,6 +47,7 @@ struct ConvState : KernelState {
   memory::desc res_plain;  // the residual as stored (its type may differ from the output's)
   bool has_residual = false;
   dnnl::reorder src_in, dst_out, res_in, wei_in;  // empty when no reorder is needed
+  bool binary_residual = false;  // the residual read by a binary-add post-op (else summed onto dst)
   bool src_reorder = false, dst_reorder = false, wei_reorder = false;
 };
 
@@ -143,11 +144,14 @@ class ConvKernel : public Kernel {
       // residual already when the runtime gave the output the residual's
       // buffer (inplace_input), else a copy of it. A binary-add post-op
       // reading the residual where it is measured 3.4x slower in oneDNN
-      // 2.6's AMX bf16 convolution (ResNet-50's 1x1 convolutions at 56x56).
-      auto make_attr = [&] {
+      // 2.6's AMX bf16 convolution (ResNet-50's 1x1 convolutions at 56x56);
+      // it stays for a float32 residual of a bf16 output in channels-last
+      // layout, which it adds unrounded.
+      auto make_attr = [&](bool binary) {
         dnnl::primitive_attr attr = base_attr();
         dnnl::post_ops po;
-        if (residual_) po.append_sum(1.f);
+        if (residual_ && binary) po.append_binary(dnnl::algorithm::binary_add, st->res_plain);
+        else if (residual_) po.append_sum(1.f);
         act_.append_to(po);
         attr.set_post_ops(po);
         return attr;
@@ -169,7 +173,8 @@ class ConvKernel : public Kernel {
         const memory::desc& sm = attempt == 0 && src_cl_ ? src_exact : src_any;
         const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
         bool reject_ref = attempt == 0;
-        dnnl::primitive_attr attr = make_attr();
+        st->binary_residual = residual_ && res_bf16_ != dst_bf16_ && attempt == 0 && dst_cl_;
+        dnnl::primitive_attr attr = make_attr(st->binary_residual);
         auto kind = dnnl::prop_kind::forward_inference;
         bool ok = transposed_
                       ? build<dnnl::deconvolution_forward>(
@@ -190,7 +195,7 @@ class ConvKernel : public Kernel {
   }
 
   // The residual (input 3) is accumulated onto by the sum post-op: the output may take its buffer.
-  int inplace_input() const override { return residual_ ? 3 : -1; }
+  int inplace_input() const override { return residual_ && res_bf16_ == dst_bf16_ ? 3 : -1; }
 
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);
@@ -226,7 +231,9 @@ class ConvKernel : public Kernel {
     if (c.has_in(2)) args.emplace(DNNL_ARG_BIAS, memory(st->bias, eng, c.in(2).data));
     memory dst_user(st->dst_plain, eng, y.data);
     memory dst = st->dst_reorder ? memory(st->dst, eng, thread_scratch(kScratchDst, st->dst.get_size())) : dst_user;
-    if (residual_) {
+    if (st->binary_residual) {
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(st->res_plain, eng, c.in(3).data));
+    } else if (residual_) {
       // The sum post-op accumulates onto what dst holds: load the residual
       // (converted when its layout or type differs from dst's), unless it is there.
       if (st->res_in) {
