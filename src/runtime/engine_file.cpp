@@ -233,11 +233,13 @@ void write_engine_file(const std::string& path, const std::string& head, const s
     throw Error(ErrorCode::kIo, "cannot write engine file '" + path + "': " + why);
   };
   std::error_code ec;
+  auto in_dev_or_proc = [](const std::string& p) { return p.rfind("/dev/", 0) == 0 || p.rfind("/proc/", 0) == 0; };
   fs::path target = path;
-  if (fs::is_symlink(target, ec))
+  if (!in_dev_or_proc(path) && fs::is_symlink(target, ec))
     if (fs::path resolved = fs::canonical(target, ec); !ec) target = resolved;
   const std::string t = target.string();
-  const bool special = t.rfind("/dev/", 0) == 0 || t.rfind("/proc/", 0) == 0 ||
+  // /dev/stdout is written as the caller's descriptor, whatever file it is (never replaced by a rename).
+  const bool special = in_dev_or_proc(path) || in_dev_or_proc(t) ||
                        (fs::exists(target, ec) && !fs::is_regular_file(target, ec));
   if (special) {
     std::ofstream f(path, std::ios::binary);
