@@ -197,6 +197,7 @@ void EngineImpl::assign_aliases() {
   }
   // In place: a kernel's output takes over the buffer of an input that
   // nothing reads afterwards (a convolution's residual, accumulated onto).
+  auto root_of = [&](int v) { return homes[static_cast<size_t>(v)] == ValueHome::kAlias ? alias_root[static_cast<size_t>(v)] : v; };
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const ir::Node& n = graph.nodes[k];
     const int i = kinds[k] == NodeKind::kKernel && !dynamic_node[k] ? kernels[k]->inplace_input() : -1;
@@ -204,14 +205,13 @@ void EngineImpl::assign_aliases() {
         n.outputs[0] < 0)
       continue;
     auto o = static_cast<size_t>(n.outputs[0]), in = static_cast<size_t>(n.inputs[static_cast<size_t>(i)]);
-    const auto root = static_cast<size_t>(homes[in] == ValueHome::kAlias ? alias_root[in] : static_cast<int>(in));
+    const auto root = static_cast<size_t>(root_of(static_cast<int>(in)));
     if (homes[o] != ValueHome::kArena || homes[root] != ValueHome::kArena || last_use[root] != static_cast<int>(k))
       continue;
     const ir::Value &out = graph.values[o], &res = graph.values[in];
     if (out.dtype != res.dtype || out.provider != res.provider || out.layout != res.layout || !out.rank_known ||
         !res.rank_known || out.shape != res.shape)
       continue;
-    auto root_of = [&](int v) { return homes[static_cast<size_t>(v)] == ValueHome::kAlias ? alias_root[static_cast<size_t>(v)] : v; };
     const bool shared = std::any_of(n.inputs.begin(), n.inputs.end(), [&, at = 0](int v) mutable {
       return at++ != i && v >= 0 && root_of(v) == static_cast<int>(root);  // another input reads the same buffer
     });
