@@ -21,6 +21,7 @@ bool fold_shape_values(ir::Graph& g);          // fold_shape_values.cpp
 bool eliminate_dead_code(ir::Graph& g);        // dead_code.cpp
 bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
 bool fuse_gelu(ir::Graph& g);                  // fuse_gelu.cpp
+bool fold_always_true(ir::Graph& g);           // fold_always_true.cpp
 bool sink_expand(ir::Graph& g);                // sink_expand.cpp
 
 std::vector<Pass> default_pipeline();

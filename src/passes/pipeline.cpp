@@ -9,6 +9,7 @@ std::vector<Pass> default_pipeline() {
       {"eliminate_dead_code", eliminate_dead_code},
       {"fuse_batchnorm", fuse_batchnorm},
       {"fuse_gelu", fuse_gelu},
+      {"fold_always_true", fold_always_true},
       {"sink_expand", sink_expand},
   };
 }

@@ -111,11 +111,14 @@ def test_matmul_bias_gelu(tmp_path, precision):
 
 
 def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4, view_output: bool = False,
-                    expanded_mask: bool = False):
+                    expanded_mask: bool = False, indexed_mask: bool = False):
     """A BERT self-attention block as the TorchScript exporter writes it: per-head reshapes and
     transposes, scores / sqrt(d), an additive mask [B, 1, 1, S], softmax, context transposed back.
     expanded_mask: the mask as transformers 5 builds it, a bool padding mask "pad" [B, S] expanded
-    to the scores' shape, then Where(pad, 0, -inf) (passes/sink_expand.cpp)."""
+    to the scores' shape, then Where(pad, 0, -inf) (passes/sink_expand.cpp).
+    indexed_mask: the mask as the dynamo exporter writes transformers 5's sdpa_mask: pad[batch_idx, kv_idx]
+    through GatherND, And-ed with (q_idx >= 0) of shape [1, 1, S, 1], so [B, 1, S, S] before the Where
+    (passes/fold_always_true.cpp)."""
     nodes, inits = [], [const("sq", np.array([0, 0, heads, hid // heads], np.int64)),
                         const("sy", np.array([0, 0, hid], np.int64)), const("d", np.array(np.sqrt(hid // heads), np.float32)),
                         const("zero", np.array(0, np.float32))]
@@ -125,6 +128,22 @@ def attention_model(nan_guard: bool, hid: int = 32, heads: int = 4, view_output:
         nodes += [h.make_node("Unsqueeze", ["pad", "axes12"], ["pad4"]), h.make_node("Shape", ["s1"], ["s1shape"]),
                   h.make_node("Expand", ["pad4", "s1shape"], ["padx"]),
                   h.make_node("Where", ["padx", "zero", "minf"], ["mask"])]
+        mask_input = h.make_tensor_value_info("pad", T.BOOL, ["B", "S"])
+    if indexed_mask:
+        inits += [const(n, np.array(v, np.int64)) for n, v in (("i0", 0), ("i1", 1), ("a123", [1, 2, 3]),
+                                                                ("a01", [0, 1]), ("a2", [2]), ("a3", [3]), ("am1", [-1]))]
+        inits += [const("yes", np.array(True)), const("fmin", np.array(np.finfo(np.float32).min, np.float32))]
+        nodes += [h.make_node("Shape", ["pad"], ["b1"], start=0, end=1), h.make_node("Squeeze", ["b1"], ["bn"]),
+                  h.make_node("Shape", ["pad"], ["s1n"], start=1, end=2), h.make_node("Squeeze", ["s1n"], ["sn"]),
+                  h.make_node("Range", ["i0", "bn", "i1"], ["ab"]), h.make_node("Unsqueeze", ["ab", "a123"], ["bidx"]),
+                  h.make_node("Range", ["i0", "sn", "i1"], ["as"]), h.make_node("Unsqueeze", ["as", "a01"], ["as3"]),
+                  h.make_node("Unsqueeze", ["as3", "a3"], ["qidx"]), h.make_node("Unsqueeze", ["as3", "a2"], ["kvidx"]),
+                  h.make_node("GreaterOrEqual", ["qidx", "i0"], ["ge"]), h.make_node("And", ["yes", "ge"], ["t"]),
+                  h.make_node("Max", ["bidx", "kvidx"], ["mx"]), h.make_node("Shape", ["mx"], ["shp"]),
+                  h.make_node("Expand", ["bidx", "shp"], ["be"]), h.make_node("Unsqueeze", ["be", "am1"], ["be5"]),
+                  h.make_node("Expand", ["kvidx", "shp"], ["ke"]), h.make_node("Unsqueeze", ["ke", "am1"], ["ke5"]),
+                  h.make_node("Concat", ["be5", "ke5"], ["idx"], axis=-1), h.make_node("GatherND", ["pad", "idx"], ["g"]),
+                  h.make_node("And", ["t", "g"], ["keep"]), h.make_node("Where", ["keep", "zero", "fmin"], ["mask"])]
         mask_input = h.make_tensor_value_info("pad", T.BOOL, ["B", "S"])
     for name, perm in (("q", [0, 2, 1, 3]), ("k", [0, 2, 3, 1]), ("v", [0, 2, 1, 3])):
         inits += [const(f"W{name}", rand(hid, hid) * float(1.0 / np.sqrt(hid))), const(f"B{name}", rand(hid))]
@@ -180,6 +199,22 @@ def test_expanded_bool_mask_is_read_unexpanded(tmp_path, monkeypatch, precision)
         return {"x": rand(b, s, 128), "pad": pad}
     build_and_check(m, [feeds(b, s) for b, s in ((1, 1), (2, 9), (3, 70))], tmp_path, {"B": "1:2:3", "S": "1:64:130"},
                     ["Attention"], precision, absent=["Expand", "Transpose"])
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_indexed_mask_is_read_per_key(tmp_path, monkeypatch, precision):
+    """The dynamo export of transformers 5's padding mask: GatherND of the [B, S] mask And (q_idx >= 0).
+    The always-true And goes (passes/fold_always_true.cpp), the Where runs on [B, 1, 1, S] and the flash
+    kernel broadcasts it (test_ops_attention.py checks that the mask's Expand is gone): no And left."""
+    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
+    m = attention_model(nan_guard=False, hid=128, heads=2, indexed_mask=True)
+
+    def feeds(b, s):
+        pad = np.ones((b, s), bool)
+        pad[0, max(1, s // 2):] = False  # padding in the first sequence
+        return {"x": rand(b, s, 128), "pad": pad}
+    build_and_check(m, [feeds(b, s) for b, s in ((1, 1), (2, 9), (3, 70))], tmp_path, {"B": "1:2:3", "S": "1:64:130"},
+                    ["Attention"], precision, absent=["And", "GreaterOrEqual", "Transpose"])
 
 
 @pytest.mark.parametrize("precision", ["fp16"])

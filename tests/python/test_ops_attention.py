@@ -150,3 +150,27 @@ def test_expanded_bool_mask_fuses_unexpanded_on_the_cpu(tmp_path):
                                  dims={"B": "1:2:3", "S": "1:33:64"}, extra=["--device", "cpu"])
     part = partition(engine)
     assert " Attention x1" in part and " Expand x" not in part, part
+
+
+def test_indexed_mask_fuses_per_key_on_the_cpu(tmp_path):
+    # The dynamo export of transformers 5's mask: pad[batch_idx, kv_idx] (GatherND) And (q_idx >= 0), a
+    # [B, 1, S, S] mask. passes/fold_always_true.cpp drops the always-true term; the fused Attention reads
+    # the [B, 1, 1, S] Where. Matches ONNX Runtime with padding; no And or comparison left, and of the
+    # Expands only the two that build GatherND's indices.
+    from test_cuda import partition, rand
+    from test_cuda_fusion import attention_model
+    m = attention_model(nan_guard=False, hid=64, heads=2, indexed_mask=True)
+
+    def feeds(b, s):
+        pad = np.ones((b, s), bool)
+        pad[0, max(1, s // 2):] = False
+        if b > 2:
+            pad[2, 1::3] = False
+        return {"x": rand(b, s, 64), "pad": pad}
+    engine = harness.check_model(m, [feeds(b, s) for b, s in ((1, 1), (2, 7), (3, 33))], tmp_path,
+                                 dims={"B": "1:2:3", "S": "1:33:64"}, extra=["--device", "cpu"])
+    part = partition(engine)
+    assert " Attention x1" in part, part
+    assert " Expand x2 " in part, part
+    for op in (" And x", " GreaterOrEqual x"):
+        assert op not in part, part

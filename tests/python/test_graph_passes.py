@@ -1,0 +1,52 @@
+"""Graph passes whose rewrites change values only if they are wrong: each case is built with a
+dynamic dimension and compared with ONNX Runtime, including the cases a pass must leave alone."""
+import numpy as np
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper
+
+import harness
+
+RNG = np.random.default_rng(5)
+
+
+def const(name, value):
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+@pytest.mark.parametrize("start,delta,op,c,folds", [
+    (0, 1, "GreaterOrEqual", 0, True),    # Range(0, n) >= 0: always true
+    (2, 3, "Greater", 1, True),           # Range(2, n, 3) > 1
+    (0, 1, "Greater", 0, False),          # 0 > 0 is false
+    (0, 1, "GreaterOrEqual", 1, False),   # the first element is 0
+    (5, -1, "GreaterOrEqual", 0, False),  # counting down: no lower bound
+    (0, 1, "LessOrEqual", 0, True),       # written 0 <= Range(0, n)
+    (1, 1, "Less", 0, True),              # 0 < Range(1, n)
+])
+def test_always_true_comparison_and_where(tmp_path, start, delta, op, c, folds):
+    # t = cmp(Range(start, S + start, delta)[:, None], c) of shape [S, 1], x [1, S]:
+    # And(t, x > 0) and Where(t, x, -x) are [S, S]. When t is always true
+    # (passes/fold_always_true.cpp) they become Expands of x > 0 and of x.
+    x_left = op in ("GreaterOrEqual", "Greater")
+    nodes = [h.make_node("Shape", ["x"], ["s1"], start=1, end=2), h.make_node("Squeeze", ["s1"], ["s"]),
+             h.make_node("Add", ["s", "start"], ["limit"]),
+             h.make_node("Range", ["start", "limit", "delta"], ["r"]),
+             h.make_node("Unsqueeze", ["r", "ax1"], ["r2"]),
+             h.make_node(op, ["r2", "c"] if x_left else ["c", "r2"], ["t"]),
+             h.make_node("Greater", ["x", "zero"], ["pos"]),
+             h.make_node("And", ["t", "pos"], ["both"]),
+             h.make_node("Cast", ["both"], ["y0"], to=T.FLOAT),
+             h.make_node("Neg", ["x"], ["nx"]),
+             h.make_node("Where", ["t", "x", "nx"], ["y1"])]
+    inits = [const("start", np.int64(start)), const("delta", np.int64(delta)), const("c", np.int64(c)),
+             const("ax1", np.array([1], np.int64)), const("zero", np.float32(0))]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [1, "S"])],
+                     [h.make_tensor_value_info("y0", T.FLOAT, None), h.make_tensor_value_info("y1", T.FLOAT, None)],
+                     inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    feeds = [{"x": RNG.standard_normal((1, s)).astype(np.float32)} for s in (1, 5, 16)]
+    engine = harness.check_model(m, feeds, tmp_path, dims={"S": "1:5:16"})
+    ops = next(ln for ln in harness.run_cli("inspect", engine).stdout.splitlines() if ln.startswith("ops ("))
+    assert (" And x" not in ops and " Where x" not in ops) == folds, ops
