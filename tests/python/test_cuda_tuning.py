@@ -91,3 +91,52 @@ def test_no_tune_builds_without_tuning(tmp_path):
     assert "tuned" not in err, err
 
 
+
+
+def cnn_model(c=32):
+    # Conv + bias + ReLU, Conv + bias + residual + ReLU (one fused node each on cuda), and a Conv
+    # without bias or activation.
+    nodes = [h.make_node("Conv", ["x", "W1", "B1"], ["a"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["a"], ["b"]),
+             h.make_node("Conv", ["b", "W2", "B2"], ["c"], pads=[1, 1, 1, 1]), h.make_node("Add", ["c", "x"], ["d"]),
+             h.make_node("Relu", ["d"], ["e"]), h.make_node("Conv", ["e", "W3"], ["y"], strides=[2, 2])]
+    return model(nodes, [vi("x", ["N", c, "H", "H"])], [vi("y", None)],
+                 [const("W1", rand(c, c, 3, 3) * 0.06), const("B1", rand(c)), const("W2", rand(c, c, 3, 3) * 0.06),
+                  const("B2", rand(c)), const("W3", rand(2 * c, c, 1, 1) * 0.2)])
+
+
+def build_cnn(tmp_path, m, *extra):
+    import onnx
+    path = tmp_path / "cnn.onnx"
+    onnx.save(m, str(path))
+    engine = tmp_path / "cnn.engine"
+    p = harness.run_cli("build", path, "-o", engine, "--dim", "N=1:4:8", "--dim", "H=8:24:40", "--verbose", *extra)
+    return engine, p.stderr
+
+
+@gpu
+@pytest.mark.parametrize("precision,tune", [("fp32", "opt"), ("fp16", "range"), ("bf16", "opt")])
+def test_tuned_convolutions_match_onnxruntime_across_the_range(tmp_path, precision, tune):
+    m = cnn_model()
+    engine, err = build_cnn(tmp_path, m, "--device", "cuda", "--precision", precision, "--tune", tune)
+    nodes, timed, cached = tuning_summary(err)
+    assert nodes == 3 and timed >= 3, err  # the three convolutions, each timed at least at opt
+    tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
+    for n, hw in ((4, 24), (1, 8), (8, 40), (3, 17), (4, 23)):  # opt, min, max and shapes between
+        feeds = {"x": rand(n, 32, hw, hw)}
+        got = harness.run_engine(engine, feeds, tmp_path)
+        harness.assert_close(got, harness.reference(m, feeds), tol if precision == "fp32" else 0, tol)
+
+
+@gpu
+def test_the_timing_cache_keeps_convolution_timings(tmp_path):
+    m = cnn_model()
+    cache = tmp_path / "timing.cache"
+    _, err = build_cnn(tmp_path, m, "--device", "cuda", "--precision", "fp16", "--timing-cache", cache)
+    nodes, timed, _ = tuning_summary(err)
+    assert nodes == 3 and timed == 3, err
+    lines = cache.read_text().splitlines()
+    assert sum(ln.startswith("conv cudnn") for ln in lines) == 3, lines
+    engine, err = build_cnn(tmp_path, m, "--device", "cuda", "--precision", "fp16", "--timing-cache", cache)
+    assert tuning_summary(err)[:2] == (3, 0), err
+    feeds = {"x": rand(2, 32, 30, 30)}
+    harness.assert_close(harness.run_engine(engine, feeds, tmp_path), harness.reference(m, feeds), 0, 1e-2)

@@ -8,7 +8,9 @@
 // out, since its NHWC/blocked kernels beat its plain-NCHW (gemm) path by far
 // more than the reorders cost. Constant weights are reordered once per
 // layout (PackedWeights), never per run.
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "backends/cpu/half.h"
 #include "backends/cpu/onednn_util.h"
@@ -173,7 +175,7 @@ class ConvKernel : public Kernel {
         const memory::desc& sm = attempt == 0 && src_cl_ ? src_exact : src_any;
         const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
         bool reject_ref = attempt == 0;
-        st->binary_residual = residual_ && res_bf16_ != dst_bf16_ && attempt == 0 && dst_cl_;
+        st->binary_residual = residual_ && (res_bf16_ != dst_bf16_ || binary_residual_ab()) && attempt == 0 && dst_cl_;
         dnnl::primitive_attr attr = make_attr(st->binary_residual);
         auto kind = dnnl::prop_kind::forward_inference;
         bool ok = transposed_
@@ -195,7 +197,17 @@ class ConvKernel : public Kernel {
   }
 
   // The residual (input 3) is accumulated onto by the sum post-op: the output may take its buffer.
-  int inplace_input() const override { return residual_ && res_bf16_ == dst_bf16_ ? 3 : -1; }
+  int inplace_input() const override { return residual_ && res_bf16_ == dst_bf16_ && !binary_residual_ab() ? 3 : -1; }
+
+  // DYNRT_CPU_CONV_RESIDUAL=binary (for A/B measurements only): a channels-last
+  // residual read by a binary-add post-op, not summed in place.
+  static bool binary_residual_ab() {
+    static const bool on = [] {
+      const char* v = std::getenv("DYNRT_CPU_CONV_RESIDUAL");
+      return v && std::string_view(v) == "binary";
+    }();
+    return on;
+  }
 
   void run(KernelContext& c) const override {
     const TensorView &x = c.in(0), &w = c.in(1), &y = c.out(0);

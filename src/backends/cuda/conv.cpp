@@ -1,5 +1,6 @@
 // Conv on cuDNN: descriptors and the algorithm chosen once per input shape
-// (cuDNN's heuristics); float32 with FMA math only (no TF32), float16 and
+// (cuDNN's heuristics, or the algorithm the builder timed fastest at exactly
+// that shape: conv_tuning.h); float32 with FMA math only (no TF32), float16 and
 // bfloat16 on tensor cores with float32 accumulation. Fused epilogues
 // (passes/fuse_epilogues.cpp): a residual (input 3) and ReLU go through
 // cudnnConvolutionBiasActivationForward, act(conv(x) + z + bias). Weights
@@ -8,11 +9,15 @@
 // into scratch memory first (x, z) or after (y). cuDNN pads symmetrically:
 // nodes whose padding may differ between the two sides stay on the CPU.
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <vector>
 
+#include "backends/cuda/conv_tuning.h"
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/movement_launch.h"
+#include "backends/timing_cache.h"
 #include "ops/attrs.h"
 #include "ops/nn_shape.h"
 
@@ -106,7 +111,8 @@ class ConvKernel : public Kernel {
         x_nhwc_(init.input_layout(0) == ir::Layout::kChannelsLast),
         y_nhwc_(init.output_layout(0) == ir::Layout::kChannelsLast),
         z_nhwc_(init.has_input(3) && init.input_layout(3) == ir::Layout::kChannelsLast),
-        relu_(init.attr_string("dynrt.activation", "") == "Relu") {}
+        relu_(init.attr_string("dynrt.activation", "") == "Relu"),
+        tuning_(init.attr_ints("dynrt.tuned")) {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
     const TensorView &X = c.in(0), &W = c.in(1), &Y = c.out(0);
@@ -153,29 +159,32 @@ class ConvKernel : public Kernel {
             "describing ReLU to cuDNN");
     }
     Stream& s = stream_of(c);
-    // cuDNN's heuristics, best first: the first within the workspace limit
-    // that, for float32, runs in plain FMA math (results that match the reference).
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int found = 0;
-    check(cudnnGetConvolutionForwardAlgorithm_v7(s.dnn(), st->x, st->w, st->conv, st->y,
-                                                 CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
-          "choosing a cuDNN algorithm");
-    bool chosen = false;
-    for (int i = 0; i < found && !chosen; ++i) {
-      if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
-      if (fp32 && (perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
-                   perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
-        continue;
-      size_t ws = 0;
-      if (cudnnGetConvolutionForwardWorkspaceSize(s.dnn(), st->x, st->w, st->conv, st->y, perf[i].algo, &ws) !=
-          CUDNN_STATUS_SUCCESS)
-        continue;
-      st->algo = perf[i].algo;
-      st->workspace = ws;
-      check(cudnnSetConvolutionMathType(st->conv, perf[i].mathType), "setting the math type");
-      chosen = true;
+    // cuDNN's heuristics, best first: those within the workspace limit that,
+    // for float32, run in plain FMA math (results that match the reference).
+    std::vector<Candidate> cands = candidates(s, *st, fp32);
+    if (cands.empty()) fail(label_, "cuDNN has no algorithm for this convolution");
+    size_t pick = 0;
+    std::optional<ConvChoice> choice;
+    if (c.tuning) {
+      const std::string key = cache_key(X, xd, wd, yd, pads, strides, dilations, c.has_in(2), c.has_in(3));
+      std::vector<int64_t> cached;
+      if (c.tuning->find(key, &cached) && cached.size() == 3 && (cached[0] == 0 || cached[0] == 1) &&
+          cached[1] >= 0 && cached[1] < CUDNN_CONVOLUTION_FWD_ALGO_COUNT && cached[2] >= 0 && cached[2] <= CUDNN_FMA_MATH) {
+        choice = ConvChoice{cached[0] == 1, cached[1], cached[2]};
+      } else {
+        choice = measure(s, *st, X, W, Y, cands, c.has_in(2), c.has_in(3));
+        c.tuning->put(key, {choice->heuristic ? 1 : 0, choice->algo, choice->math});
+      }
+      tuning_.add(xd, *choice);
+    } else {
+      choice = tuning_.find(xd);
     }
-    if (!chosen) fail(label_, "cuDNN has no algorithm for this convolution");
+    if (choice && !choice->heuristic)  // only an algorithm cuDNN lists for this problem
+      for (size_t i = 0; i < cands.size(); ++i)
+        if (cands[i].algo == choice->algo && cands[i].math == choice->math) pick = i;
+    st->algo = cands[pick].algo;
+    st->workspace = cands[pick].workspace;
+    check(cudnnSetConvolutionMathType(st->conv, cands[pick].math), "setting the math type");
     if (nhwc_) {  // scratch for the operands cuDNN must see NHWC
       size_t bytes = static_cast<size_t>(Y.numel()) * dtype_size(Y.dtype);
       size_t at = round_up(std::max<size_t>(st->workspace, 1));  // offset 0 means "not transposed"
@@ -237,11 +246,119 @@ class ConvKernel : public Kernel {
     check(cudaGetLastError(), label_.c_str());
   }
 
+  std::vector<int64_t> tuning() const override { return tuning_.serialize(); }
+
  private:
+  struct Candidate {
+    cudnnConvolutionFwdAlgo_t algo;
+    cudnnMathType_t math;
+    size_t workspace;
+  };
+
+  std::vector<Candidate> candidates(Stream& s, ConvState& st, bool fp32) const {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    check(cudnnGetConvolutionForwardAlgorithm_v7(s.dnn(), st.x, st.w, st.conv, st.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                 &found, perf),
+          "choosing a cuDNN algorithm");
+    std::vector<Candidate> out;
+    for (int i = 0; i < found; ++i) {
+      if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
+      if (fp32 && (perf[i].mathType == CUDNN_TENSOR_OP_MATH || perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+        continue;
+      size_t ws = 0;
+      if (cudnnSetConvolutionMathType(st.conv, perf[i].mathType) != CUDNN_STATUS_SUCCESS ||
+          cudnnGetConvolutionForwardWorkspaceSize(s.dnn(), st.x, st.w, st.conv, st.y, perf[i].algo, &ws) !=
+              CUDNN_STATUS_SUCCESS ||
+          ws > kMaxWorkspace)
+        continue;
+      bool seen = false;
+      for (const Candidate& c : out) seen |= c.algo == perf[i].algo && c.math == perf[i].mathType;
+      if (!seen) out.push_back({perf[i].algo, perf[i].mathType, ws});
+    }
+    return out;
+  }
+
+  std::string cache_key(const TensorView& X, const std::vector<int>& xd,
+                        const std::vector<int>& wd, const std::vector<int>& yd, const std::vector<int>& pads,
+                        const std::vector<int>& strides, const std::vector<int>& dil, bool bias, bool z) const {
+    auto list = [](const std::vector<int>& v) {
+      std::string r;
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) r += 'x';
+        r += std::to_string(v[i]);
+      }
+      return r;
+    };
+    auto b = [](bool v) { return v ? '1' : '0'; };
+    return "conv cudnn" + std::to_string(cudnnGetVersion()) + " " + device_label() + " " + dtype_name(X.dtype) + " x" +
+           list(xd) + " w" + list(wd) + " y" + list(yd) + " p" + list(pads) + " s" + list(strides) + " d" +
+           list(dil) + " g" + std::to_string(group_) + " l" + b(nhwc_) + " e" + b(bias) + b(relu_) + b(z);
+  }
+
+  // Times each candidate as run() launches it, on scratch operands of small
+  // non-zero values; the best of 3 batches of launches. The heuristic's pick
+  // is kept unless another candidate is 5% faster.
+  ConvChoice measure(Stream& s, ConvState& st, const TensorView& X, const TensorView& W, const TensorView& Y,
+                     const std::vector<Candidate>& cands, bool bias, bool z) const {
+    const size_t e = dtype_size(X.dtype);
+    const size_t xb = round_up(static_cast<size_t>(X.numel()) * e), wb = round_up(static_cast<size_t>(W.numel()) * e),
+                 yb = round_up(static_cast<size_t>(Y.numel()) * e), bb = round_up(static_cast<size_t>(Y.dim(1)) * e);
+    size_t ws = 0;
+    for (const Candidate& c : cands) ws = std::max(ws, c.workspace);
+    const size_t data = xb + wb + 2 * yb + bb, total = data + ws;
+    char* mem = nullptr;
+    check(cudaMalloc(&mem, total), (label_ + ": allocating memory to time convolution algorithms").c_str());
+    struct Free {
+      char* p;
+      ~Free() { cudaFree(p); }
+    } free_mem{mem};
+    check(cudaMemsetAsync(mem, 0x3C, data, s.get()), label_.c_str());
+    char *px = mem, *pw = px + xb, *py = pw + wb, *pz = py + yb, *pb = pz + yb, *pws = mem + data;
+    const float one = 1.f, zero = 0.f, z_weight = z ? 1.f : 0.f;
+    auto launch = [&](const Candidate& c) {
+      if (cudnnSetConvolutionMathType(st.conv, c.math) != CUDNN_STATUS_SUCCESS) return false;
+      cudnnStatus_t r = st.act ? cudnnConvolutionBiasActivationForward(
+                                     s.dnn(), &one, st.x, px, st.w, pw, st.conv, c.algo, ws ? pws : nullptr,
+                                     c.workspace, &z_weight, st.y, z ? pz : py, st.bias, bias ? pb : nullptr, st.act,
+                                     st.y, py)
+                               : cudnnConvolutionForward(s.dnn(), &one, st.x, px, st.w, pw, st.conv, c.algo,
+                                                         ws ? pws : nullptr, c.workspace, &zero, st.y, py);
+      return r == CUDNN_STATUS_SUCCESS;
+    };
+    cudaEvent_t e0 = nullptr, e1 = nullptr;
+    check(cudaEventCreate(&e0), "creating an event");
+    check(cudaEventCreate(&e1), "creating an event");
+    auto time = [&](const Candidate& c, int reps) {
+      check(cudaEventRecord(e0, s.get()), "recording an event");
+      for (int i = 0; i < reps; ++i) launch(c);
+      check(cudaEventRecord(e1, s.get()), "recording an event");
+      check(cudaEventSynchronize(e1), "timing a convolution");
+      float ms = 0;
+      check(cudaEventElapsedTime(&ms, e0, e1), "timing a convolution");
+      return static_cast<double>(ms) / reps;
+    };
+    std::vector<double> ms(cands.size(), INFINITY);
+    for (size_t i = 0; i < cands.size(); ++i) {
+      if (!launch(cands[i])) continue;  // cuDNN refuses this algorithm with the fused epilogue
+      const double once = time(cands[i], 2);
+      const int reps = static_cast<int>(std::clamp(0.3 / std::max(once, 1e-4), 3.0, 200.0));
+      for (int r = 0; r < 3; ++r) ms[i] = std::min(ms[i], time(cands[i], reps));
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaGetLastError();  // a refused launch leaves no sticky error; clear what a failed one set
+    const size_t best = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
+    const bool heuristic = best == 0 || !(ms[best] < 0.95 * ms[0]);
+    const Candidate& c = cands[heuristic ? 0 : best];
+    return {heuristic, static_cast<int64_t>(c.algo), static_cast<int64_t>(c.math)};
+  }
+
   std::string label_;
   nnshape::Spatial sp_;
   int64_t group_;
   bool nhwc_, x_nhwc_, y_nhwc_, z_nhwc_, relu_;
+  mutable ConvTuning tuning_;  // grows while the builder tunes
 };
 
 // The spatial attributes if cuDNN can run this node at every shape.

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "backends/cuda/conv_tuning.h"
 #include "backends/cuda/lt_gemm.h"
 
 namespace dynrt::cuda {
@@ -109,17 +110,8 @@ std::optional<GemmChoice> GemmTuning::find(const GemmShape& g) const {
 }
 
 std::string gemm_cache_key(const GemmShape& g) {
-  static const std::string device = [] {
-    int dev = 0;
-    cudaDeviceProp prop{};
-    if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&prop, dev) != cudaSuccess) return std::string("?");
-    std::string name = prop.name;
-    for (char& ch : name)
-      if (ch == '\t' || ch == '\n') ch = ' ';
-    return name + " sm" + std::to_string(prop.major) + std::to_string(prop.minor);
-  }();
   auto b = [](bool v) { return v ? '1' : '0'; };
-  return "gemm cublasLt" + std::to_string(lt_version()) + " " + device + " " + dtype_name(g.dtype) +
+  return "gemm cublasLt" + std::to_string(lt_version()) + " " + device_label() + " " + dtype_name(g.dtype) +
          " m" + std::to_string(g.m) + " n" + std::to_string(g.n) + " k" + std::to_string(g.k) + " b" +
          std::to_string(g.batch) + " s" + std::to_string(g.stride_a) + "," + std::to_string(g.stride_b) + "," +
          std::to_string(g.stride_y) + " t" + b(g.trans_a) + b(g.trans_b) + " e" + b(g.bias) + b(g.relu) + b(g.gelu) +
