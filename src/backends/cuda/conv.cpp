@@ -297,8 +297,8 @@ class ConvKernel : public Kernel {
   }
 
   // Times each candidate as run() launches it, on scratch operands of small
-  // non-zero values; the best of 3 batches of launches. The heuristic's pick
-  // is kept unless another candidate is 5% faster.
+  // non-zero values; the best of 3 batches of graph replays. The heuristic's
+  // pick is kept unless another candidate is 5% faster.
   ConvChoice measure(Stream& s, ConvState& st, const TensorView& X, const TensorView& W, const TensorView& Y,
                      const std::vector<Candidate>& cands, bool bias, bool z) const {
     const size_t e = dtype_size(X.dtype);
@@ -326,28 +326,53 @@ class ConvKernel : public Kernel {
                                                          ws ? pws : nullptr, c.workspace, &zero, st.y, py);
       return r == CUDNN_STATUS_SUCCESS;
     };
+    // Timed as the network runs them, replayed from a CUDA graph: cuDNN's
+    // host work per call (up to tens of microseconds for some algorithms)
+    // would otherwise decide the timing of small convolutions, and the
+    // algorithm with the least host work is not the fastest on the GPU.
+    constexpr int kPerGraph = 10;
+    auto capture = [&](const Candidate& c) -> cudaGraphExec_t {
+      if (cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+        cudaGetLastError();
+        return nullptr;
+      }
+      bool ok = true;
+      for (int i = 0; i < kPerGraph; ++i) ok = launch(c) && ok;
+      cudaGraph_t graph = nullptr;
+      ok = cudaStreamEndCapture(s.get(), &graph) == cudaSuccess && ok && graph;
+      cudaGraphExec_t exec = nullptr;
+      if (ok && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) exec = nullptr;
+      if (graph) cudaGraphDestroy(graph);
+      cudaGetLastError();  // a candidate that cannot be captured is not timed
+      return exec;
+    };
     cudaEvent_t e0 = nullptr, e1 = nullptr;
     check(cudaEventCreate(&e0), "creating an event");
     check(cudaEventCreate(&e1), "creating an event");
-    auto time = [&](const Candidate& c, int reps) {
+    auto time = [&](cudaGraphExec_t g, int reps) {
       check(cudaEventRecord(e0, s.get()), "recording an event");
-      for (int i = 0; i < reps; ++i) launch(c);
+      for (int i = 0; i < reps; ++i) check(cudaGraphLaunch(g, s.get()), "timing a convolution");
       check(cudaEventRecord(e1, s.get()), "recording an event");
       check(cudaEventSynchronize(e1), "timing a convolution");
       float ms = 0;
       check(cudaEventElapsedTime(&ms, e0, e1), "timing a convolution");
-      return static_cast<double>(ms) / reps;
+      return static_cast<double>(ms) / (reps * kPerGraph);
     };
     std::vector<double> ms(cands.size(), INFINITY);
     for (size_t i = 0; i < cands.size(); ++i) {
       if (!launch(cands[i])) continue;  // cuDNN refuses this algorithm with the fused epilogue
-      const double once = time(cands[i], 2);
-      const int reps = static_cast<int>(std::clamp(0.3 / std::max(once, 1e-4), 3.0, 200.0));
-      for (int r = 0; r < 3; ++r) ms[i] = std::min(ms[i], time(cands[i], reps));
+      cudaGraphExec_t g = capture(cands[i]);
+      if (!g) continue;
+      const double once = time(g, 1);
+      // Enough replays for ~0.3 ms per measurement; the best of 3.
+      const int reps = static_cast<int>(std::clamp(0.3 / std::max(once * kPerGraph, 1e-4), 1.0, 50.0));
+      for (int r = 0; r < 3; ++r) ms[i] = std::min(ms[i], time(g, reps));
+      cudaGraphExecDestroy(g);
     }
     cudaEventDestroy(e0);
     cudaEventDestroy(e1);
-    cudaGetLastError();  // a refused launch leaves no sticky error; clear what a failed one set
+    cudaGetLastError();  // what a refused candidate left behind
+    check(cudaStreamSynchronize(s.get()), label_.c_str());
     const size_t best = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
     const bool heuristic = best == 0 || !(ms[best] < 0.95 * ms[0]);
     const Candidate& c = cands[heuristic ? 0 : best];
