@@ -5,9 +5,11 @@ compiler processes keep the cores busy (issue 8's "tails under load").
 
 Builds tests/models/bert_tiny.torchscript.onnx once (batch 1:4:8, seq
 1:64:128), then alternates, --rounds times: dynrt as the CLI runs it
-(GOMP_SPINCOUNT=10000, tools/cli/main.cpp), dynrt with libgomp's default
-spinning (GOMP_SPINCOUNT=300000), and ONNX Runtime (same thread count); 300
-runs each at 4x64. Prints the median and p99 of each round, idle first, then
+(GOMP_SPINCOUNT=10000, tools/cli/main.cpp; threads adapted to contention,
+runtime/thread_governor.h), the same with the thread count fixed
+(DYNRT_ADAPT_THREADS=0), dynrt with libgomp's default spinning
+(GOMP_SPINCOUNT=300000, threads fixed), and ONNX Runtime (same thread count);
+300 runs each at 4x64. dynrt's rows also give the threads its last run used. Prints the median and p99 of each round, idle first, then
 under the load. The load is `g++ -O2` of one of our sources, --load at a time
 (default: one a core), over and over.
 """
@@ -38,7 +40,7 @@ def dynrt_run(engine, threads, env, n=300):
                           "--iterations", str(n), "--warmup", "10", "--json", "--threads", str(threads)],
                          capture_output=True, text=True, env={**os.environ, **env}, check=True)
     j = json.loads(out.stdout.strip().splitlines()[-1])
-    return j["median_ms"], j["p99_ms"]
+    return j["median_ms"], j["p99_ms"], j.get("threads", threads)
 
 
 def ort_run(sess, feeds, n=300):
@@ -69,11 +71,14 @@ def main():
     for phase in ("idle", "under load"):
         load = [subprocess.Popen(["bash", "-c", compile_cmd]) for _ in range(a.load)] if phase != "idle" else []
         time.sleep(3 if load else 0)
-        rows = {"dynrt (CLI default, spin 10000)": [], "dynrt (libgomp default spin)": [], "ONNX Runtime": []}
+        rows = {"dynrt (CLI default)": [], "dynrt (threads fixed)": [], "dynrt (fixed, libgomp spin)": [],
+                "ONNX Runtime": []}
         try:
             for _ in range(a.rounds):
-                rows["dynrt (CLI default, spin 10000)"].append(dynrt_run(engine, a.threads, {}))
-                rows["dynrt (libgomp default spin)"].append(dynrt_run(engine, a.threads, {"GOMP_SPINCOUNT": "300000"}))
+                rows["dynrt (CLI default)"].append(dynrt_run(engine, a.threads, {}))
+                rows["dynrt (threads fixed)"].append(dynrt_run(engine, a.threads, {"DYNRT_ADAPT_THREADS": "0"}))
+                rows["dynrt (fixed, libgomp spin)"].append(
+                    dynrt_run(engine, a.threads, {"GOMP_SPINCOUNT": "300000", "DYNRT_ADAPT_THREADS": "0"}))
                 rows["ONNX Runtime"].append(ort_run(sess, feeds))
         finally:
             for p in load:
@@ -81,7 +86,9 @@ def main():
             subprocess.run(["pkill", "-f", f"{src} -o /dev/null"])
         print(f"{phase}, bert_tiny {B}x{S}, {a.threads} threads (ms per round)")
         for k, v in rows.items():
-            print(f"  {k:34s} median {[round(x[0], 2) for x in v]}  p99 {[round(x[1], 1) for x in v]}", flush=True)
+            threads = f"  threads {[x[2] for x in v]}" if len(v[0]) > 2 else ""
+            print(f"  {k:28s} median {[round(x[0], 2) for x in v]}  p99 {[round(x[1], 1) for x in v]}{threads}",
+                  flush=True)
 
 
 if __name__ == "__main__":

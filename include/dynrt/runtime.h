@@ -47,6 +47,12 @@ struct ContextOptions {
   // fail with ErrorCode::kOutOfMemory naming the tensor and its size, before
   // anything is allocated for them.
   int64_t max_tensor_bytes = 0;
+  // CPU-only engines: while other processes keep the cores busy (runs whose
+  // calling thread mostly waits for descheduled threads), runs drop to one
+  // thread and try more again later (runtime/thread_governor.h); RunStats::
+  // threads says how many a run used. Off: every run uses `threads`.
+  // DYNRT_ADAPT_THREADS=0 in the environment also turns it off.
+  bool adapt_threads = true;
 };
 
 // What the most recent run did besides running kernels.
@@ -55,6 +61,7 @@ struct RunStats {
   int64_t copy_bytes = 0;
   int64_t arena_bytes = 0;  // arena bytes planned for this shape, all memories
   int64_t graph_replays = 0;  // recorded GPU work (CUDA graphs) launched whole in this run
+  int threads = 0;            // CPU threads this run used (ContextOptions::adapt_threads)
   // Device memory dynrt holds after this run: the engine's weights, this
   // context's arenas and scratch space (not the CUDA context or libraries).
   int64_t device_bytes = 0;

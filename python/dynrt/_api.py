@@ -161,12 +161,14 @@ class Engine:
         return [n for n, _, _ in self._impl.outputs()]
 
     def create_context(self, threads: int = 0, max_cached_plans: int = 64, capture_graphs: bool = True, stream=0,
-                       max_arena_bytes: int = 0, max_tensor_bytes: int = 0):
+                       max_arena_bytes: int = 0, max_tensor_bytes: int = 0, adapt_threads: bool = True):
         """A context for runs from one thread: context.run({name: array}, [outputs]) -> {name: array}.
         max_arena_bytes / max_tensor_bytes (0: no limit of its own): shapes that need more memory for
-        intermediates, or a larger single tensor, raise an out-of-memory error naming the size."""
+        intermediates, or a larger single tensor, raise an out-of-memory error naming the size.
+        adapt_threads: a CPU-only engine drops to one thread while other processes keep the cores
+        busy, and tries more again later (last_run_stats()["threads"])."""
         return Context(self, self._impl.create_context(threads, max_cached_plans, capture_graphs, int(stream or 0),
-                                                       max_arena_bytes, max_tensor_bytes))
+                                                       max_arena_bytes, max_tensor_bytes, adapt_threads))
 
 
 class Context:
@@ -197,7 +199,8 @@ class Context:
         return self._impl.plans_created
 
     def last_run_stats(self) -> dict:
-        """copies (between provider memories), copy_bytes, arena_bytes, graph_replays, device_bytes."""
+        """copies (between provider memories), copy_bytes, arena_bytes, graph_replays, device_bytes,
+        threads (CPU threads the run used)."""
         return self._impl.last_run_stats()
 
 

@@ -203,7 +203,7 @@ NB_MODULE(_C, m) {
       .def(
           "create_context",
           [](const Engine& e, int threads, int64_t max_cached_plans, bool capture_graphs, uintptr_t stream,
-             int64_t max_arena_bytes, int64_t max_tensor_bytes) {
+             int64_t max_arena_bytes, int64_t max_tensor_bytes, bool adapt_threads) {
             ContextOptions o;
             o.threads = threads;
             o.max_cached_plans = max_cached_plans;
@@ -211,10 +211,12 @@ NB_MODULE(_C, m) {
             o.stream = reinterpret_cast<void*>(stream);
             o.max_arena_bytes = max_arena_bytes;
             o.max_tensor_bytes = max_tensor_bytes;
+            o.adapt_threads = adapt_threads;
             return e.create_context(o);
           },
           nb::arg("threads") = 0, nb::arg("max_cached_plans") = 64, nb::arg("capture_graphs") = true,
-          nb::arg("stream") = 0, nb::arg("max_arena_bytes") = 0, nb::arg("max_tensor_bytes") = 0);
+          nb::arg("stream") = 0, nb::arg("max_arena_bytes") = 0, nb::arg("max_tensor_bytes") = 0,
+          nb::arg("adapt_threads") = true);
 
   nb::class_<ExecutionContext>(m, "Context")
       .def("run", &run, nb::arg("inputs"), nb::arg("outputs"))
@@ -227,7 +229,8 @@ NB_MODULE(_C, m) {
                                               {"copy_bytes", s.copy_bytes},
                                               {"arena_bytes", s.arena_bytes},
                                               {"graph_replays", s.graph_replays},
-                                              {"device_bytes", s.device_bytes}};
+                                              {"device_bytes", s.device_bytes},
+                                              {"threads", s.threads}};
       });
 
   m.def("build", &build_py, nb::arg("model"), nb::arg("profiles"), nb::arg("relations"), nb::arg("providers"),

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <set>
 #include <thread>
+#include <ctime>
 
 #include "runtime/context_impl.h"
 
@@ -56,6 +57,22 @@ class ScopedThreads {
   int previous_;
 };
 
+// DYNRT_ADAPT_THREADS=0 turns the governor off (for A/B measurements).
+bool adapt_threads_env() {
+  const char* v = std::getenv("DYNRT_ADAPT_THREADS");
+  return !(v && std::strcmp(v, "0") == 0);
+}
+
+// Engines with a GPU part wait for the device on the calling thread: the
+// governor's signal (the caller's CPU time) would read that as contention.
+bool engine_on_cpu_only(const EngineImpl& e) { return e.graph.providers.size() == 1; }
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 std::vector<int64_t> dims_of(const TensorView& v) { return {v.dims.begin(), v.dims.begin() + v.rank}; }
 
 // The caller's tensor for an output (checked against what the run makes), or
@@ -100,6 +117,7 @@ OpProfile::~OpProfile() {
 ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const ContextOptions& options)
     : e(std::move(engine)),
       threads(options.threads > 0 ? options.threads : default_threads()),
+      governor(threads, options.adapt_threads && adapt_threads_env() && engine_on_cpu_only(*e)),
       cache(static_cast<size_t>(std::max<int64_t>(options.max_cached_plans, 1))),
       max_arena_bytes(options.max_arena_bytes),
       max_tensor_bytes(options.max_tensor_bytes) {
@@ -201,6 +219,7 @@ Plan& ContextImpl::plan_for(const std::vector<std::vector<int64_t>>& shapes) {
     key.insert(key.end(), s.begin(), s.end());
     key.push_back(-1);
   }
+  key.push_back(governor.threads());  // oneDNN primitives are made for a thread count
   if (Plan* p = cache.find(key)) return *p;
   Plan* p = cache.insert(key, make_plan(*e, shapes, max_tensor_bytes, streams, tuning));
   ++plans_created;
@@ -224,7 +243,7 @@ std::map<std::string, std::vector<int64_t>> ContextImpl::output_shapes(
   for (const auto& [name, s] : input_shapes)
     if (g.find_value(name) < 0 || e->homes[static_cast<size_t>(g.find_value(name))] != ValueHome::kInput)
       throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an input of this engine");
-  ScopedThreads scoped(threads);
+  ScopedThreads scoped(governor.threads());
   const Plan& plan = plan_for(shapes);
   std::map<std::string, std::vector<int64_t>> out;
   for (int o : g.outputs) {
@@ -271,7 +290,7 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     for (int id : g.outputs) known |= g.values[static_cast<size_t>(id)].name == name;
     if (!known) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an output of this engine");
   }
-  ScopedThreads scoped(threads);
+  ScopedThreads scoped(governor.threads());
 
   // 2. plan: cached per distinct input shape.
   Plan& plan = plan_for(shapes);
@@ -327,7 +346,12 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   for (size_t v = 0; v < views.size(); ++v)
     if (e->homes[v] == ValueHome::kAlias) views[v].data = views[static_cast<size_t>(e->alias_root[v])].data;
   dynamic_buffers.clear();
+  stats.threads = governor.threads();
+  const auto wall0 = ThreadGovernor::Clock::now();
+  const double cpu0 = thread_cpu_seconds();
   execute(plan, views);
+  const auto wall1 = ThreadGovernor::Clock::now();
+  governor.observe(std::chrono::duration<double>(wall1 - wall0).count(), thread_cpu_seconds() - cpu0, wall1);
 
   // Outputs not written in place (inputs passed through, constants, sizes
   // known only from data, host results for device buffers) are copied into

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtime/engine_impl.h"
+#include "runtime/thread_governor.h"
 
 namespace dynrt {
 
@@ -85,7 +86,8 @@ struct ContextImpl {
   std::atomic<bool> busy{false};
 
   std::shared_ptr<const EngineImpl> e;
-  int threads;
+  int threads;              // the most CPU threads a run uses (ContextOptions::threads)
+  ThreadGovernor governor;  // how many it uses now (fewer while other processes take the cores)
   PlanCache cache;
   int64_t max_arena_bytes = 0;  // ContextOptions::max_arena_bytes
   int64_t max_tensor_bytes = 0;  // ContextOptions::max_tensor_bytes (0: no limit of the context's own)

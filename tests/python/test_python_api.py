@@ -609,6 +609,14 @@ def test_context_api(mlp, mlp_dyn):
     assert ctx.plans_created == 1  # the same shape twice: one plan
     stats = ctx.last_run_stats()
     assert stats["copies"] == 0 and stats["copy_bytes"] == 0 and stats["arena_bytes"] >= 0
+    assert stats["threads"] == 1
+    # Threads fixed (no governor): every run uses the count asked for; with it, at most that many.
+    fixed = engine.create_context(threads=3, adapt_threads=False)
+    adaptive = engine.create_context(threads=3)
+    for _ in range(5):
+        close(fixed.run({"x": x})[engine.output_names[0]], eager(mlp, torch.from_numpy(x)))
+        close(adaptive.run({"x": x})[engine.output_names[0]], eager(mlp, torch.from_numpy(x)))
+        assert fixed.last_run_stats()["threads"] == 3 and 1 <= adaptive.last_run_stats()["threads"] <= 3
     with pytest.raises(dynrt.InvalidInput, match="missing input 'x'"):
         ctx.run({})
     with pytest.raises(dynrt.InvalidInput, match="'z' is not an input of this engine"):

@@ -88,7 +88,7 @@ nlohmann::json to_json(const std::string& shapes, const Stats& s, const Executio
           {"median_ms", s.median},  {"p90_ms", s.p90},           {"p95_ms", s.p95},       {"p99_ms", s.p99},
           {"max_ms", s.max},        {"throughput_per_s", 1000.0 / s.median},          {"plans", ctx.plans_created()},
           {"graph_replays", r.graph_replays}, {"copies", r.copies}, {"arena_bytes", r.arena_bytes},
-          {"device_bytes", r.device_bytes}};
+          {"device_bytes", r.device_bytes}, {"threads", r.threads}};
 }
 
 void print_text(const std::string& shapes, const Stats& s) {

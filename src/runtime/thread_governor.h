@@ -1,0 +1,50 @@
+// CPU threads under contention. Every OpenMP region (oneDNN's and our
+// kernels') ends at a barrier that waits for each thread of the team; when
+// other processes keep the cores busy, one descheduled thread holds the whole
+// team for a scheduler slice. With a compile on each of 16 cores, a small
+// encoder's run took 52 ms at 16 threads against 0.45 ms idle, while ONNX
+// Runtime (whose calling thread runs the chunks its sleeping workers have not
+// started) stayed near 1.5 ms.
+//
+// The governor watches the calling thread of each run: idle, it works or
+// spins through the barriers, so its CPU time is most of the run's wall
+// time; starved, it sleeps at barriers waiting for descheduled workers, and
+// its CPU time is a small part. Two starved runs in a row, or three of the
+// last sixteen, drop the context to one thread (no barriers). From then on it
+// tries twice the threads, first after 0.2 s; a raised count that has one
+// starved run in its first 16 runs, or trips the rule above in its first 64,
+// is dropped again and the next try waits twice as long (up to 8 s). oneDNN fixes a primitive's thread count when it is
+// made, so each thread count has its own plans (the plan cache key includes it).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "dynrt/export.h"
+
+namespace dynrt {
+
+class DYNRT_INTERNAL ThreadGovernor {
+ public:
+  using Clock = std::chrono::steady_clock;
+  ThreadGovernor(int max_threads, bool enabled) : max_(max_threads), active_(max_threads), enabled_(enabled) {}
+  int threads() const { return active_; }
+  // After a run: its wall time and the calling thread's CPU time, in seconds.
+  void observe(double wall_s, double cpu_s, Clock::time_point now);
+
+  // A run whose calling thread had CPU for less than this part of its wall
+  // time waited at barriers for descheduled threads.
+  static constexpr double kStarved = 0.3;
+
+ private:
+  int max_, active_;
+  bool enabled_;
+  uint32_t history_ = 0;  // the last 16 runs, newest in bit 0: 1 = starved
+  int runs_at_count_ = 0;  // runs since the thread count last changed
+  bool on_trial_ = false;  // the count was raised and has not yet held for 64 runs
+  static constexpr double kFirstTry = 0.2;  // seconds at one thread before the first try of more
+  double backoff_s_ = kFirstTry;
+  Clock::time_point next_probe_{};
+};
+
+}  // namespace dynrt
