@@ -1,6 +1,7 @@
 // CPU kernels for RNN, GRU and LSTM in the input's precision (gate order:
 // LSTM i, o, f, c; GRU z, r, h; peepholes i, o, f). Batch items past their
 // sequence_lens keep their state and output zeros.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -218,6 +219,13 @@ inline void gru_update_fast(const float* __restrict gh, const float* __restrict 
   for (int64_t h = 0; h < H; ++h) hb[h] = (1.f - z[h]) * fast_tanh(gh[h] + hr[h]) + z[h] * hb[h];
 }
 
+// g = a projected row + the biases: a step's gate inputs before h R^T.
+template <class T>
+void add_bias(T* __restrict g, const T* __restrict row, const T* __restrict bias, int64_t n) {
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) g[k] = row[k] + bias[k];
+}
+
 // W and R per direction, transposed to [in, G*H] and [H, G*H] (the layout
 // `accumulate` reads). Made once per node when both are float32 constants.
 template <class T>
@@ -260,7 +268,11 @@ void rnn(const RnnAttrs& a, KernelContext& c, const Transposed<float>* constant_
   };
   std::vector<T> hs = initial(5), cs = initial(6);
   std::vector<T> peep = c.has_in(7) ? load<T>(c.in(7)) : std::vector<T>(sz(nd * 3 * H), T(0));
-  std::vector<T> y(sz(seq * nd * batch * H), T(0));
+  // Every step's hidden state, [seq][dir][batch][H]; rows past a batch item's
+  // length stay zero, so the buffer is cleared only when some item is shorter.
+  std::unique_ptr<T[]> y(new T[sz(seq * nd * batch * H)]);
+  if (std::any_of(lens.begin(), lens.end(), [&](int64_t l) { return l < seq; }))
+    std::fill_n(y.get(), sz(seq * nd * batch * H), T(0));
   auto clip = [&](T v) { return a.clip > 0 ? std::clamp(v, static_cast<T>(-a.clip), static_cast<T>(a.clip)) : v; };
   auto row_of = [&](int64_t t, int64_t b) { return a.layout == 0 ? t * batch + b : b * seq + t; };
   const int64_t rows = seq * batch;
@@ -287,25 +299,31 @@ void rnn(const RnnAttrs& a, KernelContext& c, const Transposed<float>* constant_
                           f[1].fn == Fn::kTanh;
     const bool fast_lstm = std::is_same_v<T, float> && a.kind == 2 && a.clip <= 0 && f[0].fn == Fn::kSigmoid &&
                            f[1].fn == Fn::kTanh && f[2].fn == Fn::kTanh;
-    // xw[row][k] = Wb[k] (+ Rb[k]) + x[row] . W[k]
-    std::vector<T> xw(sz(rows * GH)), row_bias(sz(GH));
+    // xw[row][k] = x[row] . W[k]; each step adds row_bias[k] = Wb[k] (+ Rb[k]) as it
+    // reads its row (not stored: filling and clearing xw took a quarter of the node's time).
+    std::unique_ptr<T[]> xw_buf(new T[sz(rows * GH)]);
+    T* xw = xw_buf.get();
+    std::vector<T> row_bias(sz(GH));
     for (int64_t k = 0; k < GH; ++k) row_bias[sz(k)] = Wb[k] + (a.kind == 1 && k >= 2 * H ? T(0) : Rb[k]);
     bool projected = false;
+    if (in == 0) {
+      std::fill_n(xw, sz(rows * GH), T(0));
+      projected = true;
+    }
     if constexpr (std::is_same_v<T, float>) {
-      // float32: one oneDNN GEMM over every row (x [rows, in] . W^T [in, GH] + the biases
-      // already in xw), blocked for the cache where the loop below goes a row pair at a time.
-      for (int64_t row = 0; row < rows; ++row) std::copy_n(row_bias.data(), GH, &xw[sz(row * GH)]);
-      projected = in == 0 || dnnl_sgemm('N', 'N', rows, GH, in, 1.f, x, in, wt.data(), GH, 1.f, xw.data(), GH) ==
-                                 dnnl_success;
+      // float32: one oneDNN GEMM over every row (x [rows, in] . W^T [in, GH]), blocked for
+      // the cache where the loop below goes a row pair at a time.
+      if (!projected)
+        projected = dnnl_sgemm('N', 'N', rows, GH, in, 1.f, x, in, wt.data(), GH, 0.f, xw, GH) == dnnl_success;
     }
     if (!projected)
     parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, GH * in)), [&](int64_t r0, int64_t r1) {
       for (int64_t row = r0; row < r1; ++row) {
-        T* acc = &xw[sz(row * GH)];
-        std::copy_n(row_bias.data(), GH, acc);
+        T* acc = xw + row * GH;
+        std::fill_n(acc, GH, T(0));
         if constexpr (std::is_same_v<T, float>) {
           if (row + 1 < r1) {  // two rows at once
-            std::copy_n(row_bias.data(), GH, acc + GH);
+            std::fill_n(acc + GH, GH, T(0));
             accumulate2(acc, acc + GH, x + row * in, x + (row + 1) * in, wt.data(), in, GH, GH);
             ++row;
             continue;
@@ -327,8 +345,8 @@ void rnn(const RnnAttrs& a, KernelContext& c, const Transposed<float>* constant_
             const int64_t len = length(b);
             for (int64_t step = 0; step < len; ++step) {
               const int64_t t = rev ? len - 1 - step : step;
-              std::copy_n(&xw[sz(row_of(t, b) * GH)], GH, g.begin());
-              std::copy_n(&xw[sz(row_of(t, b + 1) * GH)], GH, g2.begin());
+              add_bias(g.data(), xw + row_of(t, b) * GH, row_bias.data(), GH);
+              add_bias(g2.data(), xw + row_of(t, b + 1) * GH, row_bias.data(), GH);
               accumulate2(g.data(), g2.data(), ha, hb2, rt.data(), H, GH, GH);
               if (a.input_forget) {
                 lstm_cell_fast<true>(g.data(), P, ca, ha, H);
@@ -348,7 +366,7 @@ void rnn(const RnnAttrs& a, KernelContext& c, const Transposed<float>* constant_
         const int64_t len = length(b);
         for (int64_t step = 0; step < len; ++step) {
           int64_t t = rev ? len - 1 - step : step;
-          std::copy_n(&xw[sz(row_of(t, b) * GH)], GH, g.begin());
+          add_bias(g.data(), xw + row_of(t, b) * GH, row_bias.data(), GH);
           if (a.kind == 1) {
             // z and r gates see R h; the h gate needs r first.
             accumulate(g.data(), hb, rt.data(), H, GH, 0, 2 * H);
