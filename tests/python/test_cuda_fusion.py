@@ -187,34 +187,24 @@ def test_flash_attention_kernel(tmp_path, monkeypatch, precision, hid, heads, vi
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_expanded_bool_mask_is_read_unexpanded(tmp_path, monkeypatch, precision):
-    """transformers 5's mask: a [B, S] padding mask expanded to [B, H, S, S], then Where(pad, 0, -inf). The
-    Where runs before the expansion and the flash kernel broadcasts the small mask: no Expand left."""
+@pytest.mark.parametrize("mask,absent", [("expanded", ["Expand", "Transpose"]),
+                                         ("indexed", ["And", "GreaterOrEqual", "Transpose"])])
+def test_padding_mask_is_read_per_key(tmp_path, monkeypatch, precision, mask, absent):
+    """transformers 5's padding mask, two ways. expanded: a [B, S] mask expanded to [B, H, S, S], then
+    Where(pad, 0, -inf): the Where runs before the expansion (passes/sink_expand.cpp). indexed (the
+    dynamo export): GatherND of the [B, S] mask And (q_idx >= 0); the always-true And goes
+    (passes/fold_always_true.cpp) and the Where runs on [B, 1, 1, S]. Either way the flash kernel
+    broadcasts the small mask (test_ops_attention.py checks that the mask's Expand is gone)."""
     monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
-    m = attention_model(nan_guard=False, hid=128, heads=2, expanded_mask=True)
+    m = attention_model(nan_guard=False, hid=128, heads=2, expanded_mask=mask == "expanded",
+                        indexed_mask=mask == "indexed")
 
     def feeds(b, s):
         pad = np.ones((b, s), bool)
         pad[0, max(1, s // 2):] = False  # padding in the first sequence
         return {"x": rand(b, s, 128), "pad": pad}
     build_and_check(m, [feeds(b, s) for b, s in ((1, 1), (2, 9), (3, 70))], tmp_path, {"B": "1:2:3", "S": "1:64:130"},
-                    ["Attention"], precision, absent=["Expand", "Transpose"])
-
-
-@pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_indexed_mask_is_read_per_key(tmp_path, monkeypatch, precision):
-    """The dynamo export of transformers 5's padding mask: GatherND of the [B, S] mask And (q_idx >= 0).
-    The always-true And goes (passes/fold_always_true.cpp), the Where runs on [B, 1, 1, S] and the flash
-    kernel broadcasts it (test_ops_attention.py checks that the mask's Expand is gone): no And left."""
-    monkeypatch.setenv("DYNRT_CUDA_FLASH_ATTENTION", "require")
-    m = attention_model(nan_guard=False, hid=128, heads=2, indexed_mask=True)
-
-    def feeds(b, s):
-        pad = np.ones((b, s), bool)
-        pad[0, max(1, s // 2):] = False  # padding in the first sequence
-        return {"x": rand(b, s, 128), "pad": pad}
-    build_and_check(m, [feeds(b, s) for b, s in ((1, 1), (2, 9), (3, 70))], tmp_path, {"B": "1:2:3", "S": "1:64:130"},
-                    ["Attention"], precision, absent=["And", "GreaterOrEqual", "Transpose"])
+                    ["Attention"], precision, absent=absent)
 
 
 @pytest.mark.parametrize("precision", ["fp16"])

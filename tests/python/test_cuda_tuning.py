@@ -35,6 +35,13 @@ def build(tmp_path, m, *extra):
     return engine, p.stderr
 
 
+def assert_matches_ort(engine, m, feeds_list, precision, tmp_path):
+    tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
+    for feeds in feeds_list:
+        got = harness.run_engine(engine, feeds, tmp_path)
+        harness.assert_close(got, harness.reference(m, feeds), tol if precision == "fp32" else 0, tol)
+
+
 def tuning_summary(stderr: str) -> tuple[int, int, int]:
     """(nodes tuned, problems timed, problems from the cache) from the build's last tuning line."""
     m = re.findall(r"tuned (\d+) nodes at \d+ shapes in [\d.]+ s: (\d+) problems timed, (\d+) from the timing cache",
@@ -61,11 +68,8 @@ def test_tuned_engine_matches_onnxruntime_across_the_range(tmp_path, precision, 
     engine, err = build(tmp_path, m, "--device", "cuda", "--precision", precision, "--tune", tune)
     nodes, timed, cached = tuning_summary(err)
     assert nodes == 2 and timed == (2 if tune == "opt" else 14), err
-    tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
-    for n in (1, 37, 64, 700, 1500, 4096):  # tuned shapes (1, 64, 4096) and shapes between them
-        feeds = {"x": rand(n, 256)}
-        got = harness.run_engine(engine, feeds, tmp_path)
-        harness.assert_close(got, harness.reference(m, feeds), tol if precision == "fp32" else 0, tol)
+    # tuned shapes (1, 64, 4096) and shapes between them
+    assert_matches_ort(engine, m, [{"x": rand(n, 256)} for n in (1, 37, 64, 700, 1500, 4096)], precision, tmp_path)
 
 
 @gpu
@@ -120,11 +124,9 @@ def test_tuned_convolutions_match_onnxruntime_across_the_range(tmp_path, precisi
     engine, err = build_cnn(tmp_path, m, "--device", "cuda", "--precision", precision, "--tune", tune)
     nodes, timed, cached = tuning_summary(err)
     assert nodes == 3 and timed >= 3, err  # the three convolutions, each timed at least at opt
-    tol = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 3e-2}[precision]
-    for n, hw in ((4, 24), (1, 8), (8, 40), (3, 17), (4, 23)):  # opt, min, max and shapes between
-        feeds = {"x": rand(n, 32, hw, hw)}
-        got = harness.run_engine(engine, feeds, tmp_path)
-        harness.assert_close(got, harness.reference(m, feeds), tol if precision == "fp32" else 0, tol)
+    # opt, min, max and shapes between
+    assert_matches_ort(engine, m, [{"x": rand(n, 32, hw, hw)} for n, hw in ((4, 24), (1, 8), (8, 40), (3, 17), (4, 23))],
+                       precision, tmp_path)
 
 
 @gpu
