@@ -1,5 +1,6 @@
 """A/B one environment switch on one engine, interleaved on one machine: for each shape, rounds of
-`dynrt bench` alternate between the plain run (A) and the run with VAR=VALUE (B); prints each
+`dynrt bench` alternate between the plain run (A) and the run with VAR=VALUE (B), which goes first
+in every other round; prints each
 round's medians and the median of the B/A ratios. For switches that only measure (such as
 DYNRT_CPU_CONV_RESIDUAL=binary); the engine is built once, outside (--engine).
 
@@ -38,8 +39,12 @@ def main():
     for shapes in args.shapes:
         ratios = []
         for r in range(args.rounds):
-            a = median_ms(args, args.engine, shapes, plain)
-            b = median_ms(args, args.engine, shapes, switched)
+            if r % 2 == 0:  # A first in even rounds, B first in odd ones
+                a = median_ms(args, args.engine, shapes, plain)
+                b = median_ms(args, args.engine, shapes, switched)
+            else:
+                b = median_ms(args, args.engine, shapes, switched)
+                a = median_ms(args, args.engine, shapes, plain)
             ratios.append(b / a)
             print(f"{shapes} round {r}: A {a:.3f} ms, B ({args.env}) {b:.3f} ms, B/A {b / a:.3f}", flush=True)
         print(f"{shapes}: median B/A {statistics.median(ratios):.3f}", flush=True)

@@ -27,7 +27,7 @@ struct ContextOptions {
   // CPU threads for this context's runs. 0: OMP_NUM_THREADS when set, else
   // the number of physical cores.
   int threads = 0;
-  // Plans (one per distinct input shape: sizes, arena offsets, kernel
+  // Plans (one per distinct input shape and CPU thread count: sizes, arena offsets, kernel
   // state) kept at once; the least recently used one is dropped beyond it.
   int64_t max_cached_plans = 64;
   // The caller's native stream for GPU work (a cudaStream_t for the cuda
@@ -61,10 +61,10 @@ struct RunStats {
   int64_t copy_bytes = 0;
   int64_t arena_bytes = 0;  // arena bytes planned for this shape, all memories
   int64_t graph_replays = 0;  // recorded GPU work (CUDA graphs) launched whole in this run
-  int threads = 0;            // CPU threads this run used (ContextOptions::adapt_threads)
   // Device memory dynrt holds after this run: the engine's weights, this
   // context's arenas and scratch space (not the CUDA context or libraries).
   int64_t device_bytes = 0;
+  int threads = 0;  // CPU threads this run used (ContextOptions::adapt_threads)
 };
 
 class ExecutionContext;
@@ -118,7 +118,8 @@ class DYNRT_API ExecutionContext {
   std::map<std::string, std::vector<int64_t>> output_shapes(
       const std::map<std::string, std::vector<int64_t>>& input_shapes);
 
-  // Distinct input shapes planned so far (a run at a cached shape plans nothing).
+  // Plans made so far: one per distinct input shape, and per thread count when
+  // adapt_threads changed it (a run at a cached shape plans nothing).
   int64_t plans_created() const;
   int64_t plans_cached() const;
   // Arena bytes of the most recent plan.

@@ -35,6 +35,10 @@ void infer_rnn(InferContext& c) {
     c.require_equal(c.shape(3)[1], hidden * Expr::constant(2 * gates), "B length");
   }
   if (c.has_input(4) && c.dtype(4) != DType::kInt32 && c.dtype(4) != DType::kInt64) c.fail("sequence_lens must be int32");
+  if (c.has_input(4)) {
+    if (c.rank(4) != 1) c.fail("sequence_lens must be 1-D");
+    c.require_equal(c.shape(4)[0], batch, "sequence_lens length");
+  }
   std::vector<std::string> acts;
   for (const auto& a : c.node().attrs)
     if (a.first == "activations") acts = a.second.strings;

@@ -140,7 +140,7 @@ bool fold_always_true(ir::Graph& g) {
     ir::Node shape;
     shape.op = "ExprTensor";
     shape.domain = "dynrt";
-    shape.name = n.name + "/shape";
+    shape.name = n.name.empty() ? yv->name + "@shape" : n.name + "/shape";
     shape.provider = n.provider;
     ir::Attribute code;
     code.type = ir::Attribute::Type::kInts;
@@ -150,7 +150,7 @@ bool fold_always_true(ir::Graph& g) {
     shape.attrs["exprs"] = code;
     shape.attrs["scalar"] = scalar;
     const std::vector<Expr> dims = yv->shape;
-    const int s = g.add_value(n.name + "/shape");
+    const int s = g.add_value(yv->name + "@shape");  // named after the output: node names may be empty
     ir::Value& sv = g.values[static_cast<size_t>(s)];
     sv.dtype = DType::kInt64;
     sv.rank_known = true;

@@ -13,7 +13,9 @@
 // last sixteen, drop the context to one thread (no barriers). From then on it
 // tries twice the threads, first after 0.2 s; a raised count that has one
 // starved run in its first 16 runs, or trips the rule above in its first 64,
-// is dropped again and the next try waits twice as long (up to 8 s). oneDNN fixes a primitive's thread count when it is
+// goes back to the count that held, and the next try waits twice as long (up
+// to 8 s); one that holds for 64 runs is kept, and the next try comes after
+// 0.2 s. oneDNN fixes a primitive's thread count when it is
 // made, so each thread count has its own plans (the plan cache key includes it).
 #pragma once
 
@@ -27,7 +29,8 @@ namespace dynrt {
 class DYNRT_INTERNAL ThreadGovernor {
  public:
   using Clock = std::chrono::steady_clock;
-  ThreadGovernor(int max_threads, bool enabled) : max_(max_threads), active_(max_threads), enabled_(enabled) {}
+  ThreadGovernor(int max_threads, bool enabled)
+      : max_(max_threads), active_(max_threads), held_(max_threads), enabled_(enabled) {}
   int threads() const { return active_; }
   // After a run: its wall time and the calling thread's CPU time, in seconds.
   void observe(double wall_s, double cpu_s, Clock::time_point now);
@@ -38,10 +41,10 @@ class DYNRT_INTERNAL ThreadGovernor {
 
  private:
   int max_, active_;
+  int held_;  // the count known to hold (active_ > held_: a raised count on trial)
   bool enabled_;
   uint32_t history_ = 0;  // the last 16 runs, newest in bit 0: 1 = starved
-  int runs_at_count_ = 0;  // runs since the thread count last changed
-  bool on_trial_ = false;  // the count was raised and has not yet held for 64 runs
+  int runs_at_count_ = 0;  // runs since the thread count last changed (saturates at 1000)
   static constexpr double kFirstTry = 0.2;  // seconds at one thread before the first try of more
   double backoff_s_ = kFirstTry;
   Clock::time_point next_probe_{};

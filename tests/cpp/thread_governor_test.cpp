@@ -64,6 +64,27 @@ TEST(ThreadGovernor, TriesMoreAfterAWhileAndBacksOffWhenStillContended) {
   EXPECT_EQ(r.idle(), 2);
 }
 
+TEST(ThreadGovernor, AFailedTryGoesBackToTheCountThatHeldAndWaitsLongerEachTime) {
+  Runs r;
+  r.starved();
+  ASSERT_EQ(r.starved(), 1);
+  r.wait(0.25);
+  ASSERT_EQ(r.idle(), 2);
+  ASSERT_EQ(r.idle(70), 2);  // 2 holds
+  r.wait(0.25);
+  EXPECT_EQ(r.idle(), 4);
+  EXPECT_EQ(r.starved(), 2);  // 4 does not: back to 2, not 1
+  double wait = 0.4;
+  for (int i = 0; i < 4; ++i) {  // each failed try doubles the wait: 0.4, 0.8, 1.6, 3.2 s
+    r.wait(wait * 0.9);
+    EXPECT_EQ(r.idle(), 2) << "try " << i;
+    r.wait(wait * 0.2);
+    EXPECT_EQ(r.idle(), 4) << "try " << i;
+    EXPECT_EQ(r.starved(), 2) << "try " << i;
+    wait *= 2;
+  }
+}
+
 TEST(ThreadGovernor, AHeldCountClimbsBackToEveryThread) {
   Runs r;
   r.starved();

@@ -117,3 +117,25 @@ def test_lstm_wide_batched(tmp_path, monkeypatch, layout, lens, input_forget):
             "Y_c": want["Y_c"].transpose(1, 0, 2)}
     engine = harness.build_engine(m, tmp_path, dims={"S": "1:7:8", "N": "1:5:6"})
     harness.assert_close(harness.run_engine(engine, f, tmp_path), want)
+
+
+def test_sequence_lens_must_have_one_length_per_batch_item(tmp_path):
+    # sequence_lens of another length than the batch: a guard (L == N) that a run with other sizes
+    # fails, and a build error when both are static; never lengths read past its end.
+    import onnx
+    m = build("LSTM", 4, 3, 1, with_seq=True)
+    m.graph.input[4].type.tensor_type.shape.dim[0].dim_param = "L"
+    engine = harness.build_engine(m, tmp_path, dims={"S": "1:3:6", "N": "1:4:8", "L": "1:4:8"})
+    f = feeds(m, 5, 4)
+    f["L"] = np.array([5], np.int32)
+    npz = tmp_path / "in.npz"
+    np.savez(npz, **f)
+    p = harness.run_cli("run", engine, "--inputs", npz, "--outputs", tmp_path / "out.npz", check=False)
+    assert p.returncode == 1 and "violate L == N (with S=5, N=4, L=1)" in p.stderr and "sequence_lens length" in p.stderr, \
+        p.stderr
+    m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 4  # X [S, 4, 3]
+    m.graph.input[4].type.tensor_type.shape.dim[0].dim_value = 1  # L [1]
+    path = tmp_path / "static_batch.onnx"
+    onnx.save(m, str(path))
+    p = harness.run_cli("build", path, "-o", tmp_path / "s.engine", "--dim", "S=1:3:6", check=False)
+    assert p.returncode != 0 and "sequence_lens length" in p.stderr, p.stderr

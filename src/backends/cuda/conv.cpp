@@ -276,6 +276,10 @@ class ConvKernel : public Kernel {
       for (const Candidate& c : out) seen |= c.algo == perf[i].algo && c.math == perf[i].mathType;
       if (!seen) out.push_back({perf[i].algo, perf[i].mathType, ws});
     }
+    // float32: default math may use TF32 on Ampere and later; keep to FMA math
+    // where cuDNN lists any (tuning picks the fastest, which TF32 would be).
+    if (fp32 && std::any_of(out.begin(), out.end(), [](const Candidate& c) { return c.math == CUDNN_FMA_MATH; }))
+      std::erase_if(out, [](const Candidate& c) { return c.math != CUDNN_FMA_MATH; });
     return out;
   }
 
@@ -307,12 +311,23 @@ class ConvKernel : public Kernel {
     size_t ws = 0;
     for (const Candidate& c : cands) ws = std::max(ws, c.workspace);
     const size_t data = xb + wb + 2 * yb + bb, total = data + ws;
+    const ConvChoice first{true, static_cast<int64_t>(cands[0].algo), static_cast<int64_t>(cands[0].math)};
     char* mem = nullptr;
-    check(cudaMalloc(&mem, total), (label_ + ": allocating memory to time convolution algorithms").c_str());
-    struct Free {
-      char* p;
-      ~Free() { cudaFree(p); }
-    } free_mem{mem};
+    if (cudaMalloc(&mem, total) != cudaSuccess) {  // no memory to time in: the heuristic's pick
+      cudaGetLastError();
+      return first;
+    }
+    struct Owned {  // freed on every way out, errors included
+      char* mem = nullptr;
+      cudaEvent_t e0 = nullptr, e1 = nullptr;
+      cudaGraphExec_t exec = nullptr;
+      ~Owned() {
+        if (exec) cudaGraphExecDestroy(exec);
+        if (e1) cudaEventDestroy(e1);
+        if (e0) cudaEventDestroy(e0);
+        cudaFree(mem);
+      }
+    } owned{mem};
     check(cudaMemsetAsync(mem, 0x3C, data, s.get()), label_.c_str());
     char *px = mem, *pw = px + xb, *py = pw + wb, *pz = py + yb, *pb = pz + yb, *pws = mem + data;
     const float one = 1.f, zero = 0.f, z_weight = z ? 1.f : 0.f;
@@ -346,32 +361,29 @@ class ConvKernel : public Kernel {
       cudaGetLastError();  // a candidate that cannot be captured is not timed
       return exec;
     };
-    cudaEvent_t e0 = nullptr, e1 = nullptr;
-    check(cudaEventCreate(&e0), "creating an event");
-    check(cudaEventCreate(&e1), "creating an event");
+    check(cudaEventCreate(&owned.e0), "creating an event");
+    check(cudaEventCreate(&owned.e1), "creating an event");
     auto time = [&](cudaGraphExec_t g, int reps) {
-      check(cudaEventRecord(e0, s.get()), "recording an event");
+      check(cudaEventRecord(owned.e0, s.get()), "recording an event");
       for (int i = 0; i < reps; ++i) check(cudaGraphLaunch(g, s.get()), "timing a convolution");
-      check(cudaEventRecord(e1, s.get()), "recording an event");
-      check(cudaEventSynchronize(e1), "timing a convolution");
+      check(cudaEventRecord(owned.e1, s.get()), "recording an event");
+      check(cudaEventSynchronize(owned.e1), "timing a convolution");
       float ms = 0;
-      check(cudaEventElapsedTime(&ms, e0, e1), "timing a convolution");
+      check(cudaEventElapsedTime(&ms, owned.e0, owned.e1), "timing a convolution");
       return static_cast<double>(ms) / (reps * kPerGraph);
     };
     std::vector<double> ms(cands.size(), INFINITY);
     for (size_t i = 0; i < cands.size(); ++i) {
       if (!launch(cands[i])) continue;  // cuDNN refuses this algorithm with the fused epilogue
-      cudaGraphExec_t g = capture(cands[i]);
-      if (!g) continue;
-      const double once = time(g, 1);
+      owned.exec = capture(cands[i]);
+      if (!owned.exec) continue;
+      const double once = time(owned.exec, 1);
       // Enough replays for ~0.3 ms per measurement; the best of 3.
       const int reps = static_cast<int>(std::clamp(0.3 / std::max(once * kPerGraph, 1e-4), 1.0, 50.0));
-      for (int r = 0; r < 3; ++r) ms[i] = std::min(ms[i], time(g, reps));
-      cudaGraphExecDestroy(g);
+      for (int r = 0; r < 3; ++r) ms[i] = std::min(ms[i], time(owned.exec, reps));
+      cudaGraphExecDestroy(owned.exec);
+      owned.exec = nullptr;
     }
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
-    cudaGetLastError();  // what a refused candidate left behind
     check(cudaStreamSynchronize(s.get()), label_.c_str());
     const size_t best = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
     const bool heuristic = best == 0 || !(ms[best] < 0.95 * ms[0]);
