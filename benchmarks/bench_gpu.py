@@ -2,18 +2,21 @@
 one run on the same machine (an NVIDIA H200 here).
 
     python3 benchmarks/bench_gpu.py --dynrt .cache/devbin/dynrt --out OUTDIR [--precision fp16]
-        [--models resnet50,bert_base] [--iterations 50] [--static] [--untuned] [--ab-env VAR=VALUE]
+        [--models resnet50,bert_base] [--iterations 50] [--tune opt] [--static] [--untuned] [--also-tune range]
+        [--ab-env VAR=VALUE]
 
 Models are built in PyTorch (torchvision ResNet-50, transformers BERT-base,
 random weights) and exported once to ONNX (fp32); dynrt builds ONE engine per
 model over the whole range (ResNet-50 batch 1..128; BERT-base batch 1..32,
-sequence 16..512) with --device cuda --precision P, then times it at each
+sequence 16..512) with --device cuda --precision P --tune T (opt by default, as
+the CLI), then times it at each
 shape with inputs and outputs in GPU memory (`dynrt bench --io device`).
 The peers run the same torch model in the same precision on the same shapes.
 Every figure is the median wall time of one inference (launch + GPU work +
 synchronize) over --iterations runs after warm-up. --static also builds an
 engine for exactly each shape (dynamic-vs-static); --untuned also times the range
-engine built without tuning (--no-tune); --ab-env VAR=VALUE also times a range
+engine built without tuning (--no-tune), --also-tune MODE one built with --tune MODE
+(range: tuned at min, max and the powers of two between); --ab-env VAR=VALUE also times a range
 engine built and run with that environment variable (an A/B column). Writes OUTDIR/bench_gpu.json,
 bench_gpu.md and bench_gpu.png.
 """
@@ -99,6 +102,9 @@ def main():
     ap.add_argument("--static", action="store_true")
     ap.add_argument("--untuned", action="store_true",
                     help="also build the range engine with --no-tune and time it (what tuning gains)")
+    ap.add_argument("--tune", default="opt", choices=["off", "opt", "range"], help="the range engine's --tune")
+    ap.add_argument("--also-tune", default=None, choices=["off", "opt", "range"],
+                    help="also build the range engine with this --tune and time it (an A/B column)")
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--ab-env", default=None, metavar="VAR=VALUE",
                     help="also build and time a range engine with this environment variable set (an A/B column)")
@@ -136,7 +142,9 @@ def main():
         print(f"{name}: exported in {time.time() - t0:.1f} s", flush=True)
         engine = work / f"{name}.engine"
         t0 = time.time()
-        dynrt(a.dynrt, "build", onnx_path, "-o", engine, *dims, "--device", "cuda", "--precision", a.precision)
+        dynrt(a.dynrt, "build", onnx_path, "-o", engine, *dims, "--device", "cuda", "--precision", a.precision,
+              "--tune", a.tune)
+        meta["tune"] = a.tune
         build_s = time.time() - t0
         print(f"{name}: dynrt engine built in {build_s:.1f} s", flush=True)
         meta[f"{name}_build_s"] = build_s
@@ -176,6 +184,15 @@ def main():
                     dynrt(a.dynrt, "build", onnx_path, "-o", ue, *dims, "--device", "cuda", "--precision", a.precision,
                           "--no-tune")
                 row["untuned_ms"] = bench_engine(a.dynrt, ue, shape_arg(s), a.iterations)["median_ms"]
+            if a.also_tune:
+                oe = work / f"{name}.tune_{a.also_tune}.engine"
+                if not oe.exists():
+                    t0 = time.time()
+                    dynrt(a.dynrt, "build", onnx_path, "-o", oe, *dims, "--device", "cuda", "--precision", a.precision,
+                          "--tune", a.also_tune)
+                    meta[f"{name}_build_s_tune_{a.also_tune}"] = time.time() - t0
+                row["also_tune_ms"] = bench_engine(a.dynrt, oe, shape_arg(s), a.iterations)["median_ms"]
+                meta["also_tune"] = a.also_tune
             if a.ab_env:
                 var, _, value = a.ab_env.partition("=")
                 env = {**os.environ, var: value}
@@ -202,12 +219,13 @@ def main():
     def f(v, fmt=".3f"):
         return format(v, fmt) if v is not None else "-"
     lines = ["| model | shape | dynrt ms | eager ms | torch.compile ms | eager/dynrt | compile/dynrt | static ms | "
-             "dynamic/static | untuned ms | A/B ms | dynrt device MB |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"dynamic/static | untuned ms | --tune {a.also_tune} ms | A/B ms | dynrt device MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         d, e, c, st = r["dynrt_ms"], r["eager_ms"], r.get("compile_ms"), r.get("static_ms")
         lines.append(f"| {r['model']} | {r['shape']} | {f(d)} | {f(e)} | {f(c)} | {f(e / d, '.2f')} | "
                      f"{f(c / d if c else None, '.2f')} | {f(st)} | {f(d / st if st else None)} | "
-                     f"{f(r.get('untuned_ms'))} | {f(r.get('ab_ms'))} | {r['dynrt_device_mb']:.0f} |")
+                     f"{f(r.get('untuned_ms'))} | {f(r.get('also_tune_ms'))} | {f(r.get('ab_ms'))} | {r['dynrt_device_mb']:.0f} |")
     (out / "bench_gpu.md").write_text("\n".join(lines) + "\n\n" + json.dumps(meta, indent=1) + "\n")
     print("\n".join(lines))
     try:

@@ -9,7 +9,7 @@
 #   tests/python/test_python_cuda.py          the Python API on CUDA tensors (python; copy .cache/wheels there too)
 #   benchmarks/cpu_sweep.py                   the CPU sweep against ORT, OpenVINO, tract (cpusweep; SWEEP_ARGS;
 #                                             the peers' wheels from .cache/peers, made by scripts/pack_peers.sh)
-# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops (or ops1, ops2) zoo zoofull python bench cpusweep none
+# Usage: bash scripts/gpu_tests.sh STEP[,STEP...] [OUTDIR]   steps: cuda ops (or ops1, ops2) zoo zoofull python bench profile cpusweep none
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-cuda}
@@ -75,6 +75,22 @@ for step in ${what//,/ }; do
       fi
       PYTHONPATH=/tmp/peers python3 benchmarks/cpu_sweep.py ${SWEEP_ARGS:-} --json "$out/cpu_sweep.json" 2>&1 \
         | tee "$out/cpu_sweep.log" | grep -v "^{" || rc=1 ;;
+    profile)  # Nsight Compute on the BERT-base engine left by the bench step, at PROFILE_SHAPE (BxS, default
+      # 32x128): every kernel's time with the L2 cache kept between kernels (as in a replayed graph), grouped
+      # by kind; then the flash-attention kernel's sections and stall reasons.
+      e=/tmp/bench_models/bert_base.engine; s=${PROFILE_SHAPE:-32x128}
+      args=(bench "$e" --shapes "input_ids:$s,attention_mask:$s" --io device --iterations 3 --warmup 0)
+      ncu --csv --cache-control none --clock-control none --metrics gpu__time_duration.sum "$bin/dynrt" "${args[@]}" \
+        > "$out/ncu_times_$s.csv" 2>&1 || rc=1
+      python3 benchmarks/ncu_summary.py "$out/ncu_times_$s.csv" --runs 3 | tee "$out/ncu_summary_$s.txt"
+      ncu --set full --cache-control none -k regex:flash_attention -s 12 -c 1 --import-source yes -f -o "$out/flash_$s" \
+        --metrics 'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio' "$bin/dynrt" "${args[@]}" \
+        > /dev/null 2>&1 || rc=1
+      ncu -i "$out/flash_$s.ncu-rep" --page details > "$out/ncu_flash_$s.txt" 2>&1
+      # Stall samples per SASS instruction (with CUDA lines: the provider is built with -lineinfo).
+      ncu -i "$out/flash_$s.ncu-rep" --page source --csv --print-source sass,cuda > "$out/ncu_flash_source_$s.csv" 2>&1
+      grep -E "Duration|Registers|Achieved Occupancy|Theoretical Occupancy|Waves|Block Limit|Throughput|stalled" \
+        "$out/ncu_flash_$s.txt" | head -60 ;;
     none) ;;  # unpack only
     *) echo "unknown step $step"; rc=2 ;;
   esac

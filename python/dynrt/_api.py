@@ -394,7 +394,7 @@ def compile(model, inputs: Sequence[Input] | None = None, *, device="cpu", preci
     call falls outside it (dynrt.JitModule; options max_dim, dynamic_dims). dims: ranges of named
     dimensions of an ONNX model, {"batch": (1, 8, 32)}. relations: extra constraints between
     dimensions ("seq == 2*half"). tune: on a GPU, time the GEMMs' candidate algorithms at the opt shape
-    and keep the fastest there (True or "opt", the default), also at min, max and between ("range"), or
+    and keep the fastest there (True or "opt", the default), also at min, max and the powers of two between ("range"), or
     not (False or "off"); timing_cache_path: a file keeping those timings between builds, as in
     Torch-TensorRT."""
     mode = {"aot": "aot", "dynamo": "aot", "default": "aot", "jit": "jit", "torch_compile": "jit"}.get(ir)

@@ -17,25 +17,55 @@ int64_t between(int64_t a, int64_t b, double t) {
                                                     t * std::log(static_cast<double>(b)))));
 }
 
-// The tuning shapes: per profile its opt, and for kRange also min, max and
-// two shapes between each, as input shapes (one per graph input), without
-// repeats.
+// kRange's grid: per dynamic symbol its min, opt, max and every power of two
+// between (the batch sizes and sequence lengths users run, so an engine
+// tuned over a range has each GEMM tuned at exactly those sizes), all
+// combinations; opt first. Past kMaxGrid combinations, min, max and two
+// shapes between each and opt instead.
+constexpr size_t kMaxGrid = 64;
+
+std::vector<std::vector<int64_t>> grid_bindings(const ProfileBox& box) {
+  std::vector<std::vector<int64_t>> per_symbol(box.opt.size());
+  size_t combos = 1;
+  for (size_t s = 0; s < box.opt.size(); ++s) {
+    std::set<int64_t> v = {box.min[s], box.opt[s], box.max[s]};
+    for (int64_t p = 1; box.min[s] >= 1 && p < box.max[s] && p <= (int64_t{1} << 40); p *= 2)
+      if (p > box.min[s]) v.insert(p);
+    per_symbol[s].assign(v.begin(), v.end());
+    combos *= per_symbol[s].size();
+    if (combos > kMaxGrid) return {};
+  }
+  std::vector<std::vector<int64_t>> out = {box.opt};
+  std::vector<size_t> at(per_symbol.size(), 0);  // an odometer over the symbols' values
+  for (size_t n = 0; n < combos; ++n) {
+    std::vector<int64_t> b(per_symbol.size());
+    for (size_t s = 0; s < b.size(); ++s) b[s] = per_symbol[s][at[s]];
+    out.push_back(std::move(b));
+    for (size_t s = 0; s < at.size() && ++at[s] == per_symbol[s].size(); ++s) at[s] = 0;
+  }
+  return out;
+}
+
+// The tuning shapes, as input shapes (one per graph input) without repeats:
+// per profile its opt, and for kRange the grid above.
 std::vector<std::vector<std::vector<int64_t>>> tuning_shapes(const EngineImpl& e, Tuning mode) {
   const ir::Graph& g = e.graph;
   std::set<std::vector<std::vector<int64_t>>> seen;
   std::vector<std::vector<std::vector<int64_t>>> out;
   for (const ProfileBox& box : e.profiles) {
-    // opt first (the shape the engine is built for is tuned even if a later run fails), then min,
-    // two shapes between min and opt, two between opt and max, and max.
     auto at = [](const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, double t) {
       std::vector<int64_t> b(lo.size());
       for (size_t s = 0; s < lo.size(); ++s) b[s] = between(lo[s], hi[s], t);
       return b;
     };
+    // opt first (the shape the engine is built for is tuned even if a later run fails).
     std::vector<std::vector<int64_t>> bindings = {box.opt};
-    if (mode == Tuning::kRange)
-      bindings.insert(bindings.end(), {box.min, at(box.min, box.opt, 1.0 / 3), at(box.min, box.opt, 2.0 / 3),
-                                       at(box.opt, box.max, 1.0 / 3), at(box.opt, box.max, 2.0 / 3), box.max});
+    if (mode == Tuning::kRange) {
+      bindings = grid_bindings(box);
+      if (bindings.empty())
+        bindings = {box.opt, box.min, at(box.min, box.opt, 1.0 / 3), at(box.min, box.opt, 2.0 / 3),
+                    at(box.opt, box.max, 1.0 / 3), at(box.opt, box.max, 2.0 / 3), box.max};
+    }
     for (const auto& b : bindings) {
       std::vector<std::vector<int64_t>> shapes;
       for (int v : g.inputs) {

@@ -1,6 +1,6 @@
 """Build-time tuning of the CUDA provider's GEMMs (builder/tune.cpp,
 backends/cuda/gemm_tuning.cpp): the builder runs the engine at the opt shape
-(--tune range: also min, max and between), each GEMM times cuBLASLt's
+(--tune range: also a grid of min, max and the powers of two between), each GEMM times cuBLASLt's
 candidate algorithms there, and the engine keeps the winners for those exact
 shapes. Tuned engines must give ONNX Runtime's answers at tuned shapes and
 between them; a timing cache file must spare a rebuild every measurement. On
@@ -67,7 +67,9 @@ def test_tuned_engine_matches_onnxruntime_across_the_range(tmp_path, precision, 
     m = ffn_model()
     engine, err = build(tmp_path, m, "--device", "cuda", "--precision", precision, "--tune", tune)
     nodes, timed, cached = tuning_summary(err)
-    assert nodes == 2 and timed == (2 if tune == "opt" else 14), err
+    # range over N=1:64:4096: 1, 2, 4, ..., 4096 (13 shapes), each GEMM timed at each
+    shapes = 1 if tune == "opt" else 13
+    assert f"tuning at {shapes} shapes" in err and nodes == 2 and timed == 2 * shapes, err
     # tuned shapes (1, 64, 4096) and shapes between them
     assert_matches_ort(engine, m, [{"x": rand(n, 256)} for n in (1, 37, 64, 700, 1500, 4096)], precision, tmp_path)
 
@@ -124,6 +126,8 @@ def test_tuned_convolutions_match_onnxruntime_across_the_range(tmp_path, precisi
     engine, err = build_cnn(tmp_path, m, "--device", "cuda", "--precision", precision, "--tune", tune)
     nodes, timed, cached = tuning_summary(err)
     assert nodes == 3 and timed >= 3, err  # the three convolutions, each timed at least at opt
+    # range: N in 1, 2, 4, 8 by H in 8, 16, 24 (opt), 32, 40
+    assert f"tuning at {1 if tune == 'opt' else 20} shapes" in err, err
     # opt, min, max and shapes between
     assert_matches_ort(engine, m, [{"x": rand(n, 32, hw, hw)} for n, hw in ((4, 24), (1, 8), (8, 40), (3, 17), (4, 23))],
                        precision, tmp_path)

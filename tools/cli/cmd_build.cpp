@@ -147,7 +147,7 @@ void add_build(CLI::App& app) {
                   "do not time again");
   cmd->add_option("--tune", a->tune,
                   "GPU: time the GEMMs' candidate algorithms and keep the fastest at each profile's opt shape "
-                  "(opt, the default), also at min, max and between (range), or not (off)");
+                  "(opt, the default), also at min, max and the powers of two between, per dimension (range), or not (off)");
   cmd->add_flag("--no-tune", a->no_tune, "= --tune off");
   add_verbosity(*cmd, a->common);
   refuse_flags_as_values(*cmd);

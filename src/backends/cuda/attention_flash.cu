@@ -89,15 +89,24 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 
-// One tile of 64 rows of K or V (rows past the end are zero) into shared
-// memory. Thread i always moves the same 16-byte column c of rows r0, r0 + 16, ...
+// One tile of 64 rows of K or V into shared memory. Thread i always moves the
+// same 16-byte column c of rows r0, r0 + 16, ... A whole tile of aligned rows
+// takes the branch-free path (four cp.async a thread); the last, partial tile
+// or unaligned rows take the general one, which zero-fills rows past the end.
+// Kept apart so the compiler does not predicate the general path's loads into
+// every tile (it did: a quarter of the kernel's instructions).
 template <class T, int D>
 __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t row_stride, int row0, int rows, bool vec) {
   constexpr int kChunks = D / 8, kStep = kThreads / kChunks;  // 16-byte pieces per row; rows per pass
   const int r0 = static_cast<int>(threadIdx.x) / kChunks, c = (static_cast<int>(threadIdx.x) % kChunks) * 8;
   const T* s = src + static_cast<int64_t>(row0 + r0) * row_stride + c;
   T* d = dst + r0 * kPitch<D> + c;
-  #pragma unroll
+  if (__builtin_expect(vec && row0 + kKeys <= rows, 1)) {
+    #pragma unroll
+    for (int r = 0; r < kKeys / kStep; ++r) cp_async16(d + r * kStep * kPitch<D>, s + r * kStep * row_stride);
+    return;
+  }
+  #pragma unroll 1
   for (int r = r0; r < kKeys; r += kStep, s += kStep * row_stride, d += kStep * kPitch<D>) {
     if (row0 + r >= rows) {
       *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);
@@ -107,6 +116,14 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t row_stri
       for (int j = 0; j < 8; ++j) d[j] = s[j];
     }
   }
+}
+
+// 2^x in one MUFU instruction (subnormal results flush to zero), as
+// FlashAttention compiles it; exp2f adds range handling around it.
+__device__ __forceinline__ float exp2_fast(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
 
 // Rows q0.. of the mask for keys key0..key0+63 into shared memory: whole
@@ -137,13 +154,18 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_r
                : "r"(addr));
 }
 
+// Blocks an SM must hold: three for one m-tile of a head of up to 64 (at most
+// 170 registers: left alone, ptxas took 178 and two blocks fit), else no bound.
+template <int D, int MT>
+constexpr int kMinBlocks = MT == 1 && D <= 64 ? 3 : 1;
+
 // MT m-tiles of 16 query rows per warp (a block takes 64 * MT rows): with two,
 // every K and V fragment read from shared memory feeds two mma instead of one.
 // KEY_MASK: the mask does not vary along the query rows (stride 0 there: the
 // key-padding mask of BERT-style encoders, [B, 1, 1, S]), so each thread reads
 // it once per tile for its 16 keys and adds it to every row it owns.
 template <class T, int D, int MT, bool BOOL_MASK, bool KEY_MASK>
-__global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t q_tiles, float scale_log2,
+__global__ void __launch_bounds__(kThreads, kMinBlocks<D, MT>) flash_attention(FlashArgs a, int64_t q_tiles, float scale_log2,
                                                             bool vec, bool mask_pairs, bool stage_mask) {
   extern __shared__ __align__(16) unsigned char smem[];
   T* sK = reinterpret_cast<T*>(smem);               // [2][kKeys][pitch]
@@ -151,7 +173,9 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
   unsigned char* sM = reinterpret_cast<unsigned char*>(sV + 2 * kKeys * kPitch<D>);  // [2][kRows][mask pitch] when staged
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, g = lane / 4, t = lane % 4;
-  const int64_t tile = blockIdx.x % q_tiles, bh = blockIdx.x / q_tiles, b = bh / a.heads, h = bh % a.heads;
+  // 32-bit index math (the launcher keeps the grid, q_tiles and heads under 2^31): 64-bit division is a call.
+  const int bx = static_cast<int>(blockIdx.x), qt = static_cast<int>(q_tiles), heads = static_cast<int>(a.heads);
+  const int tile = bx % qt, bh = bx / qt, b = bh / heads, h = bh % heads;
   const T* q = static_cast<const T*>(a.q) + b * a.q_stride[0] + h * a.q_stride[1];
   const T* k = static_cast<const T*>(a.k) + b * a.k_stride[0] + h * a.k_stride[1];
   const T* v = static_cast<const T*>(a.v) + b * a.v_stride[0] + h * a.v_stride[1];
@@ -207,6 +231,25 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
 
   const int64_t tiles = (a.seq_kv + kKeys - 1) / kKeys;
   const int seq_kv_i = static_cast<int>(a.seq_kv);
+  // KEY_MASK: this thread's mask values for the 16 keys it scores in the tile
+  // from key0, loaded a tile before they are used so their latency hides
+  // behind the previous tile's work (loaded after the wait, they stalled it).
+  MaskT mv[KEY_MASK ? kKeys / 8 : 1][2];
+  auto load_key_mask = [&](int key0) {
+    #pragma unroll
+    for (int n = 0; n < kKeys / 8; ++n) {
+      const int kb = key0 + n * 8 + 2 * t;
+      using Pair = std::conditional_t<sizeof(MaskT) == 1, uint16_t, uint32_t>;
+      if (mask_pairs && kb + 1 < seq_kv_i) {
+        const Pair u = *reinterpret_cast<const Pair*>(kmask + kb);
+        memcpy(mv[n], &u, sizeof u);
+      } else {
+        mv[n][0] = kb < seq_kv_i ? kmask[kb * mk] : MaskT{};
+        mv[n][1] = kb + 1 < seq_kv_i ? kmask[(kb + 1) * mk] : MaskT{};
+      }
+    }
+  };
+  if constexpr (KEY_MASK) load_key_mask(0);
   load_tile<T, D>(sK, k, a.k_stride[2], 0, seq_kv_i, vec);
   load_tile<T, D>(sV, v, a.v_stride[2], 0, seq_kv_i, vec);
   if (stage_mask) load_mask_tile<MaskT>(sM, mask_rows0, a.mask.strides[2], q0, seq_q_i, 0, seq_kv_i);
@@ -227,23 +270,10 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
     const T* tV = sV + buf * kKeys * kPitch<D>;
     const int key0 = static_cast<int>(it) * kKeys, seq_kv = static_cast<int>(a.seq_kv);
 
-    // Key mask: this thread's 16 keys (kb, kb + 1 of each n-tile), loaded before
-    // Q K^T so the loads overlap it; keys past the end are masked here too.
+    // Key mask: this thread's 16 keys (kb, kb + 1 of each n-tile), loaded one
+    // tile ahead (load_key_mask); keys past the end are masked here too.
     float kbias[KEY_MASK ? kKeys / 8 : 1][2];
     if constexpr (KEY_MASK) {
-      MaskT mv[kKeys / 8][2];
-      #pragma unroll
-      for (int n = 0; n < kKeys / 8; ++n) {
-        const int kb = key0 + n * 8 + 2 * t;
-        using Pair = std::conditional_t<sizeof(MaskT) == 1, uint16_t, uint32_t>;
-        if (mask_pairs && kb + 1 < seq_kv) {
-          const Pair u = *reinterpret_cast<const Pair*>(kmask + kb);
-          memcpy(mv[n], &u, sizeof u);
-        } else {
-          mv[n][0] = kb < seq_kv ? kmask[kb * mk] : MaskT{};
-          mv[n][1] = kb + 1 < seq_kv ? kmask[(kb + 1) * mk] : MaskT{};
-        }
-      }
       #pragma unroll
       for (int n = 0; n < kKeys / 8; ++n)
         #pragma unroll
@@ -252,6 +282,7 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
           if constexpr (BOOL_MASK) kbias[n][j] = key < seq_kv && mv[n][j] ? 0.f : -INFINITY;
           else kbias[n][j] = key < seq_kv ? static_cast<float>(mv[n][j]) * mask_raw : -INFINITY;
         }
+      if (it + 1 < tiles) load_key_mask(key0 + kKeys);  // in flight while this tile computes
     }
 
     // S = Q K^T: 8 n-tiles of 8 keys; one ldmatrix gives the B operands of two k-steps.
@@ -341,7 +372,7 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
       tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
       const float fresh = fmaxf(mx[i], tmax[i]);
       // A row with nothing unmasked yet keeps max -inf: its p are 0, not NaN.
-      const float alpha = fresh == -INFINITY ? 1.f : exp2f((mx[i] - fresh) * scale_log2);
+      const float alpha = fresh == -INFINITY ? 1.f : exp2_fast((mx[i] - fresh) * scale_log2);
       mx[i] = fresh;
       base[i] = fresh == -INFINITY ? 0.f : fresh * scale_log2;
       l[i] *= alpha;
@@ -358,7 +389,7 @@ __global__ void __launch_bounds__(kThreads) flash_attention(FlashArgs a, int64_t
         #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int i = 2 * m + e / 2;
-          s[m][n][e] = exp2f(fmaf(s[m][n][e], scale_log2, -base[i]));
+          s[m][n][e] = exp2_fast(fmaf(s[m][n][e], scale_log2, -base[i]));
           l[i] += s[m][n][e];
         }
     // O += P V: P's accumulators are, two n-tiles at a time, the A operand.
