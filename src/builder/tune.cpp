@@ -29,7 +29,7 @@ std::vector<std::vector<int64_t>> grid_bindings(const ProfileBox& box) {
   size_t combos = 1;
   for (size_t s = 0; s < box.opt.size(); ++s) {
     std::set<int64_t> v = {box.min[s], box.opt[s], box.max[s]};
-    for (int64_t p = 1; box.min[s] >= 1 && p < box.max[s] && p <= (int64_t{1} << 40); p *= 2)
+    for (int64_t p = 1; p < box.max[s] && p <= (int64_t{1} << 40); p *= 2)
       if (p > box.min[s]) v.insert(p);
     per_symbol[s].assign(v.begin(), v.end());
     combos *= per_symbol[s].size();
