@@ -44,8 +44,8 @@ struct BuildConfig {
   std::vector<std::string> providers = {"cpu"};
   Precision precision = Precision::kFp32;
   // GPU providers: after the kernels are made, run the engine at each
-  // profile's opt shape (kRange: also at every combination of min, max and
-  // the powers of two between, per dynamic dimension, up to 64 shapes; past
+  // profile's opt shape (kRange: also at every combination of each dynamic
+  // dimension's min, opt, max and the powers of two between, up to 64 shapes; past
   // that, min, max and two shapes between each and opt) and keep the fastest of the kernels' alternatives for those exact
   // shapes (cuBLASLt's candidate algorithms for each GEMM, timed); every
   // other shape takes cuBLASLt's heuristic pick. The CPU has nothing to tune.
