@@ -45,10 +45,12 @@ struct BuildConfig {
   Precision precision = Precision::kFp32;
   // GPU providers: after the kernels are made, run the engine at each
   // profile's opt shape (kRange: also at every combination of each dynamic
-  // dimension's min, opt, max and the powers of two between, up to 64 shapes; past
-  // that, min, max and two shapes between each and opt) and keep the fastest of the kernels' alternatives for those exact
-  // shapes (cuBLASLt's candidate algorithms for each GEMM, timed); every
-  // other shape takes cuBLASLt's heuristic pick. The CPU has nothing to tune.
+  // dimension's min, opt, max and the powers of two between, up to 64
+  // shapes; past that, min, max and two shapes between each and opt) and
+  // keep the fastest of the kernels' alternatives for those exact shapes
+  // (cuBLASLt's candidate algorithms for each GEMM and cuDNN's for each
+  // convolution, timed); every other shape takes the libraries' heuristic
+  // pick. The CPU has nothing to tune.
   Tuning tune = Tuning::kOpt;
   // A file keeping those timings between builds (trtexec's timing cache): read
   // when it exists, written after the build; equal problems are timed once.
