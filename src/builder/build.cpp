@@ -70,7 +70,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   auto impl = std::make_shared<EngineImpl>();
   impl->profiles = apply_profiles(graph, cfg);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
-  infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); });
+  infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); }, passes::inline_if);
   for (const passes::Pass& p : passes::default_pipeline()) {
     progress(std::string("pass ") + p.name);
     p.run(graph);

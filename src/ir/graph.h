@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,8 @@ struct Guard {
   std::string describe(const SymbolNames& names) const;
 };
 
+struct Graph;
+
 struct Attribute {
   enum class Type : uint8_t { kInt, kFloat, kString, kInts, kFloats, kStrings, kTensor, kGraph };
   Type type = Type::kInt;
@@ -72,6 +75,10 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<std::string> strings;
   Tensor t;
+  // kGraph: the subgraph (an If branch, a Loop or Scan body), null for a list
+  // of graphs. A value of it that no node of it produces, that is neither its
+  // input nor a constant, is read from an enclosing graph by that name.
+  std::shared_ptr<const Graph> graph;
 };
 
 // How a value's bytes are ordered. Shapes in the IR are always logical

@@ -49,11 +49,16 @@ void check_graph(const onnx::GraphProto& g, const std::string& where, std::vecto
   int index = 0;
   for (const auto& n : g.node()) {
     std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
-    if (!reg.find(n.op_type(), domain))
+    // An If runs when its condition is known at build time (passes/inline_if.cpp): its
+    // branches are checked like the graph; other subgraphs (Loop, Scan) are not supported.
+    const bool is_if = n.op_type() == "If" && domain.empty();
+    if (!reg.find(n.op_type(), domain) && !is_if)
       out.push_back(where + node_name(n, index) + ": unsupported op '" + n.op_type() + "' (domain " +
                     (domain.empty() ? "ai.onnx" : domain) + ")");
     for (const auto& a : n.attribute())
-      if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
+      if (is_if && a.type() == onnx::AttributeProto::GRAPH)
+        check_graph(a.g(), where + node_name(n, index) + " " + a.name() + ": ", out);
+      else if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
         out.push_back(where + node_name(n, index) + ": subgraph attribute '" + a.name() +
                       "' (control flow) is not supported");
       else if (a.type() == onnx::AttributeProto::TENSOR && !dtype_is_supported(static_cast<DType>(a.t().data_type())))

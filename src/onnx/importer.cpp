@@ -4,6 +4,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -147,7 +150,37 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
 
 namespace {
 
-ir::Attribute convert_attribute(const onnx::AttributeProto& a, const std::string& base_dir) {
+// Whether an enclosing graph defines a name (subgraphs read their enclosing graphs' values by name).
+using OuterHas = std::function<bool(const std::string&)>;
+constexpr int kMaxSubgraphDepth = 16;  // nested If/Loop/Scan bodies: an untrusted model's nesting is bounded
+
+ir::Graph import_subgraph(const onnx::GraphProto& gp, const std::string& base_dir, const OuterHas& outer, int depth);
+
+// The names a subgraph (and the subgraphs inside it) reads without defining
+// them: what the node holding it reads from its enclosing graph.
+void free_names(const onnx::GraphProto& gp, std::set<std::string>& out) {
+  std::set<std::string> defined;
+  for (const auto& t : gp.initializer()) defined.insert(t.name());
+  for (const auto& i : gp.input()) defined.insert(i.name());
+  for (const auto& n : gp.node())
+    for (const auto& o : n.output()) defined.insert(o);
+  auto use = [&](const std::string& name) {
+    if (!name.empty() && !defined.count(name)) out.insert(name);
+  };
+  for (const auto& n : gp.node()) {
+    for (const auto& i : n.input()) use(i);
+    for (const auto& a : n.attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH) {
+        std::set<std::string> inner;
+        free_names(a.g(), inner);
+        for (const std::string& name : inner) use(name);
+      }
+  }
+  for (const auto& o : gp.output()) use(o.name());
+}
+
+ir::Attribute convert_attribute(const onnx::AttributeProto& a, const std::string& base_dir, const OuterHas& scope,
+                                int depth) {
   ir::Attribute out;
   using A = onnx::AttributeProto;
   switch (a.type()) {
@@ -158,7 +191,11 @@ ir::Attribute convert_attribute(const onnx::AttributeProto& a, const std::string
     case A::FLOATS: out.type = ir::Attribute::Type::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
     case A::STRINGS: out.type = ir::Attribute::Type::kStrings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
     case A::TENSOR: out.type = ir::Attribute::Type::kTensor; out.t = tensor_from_proto(a.t(), base_dir); break;
-    case A::GRAPH: case A::GRAPHS: out.type = ir::Attribute::Type::kGraph; break;
+    case A::GRAPH:
+      out.type = ir::Attribute::Type::kGraph;
+      out.graph = std::make_shared<const ir::Graph>(import_subgraph(a.g(), base_dir, scope, depth + 1));
+      break;
+    case A::GRAPHS: out.type = ir::Attribute::Type::kGraph; break;  // no op dynrt runs takes a list of graphs
     default:
       throw Error(ErrorCode::kUnsupported, "attribute '" + a.name() + "' has a type dynrt does not support");
   }
@@ -185,6 +222,120 @@ std::optional<Tensor> constant_node_value(const onnx::NodeProto& n, const std::s
   return std::nullopt;
 }
 
+void import_initializers(const onnx::GraphProto& gp, ir::Graph& g, const std::string& base_dir) {
+  for (const auto& init : gp.initializer()) {
+    int id = g.add_value(init.name());
+    ir::Value& v = g.values[static_cast<size_t>(id)];
+    v.constant = tensor_from_proto(init, base_dir);
+    check_rank(init.name(), v.constant->shape().size());
+    v.dtype = v.constant->dtype();
+    v.rank_known = true;
+    for (int64_t d : v.constant->shape()) v.shape.push_back(Expr::constant(d));
+  }
+}
+
+// The nodes, topologically sorted (ONNX requires order, but not every
+// exporter obeys), then the outputs. outer: for a subgraph, whether an
+// enclosing graph defines a name; a name read from there becomes a value of
+// this graph with no producer (a capture).
+void import_nodes(const onnx::GraphProto& gp, ir::Graph& g, const std::string& base_dir, const OuterHas& outer,
+                  int depth) {
+  auto local = [&](const std::string& name) { return g.find_value(name) >= 0; };
+  auto visible = [&](const std::string& name) { return local(name) || (outer && outer(name)); };
+  auto id_of = [&](const std::string& name) { return local(name) ? g.find_value(name) : g.add_value(name); };
+  // What each node reads: its inputs, and what its subgraphs read from here.
+  std::map<const onnx::NodeProto*, std::vector<std::string>> reads;
+  for (const auto& n : gp.node()) {
+    std::vector<std::string>& r = reads[&n];
+    r.assign(n.input().begin(), n.input().end());
+    for (const auto& a : n.attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH) {
+        std::set<std::string> inner;
+        free_names(a.g(), inner);
+        r.insert(r.end(), inner.begin(), inner.end());
+      }
+  }
+  std::vector<const onnx::NodeProto*> pending;
+  for (const auto& n : gp.node()) pending.push_back(&n);
+  auto is_defined = [&](const std::string& name) { return name.empty() || visible(name); };
+  while (!pending.empty()) {
+    std::vector<const onnx::NodeProto*> later;
+    for (const onnx::NodeProto* n : pending) {
+      bool ready = true;
+      for (const auto& i : reads[n]) ready = ready && is_defined(i);
+      if (!ready) {
+        later.push_back(n);
+        continue;
+      }
+      if (n->op_type() == "Constant" && (n->domain().empty() || n->domain() == "ai.onnx") && n->output_size() == 1) {
+        if (auto t = constant_node_value(*n, base_dir)) {
+          int id = g.add_value(n->output(0));
+          ir::Value& v = g.values[static_cast<size_t>(id)];
+          check_rank(n->output(0), t->shape().size());
+          v.dtype = t->dtype();
+          v.rank_known = true;
+          for (int64_t d : t->shape()) v.shape.push_back(Expr::constant(d));
+          v.constant = std::move(*t);
+          continue;
+        }
+      }
+      ir::Node node;
+      node.op = n->op_type();
+      node.domain = n->domain() == "ai.onnx" ? "" : n->domain();
+      node.name = n->name();
+      for (const auto& i : n->input()) node.inputs.push_back(i.empty() ? -1 : id_of(i));
+      // The "dynrt" domain and "dynrt.*" attributes are dynrt's own lowering
+      // conventions: a model must not be able to set them.
+      if (node.domain == "dynrt")
+        throw Error(ErrorCode::kUnsupported, "unsupported op '" + node.op + "' (domain dynrt) in node '" + n->name() +
+                                                 "': the domain 'dynrt' is reserved for dynrt's internal ops");
+      for (const auto& a : n->attribute()) {
+        if (a.name().rfind("dynrt.", 0) == 0)
+          invalid("node '" + n->name() + "' (" + n->op_type() + ") has attribute '" + a.name() +
+                  "': attributes named dynrt.* are reserved for dynrt's own passes");
+        if (a.type() == onnx::AttributeProto::GRAPH && depth >= kMaxSubgraphDepth)
+          invalid("node '" + n->name() + "' (" + n->op_type() + ") nests subgraphs more than " +
+                  std::to_string(kMaxSubgraphDepth) + " deep");
+        node.attrs[a.name()] = convert_attribute(a, base_dir, visible, depth);
+      }
+      for (const auto& o : n->output()) {
+        if (o.empty()) {
+          node.outputs.push_back(-1);
+          continue;
+        }
+        if (local(o)) invalid("value '" + o + "' is produced twice (node '" + n->name() + "')");
+        node.outputs.push_back(g.add_value(o));
+      }
+      g.nodes.push_back(std::move(node));
+    }
+    if (later.size() == pending.size()) {
+      const onnx::NodeProto* n = later.front();
+      std::string missing;
+      for (const auto& i : reads[n])
+        if (!is_defined(i)) missing = i;
+      invalid("node '" + n->name() + "' (" + n->op_type() + ") reads '" + missing +
+              "', which no node, input or initializer defines");
+    }
+    pending = std::move(later);
+  }
+  g.recompute_producers();
+  for (const auto& out : gp.output()) {
+    if (!visible(out.name())) invalid("graph output '" + out.name() + "' is never produced");
+    g.outputs.push_back(id_of(out.name()));
+  }
+}
+
+// An If branch or a Loop/Scan body: its inputs (a body's), constants and
+// nodes; the types of its inputs are left to the op that runs it.
+ir::Graph import_subgraph(const onnx::GraphProto& gp, const std::string& base_dir, const OuterHas& outer, int depth) {
+  ir::Graph g;
+  import_initializers(gp, g, base_dir);
+  for (const auto& in : gp.input())
+    if (g.find_value(in.name()) < 0) g.inputs.push_back(g.add_value(in.name()));
+  import_nodes(gp, g, base_dir, outer, depth);
+  return g;
+}
+
 }  // namespace
 
 ir::Graph import_model_bytes(const std::string& bytes, const std::string& label, const std::string& base_dir) {
@@ -201,16 +352,7 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
     if (g.opset == 0 && (n.domain().empty() || n.domain() == "ai.onnx"))
       invalid("'" + label + "' does not import the default ONNX opset");
 
-  for (const auto& init : gp.initializer()) {
-    int id = g.add_value(init.name());
-    ir::Value& v = g.values[static_cast<size_t>(id)];
-    v.constant = tensor_from_proto(init, base_dir);
-    check_rank(init.name(), v.constant->shape().size());
-    v.dtype = v.constant->dtype();
-    v.rank_known = true;
-    for (int64_t d : v.constant->shape()) v.shape.push_back(Expr::constant(d));
-  }
-
+  import_initializers(gp, g, base_dir);
   for (const auto& in : gp.input()) {
     if (g.find_value(in.name()) >= 0) continue;  // an initializer listed as input (old exporters)
     if (!in.type().has_tensor_type()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' is not a tensor");
@@ -238,75 +380,7 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
     }
     g.inputs.push_back(id);
   }
-
-  // Nodes, topologically sorted (ONNX requires order, but not every exporter obeys).
-  std::vector<const onnx::NodeProto*> pending;
-  for (const auto& n : gp.node()) pending.push_back(&n);
-  auto is_defined = [&](const std::string& name) { return name.empty() || g.find_value(name) >= 0; };
-  while (!pending.empty()) {
-    std::vector<const onnx::NodeProto*> later;
-    for (const onnx::NodeProto* n : pending) {
-      bool ready = true;
-      for (const auto& i : n->input()) ready = ready && is_defined(i);
-      if (!ready) {
-        later.push_back(n);
-        continue;
-      }
-      if (n->op_type() == "Constant" && (n->domain().empty() || n->domain() == "ai.onnx") && n->output_size() == 1) {
-        if (auto t = constant_node_value(*n, base_dir)) {
-          int id = g.add_value(n->output(0));
-          ir::Value& v = g.values[static_cast<size_t>(id)];
-          check_rank(n->output(0), t->shape().size());
-          v.dtype = t->dtype();
-          v.rank_known = true;
-          for (int64_t d : t->shape()) v.shape.push_back(Expr::constant(d));
-          v.constant = std::move(*t);
-          continue;
-        }
-      }
-      ir::Node node;
-      node.op = n->op_type();
-      node.domain = n->domain() == "ai.onnx" ? "" : n->domain();
-      node.name = n->name();
-      for (const auto& i : n->input()) node.inputs.push_back(i.empty() ? -1 : g.find_value(i));
-      for (const auto& o : n->output()) {
-        if (o.empty()) {
-          node.outputs.push_back(-1);
-          continue;
-        }
-        if (g.find_value(o) >= 0) invalid("value '" + o + "' is produced twice (node '" + n->name() + "')");
-        node.outputs.push_back(g.add_value(o));
-      }
-      // The "dynrt" domain and "dynrt.*" attributes are dynrt's own lowering
-      // conventions: a model must not be able to set them.
-      if (node.domain == "dynrt")
-        throw Error(ErrorCode::kUnsupported, "unsupported op '" + node.op + "' (domain dynrt) in node '" + n->name() +
-                                                 "': the domain 'dynrt' is reserved for dynrt's internal ops");
-      for (const auto& a : n->attribute()) {
-        if (a.name().rfind("dynrt.", 0) == 0)
-          invalid("node '" + n->name() + "' (" + n->op_type() + ") has attribute '" + a.name() +
-                  "': attributes named dynrt.* are reserved for dynrt's own passes");
-        node.attrs[a.name()] = convert_attribute(a, base_dir);
-      }
-      g.nodes.push_back(std::move(node));
-    }
-    if (later.size() == pending.size()) {
-      const onnx::NodeProto* n = later.front();
-      std::string missing;
-      for (const auto& i : n->input())
-        if (!is_defined(i)) missing = i;
-      invalid("node '" + n->name() + "' (" + n->op_type() + ") reads '" + missing +
-              "', which no node, input or initializer defines");
-    }
-    pending = std::move(later);
-  }
-  g.recompute_producers();
-
-  for (const auto& out : gp.output()) {
-    int id = g.find_value(out.name());
-    if (id < 0) invalid("graph output '" + out.name() + "' is never produced");
-    g.outputs.push_back(id);
-  }
+  import_nodes(gp, g, base_dir, nullptr, 0);
   if (g.outputs.empty()) invalid("'" + label + "' has no outputs");
   return g;
 }

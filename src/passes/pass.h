@@ -23,6 +23,9 @@ bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
 bool fuse_gelu(ir::Graph& g);                  // fuse_gelu.cpp
 bool fold_always_true(ir::Graph& g);           // fold_always_true.cpp
 bool sink_expand(ir::Graph& g);                // sink_expand.cpp
+// During inference, before node k: an If whose condition is known becomes the
+// branch it takes (inline_if.cpp); true if node k was replaced.
+bool inline_if(ir::Graph& g, size_t k);
 
 std::vector<Pass> default_pipeline();
 

@@ -4,9 +4,17 @@
 
 namespace dynrt {
 
-void infer_shapes(ir::Graph& g, const std::function<void(ir::Graph&, size_t)>& after_node) {
+void infer_shapes(ir::Graph& g, const std::function<void(ir::Graph&, size_t)>& after_node,
+                  const std::function<bool(ir::Graph&, size_t)>& replace_node) {
   const OpRegistry& reg = OpRegistry::instance();
+  size_t replaced = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
+    // A replaced node's first replacement is inferred next (or replaced in turn: nested Ifs).
+    while (replace_node && replace_node(g, i)) {
+      // Each replacement removes one node with a subgraph; a bound keeps a bad model from looping.
+      if (++replaced > 100000) throw Error(ErrorCode::kInvalidModel, "too many nested control-flow nodes");
+      if (i >= g.nodes.size()) return;
+    }
     const ir::Node& n = g.nodes[i];
     const OpSchema* def = reg.find(n.op, n.domain);
     if (!def) {

@@ -1,0 +1,101 @@
+"""If nodes whose condition is known at build time (passes/inline_if.cpp): the branch taken
+replaces the node, so the engine computes what ONNX Runtime computes at every shape of the
+range; an If whose condition is known only at run time is refused with a message naming it."""
+import numpy as np
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper
+
+import harness
+
+RNG = np.random.default_rng(11)
+
+
+def const(name, value):
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+def branch(name, nodes, out, inits=()):
+    return h.make_graph(nodes, name, [], [h.make_tensor_value_info(out, T.FLOAT, None)], list(inits))
+
+
+def model(nodes, inputs, inits=(), opset=17):
+    g = h.make_graph(nodes, "g", inputs, [h.make_tensor_value_info("y", T.FLOAT, None)], list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def if_model(cond_nodes, cond_inits=(), x_shape=("N", 4)):
+    # then: y = x * W + 1 (W a branch initializer, x read from the main graph); else: y = -x
+    then_g = branch("then", [h.make_node("Mul", ["x", "W"], ["tw"]), h.make_node("Add", ["tw", "one"], ["t_out"])],
+                    "t_out", [const("W", RNG.standard_normal(4).astype(np.float32)), const("one", np.float32(1))])
+    else_g = branch("else", [h.make_node("Neg", ["x"], ["e_out"])], "e_out")
+    nodes = cond_nodes + [h.make_node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g)]
+    return model(nodes, [h.make_tensor_value_info("x", T.FLOAT, list(x_shape))], cond_inits)
+
+
+def feeds(rows=(1, 3, 8)):
+    return [{"x": RNG.standard_normal((n, 4)).astype(np.float32)} for n in rows]
+
+
+@pytest.mark.parametrize("a,b", [(1, 1), (1, 2)])  # then, else
+def test_if_on_a_constant_condition_matches_onnxruntime(tmp_path, a, b):
+    m = if_model([h.make_node("Equal", ["a", "b"], ["cond"])], [const("a", np.int64(a)), const("b", np.int64(b))])
+    engine = harness.check_model(m, feeds(), tmp_path, dims={"N": "1:3:8"})
+    ops = next(ln for ln in harness.run_cli("inspect", engine).stdout.splitlines() if ln.startswith("ops ("))
+    assert "If" not in ops and ("Neg" in ops) == (a != b), ops
+
+
+@pytest.mark.parametrize("width,threshold", [(4, 3), (4, 4)])  # 4 > 3: then; 4 > 4: else
+def test_if_on_shape_arithmetic_is_decided_at_build_time(tmp_path, width, threshold):
+    # cond = Shape(x)[1] > threshold, with dim 1 static: the exporter's "if x.size(1) > k".
+    m = if_model([h.make_node("Shape", ["x"], ["s"]), h.make_node("Gather", ["s", "one_i"], ["w"]),
+                  h.make_node("Greater", ["w", "k"], ["cond"])],
+                 [const("one_i", np.int64(1)), const("k", np.int64(threshold))], x_shape=("N", width))
+    harness.check_model(m, feeds(), tmp_path, dims={"N": "1:3:8"})
+
+
+def test_nested_if(tmp_path):
+    # the outer then-branch holds an If on another constant, whose branches read x from the main graph
+    inner = h.make_node("If", ["f"], ["i_out"], then_branch=branch("it", [h.make_node("Abs", ["x"], ["ia"])], "ia"),
+                        else_branch=branch("ie", [h.make_node("Sigmoid", ["x"], ["is"])], "is"))
+    then_g = h.make_graph([inner, h.make_node("Relu", ["i_out"], ["t_out"])], "then", [],
+                          [h.make_tensor_value_info("t_out", T.FLOAT, None)])
+    else_g = branch("else", [h.make_node("Neg", ["x"], ["e_out"])], "e_out")
+    m = model([h.make_node("If", ["t"], ["y"], then_branch=then_g, else_branch=else_g)],
+              [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])], [const("t", np.bool_(True)), const("f", np.bool_(False))])
+    harness.check_model(m, feeds(), tmp_path, dims={"N": "1:3:8"})
+
+
+def test_if_on_a_run_time_condition_is_refused_by_name(tmp_path):
+    m = if_model([h.make_node("ReduceSum", ["x"], ["sx"], keepdims=0), h.make_node("Greater", ["sx", "z"], ["cond"])],
+                 [const("z", np.float32(0))])
+    m.graph.node[-1].name = "branchy"
+    path = tmp_path / "m.onnx"
+    import onnx
+    onnx.save(m, str(path))
+    p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
+    assert p.returncode == 1 and "dynrt: error (unsupported)" in p.stderr, p.stderr
+    assert "If node 'branchy'" in p.stderr and "known only at run time" in p.stderr, p.stderr
+    # inspect --check lists nothing up front: whether the condition is known is the build's to find
+    out = harness.run_cli("inspect", path, "--check").stdout
+    assert "no unsupported ops" in out, out
+
+
+def test_inspect_still_names_a_loop_body(tmp_path):
+    body = h.make_graph([h.make_node("Identity", ["c_in"], ["c_out"]), h.make_node("Identity", ["v_in"], ["v_out"])],
+                        "body", [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("c_in", T.BOOL, []),
+                                 h.make_tensor_value_info("v_in", T.FLOAT, None)],
+                        [h.make_tensor_value_info("c_out", T.BOOL, []), h.make_tensor_value_info("v_out", T.FLOAT, None)])
+    m = model([h.make_node("Loop", ["n", "c", "x"], ["y"], body=body)], [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
+              [const("n", np.int64(2)), const("c", np.bool_(True))])
+    path = tmp_path / "m.onnx"
+    import onnx
+    onnx.save(m, str(path))
+    out = harness.run_cli("inspect", path, "--check", check=False)
+    assert out.returncode == 1 and "unsupported op 'Loop'" in out.stdout, out.stdout + out.stderr
+    assert "subgraph attribute 'body' (control flow) is not supported" in out.stdout, out.stdout
+    p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
+    assert p.returncode == 1 and "unsupported op 'Loop'" in p.stderr, p.stderr
