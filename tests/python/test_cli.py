@@ -143,9 +143,13 @@ def test_bench_sweep_writes_csv_and_plot(engine, tmp_path):
 
 def test_inspect_check_lists_every_unsupported_construct(tmp_path):
     nodes = [h.make_node("Relu", ["x"], ["a"], name="relu"), h.make_node("FooBar", ["a"], ["b"], name="foo"),
-             h.make_node("If", ["c"], ["d"], name="branch",
-                         then_branch=h.make_graph([], "t", [], [h.make_tensor_value_info("a", T.FLOAT, None)]),
-                         else_branch=h.make_graph([], "e", [], [h.make_tensor_value_info("a", T.FLOAT, None)])),
+             # a Loop (an If runs when its condition is known at build time, so --check lets it pass)
+             h.make_node("Loop", ["", "c"], ["d"], name="branch",
+                         body=h.make_graph([h.make_node("Identity", ["ci"], ["co"]), h.make_node("Identity", ["a"], ["ao"])],
+                                           "body", [h.make_tensor_value_info("i", T.INT64, []),
+                                                    h.make_tensor_value_info("ci", T.BOOL, [])],
+                                           [h.make_tensor_value_info("co", T.BOOL, []),
+                                            h.make_tensor_value_info("ao", T.FLOAT, None)])),
              h.make_node("BarBaz", ["b"], ["y"], domain="com.acme")]
     g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]),
                                   h.make_tensor_value_info("c", T.BOOL, []),
@@ -158,7 +162,7 @@ def test_inspect_check_lists_every_unsupported_construct(tmp_path):
     lines = [ln.strip() for ln in p.stdout.splitlines()]
     assert "node 'foo' (FooBar): unsupported op 'FooBar' (domain ai.onnx)" in lines
     assert "node #3 (BarBaz): unsupported op 'BarBaz' (domain com.acme)" in lines
-    assert any(ln.startswith("node 'branch' (If): subgraph attribute 'then_branch'") for ln in lines)
+    assert any(ln.startswith("node 'branch' (Loop): subgraph attribute 'body'") for ln in lines)
     assert any(ln.startswith("input 's' has element type string") for ln in lines)
     listed = [ln for ln in lines if ln]
     assert len(listed) >= 5 and f"{len(listed)} unsupported construct(s)" in p.stderr
