@@ -52,22 +52,17 @@ bool inline_if(ir::Graph& g, size_t k) {
   // their own names (ONNX names are unique across a model's graphs), what it
   // reads from outside by name.
   std::vector<int> id(b.values.size(), -1);
-  auto fresh = [&](size_t v) {
-    const std::string& name = b.values[v].name;
+  auto unused = [&](const std::string& name) {
     if (g.find_value(name) >= 0)
       throw Error(ErrorCode::kInvalidModel, label + ": its branch defines '" + name + "', which the graph also defines");
-    return g.add_value(name);
+    return name;
   };
   for (size_t v = 0; v < b.values.size(); ++v) {
     const ir::Value& bv = b.values[v];
     if (bv.constant) {
-      id[v] = fresh(v);
-      g.values[static_cast<size_t>(id[v])].constant = bv.constant;
-      g.values[static_cast<size_t>(id[v])].dtype = bv.dtype;
-      g.values[static_cast<size_t>(id[v])].rank_known = true;
-      g.values[static_cast<size_t>(id[v])].shape = bv.shape;
+      id[v] = g.add_constant(unused(bv.name), *bv.constant);
     } else if (bv.producer >= 0) {
-      id[v] = fresh(v);
+      id[v] = g.add_value(unused(bv.name));
     } else {
       id[v] = g.find_value(bv.name);  // read from an enclosing graph
       if (id[v] < 0) throw Error(ErrorCode::kInvalidModel, label + ": its branch reads '" + bv.name + "', which is not defined");
