@@ -34,6 +34,7 @@ std::optional<std::vector<Expr>> combine(const std::optional<std::vector<Expr>>&
                                          Expr (*f)(Expr, Expr)) {
   if (!a || !b) return std::nullopt;
   if (a->size() != b->size() && a->size() != 1 && b->size() != 1) return std::nullopt;
+  if (a->empty() || b->empty()) return std::vector<Expr>{};  // [0] with [0] or [1]: empty (found by fuzz_model)
   size_t n = std::max(a->size(), b->size());
   std::vector<Expr> out;
   for (size_t i = 0; i < n; ++i) out.push_back(f((*a)[a->size() == 1 ? 0 : i], (*b)[b->size() == 1 ? 0 : i]));
@@ -58,6 +59,7 @@ std::optional<std::vector<Expr>> compare(InferContext& c, const std::string& op)
   auto a = c.values(0), b = c.values(1);
   if (!a || !b) return std::nullopt;
   if (a->size() != b->size() && a->size() != 1 && b->size() != 1) return std::nullopt;
+  if (a->empty() || b->empty()) return std::vector<Expr>{};  // [0] with [0] or [1]: empty (found by fuzz_model)
   size_t n = std::max(a->size(), b->size());
   std::vector<Expr> out;
   for (size_t i = 0; i < n; ++i) {

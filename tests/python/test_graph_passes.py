@@ -50,3 +50,17 @@ def test_always_true_comparison_and_where(tmp_path, start, delta, op, c, folds):
     engine = harness.check_model(m, feeds, tmp_path, dims={"S": "1:5:16"})
     ops = next(ln for ln in harness.run_cli("inspect", engine).stdout.splitlines() if ln.startswith("ops ("))
     assert (" And x" not in ops and " Where x" not in ops) == folds, ops
+
+
+def test_shape_values_of_an_empty_and_a_one_element_shape_broadcast_to_empty(tmp_path):
+    # Shape(scalar) is [] (no elements), Shape([N]) has one: their sum broadcasts to an empty tensor.
+    # Inference once read element 0 of the empty one (fuzz_model).
+    nodes = [h.make_node("Shape", ["s"], ["e"]), h.make_node("Shape", ["x"], ["o"]), h.make_node("Add", ["e", "o"], ["sum"]),
+             h.make_node("Cast", ["sum"], ["sf"], to=T.FLOAT), h.make_node("ReduceSum", ["x"], ["r"], keepdims=0),
+             h.make_node("Add", ["r", "s"], ["y0"]), h.make_node("Shape", ["sf"], ["y1"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N"]), h.make_tensor_value_info("s", T.FLOAT, [])],
+                     [h.make_tensor_value_info("y0", T.FLOAT, None), h.make_tensor_value_info("y1", T.INT64, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    feeds = [{"x": RNG.standard_normal(n).astype(np.float32), "s": np.array(1.5, np.float32)} for n in (1, 4)]
+    harness.check_model(m, feeds, tmp_path, dims={"N": "1:2:4"})
