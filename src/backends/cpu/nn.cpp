@@ -8,6 +8,7 @@
 // out, since its NHWC/blocked kernels beat its plain-NCHW (gemm) path by far
 // more than the reorders cost. Constant weights are reordered once per
 // layout (PackedWeights), never per run.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -90,6 +91,14 @@ class ConvKernel : public Kernel {
     // the way in (the src reorder). Activations the precision pass stored in
     // bf16 (builder/precision.cpp) are read and written as they are.
     bf16_ = bf16_compute(init) && packed_ && !transposed_;
+    has_bias_ = init.has_input(2);
+    // A 1x1 kernel's weight (K, C, 1...) as the (C, K) right-hand side of a MatMul.
+    if (bf16_ && group_ == 1 && std::all_of(k.begin(), k.end(), [](int64_t d) { return d == 1; }) &&
+        ws[0].is_const() && ws[1].is_const()) {
+      packed_matmul_plain_ =
+          memory::desc({ws[1].const_value(), ws[0].const_value()}, memory::data_type::f32, memory::format_tag::ba);
+      packed_matmul_ = std::make_unique<PackedWeights>(*init.constant_input(1), packed_matmul_plain_);
+    }
     if (!native_bf16) return;
     src_bf16_ = init.input_dtype(0) == DType::kBFloat16;
     dst_bf16_ = init.output_dtype(0) == DType::kBFloat16;
@@ -169,6 +178,11 @@ class ConvKernel : public Kernel {
       // thread or without AMX): skip them there (about 11% slower on
       // ResNet-50; the other AMX convolutions stay).
       const bool avoid_amx = bf16_ && dnnl_version()->major < 3;
+      // A 1x1 convolution over channels-last activations is a MatMul, whose
+      // AMX kernels those oneDNN versions get right: run it as one there.
+      if (avoid_amx && packed_matmul_ && src_cl_ && dst_cl_ && pointwise(strides, pl, pr) && !conv_1x1_ab() &&
+          build_pointwise_matmul(*st, x, y, make_attr))
+        return st;
       bool done = false;
       for (int pass = avoid_amx ? 0 : 1; pass < 2 && !done; ++pass)
       for (int attempt = exact ? 0 : 1; attempt < 2; ++attempt) {
@@ -194,6 +208,45 @@ class ConvKernel : public Kernel {
       if (packed_) st->packed = packed_->get(st->wei);
       return st;
     });
+  }
+
+  // DYNRT_CPU_CONV_1X1=conv (for A/B measurements only): 1x1 bf16 kernels stay convolutions.
+  static bool conv_1x1_ab() {
+    static const bool on = [] {
+      const char* v = std::getenv("DYNRT_CPU_CONV_1X1");
+      return v && std::string_view(v) == "conv";
+    }();
+    return on;
+  }
+
+  static bool pointwise(const memory::dims& strides, const memory::dims& pl, const memory::dims& pr) {
+    for (size_t i = 0; i < strides.size(); ++i)
+      if (strides[i] != 1 || pl[i] != 0 || pr[i] != 0) return false;
+    return true;
+  }
+
+  // Y[n*h*w, K] = X[n*h*w, C] * W[K, C]^T as a bf16 oneDNN matmul, with the
+  // convolution's bias, residual and activation as its bias and post-ops.
+  // False (the convolution path follows) if oneDNN offers only its reference.
+  template <class MakeAttr>
+  bool build_pointwise_matmul(ConvState& st, const TensorView& x, const TensorView& y, MakeAttr&& make_attr) const {
+    using dt = memory::data_type;
+    using tag = memory::format_tag;
+    const int64_t c = x.dim(1), k = y.dim(1), m = x.numel() / c;
+    st.src_plain = memory::desc({m, c}, src_bf16_ ? dt::bf16 : dt::f32, tag::ab);
+    st.dst_plain = memory::desc({m, k}, dst_bf16_ ? dt::bf16 : dt::f32, tag::ab);
+    if (residual_) st.res_plain = memory::desc({m, k}, res_bf16_ ? dt::bf16 : dt::f32, tag::ab);
+    st.wei_plain = packed_matmul_plain_;
+    st.binary_residual = residual_ && (res_bf16_ != dst_bf16_ || binary_residual_ab());
+    const memory::desc src({m, c}, dt::bf16, tag::ab), wei({c, k}, dt::bf16, tag::any);
+    st.bias = has_bias_ ? memory::desc({1, k}, dt::f32, tag::ab) : memory::desc();
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, st.bias, st.dst_plain),
+                                    make_attr(st.binary_residual), dnnl_engine());
+    if (std::string_view(pd.impl_info_str()).starts_with("ref")) return false;
+    st.prim = dnnl::matmul(pd);
+    fill(st, src, pd.weights_desc(), st.dst_plain, pd.scratchpad_desc());
+    st.packed = packed_matmul_->get(st.wei);
+    return true;
   }
 
   // The residual (input 3) is accumulated onto by the sum post-op: the output may take its buffer.
@@ -356,6 +409,9 @@ class ConvKernel : public Kernel {
   bool bf16_ = false;                      // bf16 products (builder/precision.cpp's mark)
   bool src_bf16_ = false, dst_bf16_ = false, res_bf16_ = false;  // activations stored in bf16
   std::unique_ptr<PackedWeights> packed_;
+  bool has_bias_ = false;
+  std::unique_ptr<PackedWeights> packed_matmul_;  // 1x1 kernels: the weight as a MatMul's (C, K)
+  memory::desc packed_matmul_plain_;
 };
 
 }  // namespace
