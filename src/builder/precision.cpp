@@ -213,7 +213,7 @@ int mark_cpu_bf16(ir::Graph& g) {
     if (n.provider < 0 || static_cast<size_t>(n.provider) >= g.providers.size() ||
         g.providers[static_cast<size_t>(n.provider)] != "cpu" || !n.domain.empty())
       continue;
-    if (n.op != "MatMul" && n.op != "Gemm" && n.op != "Conv") continue;
+    if (n.op != "MatMul" && n.op != "Gemm" && n.op != "Conv" && n.op != "Attention") continue;
     if (n.outputs.empty() || n.outputs[0] < 0 || g.values[static_cast<size_t>(n.outputs[0])].dtype != DType::kFloat32)
       continue;
     ir::Attribute a;

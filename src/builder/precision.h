@@ -21,7 +21,7 @@ namespace dynrt {
 // of nodes converted.
 int lower_precision(ir::Graph& g, const std::vector<const ExecutionProvider*>& providers, DType half);
 
-// Marks the float32 MatMul, Gemm and Conv nodes of the CPU provider to
+// Marks the float32 MatMul, Gemm, Conv and Attention nodes of the CPU provider to
 // compute in bf16 ("dynrt.compute" = "bf16"; backends/cpu/onednn_util.h).
 // Then stores in bf16 the activations such Convs and MatMuls produce and only
 // they read (a Conv as input or residual, a MatMul with constant weights as

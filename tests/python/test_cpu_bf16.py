@@ -1,4 +1,4 @@
-"""--precision bf16 on the CPU provider: MatMul, Gemm and Conv compute their
+"""--precision bf16 on the CPU provider: MatMul, Gemm, Conv and the fused Attention compute their
 products in bfloat16 (oneDNN on AMX / AVX512-BF16; weights stored bf16,
 accumulation in float32), activations between Convs are stored in bf16, and
 every other op computes in float32. Checked against ONNX
@@ -80,7 +80,58 @@ def ffn():
     return m, {"N": "1:2:4", "S": "1:16:40"}, [{"x": rand(n, s, 64)} for n, s in ((1, 1), (2, 17), (4, 40))]
 
 
-@pytest.mark.parametrize("make", [mlp, cnn, ffn], ids=["matmul_gemm", "conv_residual", "ffn"])
+def pointwise_cnn():
+    """1x1 stride-1 convolutions (run as bf16 matmuls over channels-last activations), with
+    bias, ReLU and a residual, after a 3x3 one."""
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(rand(32, 3, 3, 3, scale=0.3), "W0"), numpy_helper.from_array(rand(32), "B0"),
+             numpy_helper.from_array(rand(48, 32, 1, 1, scale=0.2), "W1"), numpy_helper.from_array(rand(48), "B1"),
+             numpy_helper.from_array(rand(32, 48, 1, 1, scale=0.2), "W2")]
+    nodes = [h.make_node("Conv", ["x", "W0", "B0"], ["a"], pads=[1, 1, 1, 1]), h.make_node("Relu", ["a"], ["a1"]),
+             h.make_node("Conv", ["a1", "W1", "B1"], ["b"]), h.make_node("Relu", ["b"], ["b1"]),
+             h.make_node("Conv", ["b1", "W2"], ["c"]), h.make_node("Add", ["c", "a1"], ["d"]),
+             h.make_node("Relu", ["d"], ["y"])]
+    g = h.make_graph(nodes, "pointwise", [h.make_tensor_value_info("x", T.FLOAT, ["N", 3, "H", "H"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m, {"N": "1:2:4", "H": "5:16:33"}, [{"x": rand(n, 3, s, s)} for n, s in ((1, 5), (2, 17), (4, 33))]
+
+
+def attention(mask=None):
+    """The ONNX Attention node (grouped heads, head size 64), with no mask, a boolean or a float
+    one: its products run in bf16. Shapes cover one block of query rows, several, and a last
+    shorter one."""
+    hq, hkv = 4, 2
+    ins = ["q", "k", "v"] + (["m"] if mask else [])
+    inputs = [h.make_tensor_value_info("q", T.FLOAT, ["B", hq, "S", 64]),
+              h.make_tensor_value_info("k", T.FLOAT, ["B", hkv, "L", 64]),
+              h.make_tensor_value_info("v", T.FLOAT, ["B", hkv, "L", 32])]
+    if mask:
+        inputs.append(h.make_tensor_value_info("m", T.BOOL if mask == "bool" else T.FLOAT, ["S", "L"]))
+    g = h.make_graph([h.make_node("Attention", ins, ["y"])], "attention", inputs,
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 23)])
+    m.ir_version = 10
+
+    def feeds(b, s, l):
+        f = {"q": rand(b, hq, s, 64), "k": rand(b, hkv, l, 64), "v": rand(b, hkv, l, 32)}
+        if mask == "bool":
+            mm = RNG.integers(0, 2, (s, l)).astype(bool)
+            mm[:, 0] = True
+            f["m"] = mm
+        elif mask == "float":
+            f["m"] = RNG.uniform(-2, 0, (s, l)).astype(np.float32)
+        return f
+
+    return m, {"B": "1:2:2", "S": "1:130:260", "L": "1:130:260"}, [feeds(1, 3, 5), feeds(2, 130, 131),
+                                                                    feeds(1, 260, 67)]
+
+
+@pytest.mark.parametrize("make", [mlp, cnn, ffn, pointwise_cnn, attention, lambda: attention("bool"),
+                                  lambda: attention("float")],
+                         ids=["matmul_gemm", "conv_residual", "ffn", "pointwise_conv", "attention",
+                              "attention_bool_mask", "attention_float_mask"])
 def test_bf16_products_match_the_float32_model(tmp_path, make):
     m, dims, feeds_list = make()
     if not cpu_has_bf16():  # this CPU cannot: the build says so

@@ -7,11 +7,13 @@
 #include <limits>
 #include <vector>
 
+#include "backends/cpu/attention_bf16.h"
 #include "backends/cpu/attention_fast.h"
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/onednn_util.h"
 #include "ops/attrs.h"
 
 namespace dynrt::cpu {
@@ -197,11 +199,13 @@ std::unique_ptr<Kernel> make_attention(const KernelInit& init) {
       init.unsupported("a stored attention layout '" + s + "' this kernel does not take");
     for (size_t i = 0; i < 4; ++i) layout[i] = s[i] == 's';
   }
-  return make_kernel([a, fast_node, stored, layout](KernelContext& c) {
+  auto kernel = make_kernel([a, fast_node, stored, layout](KernelContext& c) {
     if (stored || (fast_node && attention_fast_applies(c))) return attention_fast(a, layout, c);
     if (c.in(0).dtype == DType::kFloat64) attention<double>(a, c);
     else attention<float>(a, c);
   });
+  if (fast_node && bf16_compute(init)) return make_bf16_attention(a, layout, std::move(kernel));
+  return kernel;
 }
 
 template <class A>

@@ -16,31 +16,12 @@
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 
-// ThreadSanitizer builds get one version: the ifunc resolver that
-// target_clones makes runs before TSan's runtime has started, and crashes.
-#if defined(__SANITIZE_THREAD__)
-#define DYNRT_AVX512_CLONE
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DYNRT_AVX512_CLONE
-#endif
-#endif
-#ifndef DYNRT_AVX512_CLONE
-#define DYNRT_AVX512_CLONE __attribute__((target_clones("arch=x86-64-v4", "default")))
-#endif
-
 namespace dynrt::cpu {
 namespace {
 
-// A 4-D operand: its dims in [B, H, S, D] order and element strides (D is contiguous).
-struct Operand {
-  int64_t b = 0, h = 0, s = 0, d = 0;
-  int64_t sb = 0, sh = 0, ss = 0;
-};
-
-Operand operand(const TensorView& v, bool seq_major, const char* what) {
+AttentionOperand operand(const TensorView& v, bool seq_major, const char* what) {
   if (v.rank != 4) throw Error(ErrorCode::kInvalidInput, std::string("Attention: ") + what + " is not 4-D");
-  Operand o;
+  AttentionOperand o;
   o.b = v.dim(0);
   o.d = v.dim(3);
   if (seq_major) {
@@ -58,37 +39,21 @@ Operand operand(const TensorView& v, bool seq_major, const char* what) {
   return o;
 }
 
+
 constexpr int64_t kRows = 24;   // queries per task
 constexpr int64_t kGroup = 6;   // query rows computed together: 6 x 2 vectors, 12 AVX-512 accumulators
 constexpr int64_t kLanes = 32;  // keys (or output columns) per register block: 8 AVX-512 accumulators
-
-// Everything one call computes, shared by the threads.
-struct Job {
-  Operand q, k, v, y;
-  const float *Q, *K, *V;
-  float* Y;
-  const float* maskf;
-  const uint8_t* maskb;
-  bool has_mask;
-  int64_t mdim[4], mstr[4];
-  int64_t B, H, Sq, L, D, Dv, group, blocks, Lp;
-  float scale;
-};
 
 // Tasks [t0, t1) of (batch, head, block of kRows queries). Compiled twice:
 // for AVX-512 CPUs and for the build's baseline; the loader picks (the
 // library itself is built for x86-64 and x86-64-v3, neither with AVX-512,
 // where oneDNN's matmuls use it).
 DYNRT_AVX512_CLONE
-void run_tasks(const Job& jb, int64_t t0, int64_t t1) {
-  const Operand &q = jb.q, &k = jb.k, &v = jb.v, &y = jb.y;
+void run_tasks(const AttentionJob& jb, int64_t blocks, int64_t Lp, int64_t t0, int64_t t1) {
+  const AttentionOperand &q = jb.q, &k = jb.k, &v = jb.v, &y = jb.y;
   const float *Q = jb.Q, *K = jb.K, *V = jb.V;
   float* Y = jb.Y;
-  const float* maskf = jb.maskf;
-  const uint8_t* maskb = jb.maskb;
-  const bool has_mask = jb.has_mask;
-  const int64_t *mdim = jb.mdim, *mstr = jb.mstr;
-  const int64_t H = jb.H, Sq = jb.Sq, L = jb.L, D = jb.D, Dv = jb.Dv, group = jb.group, blocks = jb.blocks, Lp = jb.Lp;
+  const int64_t H = jb.H, Sq = jb.Sq, L = jb.L, D = jb.D, Dv = jb.Dv, group = jb.group;
   const float scale = jb.scale, ninf = -std::numeric_limits<float>::infinity();
   std::vector<float> kt(static_cast<size_t>(D * Lp), 0.f), qs(static_cast<size_t>(kGroup * D)),
       sc(static_cast<size_t>(kGroup * Lp));
@@ -126,15 +91,7 @@ void run_tasks(const Job& jb, int64_t t0, int64_t t1) {
       // Mask and softmax per row; p = 0 past L; a fully masked row: all p = 0.
       for (int64_t r = 0; r < rows; ++r) {
         float* sp = sc.data() + r * Lp;
-        const int64_t i = i0 + r;
-        if (has_mask) {
-          const int64_t mo = b * mstr[0] + h * mstr[1] + i * mstr[2], n = mdim[3];
-          if (maskb)
-            for (int64_t j = 0; j < n; ++j) sp[j] = maskb[mo + j] ? sp[j] : ninf;
-          else
-            for (int64_t j = 0; j < n; ++j) sp[j] += maskf[mo + j];
-          for (int64_t j = n; j < L; ++j) sp[j] = ninf;
-        }
+        apply_attention_mask(jb, b, h, i0 + r, sp);
         // The padding past L takes no weight; the max over whole vectors, lane by
       // lane (a scalar max chain was a third of the kernel's time).
       for (int64_t j = L; j < Lp; ++j) sp[j] = ninf;
@@ -199,43 +156,49 @@ bool attention_fast_applies(const KernelContext& c) {
   return !c.has_in(3) || c.in(3).dtype == DType::kFloat32 || c.in(3).dtype == DType::kBool;
 }
 
-void attention_fast(const AttentionAttrs& a, const AttentionLayout& layout, KernelContext& c) {
+bool attention_job(const AttentionAttrs& a, const AttentionLayout& layout, const KernelContext& c, AttentionJob& jb) {
   auto bad = [](const std::string& why) { return Error(ErrorCode::kInvalidInput, "Attention: " + why); };
   if (!attention_fast_applies(c)) throw bad("a stored layout needs float32 4-D Q, K, V and a float or boolean mask");
-  const Operand q = operand(c.in(0), layout[0], "Q"), k = operand(c.in(1), layout[1], "K"),
-                v = operand(c.in(2), layout[2], "V"), y = operand(c.out(0), layout[3], "the output");
+  const AttentionOperand q = operand(c.in(0), layout[0], "Q"), k = operand(c.in(1), layout[1], "K"),
+                         v = operand(c.in(2), layout[2], "V"), y = operand(c.out(0), layout[3], "the output");
   if (k.b != q.b || v.b != q.b || v.h != k.h || v.s != k.s || k.d != q.d || k.h == 0 || q.h % k.h != 0)
     throw bad("Q, K and V do not agree in batch, heads, keys or head size");
   if (y.b != q.b || y.h != q.h || y.s != q.s || y.d != v.d) throw bad("the output's shape is not Q's with V's head size");
-  const int64_t B = q.b, H = q.h, Sq = q.s, L = k.s, D = q.d, Dv = v.d, group = q.h / k.h;
+  jb = AttentionJob{};
+  jb.q = q, jb.k = k, jb.v = v, jb.y = y;
+  jb.B = q.b, jb.H = q.h, jb.Sq = q.s, jb.L = k.s, jb.D = q.d, jb.Dv = v.d, jb.group = q.h / k.h;
   // Mask, right-aligned against [B, H, Sq, L]; a shorter last dim pads as masked.
-  const bool has_mask = c.has_in(3), mask_bool = has_mask && c.in(3).dtype == DType::kBool;
-  int64_t mdim[4] = {1, 1, 1, 1}, mstr[4] = {0, 0, 0, 0};
-  if (has_mask) {
+  const bool mask_bool = c.has_in(3) && c.in(3).dtype == DType::kBool;
+  jb.has_mask = c.has_in(3);
+  std::fill_n(jb.mdim, 4, int64_t{1});
+  if (jb.has_mask) {
     const TensorView& m = c.in(3);
     if (m.rank > 4) throw bad("attn_mask has more than 4 dims");
-    for (int i = 0; i < m.rank; ++i) mdim[4 - m.rank + i] = m.dim(i);
-    const int64_t full[4] = {B, H, Sq, L};
+    for (int i = 0; i < m.rank; ++i) jb.mdim[4 - m.rank + i] = m.dim(i);
+    const int64_t full[4] = {jb.B, jb.H, jb.Sq, jb.L};
     int64_t s = 1;
     for (int i = 3; i >= 0; --i) {
-      if (i < 3 && mdim[i] != 1 && mdim[i] != full[i]) throw bad("attn_mask does not broadcast to [batch, heads, q, kv]");
-      if (i == 3 && mdim[3] > L) throw bad("attn_mask is longer than the keys");
-      mstr[i] = mdim[i] == 1 && i < 3 ? 0 : s;
-      s *= mdim[i];
+      if (i < 3 && jb.mdim[i] != 1 && jb.mdim[i] != full[i]) throw bad("attn_mask does not broadcast to [batch, heads, q, kv]");
+      if (i == 3 && jb.mdim[3] > jb.L) throw bad("attn_mask is longer than the keys");
+      jb.mstr[i] = jb.mdim[i] == 1 && i < 3 ? 0 : s;
+      s *= jb.mdim[i];
     }
   }
-  if (B * H * Sq == 0) return;
-  const float scale = a.has_scale ? a.scale : 1.f / std::sqrt(static_cast<float>(D));
-  const float *Q = c.in(0).as<const float>(), *K = c.in(1).as<const float>(), *V = c.in(2).as<const float>();
-  const float* maskf = has_mask && !mask_bool ? c.in(3).as<const float>() : nullptr;
-  const uint8_t* maskb = mask_bool ? c.in(3).as<const uint8_t>() : nullptr;
-  float* Y = c.out(0).as<float>();
-  const int64_t blocks = (Sq + kRows - 1) / kRows;
-  const int64_t Lp = (L + kLanes - 1) / kLanes * kLanes;  // K^T rows padded with zeros to whole vectors
-  Job jb{q, k, v, y, Q, K, V, Y, maskf, maskb, has_mask, {}, {}, B, H, Sq, L, D, Dv, group, blocks, Lp, scale};
-  std::copy_n(mdim, 4, jb.mdim);
-  std::copy_n(mstr, 4, jb.mstr);
-  parallel_for(B * H * blocks, 1, [&](int64_t t0, int64_t t1) { run_tasks(jb, t0, t1); });
+  if (jb.B * jb.H * jb.Sq == 0) return false;
+  jb.scale = a.has_scale ? a.scale : 1.f / std::sqrt(static_cast<float>(jb.D));
+  jb.Q = c.in(0).as<const float>(), jb.K = c.in(1).as<const float>(), jb.V = c.in(2).as<const float>();
+  jb.maskf = jb.has_mask && !mask_bool ? c.in(3).as<const float>() : nullptr;
+  jb.maskb = mask_bool ? c.in(3).as<const uint8_t>() : nullptr;
+  jb.Y = c.out(0).as<float>();
+  return true;
+}
+
+void attention_fast(const AttentionAttrs& a, const AttentionLayout& layout, KernelContext& c) {
+  AttentionJob jb;
+  if (!attention_job(a, layout, c, jb)) return;
+  const int64_t blocks = (jb.Sq + kRows - 1) / kRows;
+  const int64_t Lp = (jb.L + kLanes - 1) / kLanes * kLanes;  // K^T rows padded with zeros to whole vectors
+  parallel_for(jb.B * jb.H * blocks, 1, [&](int64_t t0, int64_t t1) { run_tasks(jb, blocks, Lp, t0, t1); });
 }
 
 }  // namespace dynrt::cpu

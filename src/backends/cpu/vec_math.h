@@ -11,6 +11,20 @@
 #include <cmath>
 #include <cstdint>
 
+// Kernels compiled twice, for AVX-512 and the baseline (the loader picks).
+// ThreadSanitizer builds get one version: the ifunc resolver that
+// target_clones makes runs before TSan's runtime has started, and crashes.
+#if defined(__SANITIZE_THREAD__)
+#define DYNRT_AVX512_CLONE
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DYNRT_AVX512_CLONE
+#endif
+#endif
+#ifndef DYNRT_AVX512_CLONE
+#define DYNRT_AVX512_CLONE __attribute__((target_clones("arch=x86-64-v4", "default")))
+#endif
+
 namespace dynrt::cpu {
 
 // Bitwise select: mask is all ones or zero.
@@ -55,6 +69,15 @@ namespace dynrt::cpu {
 }
 
 inline double vexp(double x) { return std::exp(x); }
+
+// float -> bfloat16, round to nearest even, NaN kept quiet: integer selects
+// only, so it vectorizes (core/half.h's float_to_bf16 branches).
+[[gnu::always_inline]] inline uint16_t to_bf16(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const uint32_t rounded = x + 0x7fffu + ((x >> 16) & 1u);
+  const uint32_t nan = -static_cast<uint32_t>((x & 0x7fffffffu) > 0x7f800000u);
+  return static_cast<uint16_t>((((x | 0x400000u) & nan) | (rounded & ~nan)) >> 16);
+}
 
 // exp(-|x|), for the saturating functions below: the argument is in [-87, 0]
 // after a clamp, so 2^n is one exponent field (no overflow, NaN or two-factor
