@@ -47,7 +47,9 @@ def test_attention_4d(tmp_path, attrs, hq, hkv, mask):
             f["m"] = RNG.uniform(-1, 0, (s, l)).astype(np.float32)
         return f
 
-    harness.check_model(m, [feeds(1, 3, 3), feeds(2, 4, 7)], tmp_path, dims={"B": "1:2:2", "S": "1:3:4", "L": "1:5:7"})
+    # 270 keys: the products run as oneDNN matmuls (attention_onednn.cpp), in two blocks of query rows.
+    harness.check_model(m, [feeds(1, 3, 3), feeds(2, 4, 7), feeds(1, 130, 270)], tmp_path,
+                        dims={"B": "1:2:2", "S": "1:3:130", "L": "1:5:270"})
 
 
 @pytest.mark.parametrize("hq,hkv", [(3, 3), (4, 2)])
@@ -128,8 +130,8 @@ def test_exported_attention_block_is_one_fused_node_on_the_cpu(tmp_path, hid, he
         if b > 2 and nan_guard:
             mask[2] = -np.inf
         return {"x": rand(b, s, hid), "mask": mask}
-    engine = harness.check_model(m, [feeds(b, s) for b, s in ((1, 1), (2, 7), (3, 33), (2, 130))], tmp_path,
-                                 dims={"B": "1:2:3", "S": "1:33:130"}, extra=["--device", "cpu"])
+    engine = harness.check_model(m, [feeds(b, s) for b, s in ((1, 1), (2, 7), (3, 33), (2, 130), (3, 300))], tmp_path,
+                                 dims={"B": "1:2:3", "S": "1:33:300"}, extra=["--device", "cpu"])
     part = partition(engine)
     assert " Attention x" in part and " Transpose x" not in part, part
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "backends/cpu/attention_bf16.h"
+#include "backends/cpu/attention_onednn.h"
 #include "backends/cpu/attention_fast.h"
 #include "backends/cpu/copy_util.h"
 #include "backends/cpu/half.h"
@@ -204,7 +204,7 @@ std::unique_ptr<Kernel> make_attention(const KernelInit& init) {
     if (c.in(0).dtype == DType::kFloat64) attention<double>(a, c);
     else attention<float>(a, c);
   });
-  if (fast_node && bf16_compute(init)) return make_bf16_attention(a, layout, std::move(kernel));
+  if (fast_node) return make_onednn_attention(a, layout, bf16_compute(init), std::move(kernel));
   return kernel;
 }
 
