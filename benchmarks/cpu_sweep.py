@@ -112,6 +112,15 @@ class Peers:
         return median_ms(lambda: r.run(args), iterations)
 
 
+def wait_until_quiet(timeout_s: float):
+    """A machine just started is busy for a minute or two (a first sweep on a fresh GPU machine had
+    one static engine 7x slower than the rest): wait for the load average to fall below 1."""
+    t0 = time.time()
+    while os.getloadavg()[0] >= 1.0 and time.time() - t0 < timeout_s:
+        time.sleep(5)
+    print(f"load average {os.getloadavg()[0]:.2f} after waiting {time.time() - t0:.0f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="resnet50,bert_base")
@@ -123,10 +132,13 @@ def main():
     ap.add_argument("--tract-max-gflop", type=float, default=100,
                     help="time tract only on shapes up to this many GFLOP (it runs on one thread)")
     ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--quiet-timeout", type=float, default=180,
+                    help="seconds to wait at most for the 1-minute load average to fall below 1 before timing")
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds of pause before each timing: ORT's and OpenVINO's idle threads spin for a while "
                          "after a run, and slowed whatever ran next on the same cores")
     args = ap.parse_args()
+    wait_until_quiet(args.quiet_timeout)
     cpu, flags = cpu_description()
     print(f"CPU: {cpu}; {os.cpu_count()} logical CPUs; flags: {' '.join(flags)}; ORT {ort.__version__}", flush=True)
     tmp = pathlib.Path(tempfile.mkdtemp())

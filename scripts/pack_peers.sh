@@ -11,6 +11,9 @@ python3 -m pip download -q openvino tract openvino-telemetry --no-deps --only-bi
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$tmp/wheels"
 rm -rf .cache/peers && mkdir -p .cache/peers "$tmp/ov"
 python3 -m zipfile -e "$tmp"/wheels/openvino-20*.whl "$tmp/ov"
+# Only the CPU plugin is used: the GPU and NPU plugins and the headers would
+# push the carry past its limit.
+rm -rf "$tmp"/ov/openvino/libs/libopenvino_intel_{gpu,npu}_plugin.so "$tmp"/ov/openvino/include
 tar -C "$tmp/ov" -cJf .cache/peers/openvino.tar.xz .
 cp "$tmp"/wheels/tract-*.whl "$tmp"/wheels/openvino_telemetry-*.whl .cache/peers/
 du -sh .cache/peers/*

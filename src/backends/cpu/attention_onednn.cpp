@@ -88,10 +88,18 @@ void softmax_row(float* s, int64_t n, uint16_t* p) {
     return;
   }
   float sum = 0;
+  if (p) {  // rounded to bf16 afterwards: the cheaper exponential
 #pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = vexp(s[j] - mx);
-    sum += s[j];
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = vexp_nonpositive_bf16(s[j] - mx);
+      sum += s[j];
+    }
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < n; ++j) {
+      s[j] = vexp(s[j] - mx);
+      sum += s[j];
+    }
   }
   const float inv = 1.f / sum;
   if (p) {

@@ -92,6 +92,25 @@ inline double vexp(double x) { return std::exp(x); }
   return y * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
 }
 
+// exp(x) for x <= 0 (a softmax's x - max), -inf -> 0, NaN -> NaN, for
+// results rounded to bf16 afterwards: a degree-4 Taylor polynomial (relative
+// error 4e-5, a fiftieth of a bf16 ulp), a third fewer operations than vexp.
+// Below -87 the result is 0.
+[[gnu::always_inline]] inline float vexp_nonpositive_bf16(float x) {
+  constexpr int32_t kLo = static_cast<int32_t>(0xc2ae0000u);  // -87.0f
+  const int32_t ix = std::bit_cast<int32_t>(x);
+  // Negative floats' bits grow with the magnitude: below -87 (or -inf) compares above kLo.
+  const int32_t below = -static_cast<int32_t>(static_cast<uint32_t>(ix) > static_cast<uint32_t>(kLo));
+  const float xc = std::bit_cast<float>(blend_bits(below, kLo, ix));
+  const float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  const float p = (((4.16666667e-2f * r + 1.66666667e-1f) * r + 0.5f) * r + 1.f) * r + 1.f;
+  const int32_t y = std::bit_cast<int32_t>(p * std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23));
+  const int32_t nan = -static_cast<int32_t>((ix & 0x7fffffff) > 0x7f800000);
+  return std::bit_cast<float>(blend_bits(nan, ix, y & ~below));
+}
+
 // sigmoid(x) from e = e^-|x|: 1 / (1 + e) for x >= 0, e / (1 + e) below (no
 // cancellation); one exponential and one division; NaN stays NaN. EXP is the
 // exponential of -|x|: vexp (every float, subnormal results included) or
