@@ -9,11 +9,13 @@ sequence 2:128:512) and, for the dynamic/static column, one static engine per sh
 peers load the same ONNX file once: ONNX Runtime (all graph optimizations, intra-op threads
 = the thread count), OpenVINO (f32, and its default precision: bf16 on CPUs that have it;
 INFERENCE_NUM_THREADS), tract (one model per shape: its shape analysis rejects this BERT
-export with symbolic dims; tract runs single-threaded, so only shapes up to --tract-max-gflop). Each figure is the median of
---iterations timed runs after 2 warm-up runs, each after a --settle pause (a runtime's threads
+export with symbolic dims; tract runs single-threaded, so only shapes up to --tract-max-gflop). Per shape,
+every runtime is timed once a round for --rounds rounds, in an order rotated each round; a timing is the
+median of --iterations timed runs after 2 warm-up runs, after a --settle pause (a runtime's threads
 spin for a while after its runs, and slowed the next one timed: dynrt at BERT-base 1x16 on 16
-cores went from 7.7 ms alone to 17.5 ms right after ONNX Runtime); dynrt and the peers
-alternate shape by shape.
+cores went from 7.7 ms alone to 17.5 ms right after ONNX Runtime), and each figure is the median of
+its rounds (every round's figure is in the --json file). Timing starts once the 1-minute load
+average is below 1 (--quiet-timeout).
 On CPUs with avx512_bf16 or AMX, "dynrt bf16" is a third engine built with --precision bf16,
 to set beside OpenVINO's default. "best fp32 / dynrt" divides the fastest fp32 peer by dynrt's dynamic engine (above 1: dynrt
 is faster). GFLOP/s is dynrt's dynamic engine's, from the models' multiply-adds x 2.
@@ -127,6 +129,7 @@ def main():
     ap.add_argument("--threads", default="2,0", help="thread counts, comma-separated; 0: every core")
     ap.add_argument("--shapes", help="override the shapes of a single model (1,8 or 1x16,8x128)")
     ap.add_argument("--iterations", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over every runtime per shape (median taken)")
     ap.add_argument("--no-static", action="store_true", help="skip the static engines")
     ap.add_argument("--no-tract", action="store_true")
     ap.add_argument("--tract-max-gflop", type=float, default=100,
@@ -181,15 +184,29 @@ def main():
                                           "--threads", threads, "--json").stdout
                     return json.loads(out.strip().splitlines()[-1])["median_ms"]
 
-                row = {"model": model, "shape": "x".join(map(str, shape)), "threads": threads,
-                       "dynrt": dynrt_ms(engine), "dynrt static": dynrt_ms(statics[shape]) if shape in statics else None,
-
-                       "dynrt bf16": dynrt_ms(bf16) if bf16 else None,
-                       "ORT": settle() or median_ms(lambda: peers.ort.run(None, feeds), args.iterations)}
+                # Every runtime once per round, the order rotated each round; a cell is the median of its
+                # rounds' medians (a neighbour's burst on a shared host then moves one round, not the cell).
+                timers = {"dynrt": lambda: dynrt_ms(engine)}
+                if shape in statics:
+                    timers["dynrt static"] = lambda: dynrt_ms(statics[shape])
+                if bf16:
+                    timers["dynrt bf16"] = lambda: dynrt_ms(bf16)
+                timers["ORT"] = lambda: settle() or median_ms(lambda: peers.ort.run(None, feeds), args.iterations)
                 for name, c in peers.ov.items():
-                    req = c.create_infer_request()
-                    settle()
-                    row[name] = median_ms(lambda: req.infer(feeds), args.iterations)
+                    def ov_ms(c=c):
+                        req = c.create_infer_request()
+                        settle()
+                        return median_ms(lambda: req.infer(feeds), args.iterations)
+                    timers[name] = ov_ms
+                rounds = {k: [] for k in timers}
+                names = list(timers)
+                for r in range(args.rounds):
+                    for k in names[r % len(names):] + names[:r % len(names)]:
+                        rounds[k].append(timers[k]())
+                row = {"model": model, "shape": "x".join(map(str, shape)), "threads": threads,
+                       "dynrt static": None, "dynrt bf16": None}
+                row.update({k: statistics.median(v) for k, v in rounds.items()})
+                row["rounds"] = rounds
                 if peers.tract and gflop(model, shape) <= args.tract_max_gflop:
                     try:
                         row["tract"] = peers.tract_ms(feeds, max(2, args.iterations // 2))
@@ -200,12 +217,14 @@ def main():
                 row["best fp32 peer"], row["best fp32 / dynrt"] = best, fp32[best] / row["dynrt"]
                 row["GFLOP/s"] = gflop(model, shape) / (row["dynrt"] / 1e3)
                 results.append(row)
-                print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+                print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()
+                                  if k != "rounds"}), flush=True)
     peers_cols = sorted({k for r in results for k in r} - {"model", "shape", "threads", "dynrt", "dynrt static",
-                                                           "best fp32 peer", "best fp32 / dynrt", "GFLOP/s"})
+                                                           "best fp32 peer", "best fp32 / dynrt", "GFLOP/s",
+                                                           "rounds"})
     for threads in sorted({r["threads"] for r in results}):
         rows = [r for r in results if r["threads"] == threads]
-        print(f"\n{threads} threads, {cpu} (ms, medians of {args.iterations})\n")
+        print(f"\n{threads} threads, {cpu} (ms: medians of {args.rounds} rounds' medians of {args.iterations})\n")
         print("| model | shape | dynrt | dynrt static | dynamic / static | " + " | ".join(peers_cols) +
               " | best fp32 / dynrt | dynrt GFLOP/s |")
         print("|---" * (7 + len(peers_cols)) + "|")
