@@ -102,28 +102,8 @@ def attention(mask=None):
     """The ONNX Attention node (grouped heads, head size 64), with no mask, a boolean or a float
     one: its products run in bf16. Shapes cover one block of query rows, several, and a last
     shorter one."""
-    hq, hkv = 4, 2
-    ins = ["q", "k", "v"] + (["m"] if mask else [])
-    inputs = [h.make_tensor_value_info("q", T.FLOAT, ["B", hq, "S", 64]),
-              h.make_tensor_value_info("k", T.FLOAT, ["B", hkv, "L", 64]),
-              h.make_tensor_value_info("v", T.FLOAT, ["B", hkv, "L", 32])]
-    if mask:
-        inputs.append(h.make_tensor_value_info("m", T.BOOL if mask == "bool" else T.FLOAT, ["S", "L"]))
-    g = h.make_graph([h.make_node("Attention", ins, ["y"])], "attention", inputs,
-                     [h.make_tensor_value_info("y", T.FLOAT, None)])
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", 23)])
-    m.ir_version = 10
-
-    def feeds(b, s, l):
-        f = {"q": rand(b, hq, s, 64), "k": rand(b, hkv, l, 64), "v": rand(b, hkv, l, 32)}
-        if mask == "bool":
-            mm = RNG.integers(0, 2, (s, l)).astype(bool)
-            mm[:, 0] = True
-            f["m"] = mm
-        elif mask == "float":
-            f["m"] = RNG.uniform(-2, 0, (s, l)).astype(np.float32)
-        return f
-
+    from test_ops_attention import attention_node
+    m, feeds = attention_node(4, 2, mask, d=64, dv=32)
     return m, {"B": "1:2:2", "S": "1:130:260", "L": "1:130:260"}, [feeds(1, 3, 5), feeds(2, 130, 131),
                                                                     feeds(1, 260, 67)]
 

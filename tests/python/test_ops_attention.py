@@ -26,19 +26,18 @@ def f32(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("attrs", [{}, {"is_causal": 1}, {"scale": 0.2}, {"softcap": 2.0}])
-@pytest.mark.parametrize("hq,hkv", [(2, 2), (4, 2)])
-@pytest.mark.parametrize("mask", [None, "bool", "float"])
-def test_attention_4d(tmp_path, attrs, hq, hkv, mask):
+def attention_node(hq, hkv, mask, d=8, dv=6, **attrs):
+    """One 4-D Attention node (inputs q, k, v and, when mask is "bool" or "float", an [S, L]
+    mask m) and a feeds(b, s, l) that draws its inputs (a boolean mask keeps key 0)."""
     ins = ["q", "k", "v"] + (["m"] if mask else [])
-    inputs = [vi("q", T.FLOAT, ["B", hq, "S", 8]), vi("k", T.FLOAT, ["B", hkv, "L", 8]),
-              vi("v", T.FLOAT, ["B", hkv, "L", 6])]
+    inputs = [vi("q", T.FLOAT, ["B", hq, "S", d]), vi("k", T.FLOAT, ["B", hkv, "L", d]),
+              vi("v", T.FLOAT, ["B", hkv, "L", dv])]
     if mask:
         inputs.append(vi("m", T.BOOL if mask == "bool" else T.FLOAT, ["S", "L"]))
     m = model([h.make_node("Attention", ins, ["y"], **attrs)], inputs, [vi("y", T.FLOAT, None)])
 
     def feeds(b, s, l):
-        f = {"q": f32(b, hq, s, 8), "k": f32(b, hkv, l, 8), "v": f32(b, hkv, l, 6)}
+        f = {"q": f32(b, hq, s, d), "k": f32(b, hkv, l, d), "v": f32(b, hkv, l, dv)}
         if mask == "bool":
             mm = RNG.integers(0, 2, (s, l)).astype(bool)
             mm[:, 0] = True
@@ -46,7 +45,14 @@ def test_attention_4d(tmp_path, attrs, hq, hkv, mask):
         elif mask == "float":
             f["m"] = RNG.uniform(-1, 0, (s, l)).astype(np.float32)
         return f
+    return m, feeds
 
+
+@pytest.mark.parametrize("attrs", [{}, {"is_causal": 1}, {"scale": 0.2}, {"softcap": 2.0}])
+@pytest.mark.parametrize("hq,hkv", [(2, 2), (4, 2)])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+def test_attention_4d(tmp_path, attrs, hq, hkv, mask):
+    m, feeds = attention_node(hq, hkv, mask, **attrs)
     # 270 keys: the products run as oneDNN matmuls (attention_onednn.cpp), in two blocks of query rows.
     harness.check_model(m, [feeds(1, 3, 3), feeds(2, 4, 7), feeds(1, 130, 270)], tmp_path,
                         dims={"B": "1:2:2", "S": "1:3:130", "L": "1:5:270"})
