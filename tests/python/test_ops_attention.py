@@ -140,6 +140,8 @@ def test_exported_attention_block_is_one_fused_node_on_the_cpu(tmp_path, hid, he
                                  dims={"B": "1:2:3", "S": "1:33:300"}, extra=["--device", "cpu"])
     part = partition(engine)
     assert " Attention x" in part and " Transpose x" not in part, part
+    # The Q, K and V projections are one MatMul (backends/fuse_qkv.h) the kernel reads packed.
+    assert " MatMul+Add x1 " in part, part
 
 
 def test_expanded_bool_mask_fuses_unexpanded_on_the_cpu(tmp_path):

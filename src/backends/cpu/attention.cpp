@@ -191,16 +191,19 @@ void attention(const AttnAttrs& at, KernelContext& c) {
 std::unique_ptr<Kernel> make_attention(const KernelInit& init) {
   AttnAttrs a = AttentionAttrs::parse(init);
   const bool fast_node = attention_fast_node(a, init.num_inputs(), init.num_outputs());
-  AttentionLayout layout{};
+  AttentionLayout layout{'h', 'h', 'h', 'h'};
   const bool stored = init.has_attr("dynrt.layout");
   if (stored) {
+    // Q, K, V: 's', 'h' or 'p' (packed, all three); the output 's' or 'h'.
     const std::string s = init.attr_string("dynrt.layout", "");
-    if (s.size() != 4 || s.find_first_not_of("sh") != std::string::npos || !fast_node)
+    const bool packed = s.size() == 4 && (s[0] == 'p' || s[1] == 'p' || s[2] == 'p');
+    if (s.size() != 4 || s.find_first_not_of("shp") != std::string::npos || s[3] == 'p' ||
+        (packed && s.compare(0, 3, "ppp") != 0) || !fast_node)
       init.unsupported("a stored attention layout '" + s + "' this kernel does not take");
-    for (size_t i = 0; i < 4; ++i) layout[i] = s[i] == 's';
+    for (size_t i = 0; i < 4; ++i) layout[i] = s[i];
   }
   auto kernel = make_kernel([a, fast_node, stored, layout](KernelContext& c) {
-    if (stored || (fast_node && attention_fast_applies(c))) return attention_fast(a, layout, c);
+    if (stored || (fast_node && attention_fast_applies(c, layout))) return attention_fast(a, layout, c);
     if (c.in(0).dtype == DType::kFloat64) attention<double>(a, c);
     else attention<float>(a, c);
   });

@@ -19,12 +19,32 @@
 namespace dynrt::cpu {
 namespace {
 
-AttentionOperand operand(const TensorView& v, bool seq_major, const char* what) {
-  if (v.rank != 4) throw Error(ErrorCode::kInvalidInput, std::string("Attention: ") + what + " is not 4-D");
+// Q, K, V or the output in its layout; a packed operand takes its heads and
+// head size from the output (`out`) and its slot from `slot`.
+AttentionOperand operand(const TensorView& v, char layout, const char* what, const AttentionOperand* out = nullptr,
+                         int slot = 0) {
+  auto bad = [&](const char* why) { return Error(ErrorCode::kInvalidInput, std::string("Attention: ") + what + why); };
   AttentionOperand o;
+  if (layout == 'p') {
+    // [B, S, 3 * H * D] holding [B, S, 3, H, D]: slot `slot` of the three.
+    int64_t hd = 0, n = 0;
+    if (v.rank != 3 || !out || __builtin_mul_overflow(out->h, out->d, &hd) || __builtin_mul_overflow(hd, 3, &n) ||
+        v.dim(2) != n)
+      throw bad(" is not a packed [batch, seq, 3 * heads * head size] operand");
+    o.b = v.dim(0);
+    o.s = v.dim(1);
+    o.h = out->h;
+    o.d = out->d;
+    o.ss = n;
+    o.sh = o.d;
+    o.sb = o.s * n;
+    o.offset = slot * hd;
+    return o;
+  }
+  if (v.rank != 4) throw bad(" is not 4-D");
   o.b = v.dim(0);
   o.d = v.dim(3);
-  if (seq_major) {
+  if (layout == 's') {
     o.s = v.dim(1);
     o.h = v.dim(2);
     o.ss = o.h * o.d;
@@ -38,7 +58,6 @@ AttentionOperand operand(const TensorView& v, bool seq_major, const char* what) 
   o.sb = o.h * o.s * o.d;
   return o;
 }
-
 
 constexpr int64_t kRows = 24;   // queries per task
 constexpr int64_t kGroup = 6;   // query rows computed together: 6 x 2 vectors, 12 AVX-512 accumulators
@@ -146,21 +165,23 @@ bool attention_fast_node(const AttentionAttrs& a, size_t inputs, size_t outputs)
   return !a.causal && a.softcap == 0 && a.left < 0 && a.right < 0 && inputs >= 3 && inputs <= 4 && outputs == 1;
 }
 
-bool attention_fast_applies(const KernelContext& c) {
+bool attention_fast_applies(const KernelContext& c, const AttentionLayout& layout) {
   for (size_t i = 4; i < c.inputs.size(); ++i)
     if (c.has_in(i)) return false;
   for (size_t o = 1; o < c.outputs.size(); ++o)
     if (c.outputs[o].dtype != DType::kUndefined) return false;
-  for (int i = 0; i < 3; ++i)
-    if (c.in(static_cast<size_t>(i)).dtype != DType::kFloat32 || c.in(static_cast<size_t>(i)).rank != 4) return false;
+  for (size_t i = 0; i < 3; ++i)
+    if (c.in(i).dtype != DType::kFloat32 || c.in(i).rank != (layout[i] == 'p' ? 3 : 4)) return false;
   return !c.has_in(3) || c.in(3).dtype == DType::kFloat32 || c.in(3).dtype == DType::kBool;
 }
 
 bool attention_job(const AttentionAttrs& a, const AttentionLayout& layout, const KernelContext& c, AttentionJob& jb) {
   auto bad = [](const std::string& why) { return Error(ErrorCode::kInvalidInput, "Attention: " + why); };
-  if (!attention_fast_applies(c)) throw bad("a stored layout needs float32 4-D Q, K, V and a float or boolean mask");
-  const AttentionOperand q = operand(c.in(0), layout[0], "Q"), k = operand(c.in(1), layout[1], "K"),
-                         v = operand(c.in(2), layout[2], "V"), y = operand(c.out(0), layout[3], "the output");
+  if (!attention_fast_applies(c, layout))
+    throw bad("a stored layout needs float32 Q, K, V of its rank and a float or boolean mask");
+  const AttentionOperand y = operand(c.out(0), layout[3], "the output");
+  const AttentionOperand q = operand(c.in(0), layout[0], "Q", &y, 0), k = operand(c.in(1), layout[1], "K", &y, 1),
+                         v = operand(c.in(2), layout[2], "V", &y, 2);
   if (k.b != q.b || v.b != q.b || v.h != k.h || v.s != k.s || k.d != q.d || k.h == 0 || q.h % k.h != 0)
     throw bad("Q, K and V do not agree in batch, heads, keys or head size");
   if (y.b != q.b || y.h != q.h || y.s != q.s || y.d != v.d) throw bad("the output's shape is not Q's with V's head size");
@@ -186,7 +207,8 @@ bool attention_job(const AttentionAttrs& a, const AttentionLayout& layout, const
   }
   if (jb.B * jb.H * jb.Sq == 0) return false;
   jb.scale = a.has_scale ? a.scale : 1.f / std::sqrt(static_cast<float>(jb.D));
-  jb.Q = c.in(0).as<const float>(), jb.K = c.in(1).as<const float>(), jb.V = c.in(2).as<const float>();
+  jb.Q = c.in(0).as<const float>() + q.offset, jb.K = c.in(1).as<const float>() + k.offset,
+  jb.V = c.in(2).as<const float>() + v.offset;
   jb.maskf = jb.has_mask && !mask_bool ? c.in(3).as<const float>() : nullptr;
   jb.maskb = mask_bool ? c.in(3).as<const uint8_t>() : nullptr;
   jb.Y = c.out(0).as<float>();

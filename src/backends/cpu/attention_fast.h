@@ -11,14 +11,17 @@
 
 namespace dynrt::cpu {
 
-// Per Q, K, V and output: true when stored [B, S, H, D] (the "dynrt.layout"
-// attribute's 's', set by backends/attention_layout.h), else [B, H, S, D].
-using AttentionLayout = std::array<bool, 4>;
+// Per Q, K, V and output, the "dynrt.layout" attribute's letter (set by
+// backends/attention_layout.h and backends/fuse_qkv.h): 'h' [B, H, S, D] (the
+// default), 's' stored [B, S, H, D], or for Q, K, V 'p': slot i of a packed
+// [B, S, 3, H, D] (the value [B, S, 3*H*D]; heads and head size are the output's).
+using AttentionLayout = std::array<char, 4>;
 
 // A 4-D operand: its dims in [B, H, S, D] order and element strides (D is contiguous).
 struct AttentionOperand {
   int64_t b = 0, h = 0, s = 0, d = 0;
   int64_t sb = 0, sh = 0, ss = 0;
+  int64_t offset = 0;  // elements from the tensor's start (a packed slot)
 };
 
 // Everything one call computes, checked, shared by the threads.
@@ -54,8 +57,8 @@ inline void apply_attention_mask(const AttentionJob& jb, int64_t b, int64_t h, i
 // Node-level conditions of the fast path: no past keys, causal flag,
 // windows, softcap, padding lengths or outputs beyond the first.
 bool attention_fast_node(const AttentionAttrs& a, size_t inputs, size_t outputs);
-// Run-time conditions: float32 4-D operands, a float32 or boolean mask.
-bool attention_fast_applies(const KernelContext& c);
+// Run-time conditions: float32 operands (4-D, or 3-D packed), a float32 or boolean mask.
+bool attention_fast_applies(const KernelContext& c, const AttentionLayout& layout);
 // Checks every shape (a layout comes from an untrusted file) and runs.
 void attention_fast(const AttentionAttrs& a, const AttentionLayout& layout, KernelContext& c);
 

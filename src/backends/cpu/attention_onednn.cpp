@@ -179,7 +179,7 @@ class OnednnAttentionKernel : public Kernel {
       : a_(a), layout_(layout), bf16_(bf16), fallback_(std::move(fallback)) {}
 
   std::unique_ptr<KernelState> prepare(const KernelContext& c) const override {
-    if (!attention_fast_applies(c)) return nullptr;
+    if (!attention_fast_applies(c, layout_)) return nullptr;
     AttentionJob jb;
     if (!attention_job(a_, layout_, c, jb)) return nullptr;
     if (!bf16_ && (jb.L < kMinKeysFloat32 || fast_kernel_ab())) return nullptr;

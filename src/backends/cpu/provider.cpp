@@ -32,6 +32,7 @@ class CpuProvider : public ExecutionProvider {
         {"cpu.fuse_attention", fuse_attention},  // before the transposes fold into MatMuls
         {"cpu.attention_layout", attention_layout},
         {"cpu.fuse_activation", fuse_activation},
+        {"cpu.fuse_qkv", fuse_qkv},  // after the biases fuse into the projections
         {"cpu.fuse_transpose_matmul", fuse_transpose_matmul},
         {"cpu.assign_channels_last", assign_channels_last},
         {"cpu.fuse_softmax_nan_guard", fuse_softmax_nan_guard},
