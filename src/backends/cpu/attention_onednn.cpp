@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <string_view>
 
 #include "backends/cpu/attention_fast.h"
@@ -207,7 +209,19 @@ class OnednnAttentionKernel : public Kernel {
     if (jb.Sq != st->Sq || jb.L != st->L || jb.D != st->D || jb.Dv != st->Dv)
       throw Error(ErrorCode::kInternal, "Attention: run with a shape it was not prepared for");
     const int64_t blocks = (jb.Sq + kBlock - 1) / kBlock;
-    parallel_for(jb.B * jb.H * blocks, 1, [&](int64_t t0, int64_t t1) { run_tasks(jb, *st, bf16_, blocks, t0, t1); });
+    // An exception must not leave the OpenMP region (std::terminate): the
+    // first one (a scratch buffer out of memory, a oneDNN error) is rethrown.
+    std::exception_ptr failed;
+    std::mutex mu;
+    parallel_for(jb.B * jb.H * blocks, 1, [&](int64_t t0, int64_t t1) {
+      try {
+        run_tasks(jb, *st, bf16_, blocks, t0, t1);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failed) failed = std::current_exception();
+      }
+    });
+    if (failed) with_dnnl_errors("Attention", [&] { std::rethrow_exception(failed); });
   }
 
  private:

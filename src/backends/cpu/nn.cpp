@@ -158,10 +158,10 @@ class ConvKernel : public Kernel {
       // 2.6's AMX bf16 convolution (ResNet-50's 1x1 convolutions at 56x56);
       // it stays for a float32 residual of a bf16 output in channels-last
       // layout, which it adds unrounded.
-      auto make_attr = [&](bool binary) {
+      auto make_attr = [&](bool binary, const memory::desc& residual) {
         dnnl::primitive_attr attr = base_attr();
         dnnl::post_ops po;
-        if (residual_ && binary) po.append_binary(dnnl::algorithm::binary_add, st->res_plain);
+        if (residual_ && binary) po.append_binary(dnnl::algorithm::binary_add, residual);
         else if (residual_) po.append_sum(1.f);
         act_.append_to(po);
         attr.set_post_ops(po);
@@ -190,7 +190,7 @@ class ConvKernel : public Kernel {
         const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
         bool reject_ref = attempt == 0;
         st->binary_residual = residual_ && (res_bf16_ != dst_bf16_ || binary_residual_ab()) && attempt == 0 && dst_cl_;
-        dnnl::primitive_attr attr = make_attr(st->binary_residual);
+        dnnl::primitive_attr attr = make_attr(st->binary_residual, st->res_plain);
         auto kind = dnnl::prop_kind::forward_inference;
         bool ok = transposed_
                       ? build<dnnl::deconvolution_forward>(
@@ -227,25 +227,29 @@ class ConvKernel : public Kernel {
 
   // Y[n*h*w, K] = X[n*h*w, C] * W[K, C]^T as a bf16 oneDNN matmul, with the
   // convolution's bias, residual and activation as its bias and post-ops.
-  // False (the convolution path follows) if oneDNN offers only its reference.
+  // False, with `st` untouched (the convolution path follows), if oneDNN
+  // offers only its reference.
   template <class MakeAttr>
   bool build_pointwise_matmul(ConvState& st, const TensorView& x, const TensorView& y, MakeAttr&& make_attr) const {
     using dt = memory::data_type;
     using tag = memory::format_tag;
     const int64_t c = x.dim(1), k = y.dim(1), m = x.numel() / c;
-    st.src_plain = memory::desc({m, c}, src_bf16_ ? dt::bf16 : dt::f32, tag::ab);
-    st.dst_plain = memory::desc({m, k}, dst_bf16_ ? dt::bf16 : dt::f32, tag::ab);
-    if (residual_) st.res_plain = memory::desc({m, k}, res_bf16_ ? dt::bf16 : dt::f32, tag::ab);
-    st.wei_plain = packed_matmul_plain_;
-    st.binary_residual = residual_ && (res_bf16_ != dst_bf16_ || binary_residual_ab());
+    ConvState mm;
+    mm.has_residual = st.has_residual;
+    mm.src_plain = memory::desc({m, c}, src_bf16_ ? dt::bf16 : dt::f32, tag::ab);
+    mm.dst_plain = memory::desc({m, k}, dst_bf16_ ? dt::bf16 : dt::f32, tag::ab);
+    if (residual_) mm.res_plain = memory::desc({m, k}, res_bf16_ ? dt::bf16 : dt::f32, tag::ab);
+    mm.wei_plain = packed_matmul_plain_;
+    mm.binary_residual = residual_ && (res_bf16_ != dst_bf16_ || binary_residual_ab());
     const memory::desc src({m, c}, dt::bf16, tag::ab), wei({c, k}, dt::bf16, tag::any);
-    st.bias = has_bias_ ? memory::desc({1, k}, dt::f32, tag::ab) : memory::desc();
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, st.bias, st.dst_plain),
-                                    make_attr(st.binary_residual), dnnl_engine());
+    mm.bias = has_bias_ ? memory::desc({1, k}, dt::f32, tag::ab) : memory::desc();
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, mm.bias, mm.dst_plain),
+                                    make_attr(mm.binary_residual, mm.res_plain), dnnl_engine());
     if (std::string_view(pd.impl_info_str()).starts_with("ref")) return false;
-    st.prim = dnnl::matmul(pd);
-    fill(st, src, pd.weights_desc(), st.dst_plain, pd.scratchpad_desc());
-    st.packed = packed_matmul_->get(st.wei);
+    mm.prim = dnnl::matmul(pd);
+    fill(mm, src, pd.weights_desc(), mm.dst_plain, pd.scratchpad_desc());
+    mm.packed = packed_matmul_->get(mm.wei);
+    st = std::move(mm);
     return true;
   }
 
