@@ -4,7 +4,7 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 pkgs=(cmake ninja-build g++ ccache pkg-config libprotobuf-dev protobuf-compiler libonnx-dev
-      libdnnl-dev zlib1g-dev libgtest-dev python3-pip libcli11-dev nlohmann-json3-dev
+      zlib1g-dev libgtest-dev python3-pip libcli11-dev nlohmann-json3-dev
       clang libclang-rt-14-dev libomp-dev)  # clang: the fuzzing and sanitizer build (scripts/fuzz.sh)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

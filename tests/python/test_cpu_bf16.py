@@ -82,8 +82,7 @@ def ffn():
 
 def pointwise_cnn():
     """1x1 stride-1 convolutions between 3x3 ones, so their activations are channels-last on both
-    sides (the layout pass keeps graph outputs plain): they run as bf16 matmuls, with bias, ReLU
-    and a residual."""
+    sides (the layout pass keeps graph outputs plain), with bias, ReLU and a residual."""
     from onnx import numpy_helper
     inits = [numpy_helper.from_array(rand(32, 3, 3, 3, scale=0.3), "W0"), numpy_helper.from_array(rand(32), "B0"),
              numpy_helper.from_array(rand(48, 32, 1, 1, scale=0.2), "W1"), numpy_helper.from_array(rand(48), "B1"),
@@ -100,20 +99,23 @@ def pointwise_cnn():
     return m, {"N": "1:2:4", "H": "5:16:33"}, [{"x": rand(n, 3, s, s)} for n, s in ((1, 5), (2, 17), (4, 33))]
 
 
-def test_pointwise_convolutions_run_as_matmuls(tmp_path):
-    """oneDNN 2.x's AMX 1x1 convolutions are skipped (wrong answers, below); over channels-last
-    activations the kernel runs a 1x1 stride-1 Conv as a oneDNN matmul instead, which oneDNN's
-    own log shows (outputs are checked against ONNX Runtime above)."""
+def test_pointwise_convolutions_run_on_onednn_bf16_kernels(tmp_path):
+    """The 1x1 convolutions over channels-last activations run on oneDNN's bf16 convolution
+    kernels (AMX or AVX512-BF16), not its reference: oneDNN's own log shows four bf16
+    convolutions and no reference implementation (outputs are checked against ONNX Runtime
+    above). oneDNN 2.x's AMX 1x1 kernels gave wrong answers on two threads, which is why dynrt
+    needs oneDNN 3."""
     if not cpu_has_bf16():
         pytest.skip("this CPU has no bf16 (the build error is tested above)")
     m, dims, _ = pointwise_cnn()
     engine = harness.build_engine(m, tmp_path, dims, extra=["--precision", "bf16"])
     p = subprocess.run([harness.dynrt_bin(), "bench", str(engine), "--shapes", "x:2x3x17x17", "--iterations", "1",
-                        "--warmup", "0"], capture_output=True, text=True, env={**os.environ, "DNNL_VERBOSE": "1"})
+                        "--warmup", "0", "--threads", "2"], capture_output=True, text=True,
+                       env={**os.environ, "DNNL_VERBOSE": "1"})
     assert p.returncode == 0, p.stderr
-    execs = [ln for ln in p.stdout.splitlines() if ",exec,cpu," in ln]
-    assert sum(",matmul," in ln for ln in execs) == 2, "\n".join(execs)
-    assert sum(",convolution," in ln for ln in execs) == 2, "\n".join(execs)
+    convs = [ln for ln in p.stdout.splitlines() if ",exec,cpu,convolution," in ln]
+    assert len(convs) == 4, "\n".join(convs)
+    assert all(",src_bf16" in ln and ",ref" not in ln for ln in convs), "\n".join(convs)
 
 
 def attention(mask=None):
@@ -196,7 +198,7 @@ def test_resnet50_at_every_zoo_shape(tmp_path, exporter, monkeypatch):
     """The zoo's ResNet-50 (CI size: batch 1..3, 64..128 pixels) at min, opt, max and two uneven
     shapes, two threads, within 1e-2 * max|ref| of ONNX Runtime's float32. oneDNN 2.x's AMX 1x1
     convolutions gave 38-79% errors here at 96x96 and 81x81 (the last stage at 3x3), only with
-    two threads; the kernel now skips those implementations."""
+    two threads; oneDNN 3 (which dynrt now needs) runs them right."""
     if not cpu_has_bf16():
         pytest.skip("this CPU has no bf16 (the build error is tested above)")
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools" / "zoo"))

@@ -53,7 +53,7 @@ bool make_product(int64_t m, int64_t k, int64_t n, bool b_transposed, bool bf16,
   p.a = memory::desc({m, k}, in, tag::ab);
   p.b = memory::desc({k, n}, in, b_transposed ? tag::ba : tag::ab);
   p.c = memory::desc({m, n}, dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.a, p.b, p.c), base_attr(), dnnl_engine());
+  dnnl::matmul::primitive_desc pd(dnnl_engine(), p.a, p.b, p.c, base_attr());
   if (!std::string_view(pd.impl_info_str()).starts_with("brg")) return false;
   p.prim = dnnl::matmul(pd);
   p.scratch = pd.scratchpad_desc();

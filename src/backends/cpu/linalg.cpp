@@ -38,13 +38,13 @@ std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc s
     bf16 = bf16 && packed;
     // bf16: the input converted to a dense bf16 copy (plain_desc's strides), unless it is
     // stored in bf16 already (builder/precision.cpp: store_cpu_bf16_activations).
-    memory::desc src_used = bf16 ? plain_desc(src.dims(), dt::bf16) : src;
-    dnnl::matmul::desc d(src_used, packed ? memory::desc(wei.dims(), bf16 ? dt::bf16 : dt::f32, memory::format_tag::any) : wei,
-                         bias, dst);
-    dnnl::matmul::primitive_desc pd(d, attr, dnnl_engine());
+    memory::desc src_used = bf16 ? plain_desc(src.get_dims(), dt::bf16) : src;
+    dnnl::matmul::primitive_desc pd(
+        dnnl_engine(), src_used,
+        packed ? memory::desc(wei.get_dims(), bf16 ? dt::bf16 : dt::f32, memory::format_tag::any) : wei, bias, dst, attr);
     st->prim = dnnl::matmul(pd);
     st->src = src_used;
-    if (bf16 && src.data_type() != dt::bf16) {
+    if (bf16 && src.get_data_type() != dt::bf16) {
       st->convert = true;
       st->src_f32 = src;
       st->to_bf16 = dnnl::reorder(dnnl::reorder::primitive_desc(dnnl_engine(), src, dnnl_engine(), src_used));
@@ -423,8 +423,9 @@ class GemmKernel : public Kernel {
     CMode mode = c_mode_;
     if (mode != CMode::kNone && c.in(2).numel() != n) mode = CMode::kNone;  // (1,1)-shaped C at run time
     dnnl::primitive_attr attr = base_attr();
-    if (alpha_ != 1.f) attr.set_output_scales(0, {alpha_});
     dnnl::post_ops po;
+    // alpha * A B (then + beta * C, then the activation): alpha scales the product only.
+    if (alpha_ != 1.f) po.append_eltwise(dnnl::algorithm::eltwise_linear, alpha_, 0.f);
     if (mode == CMode::kNone && c.has_in(2) && beta_ != 0.f) po.append_sum(beta_);
     act_.append_to(po);
     attr.set_post_ops(po);

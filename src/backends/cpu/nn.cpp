@@ -91,14 +91,6 @@ class ConvKernel : public Kernel {
     // the way in (the src reorder). Activations the precision pass stored in
     // bf16 (builder/precision.cpp) are read and written as they are.
     bf16_ = bf16_compute(init) && packed_ && !transposed_;
-    has_bias_ = init.has_input(2);
-    // A 1x1 kernel's weight (K, C, 1...) as the (C, K) right-hand side of a MatMul.
-    if (bf16_ && group_ == 1 && std::all_of(k.begin(), k.end(), [](int64_t d) { return d == 1; }) &&
-        ws[0].is_const() && ws[1].is_const()) {
-      packed_matmul_plain_ =
-          memory::desc({ws[1].const_value(), ws[0].const_value()}, memory::data_type::f32, memory::format_tag::ba);
-      packed_matmul_ = std::make_unique<PackedWeights>(*init.constant_input(1), packed_matmul_plain_);
-    }
     if (!native_bf16) return;
     src_bf16_ = init.input_dtype(0) == DType::kBFloat16;
     dst_bf16_ = init.output_dtype(0) == DType::kBFloat16;
@@ -147,7 +139,7 @@ class ConvKernel : public Kernel {
         st->res_plain = memory::desc(yd, res_bf16_ ? dt::bf16 : dt::f32, dst_cl_ ? channels_last_tag(yd.size()) : plain_tag(yd.size()));
       st->wei_plain = weight_plain_desc(std::vector<int64_t>(w.shape().begin(), w.shape().end()));
       const auto compute = bf16_ ? memory::data_type::bf16 : memory::data_type::f32;
-      memory::desc wei_any(st->wei_plain.dims(), compute, memory::format_tag::any);
+      memory::desc wei_any(st->wei_plain.get_dims(), compute, memory::format_tag::any);
       const memory::desc src_exact(xd, compute, src_cl_ ? channels_last_tag(xd.size()) : plain_tag(xd.size()));
       memory::desc bias_md = c.has_in(2) ? memory::desc({yd[1]}, memory::data_type::f32, memory::format_tag::a)
                                          : memory::desc();
@@ -172,19 +164,6 @@ class ConvKernel : public Kernel {
       // Channels-last activations are what oneDNN's fast kernels use: ask for
       // them exactly, unless that leaves only the reference implementation.
       bool exact = src_cl_ || dst_cl_;
-      // oneDNN 2.x's AMX bf16 1x1 convolutions (brgconv_1x1, jit_1x1) gave
-      // wrong results with two threads at some shapes (the zoo's ResNet-50 at
-      // 96x96 and 81x81: 38-79% errors from its last stage; right with one
-      // thread or without AMX): skip them there (about 11% slower on
-      // ResNet-50; the other AMX convolutions stay).
-      const bool avoid_amx = bf16_ && dnnl_version()->major < 3;
-      // A 1x1 convolution over channels-last activations is a MatMul, whose
-      // AMX kernels those oneDNN versions get right: run it as one there.
-      if (avoid_amx && packed_matmul_ && src_cl_ && dst_cl_ && pointwise(strides, pl, pr) && !conv_1x1_ab() &&
-          build_pointwise_matmul(*st, x, y, make_attr))
-        return st;
-      bool done = false;
-      for (int pass = avoid_amx ? 0 : 1; pass < 2 && !done; ++pass)
       for (int attempt = exact ? 0 : 1; attempt < 2; ++attempt) {
         const memory::desc& sm = attempt == 0 && src_cl_ ? src_exact : src_any;
         const memory::desc& dm = attempt == 0 && dst_cl_ ? st->dst_plain : dst_any;
@@ -194,63 +173,19 @@ class ConvKernel : public Kernel {
         auto kind = dnnl::prop_kind::forward_inference;
         bool ok = transposed_
                       ? build<dnnl::deconvolution_forward>(
-                            *st, {kind, dnnl::algorithm::deconvolution_direct, sm, wei_any, bias_md, dm, strides, dil, pl, pr},
-                            attr, reject_ref, pass == 0)
+                            *st, {dnnl_engine(), kind, dnnl::algorithm::deconvolution_direct, sm, wei_any, bias_md, dm,
+                                  strides, dil, pl, pr, attr},
+                            reject_ref)
                       : build<dnnl::convolution_forward>(
-                            *st, {kind, dnnl::algorithm::convolution_direct, sm, wei_any, bias_md, dm, strides, dil, pl, pr},
-                            attr, reject_ref, pass == 0);
-        if (ok) {
-          done = true;
-          break;
-        }
+                            *st, {dnnl_engine(), kind, dnnl::algorithm::convolution_direct, sm, wei_any, bias_md, dm,
+                                  strides, dil, pl, pr, attr},
+                            reject_ref);
+        if (ok) break;
       }
       st->bias = bias_md;
       if (packed_) st->packed = packed_->get(st->wei);
       return st;
     });
-  }
-
-  // DYNRT_CPU_CONV_1X1=conv (for A/B measurements only): 1x1 bf16 kernels stay convolutions.
-  static bool conv_1x1_ab() {
-    static const bool on = [] {
-      const char* v = std::getenv("DYNRT_CPU_CONV_1X1");
-      return v && std::string_view(v) == "conv";
-    }();
-    return on;
-  }
-
-  static bool pointwise(const memory::dims& strides, const memory::dims& pl, const memory::dims& pr) {
-    for (size_t i = 0; i < strides.size(); ++i)
-      if (strides[i] != 1 || pl[i] != 0 || pr[i] != 0) return false;
-    return true;
-  }
-
-  // Y[n*h*w, K] = X[n*h*w, C] * W[K, C]^T as a bf16 oneDNN matmul, with the
-  // convolution's bias, residual and activation as its bias and post-ops.
-  // False, with `st` untouched (the convolution path follows), if oneDNN
-  // offers only its reference.
-  template <class MakeAttr>
-  bool build_pointwise_matmul(ConvState& st, const TensorView& x, const TensorView& y, MakeAttr&& make_attr) const {
-    using dt = memory::data_type;
-    using tag = memory::format_tag;
-    const int64_t c = x.dim(1), k = y.dim(1), m = x.numel() / c;
-    ConvState mm;
-    mm.has_residual = st.has_residual;
-    mm.src_plain = memory::desc({m, c}, src_bf16_ ? dt::bf16 : dt::f32, tag::ab);
-    mm.dst_plain = memory::desc({m, k}, dst_bf16_ ? dt::bf16 : dt::f32, tag::ab);
-    if (residual_) mm.res_plain = memory::desc({m, k}, res_bf16_ ? dt::bf16 : dt::f32, tag::ab);
-    mm.wei_plain = packed_matmul_plain_;
-    mm.binary_residual = residual_ && (res_bf16_ != dst_bf16_ || binary_residual_ab());
-    const memory::desc src({m, c}, dt::bf16, tag::ab), wei({c, k}, dt::bf16, tag::any);
-    mm.bias = has_bias_ ? memory::desc({1, k}, dt::f32, tag::ab) : memory::desc();
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, mm.bias, mm.dst_plain),
-                                    make_attr(mm.binary_residual, mm.res_plain), dnnl_engine());
-    if (std::string_view(pd.impl_info_str()).starts_with("ref")) return false;
-    mm.prim = dnnl::matmul(pd);
-    fill(mm, src, pd.weights_desc(), mm.dst_plain, pd.scratchpad_desc());
-    mm.packed = packed_matmul_->get(mm.wei);
-    st = std::move(mm);
-    return true;
   }
 
   // The residual (input 3) is accumulated onto by the sum post-op: the output may take its buffer.
@@ -353,17 +288,11 @@ class ConvKernel : public Kernel {
   }
 
   // The first implementation oneDNN offers that is not the reference one
-  // (reject_ref) and not an AMX 1x1 one (avoid_amx); false if none is left.
+  // (reject_ref); false if none is left.
   template <class Prim>
-  static bool build(ConvState& st, const typename Prim::desc& d, const dnnl::primitive_attr& attr, bool reject_ref,
-                    bool avoid_amx) {
-    typename Prim::primitive_desc pd(d, attr, dnnl_engine());
-    for (;;) {
-      const std::string impl = pd.impl_info_str();
-      const bool bad = avoid_amx && impl.find("amx") != std::string::npos && impl.find("1x1") != std::string::npos;
-      if (!(reject_ref && impl.rfind("ref", 0) == 0) && !bad) break;
+  static bool build(ConvState& st, typename Prim::primitive_desc pd, bool reject_ref) {
+    while (reject_ref && std::string_view(pd.impl_info_str()).starts_with("ref"))
       if (!pd.next_impl()) return false;
-    }
     st.prim = Prim(pd);
     fill(st, pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc());
     return true;
@@ -413,9 +342,6 @@ class ConvKernel : public Kernel {
   bool bf16_ = false;                      // bf16 products (builder/precision.cpp's mark)
   bool src_bf16_ = false, dst_bf16_ = false, res_bf16_ = false;  // activations stored in bf16
   std::unique_ptr<PackedWeights> packed_;
-  bool has_bias_ = false;
-  std::unique_ptr<PackedWeights> packed_matmul_;  // 1x1 kernels: the weight as a MatMul's (C, K)
-  memory::desc packed_matmul_plain_;
 };
 
 }  // namespace

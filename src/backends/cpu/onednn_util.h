@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include <dnnl.hpp>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include "backends/cpu/kernel_util.h"
 #include "core/mapped_file.h"
@@ -84,7 +84,11 @@ struct FusedActivation {
     if (name == "Relu") a.alg = dnnl::algorithm::eltwise_relu;
     else if (name == "Sigmoid") a.alg = dnnl::algorithm::eltwise_logistic;
     else if (name == "Tanh") a.alg = dnnl::algorithm::eltwise_tanh;
-    else if (name == "HardSwish") a.alg = dnnl::algorithm::eltwise_hardswish;
+    else if (name == "HardSwish") {  // x * clip(alpha x + beta, 0, 1); ONNX's alpha and beta
+      a.alg = dnnl::algorithm::eltwise_hardswish;
+      a.alpha = 1.f / 6;
+      a.beta = 0.5f;
+    }
     else if (name == "Gelu") a.alg = dnnl::algorithm::eltwise_gelu_erf;
     else if (name == "Clip") {
       a.alg = dnnl::algorithm::eltwise_clip;
@@ -96,7 +100,7 @@ struct FusedActivation {
     return a;
   }
   void append_to(dnnl::post_ops& po) const {
-    if (present) po.append_eltwise(1.f, alg, alpha, beta);
+    if (present) po.append_eltwise(alg, alpha, beta);
   }
   // The same function on one value, for the paths that do not use oneDNN.
   template <class T>
@@ -157,7 +161,7 @@ class PackedWeights {
       if (d == want) return m;
     auto m = std::make_shared<dnnl::memory>(want, dnnl_engine());
     // Same elements, possibly with leading unit dims added (batched matmul).
-    dnnl::memory::desc plain = want.dims() == plain_.dims() ? plain_ : plain_.reshape(want.dims());
+    dnnl::memory::desc plain = want.get_dims() == plain_.get_dims() ? plain_ : plain_.reshape(want.get_dims());
     dnnl::memory src(plain, dnnl_engine(), const_cast<void*>(t_.data()));
     dnnl::stream s(dnnl_engine());
     dnnl::reorder(src, *m).execute(s, src, *m);
