@@ -5,11 +5,10 @@ compiler processes keep the cores busy (issue 8's "tails under load").
         [--model zoo/bert_base.torchscript.onnx --shape 1x128 --iterations 100]
 
 Builds tests/models/bert_tiny.torchscript.onnx once (batch 1:4:8, seq
-1:64:128), then alternates, --rounds times: dynrt as the CLI runs it
-(GOMP_SPINCOUNT=10000, tools/cli/main.cpp; threads adapted to contention,
-runtime/thread_governor.h), the same with the thread count fixed
-(DYNRT_ADAPT_THREADS=0), with libgomp's default spinning (GOMP_SPINCOUNT=300000),
-with both, and ONNX Runtime (same thread count);
+1:64:128), then alternates, --rounds times: dynrt as the CLI runs it (a TBB
+arena per context; threads adapted to contention, runtime/thread_governor.h),
+the same with the thread count fixed (DYNRT_ADAPT_THREADS=0), and ONNX Runtime
+(same thread count);
 300 runs each at 4x64. dynrt's rows also give the threads its last run used.
 --model takes another encoder of tests/models with inputs [batch, seq] (its
 stripped weights regenerated, tests/python/model_zoo.py). Prints the median and p99 of each round, idle first, then
@@ -39,13 +38,10 @@ B, S = 4, 64
 INPUTS = ["input_ids", "attention_mask"]
 
 
-# dynrt as the CLI runs it, then with one setting changed. libgomp's own default spin count
-# is 300000; the CLI sets 10000 unless GOMP_SPINCOUNT is already set (tools/cli/main.cpp).
+# dynrt as the CLI runs it, then with the governor off.
 VARIANTS = {
     "dynrt (CLI default)": {},
     "dynrt (threads fixed)": {"DYNRT_ADAPT_THREADS": "0"},
-    "dynrt (libgomp spin)": {"GOMP_SPINCOUNT": "300000"},
-    "dynrt (fixed, libgomp spin)": {"GOMP_SPINCOUNT": "300000", "DYNRT_ADAPT_THREADS": "0"},
 }
 
 

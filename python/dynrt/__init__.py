@@ -8,15 +8,6 @@ torch.nn.Module, called from Python with numpy arrays or torch tensors
                                                  max_shape=(32, 3, 224, 224))])
     y = m(torch.randn(5, 3, 224, 224))
 """
-import os as _os
-
-# OpenMP threads spin 300,000 iterations at each barrier before sleeping; on
-# busy cores that spinning starves the thread the barrier waits for (p99
-# latency 20-200x the median under a compile load). libgomp reads
-# GOMP_SPINCOUNT when it loads, which is when _C is imported: bound it unless
-# the user chose (docs/python.md).
-if "GOMP_SPINCOUNT" not in _os.environ and "OMP_WAIT_POLICY" not in _os.environ:
-    _os.environ["GOMP_SPINCOUNT"] = "10000"
 
 from ._C import (  # noqa: F401
     Error, InternalError, InvalidConfig, InvalidEngine, InvalidInput, InvalidModel, IoError, OutOfMemory,

@@ -1,8 +1,6 @@
 // ExecutionContext: bind the caller's tensors, find or make the plan for
 // their shapes, and execute the nodes (kernels on their providers, copies at
 // provider boundaries).
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -45,17 +43,6 @@ int default_threads() {
   static const int cores = physical_cores();
   return cores;
 }
-
-// The context's thread count for the OpenMP regions of this thread (oneDNN
-// and our kernels), restored afterwards.
-class ScopedThreads {
- public:
-  explicit ScopedThreads(int n) : previous_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ScopedThreads() { omp_set_num_threads(previous_); }
-
- private:
-  int previous_;
-};
 
 // DYNRT_ADAPT_THREADS=0 turns the governor off (for A/B measurements).
 bool adapt_threads_env() {
@@ -243,8 +230,7 @@ std::map<std::string, std::vector<int64_t>> ContextImpl::output_shapes(
   for (const auto& [name, s] : input_shapes)
     if (g.find_value(name) < 0 || e->homes[static_cast<size_t>(g.find_value(name))] != ValueHome::kInput)
       throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an input of this engine");
-  ScopedThreads scoped(governor.threads());
-  const Plan& plan = plan_for(shapes);
+  const Plan& plan = *in_arena([&] { return &plan_for(shapes); });
   std::map<std::string, std::vector<int64_t>> out;
   for (int o : g.outputs) {
     const ir::Value& v = g.values[static_cast<size_t>(o)];
@@ -290,10 +276,8 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     for (int id : g.outputs) known |= g.values[static_cast<size_t>(id)].name == name;
     if (!known) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an output of this engine");
   }
-  ScopedThreads scoped(governor.threads());
-
   // 2. plan: cached per distinct input shape.
-  Plan& plan = plan_for(shapes);
+  Plan& plan = *in_arena([&] { return &plan_for(shapes); });
   stats = RunStats{};
   for (size_t m = 0; m < arenas.size(); ++m) {
     stats.arena_bytes += plan.arena_bytes[m];
@@ -349,7 +333,7 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   stats.threads = governor.threads();
   const auto wall0 = ThreadGovernor::Clock::now();
   const double cpu0 = thread_cpu_seconds();
-  execute(plan, views);
+  in_arena([&] { execute(plan, views); });
   const auto wall1 = ThreadGovernor::Clock::now();
   governor.observe(std::chrono::duration<double>(wall1 - wall0).count(), thread_cpu_seconds() - cpu0, wall1);
 

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <oneapi/tbb/task_arena.h>
+
 #include "runtime/engine_impl.h"
 #include "runtime/thread_governor.h"
 
@@ -88,6 +90,15 @@ struct ContextImpl {
   std::shared_ptr<const EngineImpl> e;
   int threads;              // the most CPU threads a run uses (ContextOptions::threads)
   ThreadGovernor governor;  // how many it uses now (fewer while other processes take the cores)
+  // Planning and running happen in a TBB arena of governor.threads() slots (the
+  // caller's thread takes one): oneDNN and the CPU kernels (parallel_for) share it.
+  std::unique_ptr<tbb::task_arena> arena;
+  template <class F>
+  auto in_arena(F&& f) {
+    const int n = governor.threads();
+    if (!arena || arena->max_concurrency() != n) arena = std::make_unique<tbb::task_arena>(n);
+    return arena->execute(std::forward<F>(f));
+  }
   PlanCache cache;
   int64_t max_arena_bytes = 0;  // ContextOptions::max_arena_bytes
   int64_t max_tensor_bytes = 0;  // ContextOptions::max_tensor_bytes (0: no limit of the context's own)

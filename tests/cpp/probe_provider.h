@@ -1,9 +1,9 @@
 // "probe": a second device provider defined inside the tests (providers can
 // live anywhere), in plain malloc memory it calls device memory. It runs
-// Relu and Reshape and records the OpenMP thread count its kernels see.
+// Relu and Reshape and records the thread count (TBB arena) its kernels see.
 #pragma once
 
-#include <omp.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -31,7 +31,7 @@ class ProbeProvider : public ExecutionProvider {
  private:
   struct ReluKernel : Kernel {
     void run(KernelContext& c) const override {
-      g_probe_threads = omp_get_max_threads();
+      g_probe_threads = tbb::this_task_arena::max_concurrency();
       const float* x = c.in(0).as<float>();
       float* y = c.out(0).as<float>();
       for (int64_t i = 0; i < c.out(0).numel(); ++i) y[i] = x[i] > 0 ? x[i] : 0;

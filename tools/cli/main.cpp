@@ -2,33 +2,13 @@
 // spellings as aliases. Parsing is CLI11's; one subcommand per file
 // (cmd_*.cpp). Exit status: 0 on success, 1 for a dynrt error (the model,
 // engine or inputs), 2 for a usage error (an unknown flag, a missing value).
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
 
 #include "cli_common.h"
 
-namespace {
-
-// OpenMP threads that wait at a barrier spin for GOMP_SPINCOUNT iterations
-// (300,000 by default) before they sleep. On cores another process keeps
-// busy, that spinning takes CPU from the thread the barrier waits for (a
-// small encoder's p99 latency reached 100-170 ms under a compile load; with
-// 10,000, 11-25 ms, idle latency unchanged: docs/benchmarks.md). libgomp reads
-// the variable when it loads, before main (and before anything the
-// executable runs early can set it), so the CLI sets it and runs itself
-// again, once. A value the user set is kept.
-void bound_openmp_spinning(char** argv) {
-  if (std::getenv("GOMP_SPINCOUNT") || std::getenv("OMP_WAIT_POLICY")) return;
-  if (setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
-  execv("/proc/self/exe", argv);  // returns only on failure: carry on with libgomp's default
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  bound_openmp_spinning(argv);
   using namespace dynrt;
   CLI::App app{"dynrt: an ahead-of-time compiler and runtime for ONNX models with dynamic shapes.", "dynrt"};
   app.require_subcommand(1);

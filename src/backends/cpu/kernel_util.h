@@ -1,7 +1,8 @@
 // Small helpers shared by CPU kernels: threading, dtype dispatch, broadcasting.
 #pragma once
 
-#include <omp.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -68,27 +69,28 @@ T wrap_neg(T a) {
     return static_cast<T>(-a);
 }
 
-// Run f(begin, end) over [0, n) in parallel chunks of at least `grain` items.
-// Every parallel region opens the whole team (omp_get_max_threads()), and the
-// threads past the chunk count return at once: libgomp reuses one team for
-// regions of one size, while a region of another size (a smaller team for
-// small work, then oneDNN's full one) re-forms it. Measured on 16 cores: the
-// MatMul after each LayerNorm took 4x its neighbours' time with team sizes
-// that varied. Chunks go round the team actually given (one thread when nested).
+// Run f(begin, end) over [0, n) in parallel chunks of at least `grain` items,
+// on the TBB arena the caller runs in (the context's: runtime/context_impl.h),
+// which oneDNN's primitives use too. A few chunks per thread, so that when other
+// processes take a core its chunks are taken by the threads still running
+// (work stealing), where a static split would wait for it. Each chunk runs
+// isolated: while it waits inside (a oneDNN primitive's own parallel loop) its
+// thread takes no other chunk of this loop, which would reuse the thread's
+// scratch buffers (onednn_util.h's thread_scratch) under the first one.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& f) {
   if (n <= 0) return;
-  const int threads = omp_get_max_threads();
-  const int64_t chunks = std::min<int64_t>(threads, std::max<int64_t>(1, n / std::max<int64_t>(grain, 1)));
-  if (chunks <= 1) {
+  constexpr int64_t kChunksPerThread = 4;
+  const int64_t threads = tbb::this_task_arena::max_concurrency();
+  const int64_t chunks =
+      std::min<int64_t>(threads * kChunksPerThread, std::max<int64_t>(1, n / std::max<int64_t>(grain, 1)));
+  if (threads <= 1 || chunks <= 1) {
     f(int64_t{0}, n);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t team = omp_get_num_threads();
-    for (int64_t c = omp_get_thread_num(); c < chunks; c += team) f(n * c / chunks, n * (c + 1) / chunks);
-  }
+  tbb::parallel_for(int64_t{0}, chunks, [&](int64_t c) {
+    tbb::this_task_arena::isolate([&] { f(n * c / chunks, n * (c + 1) / chunks); });
+  });
 }
 
 // memcpy over the team, in 64 KiB pieces: one thread copies a few GB/s,
