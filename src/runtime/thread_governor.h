@@ -1,16 +1,17 @@
-// CPU threads under contention. Every OpenMP region (oneDNN's and our
-// kernels') ends at a barrier that waits for each thread of the team; when
-// other processes keep the cores busy, one descheduled thread holds the whole
-// team for a scheduler slice. With a compile on each of 16 cores, a small
-// encoder's run took 52 ms at 16 threads against 0.45 ms idle, while ONNX
-// Runtime (whose calling thread runs the chunks its sleeping workers have not
-// started) stayed near 1.5 ms.
+// CPU threads under contention. A parallel loop (oneDNN's and our kernels',
+// TBB since session 15) ends when its last chunk does; when other processes
+// keep the cores busy, a chunk whose thread is descheduled holds the loop for
+// a scheduler slice (on OpenMP, with static teams and barriers, every thread
+// did: a small encoder took 52 ms at 16 threads under a compile on each core,
+// 0.45 ms idle). With TBB, idle threads steal chunks not started, which did
+// most of the work (docs/benchmarks.md, "Latency under load"); fewer threads
+// still measured better for BERT-base under that load.
 //
-// The governor watches the calling thread of each run: idle, it works or
-// spins through the barriers, so its CPU time is most of the run's wall
-// time; starved, it sleeps at barriers waiting for descheduled workers, and
-// its CPU time is a small part. Two starved runs in a row, or three of the
-// last sixteen, drop the context to one thread (no barriers). From then on it
+// The governor watches the calling thread of each run: idle, it works
+// through the loops, so its CPU time is most of the run's wall time; starved,
+// it waits for chunks on descheduled workers, and its CPU time is a small
+// part. Two starved runs in a row, or three of the
+// last sixteen, drop the context to one thread. From then on it
 // tries twice the threads, first after 0.2 s; a raised count that has one
 // starved run in its first 16 runs, or trips the rule above in its first 64,
 // goes back to the count that held, and the next try waits twice as long (up
