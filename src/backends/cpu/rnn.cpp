@@ -188,8 +188,8 @@ inline void accumulate2(float* acc_a, float* acc_b, const float* va, const float
 
 // The default LSTM cell (sigmoid, tanh, tanh; no clip) in float32, in loops
 // the compiler vectorizes (vec_math.h instead of libm calls).
-inline float fast_sigmoid(float v) { return vsigmoid_gate(v); }
-inline float fast_tanh(float v) { return vtanh(v); }
+[[gnu::always_inline]] inline float fast_sigmoid(float v) { return vsigmoid_gate(v); }
+[[gnu::always_inline]] inline float fast_tanh(float v) { return vtanh(v); }
 
 template <bool INPUT_FORGET>
 void lstm_cell_fast(const float* __restrict g, const float* __restrict P, float* __restrict cb, float* __restrict hb,
@@ -337,7 +337,8 @@ void rnn(const RnnAttrs& a, KernelContext& c, const Transposed<float>* constant_
         accumulate(acc, x + row * in, wt.data(), in, GH, 0, GH);
       }
     });
-    parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+    // Grain 2: the default LSTM cell runs batch items in pairs within a chunk.
+    parallel_for(batch, 2, [&](int64_t b0, int64_t b1) {
       std::vector<T> g(sz(GH)), g2(sz(GH)), hr(sz(H)), z(sz(H)), rr(sz(H)), gated(sz(H));
       auto length = [&](int64_t b) { return std::clamp<int64_t>(lens[sz(b)], 0, seq); };
       for (int64_t b = b0; b < b1; ++b) {
