@@ -209,8 +209,8 @@ class OnednnAttentionKernel : public Kernel {
     if (jb.Sq != st->Sq || jb.L != st->L || jb.D != st->D || jb.Dv != st->Dv)
       throw Error(ErrorCode::kInternal, "Attention: run with a shape it was not prepared for");
     const int64_t blocks = (jb.Sq + kBlock - 1) / kBlock;
-    // An exception must not leave the OpenMP region (std::terminate): the
-    // first one (a scratch buffer out of memory, a oneDNN error) is rethrown.
+    // The first exception of any chunk (a scratch buffer out of memory, a
+    // oneDNN error) is kept and rethrown after the loop, as a dynrt error.
     std::exception_ptr failed;
     std::mutex mu;
     parallel_for(jb.B * jb.H * blocks, 1, [&](int64_t t0, int64_t t1) {
