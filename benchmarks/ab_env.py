@@ -18,6 +18,8 @@ def median_ms(args, engine, shapes, env):
     cmd = [args.dynrt, "bench", engine, "--shapes", shapes, "--iterations", str(args.iterations), "--json"]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    if args.io:
+        cmd += ["--io", args.io]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     line = [ln for ln in out.splitlines() if ln.startswith("{")][-1]
     return json.loads(line)["median_ms"]
@@ -30,6 +32,7 @@ def main():
     ap.add_argument("--env", required=True, metavar="VAR=VALUE")
     ap.add_argument("--shapes", action="append", required=True)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--io", default=None, help="dynrt bench --io (device: GPU engines with inputs in GPU memory)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--iterations", type=int, default=10)
     args = ap.parse_args()

@@ -28,6 +28,19 @@ enum class DType : int32_t {
   kUInt32 = 12,
   kUInt64 = 13,
   kBFloat16 = 16,
+  // Narrow types, stored one element per byte (4- and 2-bit values in the low
+  // bits, as ml_dtypes stores them); only conversions and data movement take
+  // them (docs/architecture.md, "Element types").
+  kFloat8E4M3FN = 17,
+  kFloat8E4M3FNUZ = 18,
+  kFloat8E5M2 = 19,
+  kFloat8E5M2FNUZ = 20,
+  kUInt4 = 21,
+  kInt4 = 22,
+  kFloat4E2M1 = 23,
+  kFloat8E8M0 = 24,
+  kUInt2 = 25,
+  kInt2 = 26,
 };
 
 DYNRT_API size_t dtype_size(DType t);          // bytes per element; throws for unsupported types

@@ -27,6 +27,9 @@ size_t dtype_size(DType t) {
   switch (t) {
     case DType::kFloat32: case DType::kInt32: case DType::kUInt32: return 4;
     case DType::kUInt8: case DType::kInt8: case DType::kBool: return 1;
+    case DType::kFloat8E4M3FN: case DType::kFloat8E4M3FNUZ: case DType::kFloat8E5M2: case DType::kFloat8E5M2FNUZ:
+    case DType::kUInt4: case DType::kInt4: case DType::kFloat4E2M1: case DType::kFloat8E8M0: case DType::kUInt2:
+    case DType::kInt2: return 1;  // one element per byte in memory (ONNX files pack the sub-byte ones)
     case DType::kUInt16: case DType::kInt16: case DType::kFloat16: case DType::kBFloat16: return 2;
     case DType::kInt64: case DType::kFloat64: case DType::kUInt64: return 8;
     default: break;
@@ -34,7 +37,10 @@ size_t dtype_size(DType t) {
   throw Error(ErrorCode::kUnsupported, std::string("element type ") + dtype_name(t) + " is not supported");
 }
 
-bool dtype_is_supported(DType t) { return t != DType::kUndefined && t != DType::kString && t <= DType::kBFloat16 && t != static_cast<DType>(14) && t != static_cast<DType>(15); }
+bool dtype_is_supported(DType t) {
+  return t != DType::kUndefined && t != DType::kString && t <= DType::kInt2 && t != static_cast<DType>(14) &&
+         t != static_cast<DType>(15);
+}
 
 const char* dtype_name(DType t) {
   switch (t) {
@@ -53,6 +59,16 @@ const char* dtype_name(DType t) {
     case DType::kUInt32: return "uint32";
     case DType::kUInt64: return "uint64";
     case DType::kBFloat16: return "bfloat16";
+    case DType::kFloat8E4M3FN: return "float8e4m3fn";
+    case DType::kFloat8E4M3FNUZ: return "float8e4m3fnuz";
+    case DType::kFloat8E5M2: return "float8e5m2";
+    case DType::kFloat8E5M2FNUZ: return "float8e5m2fnuz";
+    case DType::kUInt4: return "uint4";
+    case DType::kInt4: return "int4";
+    case DType::kFloat4E2M1: return "float4e2m1";
+    case DType::kFloat8E8M0: return "float8e8m0";
+    case DType::kUInt2: return "uint2";
+    case DType::kInt2: return "int2";
   }
   return "unknown";
 }

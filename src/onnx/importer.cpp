@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/checked.h"
+#include "core/narrow_types.h"
 #include "core/tensor_view.h"
 #include "dynrt/error.h"
 
@@ -53,7 +54,12 @@ void copy_field(const Src& field, Tensor& t, size_t n) {
     case DType::kUInt32: store<uint32_t>(field, t, n); break;
     case DType::kInt16: case DType::kUInt16: case DType::kFloat16: case DType::kBFloat16: store<uint16_t>(field, t, n); break;
     case DType::kInt8: case DType::kUInt8: case DType::kBool: store<uint8_t>(field, t, n); break;
-    default: invalid("unsupported initializer type");
+    default:
+      if (narrow::is_narrow(t.dtype()) && narrow::file_bits(t.dtype()) == 8) {  // float8: a byte an entry
+        store<uint8_t>(field, t, n);
+        break;
+      }
+      invalid("unsupported initializer type");
   }
 }
 
@@ -105,6 +111,18 @@ Tensor read_external(const onnx::TensorProto& p, const std::string& label, const
   return t;
 }
 
+// 4- and 2-bit elements packed in `packed` (the first in the low bits), one a byte in `t`.
+void unpack(const std::byte* packed, Tensor& t) {
+  const int bits = narrow::file_bits(t.dtype());
+  const int per_byte = 8 / bits;
+  auto* out = t.data_as<uint8_t>();
+  const auto n = static_cast<size_t>(t.numel());
+  for (size_t i = 0; i < n; ++i) {
+    const auto byte = static_cast<unsigned>(packed[i / static_cast<size_t>(per_byte)]);
+    out[i] = static_cast<uint8_t>((byte >> (bits * static_cast<int>(i % static_cast<size_t>(per_byte)))) & ((1u << bits) - 1));
+  }
+}
+
 }  // namespace
 
 Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir) {
@@ -115,8 +133,28 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir
                                              std::to_string(p.data_type()) + "), which dynrt does not support");
   std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
   // Sized and checked against the bytes that back it before anything is allocated.
-  const auto bytes = static_cast<size_t>(checked_bytes(dtype, dims, label));
   const auto n = static_cast<size_t>(checked_numel(dims, label));
+  if (narrow::file_bits(dtype) < 8) {
+    // Packed in the file: read the bytes as uint8, then one element a byte.
+    const size_t per_byte = static_cast<size_t>(8 / narrow::file_bits(dtype)), packed = (n + per_byte - 1) / per_byte;
+    onnx::TensorProto bytes_proto;
+    bytes_proto.set_name(p.name());
+    bytes_proto.set_data_type(onnx::TensorProto::UINT8);
+    bytes_proto.add_dims(static_cast<int64_t>(packed));
+    if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+      bytes_proto.set_data_location(onnx::TensorProto::EXTERNAL);
+      *bytes_proto.mutable_external_data() = p.external_data();
+    } else if (p.has_raw_data()) {
+      bytes_proto.set_raw_data(p.raw_data());
+    } else {
+      *bytes_proto.mutable_int32_data() = p.int32_data();
+    }
+    Tensor bytes = tensor_from_proto(bytes_proto, base_dir);
+    Tensor t(dtype, dims);
+    unpack(static_cast<const std::byte*>(bytes.data()), t);
+    return t;
+  }
+  const auto bytes = static_cast<size_t>(checked_bytes(dtype, dims, label));
   if (p.data_location() == onnx::TensorProto::EXTERNAL) return read_external(p, label, base_dir, dtype, dims, bytes);
   if (p.has_raw_data() && p.raw_data().size() != bytes)
     invalid(label + ": raw data has " + std::to_string(p.raw_data().size()) + " bytes, expected " + std::to_string(bytes));

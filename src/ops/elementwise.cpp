@@ -148,6 +148,9 @@ void infer_where(InferContext& c) {
 void infer_cast(InferContext& c) {
   auto to = static_cast<DType>(c.node().op == "CastLike" ? static_cast<int64_t>(c.dtype(1)) : c.attr_int("to"));
   if (!dtype_is_supported(to)) c.unsupported(std::string("cast to ") + dtype_name(to));
+  const std::string mode = CastAttrs::parse(c).round_mode;
+  if (mode != "up" && mode != "down" && mode != "nearest")
+    c.fail("round_mode '" + mode + "' is not one of up, down, nearest");
   c.set_output(0, to, c.shape(0));
   bool int_to = to == DType::kInt64 || to == DType::kInt32;
   if (int_to && !is_float(c.dtype(0)))
@@ -203,7 +206,7 @@ void register_elementwise_ops(OpRegistry& r) {
     r.add(op, infer_float_unary).elementwise();
   for (const char* op : {"Abs", "Neg", "Sign", "Shrink"}) r.add(op, infer_same).elementwise();
   for (const char* op : {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}) r.add(op, infer_bitwise);
-  r.add("Identity", infer_identity).view();
+  r.add("Identity", infer_identity).view().narrow_types();
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual",
                          "GreaterOrEqual", "And", "Or", "Xor"})
     r.add(op, infer_binary).elementwise();
@@ -212,8 +215,8 @@ void register_elementwise_ops(OpRegistry& r) {
   r.add("IsNaN", infer_is);
   r.add("IsInf", infer_is);
   r.add("Where", infer_where).elementwise();
-  r.add("Cast", infer_cast).elementwise();
-  r.add("CastLike", infer_cast);
+  r.add("Cast", infer_cast).elementwise().narrow_types();
+  r.add("CastLike", infer_cast).narrow_types();
   r.add("Clip", infer_clip).elementwise().host_inputs({1, 2});
   r.add("BitCast", infer_bitcast);
   r.add("OptionalHasElement", infer_optional_has_element);

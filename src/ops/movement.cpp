@@ -401,13 +401,13 @@ void infer_space_to_depth(InferContext& c) {
 }  // namespace
 
 void register_movement_ops(OpRegistry& r) {
-  r.add("Transpose", infer_transpose);
-  r.add("Concat", infer_concat);
-  r.add("Split", infer_split).host_inputs({1}).shape_at_run_time(run_shape_split);
-  r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4}).shape_at_run_time(run_shape_slice);
-  r.add("Squeeze", infer_squeeze).view().host_inputs({1}).shape_at_run_time(run_shape_squeeze);
-  r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1}).shape_at_run_time(run_shape_unsqueeze);
-  r.add("Tile", infer_tile).host_inputs({1}).shape_at_run_time(run_shape_tile);
+  r.add("Transpose", infer_transpose).narrow_types();
+  r.add("Concat", infer_concat).narrow_types();
+  r.add("Split", infer_split).host_inputs({1}).shape_at_run_time(run_shape_split).narrow_types();
+  r.add("Slice", infer_slice).host_inputs({1, 2, 3, 4}).shape_at_run_time(run_shape_slice).narrow_types();
+  r.add("Squeeze", infer_squeeze).view().host_inputs({1}).shape_at_run_time(run_shape_squeeze).narrow_types();
+  r.add("Unsqueeze", infer_unsqueeze).view().host_inputs({1}).shape_at_run_time(run_shape_unsqueeze).narrow_types();
+  r.add("Tile", infer_tile).host_inputs({1}).shape_at_run_time(run_shape_tile).narrow_types();
   r.add("Pad", infer_pad).host_inputs({1, 3}).shape_at_run_time(run_shape_pad);
   r.add("Trilu", infer_trilu);
   r.add("DepthToSpace", infer_depth_to_space);

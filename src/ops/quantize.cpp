@@ -1,6 +1,8 @@
 // Inference for the quantization ops: QuantizeLinear, DequantizeLinear,
 // DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger and
-// QLinearConv (8/16-bit integer types; float8/int4 are not storable).
+// QLinearConv (8/16-bit integers; QuantizeLinear and DequantizeLinear also
+// take the narrow types: float8, float4, int4, int2).
+#include "core/narrow_types.h"
 #include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/nn_shape.h"
@@ -12,8 +14,10 @@ namespace {
 bool is_float(DType t) {
   return t == DType::kFloat32 || t == DType::kFloat64 || t == DType::kFloat16 || t == DType::kBFloat16;
 }
+// The integer types, and the narrow ones QuantizeLinear defines (float8, float4, int4, int2).
 bool is_quant(DType t) {
-  return t == DType::kUInt8 || t == DType::kInt8 || t == DType::kUInt16 || t == DType::kInt16;
+  return t == DType::kUInt8 || t == DType::kInt8 || t == DType::kUInt16 || t == DType::kInt16 ||
+         (narrow::is_narrow(t) && t != DType::kFloat8E8M0);
 }
 
 // Scale / zero point: per tensor (one element), per axis (1-D of the axis
@@ -24,6 +28,9 @@ void check_scale(InferContext& c, size_t i, const std::vector<Expr>& x, const ch
   QuantizeAttrs attrs = QuantizeAttrs::parse(c);
   int64_t block = attrs.block_size;
   if (s.empty() || (s.size() == 1 && s[0].is_const() && s[0].const_value() == 1)) return;
+  // A 1-D length known only at run time may be 1 (per tensor) or the axis
+  // length: the kernel checks which when it runs.
+  if (s.size() == 1 && !s[0].is_const() && block <= 0) return;
   if (x.empty()) c.fail(std::string(what) + " must be a scalar for a scalar input");
   auto axis = static_cast<size_t>(c.axis(attrs.axis, x.size()));
   if (block > 0) {
@@ -138,8 +145,8 @@ void infer_qconv(InferContext& c) {
 }  // namespace
 
 void register_quantize_ops(OpRegistry& r) {
-  r.add("QuantizeLinear", infer_quantize);
-  r.add("DequantizeLinear", infer_dequantize);
+  r.add("QuantizeLinear", infer_quantize).narrow_types();
+  r.add("DequantizeLinear", infer_dequantize).narrow_types();
   r.add("DynamicQuantizeLinear", infer_dynamic_quantize);
   r.add("MatMulInteger", infer_matmul_integer);
   r.add("QLinearMatMul", infer_qlinear_matmul);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/half.h"
+#include "core/narrow_types.h"
 #include "ops/families.h"
 
 namespace dynrt {
@@ -266,6 +267,23 @@ std::vector<std::string> OpRegistry::names() const {
   std::vector<std::string> out;
   for (const auto& [k, d] : ops_) out.push_back(d.domain.empty() ? d.name : d.domain + "." + d.name);
   return out;
+}
+
+void check_narrow_types(const ir::Graph& g, size_t index, const OpSchema& schema) {
+  if (schema.traits.narrow_types) return;
+  const ir::Node& n = g.nodes[index];
+  auto check = [&](int v) {
+    if (v < 0) return;
+    DType t = g.values[static_cast<size_t>(v)].dtype;
+    if (narrow::is_narrow(t))
+      throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": op '" + n.op + "' does not take element type " +
+                                               dtype_name(t) + " ('" + g.values[static_cast<size_t>(v)].name +
+                                               "'); dynrt converts " + dtype_name(t) +
+                                               " with Cast, QuantizeLinear and DequantizeLinear and moves it through "
+                                               "Reshape, Transpose, Concat, Slice and the like");
+  };
+  for (int v : n.inputs) check(v);
+  for (int v : n.outputs) check(v);
 }
 
 OpRegistry& OpRegistry::instance() {

@@ -126,6 +126,9 @@ struct OpTraits {
   bool elementwise = false;       // output element i depends only on input elements i (after broadcast)
   bool layout_sensitive = false;  // reads spatial axes (Conv, pools, Resize, ...)
   bool data_dependent = false;    // output sizes come from input data: kernel calls allocate_output
+  // Takes the narrow element types (core/narrow_types.h): conversions, and
+  // ops that only move bytes. Every other op rejects them (check_narrow_types).
+  bool narrow_types = false;
 
   bool is_host_input(size_t i) const { return i < 64 && ((host_inputs >> i) & 1u); }
   bool is_metadata_input(size_t i) const { return i < 64 && ((metadata_inputs >> i) & 1u); }
@@ -159,7 +162,12 @@ struct OpSchema {
   OpSchema& elementwise() { traits.elementwise = true; return *this; }
   OpSchema& layout_sensitive() { traits.layout_sensitive = true; return *this; }
   OpSchema& data_dependent() { traits.data_dependent = true; return *this; }
+  OpSchema& narrow_types() { traits.narrow_types = true; return *this; }
 };
+
+// Throws kUnsupported when node `index` reads or writes a narrow element type
+// (float8, float4, int4, int2, ...) and its op does not take them.
+DYNRT_INTERNAL void check_narrow_types(const ir::Graph& g, size_t index, const OpSchema& schema);
 
 // "domain::name" with the default domain spelled "".
 DYNRT_INTERNAL std::string op_key(const std::string& domain, const std::string& name);

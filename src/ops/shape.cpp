@@ -156,14 +156,14 @@ void infer_constant(InferContext& c) {
 }  // namespace
 
 void register_shape_ops(OpRegistry& r) {
-  r.add("Shape", infer_shape).metadata_inputs({0});
-  r.add("Size", infer_size).metadata_inputs({0});
-  r.add("Reshape", infer_reshape).view().host_inputs({1}).shape_at_run_time(run_shape_reshape);
-  r.add("Flatten", infer_flatten).view();
-  r.add("Expand", infer_expand).host_inputs({1}).shape_at_run_time(run_shape_expand);
+  r.add("Shape", infer_shape).metadata_inputs({0}).narrow_types();
+  r.add("Size", infer_size).metadata_inputs({0}).narrow_types();
+  r.add("Reshape", infer_reshape).view().host_inputs({1}).shape_at_run_time(run_shape_reshape).narrow_types();
+  r.add("Flatten", infer_flatten).view().narrow_types();
+  r.add("Expand", infer_expand).host_inputs({1}).shape_at_run_time(run_shape_expand).narrow_types();
   r.add("ConstantOfShape", infer_constant_of_shape).host_inputs({0}).shape_at_run_time(run_shape_constant_of_shape);
   r.add("Range", infer_range).host_inputs({0, 1, 2}).shape_at_run_time(run_shape_range);
-  r.add("Constant", infer_constant);
+  r.add("Constant", infer_constant).narrow_types();
 }
 
 }  // namespace dynrt

@@ -183,6 +183,11 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
         scratch.values[static_cast<size_t>(scratch.nodes[k].outputs[0])].dtype == DType::kBFloat16)
       scratch.values[static_cast<size_t>(scratch.nodes[k].outputs[0])].dtype = DType::kFloat32;  // inference rewrites it
     if (!as_onnx_form(scratch, scratch.nodes[k], g.node_label(g.nodes[k]), corrupt)) continue;
+    try {  // on every provider: no kernel computes on the narrow types outside these ops
+      check_narrow_types(scratch, k, *def);
+    } catch (const Error& e) {
+      corrupt(e.what());
+    }
     try {
       InferContext ctx(scratch, k);
       def->infer(ctx);

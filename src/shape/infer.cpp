@@ -30,6 +30,7 @@ void infer_shapes(ir::Graph& g, const std::function<void(ir::Graph&, size_t)>& a
         throw Error(ErrorCode::kInternal, g.node_label(n) + ": input '" + g.values[static_cast<size_t>(in)].name + "' has no type");
     InferContext ctx(g, i);
     def->infer(ctx);
+    check_narrow_types(g, i, *def);
     for (int o : g.nodes[i].outputs)
       if (o >= 0 && g.values[static_cast<size_t>(o)].dtype == DType::kUndefined)
         throw Error(ErrorCode::kUnsupported, g.node_label(g.nodes[i]) + ": output '" + g.values[static_cast<size_t>(o)].name +

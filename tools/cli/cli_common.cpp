@@ -156,6 +156,14 @@ Tensor random_tensor(DType t, const std::vector<int64_t>& dims, std::mt19937& rn
 
 }  // namespace
 
+RawTypes raw_input_types(const Engine& e) {
+  RawTypes raw;
+  for (const TensorInfo& in : e.inputs())
+    if (dtype_size(in.dtype) == 1 && in.dtype != DType::kUInt8 && in.dtype != DType::kInt8 && in.dtype != DType::kBool)
+      raw[in.name] = in.dtype;
+  return raw;
+}
+
 std::map<std::string, Tensor> random_inputs(const Engine& e, const std::map<std::string, std::vector<int64_t>>& dims,
                                             unsigned seed) {
   std::mt19937 rng(seed);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dynrt/dynrt.h"
+#include "npz.h"
 
 namespace dynrt::cli {
 
@@ -54,6 +55,9 @@ Precision parse_precision(const std::string& s);
 
 // Inputs of the engine at the given shapes (inputs whose dims are all fixed
 // may be left out), random values.
+// The engine inputs of a narrow type (float8, float4, int4, int2, ...), which
+// an .npz holds as raw bytes ('|V1').
+RawTypes raw_input_types(const Engine& e);
 std::map<std::string, Tensor> random_inputs(const Engine& e, const std::map<std::string, std::vector<int64_t>>& dims,
                                             unsigned seed);
 std::string summary(const Tensor& t);

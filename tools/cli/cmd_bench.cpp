@@ -169,7 +169,7 @@ void run_bench(const BenchArgs& a) {
     return;
   }
   if (a.inputs.empty() == a.shapes.empty()) throw UsageError("bench needs --shapes or --inputs IN.npz (one of them)");
-  auto inputs = a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), 0) : read_npz(a.inputs);
+  auto inputs = a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), 0) : read_npz(a.inputs, raw_input_types(*engine));
   std::string shapes = a.shapes.empty() ? shapes_text(inputs) : a.shapes;
   Stats s = measure(*engine, *ctx, inputs, a);
   nlohmann::json j = to_json(shapes, s, *ctx);

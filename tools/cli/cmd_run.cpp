@@ -21,7 +21,7 @@ void run_run(const RunArgs& a) {
   if (a.inputs.empty() == a.shapes.empty()) throw UsageError("run needs --inputs IN.npz or --shapes (one of them)");
   auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
   std::map<std::string, Tensor> inputs =
-      a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs);
+      a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs, raw_input_types(*engine));
   auto ctx = engine->create_context(a.context.options());
   auto t0 = std::chrono::steady_clock::now();
   auto outputs = ctx->run(inputs);

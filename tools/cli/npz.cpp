@@ -49,7 +49,10 @@ constexpr DescrMap kDescrs[] = {
     {"V2", DType::kBFloat16},
 };
 
-Tensor parse_npy(const std::string& d, const std::string& label) {
+// raw_type: the narrow type (float8, float4, int4, int2, ...) a '|V1' array
+// is read as; numpy saves ml_dtypes' arrays of those as raw bytes ('<V1',
+// or '<f1' for float8_e5m2).
+Tensor parse_npy(const std::string& d, const std::string& label, DType raw_type) {
   if (d.size() < 10 || d.compare(0, 6, "\x93NUMPY") != 0) bad(label, "not a .npy array");
   auto major = static_cast<uint8_t>(d[6]);
   size_t header_len, start;
@@ -76,6 +79,13 @@ Tensor parse_npy(const std::string& d, const std::string& label) {
   DType dtype = DType::kUndefined;
   for (const DescrMap& m : kDescrs)
     if (descr.substr(1) == m.descr) dtype = m.dtype;
+  if (descr.substr(1) == "V1" || descr.substr(1) == "f1") {  // float8_e5m2 is saved as '<f1'
+    if (raw_type == DType::kUndefined || dtype_size(raw_type) != 1)
+      bad(label, "raw 1-byte elements ('" + descr +
+                     "', how numpy saves ml_dtypes' float8, float4, int4 and int2 arrays) fit only an engine input of "
+                     "such a type");
+    dtype = raw_type;
+  }
   if (dtype == DType::kUndefined) bad(label, "unsupported array type '" + descr + "'");
   size_t fo = h.find_first_not_of(' ', field("fortran_order"));
   bool fortran = fo != std::string::npos && h.compare(fo, 4, "True") == 0;
@@ -113,6 +123,7 @@ std::string make_npy(const Tensor& t) {
   const char* code = nullptr;
   for (const DescrMap& m : kDescrs)
     if (m.dtype == t.dtype()) code = m.descr;
+  if (!code && dtype_is_supported(t.dtype()) && dtype_size(t.dtype()) == 1) code = "V1";  // the narrow types, as numpy saves ml_dtypes'
   if (!code) throw Error(ErrorCode::kUnsupported, std::string("cannot save ") + dtype_name(t.dtype()) + " to .npy");
   std::string shape = "(";
   for (size_t i = 0; i < t.shape().size(); ++i) {
@@ -120,7 +131,8 @@ std::string make_npy(const Tensor& t) {
     shape += std::to_string(t.shape()[i]);
   }
   shape += t.shape().size() == 1 ? ",)" : ")";
-  char order = (std::string(code) == "b1" || std::string(code) == "i1" || std::string(code) == "u1") ? '|' : '<';
+  const std::string c(code);
+  char order = (c == "b1" || c == "i1" || c == "u1" || c == "V1") ? '|' : '<';
   std::string h = "{'descr': '" + std::string(1, order) + code + "', 'fortran_order': False, 'shape': " + shape + ", }";
   while ((10 + h.size() + 1) % 64 != 0) h += ' ';
   h += '\n';
@@ -153,18 +165,22 @@ std::string inflate_raw(const std::string& src, uint64_t out_size, const std::st
 
 }  // namespace
 
-std::map<std::string, Tensor> read_npz(const std::string& path) {
+std::map<std::string, Tensor> read_npz(const std::string& path, const RawTypes& raw) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorCode::kIo, "cannot open '" + path + "'");
   std::stringstream ss;
   ss << f.rdbuf();
-  return read_npz_bytes(ss.str(), path);
+  return read_npz_bytes(ss.str(), path, raw);
 }
 
-std::map<std::string, Tensor> read_npz_bytes(const std::string& d, const std::string& path) {
+std::map<std::string, Tensor> read_npz_bytes(const std::string& d, const std::string& path, const RawTypes& raw) {
   std::map<std::string, Tensor> out;
+  auto raw_type = [&](const std::string& name) {
+    auto it = raw.find(name);
+    return it == raw.end() ? DType::kUndefined : it->second;
+  };
   if (d.compare(0, 6, "\x93NUMPY") == 0) {  // a single .npy
-    out["arr_0"] = parse_npy(d, path);
+    out["arr_0"] = parse_npy(d, path, raw_type("arr_0"));
     return out;
   }
   size_t eocd = std::string::npos;
@@ -205,7 +221,7 @@ std::map<std::string, Tensor> read_npz_bytes(const std::string& d, const std::st
     if (method == 8) raw = inflate_raw(raw, usize, path);
     else if (method != 0) bad(path, "unsupported zip compression in '" + name + "'");
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
-    out[name] = parse_npy(raw, path + ":" + name);
+    out[name] = parse_npy(raw, path + ":" + name, raw_type(name));
   }
   return out;
 }

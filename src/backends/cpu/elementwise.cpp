@@ -3,6 +3,7 @@
 #include <string>
 
 #include "backends/cpu/half.h"
+#include "core/narrow_types.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/vec_math.h"
 #include "backends/cpu/kernels.h"
@@ -272,9 +273,61 @@ void cast_loop(const S* s, D* d, int64_t n) {
     default: unsupported_dtype("Cast", DTYPE);                             \
   }
 
-std::unique_ptr<Kernel> make_cast(const KernelInit&) {
-  return make_kernel([](KernelContext& c) {
+// Calls f(i, value) for each element of x: its own C++ type for the
+// ordinary types, int64_t for the narrow integers, double for the narrow floats.
+template <class F>
+void for_each_source(const TensorView& x, F&& f) {
+  const int64_t n = x.numel();
+  if (narrow::is_narrow(x.dtype)) {
+    const auto* p = x.as<const uint8_t>();
+    if (narrow::is_narrow_int(x.dtype))
+      for (int64_t i = 0; i < n; ++i) f(i, narrow::int_decode(x.dtype, p[i]));
+    else
+      for (int64_t i = 0; i < n; ++i) f(i, narrow::to_double(x.dtype, p[i]));
+    return;
+  }
+  DYNRT_DISPATCH_CASTABLE(x.dtype, S, {
+    const S* p = x.as<const S>();
+    for (int64_t i = 0; i < n; ++i) f(i, p[i]);
+  });
+}
+
+// Casts from or to a narrow type (core/narrow_types.h), element by element.
+void cast_narrow(const TensorView& x, const TensorView& y, const CastAttrs& attrs) {
+  const DType to = y.dtype;
+  const narrow::RoundMode mode = attrs.round_mode == "down"      ? narrow::RoundMode::kDown
+                                 : attrs.round_mode == "nearest" ? narrow::RoundMode::kNearest
+                                                                 : narrow::RoundMode::kUp;
+  if (narrow::is_narrow(to)) {
+    auto* out = y.as<uint8_t>();
+    if (narrow::is_narrow_int(to)) {
+      for_each_source(x, [&](int64_t i, auto v) {
+        using V = decltype(v);
+        if constexpr (std::is_floating_point_v<V>) out[i] = narrow::int_encode_float(to, static_cast<double>(v));
+        else out[i] = narrow::int_encode_wrap(to, static_cast<int64_t>(v));
+      });
+    } else if (to == DType::kFloat8E8M0) {
+      for_each_source(x, [&](int64_t i, auto v) { out[i] = narrow::e8m0_encode(static_cast<float>(v), attrs.saturate, mode); });
+    } else {
+      const narrow::FloatFormat f = narrow::float_format(to);
+      for_each_source(x, [&](int64_t i, auto v) { out[i] = narrow::float_encode(f, static_cast<double>(v), attrs.saturate); });
+    }
+    return;
+  }
+  DYNRT_DISPATCH_CASTABLE(to, D, {
+    D* out = y.as<D>();
+    for_each_source(x, [&](int64_t i, auto v) {
+      if constexpr (std::is_same_v<D, bool>) out[i] = v != decltype(v)(0);
+      else out[i] = convert<D>(v);
+    });
+  });
+}
+
+std::unique_ptr<Kernel> make_cast(const KernelInit& init) {
+  CastAttrs attrs = CastAttrs::parse(init);
+  return make_kernel([attrs](KernelContext& c) {
     const TensorView &x = c.in(0), &y = c.out(0);
+    if (narrow::is_narrow(x.dtype) || narrow::is_narrow(y.dtype)) return cast_narrow(x, y, attrs);
     DYNRT_DISPATCH_CASTABLE(x.dtype, S, {
       DYNRT_DISPATCH_CASTABLE(y.dtype, D, { cast_loop(x.as<const S>(), y.as<D>(), x.numel()); });
     });

@@ -10,6 +10,7 @@
 #include "backends/cpu/half.h"
 #include "backends/cpu/kernel_util.h"
 #include "backends/cpu/kernels.h"
+#include "core/narrow_types.h"
 #include "ops/attrs.h"
 #include "ops/nn_shape.h"
 
@@ -20,6 +21,10 @@ size_t sz(int64_t v) { return static_cast<size_t>(v); }
 
 std::vector<double> as_double(const TensorView& v) {
   std::vector<double> out(sz(v.numel()));
+  if (narrow::is_narrow(v.dtype)) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = narrow::to_double(v.dtype, v.as<const uint8_t>()[i]);
+    return out;
+  }
   if (is_half(v.dtype)) {
     std::vector<float> f(out.size());
     to_float(v, f.data());
@@ -64,6 +69,17 @@ ParamIndex param_index(const TensorView& x, const TensorView& p, int64_t axis_at
   pi.numel = p.numel();
   if (pi.numel == 1 || x.rank == 0) return pi;
   pi.axis = axis_attr < 0 ? axis_attr + x.rank : axis_attr;
+  // Inference leaves a 1-D length known only at run time to this check.
+  if (pi.axis < 0 || pi.axis >= x.rank)
+    throw Error(ErrorCode::kInvalidInput, "a scale or zero point of " + std::to_string(pi.numel) +
+                                              " elements needs an axis of the input, and axis " +
+                                              std::to_string(axis_attr) + " is out of range for rank " +
+                                              std::to_string(x.rank));
+  if (block == 0 && pi.numel != x.dim(static_cast<int>(pi.axis)))
+    throw Error(ErrorCode::kInvalidInput, "a scale or zero point of " + std::to_string(pi.numel) +
+                                              " elements: per tensor takes 1, per axis " +
+                                              std::to_string(x.dim(static_cast<int>(pi.axis))) + " (axis " +
+                                              std::to_string(pi.axis) + ")");
   pi.block = block;
   pi.inner = prod(x.dims.data(), static_cast<int>(pi.axis) + 1, x.rank);
   pi.dim = x.dim(static_cast<int>(pi.axis));
@@ -75,6 +91,10 @@ ParamIndex param_index(const TensorView& x, const TensorView& p, int64_t axis_at
 // Store rounded, saturated values into an 8/16-bit integer tensor.
 template <class F>
 void store_quant(const TensorView& y, int64_t i, F v) {
+  if (narrow::is_narrow_int(y.dtype)) {
+    y.as<uint8_t>()[i] = narrow::int_encode_saturate(y.dtype, static_cast<double>(v));
+    return;
+  }
   DYNRT_DISPATCH_NUMERIC(y.dtype, "QuantizeLinear", {
     F lo = static_cast<F>(std::numeric_limits<T>::lowest()), hi = static_cast<F>(std::numeric_limits<T>::max());
     y.as<T>()[i] = static_cast<T>(std::clamp(v, lo, hi));
@@ -82,11 +102,21 @@ void store_quant(const TensorView& y, int64_t i, F v) {
 }
 
 template <class F>
-void quantize(KernelContext& c, int64_t axis, int64_t block) {
+void quantize(KernelContext& c, int64_t axis, int64_t block, bool saturate) {
   const TensorView &x = c.in(0), &s = c.in(1), &y = c.out(0);
   std::vector<double> xd = as_double(x), sd = as_double(s), zd;
   if (c.has_in(2)) zd = as_double(c.in(2));
   ParamIndex pi = param_index(x, s, axis, block);
+  if (narrow::is_narrow_float(y.dtype)) {  // float8 / float4: x / scale + zero point, rounded by the cast
+    const narrow::FloatFormat f = narrow::float_format(y.dtype);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      int64_t k = pi(i);
+      F q = static_cast<F>(xd[sz(i)]) / static_cast<F>(sd[sz(k)]);
+      if (!zd.empty()) q += static_cast<F>(zd[sz(k)]);
+      y.as<uint8_t>()[i] = narrow::float_encode(f, static_cast<double>(q), saturate);
+    }
+    return;
+  }
   for (int64_t i = 0; i < x.numel(); ++i) {
     int64_t k = pi(i);
     F q = std::nearbyint(static_cast<F>(xd[sz(i)]) / static_cast<F>(sd[sz(k)]));
@@ -98,9 +128,10 @@ void quantize(KernelContext& c, int64_t axis, int64_t block) {
 std::unique_ptr<Kernel> make_quantize(const KernelInit& init) {
   QuantizeAttrs attrs = QuantizeAttrs::parse(init);
   int64_t axis = attrs.axis, block = attrs.block_size;
+  bool saturate = attrs.saturate;
   return make_kernel([=](KernelContext& c) {
-    if (c.in(0).dtype == DType::kFloat64) quantize<double>(c, axis, block);
-    else quantize<float>(c, axis, block);
+    if (c.in(0).dtype == DType::kFloat64) quantize<double>(c, axis, block, saturate);
+    else quantize<float>(c, axis, block, saturate);
   });
 }
 

@@ -57,10 +57,24 @@ struct EinsumAttrs {
   static EinsumAttrs parse(const AttrReader& a) { return {a.attr_string("equation", "")}; }
 };
 
-// QuantizeLinear / DequantizeLinear: per-axis (axis) or blocked (block_size > 0).
+// QuantizeLinear / DequantizeLinear: per-axis (axis) or blocked (block_size > 0);
+// saturate concerns float8 outputs.
 struct QuantizeAttrs {
   int64_t axis = 1, block_size = 0;
-  static QuantizeAttrs parse(const AttrReader& a) { return {a.attr_int("axis", 1), a.attr_int("block_size", 0)}; }
+  bool saturate = true;
+  static QuantizeAttrs parse(const AttrReader& a) {
+    return {a.attr_int("axis", 1), a.attr_int("block_size", 0), a.attr_int("saturate", 1) != 0};
+  }
+};
+
+// Cast / CastLike: saturate concerns float8 targets, round_mode float8e8m0
+// ("up", "down" or "nearest").
+struct CastAttrs {
+  bool saturate = true;
+  std::string round_mode = "up";
+  static CastAttrs parse(const AttrReader& a) {
+    return {a.attr_int("saturate", 1) != 0, a.attr_string("round_mode", "up")};
+  }
 };
 
 }  // namespace dynrt
