@@ -18,6 +18,7 @@ void register_all_ops(OpRegistry& r) {
   register_quantize_ops(r);
   register_rnn_ops(r);
   register_misc_ops(r);
+  register_random_ops(r);
   register_vision_ops(r);
   register_signal_ops(r);
   register_attention_variant_ops(r);

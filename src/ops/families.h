@@ -21,7 +21,8 @@ void register_resize_ops(OpRegistry& r);        // Resize, Upsample, GridSample,
 void register_attention_ops(OpRegistry& r);     // Attention, RotaryEmbedding
 void register_quantize_ops(OpRegistry& r);      // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
 void register_rnn_ops(OpRegistry& r);           // RNN, GRU, LSTM
-void register_misc_ops(OpRegistry& r);          // Dropout, CumProd, EyeLike, Det, ReverseSequence, TensorScatter, SwiGLU
+void register_misc_ops(OpRegistry& r);          // CumProd, EyeLike, Det, ReverseSequence, TensorScatter, SwiGLU
+void register_random_ops(OpRegistry& r);        // RandomUniform/Normal(Like), Bernoulli, Multinomial, Dropout
 void register_vision_ops(OpRegistry& r);        // RoiAlign, NonMaxSuppression, Col2Im, CenterCropPad, MaxUnpool, DeformConv
 void register_signal_ops(OpRegistry& r);        // DFT, STFT, Hann/Hamming/BlackmanWindow, MelWeightMatrix
 void register_attention_variant_ops(OpRegistry& r); // LinearAttention, CausalConvWithState, FlexAttention

@@ -1,4 +1,4 @@
-// Inference for assorted ops: Dropout (inference only), CumProd, EyeLike,
+// Inference for assorted ops: CumProd, EyeLike,
 // Det, ReverseSequence, TensorScatter, SwiGLU.
 #include <cmath>
 
@@ -14,32 +14,6 @@ bool is_real(DType t) {
 }
 
 bool is_int_index(DType t) { return t == DType::kInt64 || t == DType::kInt32; }
-
-// Dropout computes the identity unless training_mode is true and the ratio
-// is non-zero (random output, not supported). When those inputs are only
-// known at run time the kernel checks them.
-void infer_dropout(InferContext& c) {
-  if (c.opset() < 7 && c.attr_int("is_test", 0) == 0)
-    c.unsupported("Dropout in training mode (is_test = 0) produces random output");
-  if (c.has_input(2)) {
-    if (c.dtype(2) != DType::kBool) c.fail("training_mode must be bool");
-    const Tensor* t = c.constant(2);
-    bool training = t && t->numel() == 1 && t->data_as<uint8_t>()[0] != 0;
-    const Tensor* r = c.has_input(1) ? c.constant(1) : nullptr;
-    bool ratio_zero = false;
-    if (r && r->numel() == 1) {
-      if (r->dtype() == DType::kFloat32) ratio_zero = r->data_as<float>()[0] == 0.f;
-      if (r->dtype() == DType::kFloat64) ratio_zero = r->data_as<double>()[0] == 0.0;
-    }
-    bool ratio_default = !c.has_input(1);  // 0.5
-    if (training && (ratio_default || (r && !ratio_zero)))
-      c.unsupported("Dropout in training mode with a non-zero ratio produces random output");
-  }
-  if (c.has_output(1) && c.opset() < 10) c.unsupported("the mask output before opset 10 (typed like the input)");
-  c.set_output(0, c.dtype(0), c.shape(0));
-  if (c.has_output(1)) c.set_output(1, DType::kBool, c.shape(0));
-  if (auto v = c.values(0); v && !c.has_input(2)) c.set_output_values(0, *v);
-}
 
 void infer_cumprod(InferContext& c) {
   if (!c.rank_known(1) || c.rank(1) > 1) c.fail("axis must be a scalar");
@@ -114,7 +88,6 @@ void infer_swiglu(InferContext& c) {
 }  // namespace
 
 void register_misc_ops(OpRegistry& r) {
-  r.add("Dropout", infer_dropout);
   r.add("CumProd", infer_cumprod);
   r.add("EyeLike", infer_eyelike);
   r.add("Det", infer_det);

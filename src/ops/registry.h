@@ -129,6 +129,9 @@ struct OpTraits {
   // Takes the narrow element types (core/narrow_types.h): conversions, and
   // ops that only move bytes. Every other op rejects them (check_narrow_types).
   bool narrow_types = false;
+  // Outputs are random (RandomUniform, Bernoulli, training Dropout, ...):
+  // never evaluated at build time.
+  bool random = false;
 
   bool is_host_input(size_t i) const { return i < 64 && ((host_inputs >> i) & 1u); }
   bool is_metadata_input(size_t i) const { return i < 64 && ((metadata_inputs >> i) & 1u); }
@@ -163,6 +166,7 @@ struct OpSchema {
   OpSchema& layout_sensitive() { traits.layout_sensitive = true; return *this; }
   OpSchema& data_dependent() { traits.data_dependent = true; return *this; }
   OpSchema& narrow_types() { traits.narrow_types = true; return *this; }
+  OpSchema& random() { traits.random = true; return *this; }
 };
 
 // Throws kUnsupported when node `index` reads or writes a narrow element type

@@ -47,6 +47,7 @@ bool fold_node(ir::Graph& g, size_t index) {
   }
   if (n.inputs.empty() && n.domain == "dynrt") return changed;  // ExprTensor reads the binding
   if (!can_evaluate_on_host(n)) return changed;
+  if (const OpSchema* s = OpRegistry::instance().find(n.op, n.domain); s && s->traits.random) return changed;
   int64_t bytes = 0;
   for (int o : n.outputs) {
     if (o < 0) continue;

@@ -21,6 +21,7 @@ void register_cpu_attention_kernels(KernelRegistry& r);
 void register_cpu_quantize_kernels(KernelRegistry& r);
 void register_cpu_rnn_kernels(KernelRegistry& r);
 void register_cpu_misc_kernels(KernelRegistry& r);
+void register_cpu_random_kernels(KernelRegistry& r);
 void register_cpu_vision_kernels(KernelRegistry& r);
 void register_cpu_signal_kernels(KernelRegistry& r);
 void register_cpu_attention_variant_kernels(KernelRegistry& r);

@@ -1,4 +1,4 @@
-// CPU kernels for Dropout (inference), CumProd, EyeLike, Det,
+// CPU kernels for CumProd, EyeLike, Det,
 // ReverseSequence, TensorScatter and SwiGLU.
 #include <cmath>
 #include <cstring>
@@ -15,28 +15,6 @@ namespace dynrt::cpu {
 namespace {
 
 size_t sz(int64_t v) { return static_cast<size_t>(v); }
-
-double scalar_double(const TensorView& v) {
-  switch (v.dtype) {
-    case DType::kFloat32: return v.as<const float>()[0];
-    case DType::kFloat64: return v.as<const double>()[0];
-    case DType::kFloat16: return half_to_float(v.as<const uint16_t>()[0]);
-    case DType::kBFloat16: return bf16_to_float(v.as<const uint16_t>()[0]);
-    default: unsupported_dtype("Dropout ratio", v.dtype);
-  }
-}
-
-std::unique_ptr<Kernel> make_dropout(const KernelInit&) {
-  return make_kernel([](KernelContext& c) {
-    if (c.has_in(2) && c.in(2).as<const uint8_t>()[0] != 0) {
-      double ratio = c.has_in(1) ? scalar_double(c.in(1)) : 0.5;
-      if (ratio != 0)
-        throw Error(ErrorCode::kUnsupported, "Dropout in training mode with a non-zero ratio produces random output");
-    }
-    std::memcpy(c.out(0).data, c.in(0).data, c.in(0).nbytes());
-    if (c.outputs.size() > 1 && c.out(1).data) std::memset(c.out(1).data, 1, c.out(1).nbytes());
-  });
-}
 
 int64_t norm_axis(int64_t a, int rank, const char* op) {
   if (a < -rank || a >= rank)
@@ -211,7 +189,6 @@ namespace dynrt {
 
 void register_cpu_misc_kernels(KernelRegistry& r) {
   using namespace cpu;
-  r.add_kernel("Dropout", make_dropout);
   r.add_kernel("CumProd", make_cumprod);
   r.add_kernel("EyeLike", make_eyelike);
   r.add_kernel("Det", widen_half(make_det));
