@@ -13,6 +13,19 @@ _NUMPY = {"float32": np.float32, "float16": np.float16, "float64": np.float64, "
           "int32": np.int32, "int64": np.int64, "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32,
           "uint64": np.uint64, "bool": np.bool_}
 
+# The narrow types as ml_dtypes arrays (numpy has none of its own). Their bytes cross to the engine
+# as uint8 (uint16 for bfloat16) with the type named beside them: DLPack cannot describe them.
+try:
+    import ml_dtypes as _mld
+
+    _ML_TO_DYNRT = {"bfloat16": "bfloat16", "float8_e4m3fn": "float8e4m3fn", "float8_e4m3fnuz": "float8e4m3fnuz",
+                    "float8_e5m2": "float8e5m2", "float8_e5m2fnuz": "float8e5m2fnuz", "float8_e8m0fnu": "float8e8m0",
+                    "float4_e2m1fn": "float4e2m1", "int4": "int4", "uint4": "uint4", "int2": "int2", "uint2": "uint2"}
+    _NARROW = {d: np.dtype(getattr(_mld, m)) for m, d in _ML_TO_DYNRT.items() if d != "bfloat16"}
+    _NUMPY.update(_NARROW)
+except ImportError:  # without ml_dtypes, numpy arrays of these types cannot exist
+    _ML_TO_DYNRT, _NARROW = {}, {}
+
 
 def dtype_name(dtype: Any) -> str:
     """numpy, torch or string dtype -> dynrt's name ("float32", ...)."""
@@ -25,7 +38,8 @@ def dtype_name(dtype: Any) -> str:
     if text.startswith("torch."):
         text = text[len("torch."):]
         return {"float": "float32", "half": "float16", "long": "int64", "int": "int32", "double": "float64"}.get(text, text)
-    return np.dtype(dtype).name
+    name = np.dtype(dtype).name
+    return _ML_TO_DYNRT.get(name, name)
 
 
 class Input:
@@ -267,10 +281,18 @@ class CompiledModule:
         # What reaches the engine: numpy arrays as they are, CPU torch tensors as numpy views of the
         # same memory (cheaper to hand over than DLPack), other tensors (CUDA, bfloat16) as they are.
         arrays = []
+        raw = {}
         device = None
         on_cpu = True
-        for v in values:
+        for i, v in enumerate(values):
             if type(v) is np.ndarray:
+                kind = v.dtype.kind
+                if kind == "V" or (kind == "f" and v.dtype.itemsize == 1):  # ml_dtypes: bfloat16, float8, ...
+                    t = _ML_TO_DYNRT.get(v.dtype.name)
+                    if t is None:
+                        raise _C.InvalidInput(f"input '{names[i]}' has element type {v.dtype}, which dynrt does not take")
+                    raw[names[i]] = t
+                    v = np.ascontiguousarray(v).view(np.uint8 if v.dtype.itemsize == 1 else np.uint16)
                 arrays.append(v if v.flags.c_contiguous else np.ascontiguousarray(v))
             elif _is_torch(v):
                 if device is None:
@@ -292,7 +314,11 @@ class CompiledModule:
             elif shape is None:
                 continue  # sized by data: the engine allocates it
             elif device is None:
-                if dt in _NUMPY:
+                if dt in _NARROW:
+                    results[name] = np.empty(shape, dtype=_NARROW[dt])
+                    outs[name] = results[name].view(np.uint8)
+                    raw[name] = dt
+                elif dt in _NUMPY:
                     outs[name] = results[name] = np.empty(shape, dtype=_NUMPY[dt])
             elif on_cpu and dt in _NUMPY:
                 a = outs[name] = np.empty(shape, dtype=_NUMPY[dt])
@@ -301,7 +327,11 @@ class CompiledModule:
                 torch = _torch()
                 outs[name] = results[name] = torch.empty(shape, dtype=getattr(torch, dt), device=device)
         run = self._run if on_cpu else self._device_run(device)
-        made = run(dict(zip(names, arrays)), outs)
+        made = run(dict(zip(names, arrays)), outs, raw) if raw else run(dict(zip(names, arrays)), outs)
+        if made and _NARROW:
+            for name, shape, dt in plan:
+                if dt in _NARROW and name in made:  # sized by data: the engine's uint8 bytes, viewed
+                    made[name] = made[name].view(_NARROW[dt])
         if len(plan) == 1:
             name = plan[0][0]
             return results[name] if name in results else self._made(made[name], device)

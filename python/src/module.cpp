@@ -56,15 +56,36 @@ nb::dlpack::dtype dlpack_of(DType t) {
     case DType::kUInt32: return make(C::UInt, 32);
     case DType::kUInt64: return make(C::UInt, 64);
     case DType::kBool: return make(C::Bool, 8);
-    default: throw Error(ErrorCode::kUnsupported, std::string("no array type for ") + dtype_name(t));
+    default:
+      // The narrow types (float8, float4, int4, int2) have no DLPack code: their bytes cross as
+      // uint8 and dynrt/_api.py views them as the ml_dtypes type.
+      if (dtype_is_supported(t) && dtype_size(t) == 1) return make(C::UInt, 8);
+      throw Error(ErrorCode::kUnsupported, std::string("no array type for ") + dtype_name(t));
   }
 }
 
 using Array = nb::ndarray<>;
 
-// The caller's array as a Tensor over the same memory (no copy).
-Tensor wrap(const std::string& name, const Array& a) {
+DType dtype_named(const std::string& name) {
+  for (int i = 1; i < 64; ++i) {
+    auto t = static_cast<DType>(i);
+    if (dtype_is_supported(t) && name == dtype_name(t)) return t;
+  }
+  throw Error(ErrorCode::kInvalidInput, "no element type named '" + name + "'");
+}
+
+// The caller's array as a Tensor over the same memory (no copy). raw: the
+// element type of an array handed over as plain bytes (ml_dtypes' bfloat16,
+// float8, float4, int4, int2: numpy arrays DLPack cannot describe).
+Tensor wrap(const std::string& name, const Array& a, const std::string& raw = {}) {
   DType t = dtype_of(a.dtype());
+  if (!raw.empty()) {
+    DType r = dtype_named(raw);
+    if (t == DType::kUndefined || dtype_size(t) != dtype_size(r))
+      throw Error(ErrorCode::kInvalidInput, name + " given as raw " + raw + " bytes must be an array of " +
+                                                std::to_string(dtype_size(r)) + "-byte elements");
+    t = r;
+  }
   if (t == DType::kUndefined) throw Error(ErrorCode::kInvalidInput, "'" + name + "' has an element type dynrt does not take");
   std::vector<int64_t> shape(a.ndim());
   int64_t expect = 1;
@@ -137,11 +158,17 @@ std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> info
 // ---- run --------------------------------------------------------------------------
 
 // Runs with the caller's arrays; outputs not given come back as new numpy arrays.
+// raw_types: the element type of arrays given as bytes (see wrap), by name.
 std::map<std::string, nb::object> run(ExecutionContext& ctx, const std::map<std::string, Array>& inputs,
-                                      const std::map<std::string, Array>& outputs) {
+                                      const std::map<std::string, Array>& outputs,
+                                      const std::map<std::string, std::string>& raw_types) {
+  auto raw = [&](const std::string& name) {
+    auto it = raw_types.find(name);
+    return it == raw_types.end() ? std::string() : it->second;
+  };
   std::map<std::string, Tensor> in, out;
-  for (const auto& [name, a] : inputs) in.emplace(name, wrap("input '" + name + "'", a));
-  for (const auto& [name, a] : outputs) out.emplace(name, wrap("output '" + name + "'", a));
+  for (const auto& [name, a] : inputs) in.emplace(name, wrap("input '" + name + "'", a, raw(name)));
+  for (const auto& [name, a] : outputs) out.emplace(name, wrap("output '" + name + "'", a, raw(name)));
   {
     nb::gil_scoped_release release;
     ctx.run(in, out);
@@ -219,7 +246,8 @@ NB_MODULE(_C, m) {
           nb::arg("adapt_threads") = true);
 
   nb::class_<ExecutionContext>(m, "Context")
-      .def("run", &run, nb::arg("inputs"), nb::arg("outputs"))
+      .def("run", &run, nb::arg("inputs"), nb::arg("outputs"),
+           nb::arg("raw_types") = std::map<std::string, std::string>{})
       .def("output_shapes", &ExecutionContext::output_shapes, nb::arg("input_shapes"))
       .def_prop_ro("plans_created", &ExecutionContext::plans_created)
       .def_prop_ro("threads", &ExecutionContext::threads)

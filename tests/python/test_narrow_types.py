@@ -184,3 +184,26 @@ def test_raw_bytes_for_an_ordinary_input_are_refused(tmp_path):
     p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", check=False)
     assert p.returncode == 1
     assert "error (invalid input)" in p.stderr and "raw 1-byte elements" in p.stderr
+
+
+def test_python_api_takes_and_returns_ml_dtypes_arrays():
+    """dynrt.compile on an ONNX model with float8 and int4 at the graph boundary: ml_dtypes arrays
+    in, ml_dtypes arrays out (allocated by the module, and sized by data through NonZero)."""
+    import dynrt
+
+    m = model([h.make_node("Cast", ["x"], ["f8"], to=T.FLOAT8E4M3FN),
+               h.make_node("DequantizeLinear", ["q", "s"], ["dq"]),
+               h.make_node("NonZero", ["dq"], ["nz"]),
+               h.make_node("Cast", ["nz"], ["nz8"], to=T.INT4)],
+              [vi("x", T.FLOAT, ["N"]), vi("q", T.INT4, ["M"])],
+              [vi("f8", T.FLOAT8E4M3FN, ["N"]), vi("dq", T.FLOAT, ["M"]), vi("nz8", T.INT4, None)],
+              [numpy_helper.from_array(np.float32(0.5), "s")])
+    mod = dynrt.compile(m, dims={"N": (1, 8, 64), "M": (1, 4, 16)})
+    x = np.array([0.3, -1000.0, 17.0, np.nan], np.float32)
+    q = np.array([-8, 0, 7, 3, 0], np.int8).astype(ml_dtypes.int4)
+    f8, dq, nz8 = mod(x, q)
+    want = ReferenceEvaluator(m).run(None, {"x": x, "q": q})
+    assert f8.dtype == ml_dtypes.float8_e4m3fn and nz8.dtype == ml_dtypes.int4
+    same(f8, want[0])
+    np.testing.assert_array_equal(dq, want[1])
+    same(nz8, want[2])
