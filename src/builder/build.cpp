@@ -70,7 +70,8 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   auto impl = std::make_shared<EngineImpl>();
   impl->profiles = apply_profiles(graph, cfg);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
-  infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); }, passes::inline_if);
+  infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); },
+               [](ir::Graph& g, size_t i) { return passes::inline_if(g, i) || passes::unroll_scan(g, i); });
   for (const passes::Pass& p : passes::default_pipeline()) {
     progress(std::string("pass ") + p.name);
     p.run(graph);

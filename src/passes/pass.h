@@ -26,6 +26,9 @@ bool sink_expand(ir::Graph& g);                // sink_expand.cpp
 // During inference, before node k: an If whose condition is known becomes the
 // branch it takes (inline_if.cpp); true if node k was replaced.
 bool inline_if(ir::Graph& g, size_t k);
+// Scan with a sequence length known at build time: the body repeated per
+// step (unroll_scan.cpp); true if node k was replaced.
+bool unroll_scan(ir::Graph& g, size_t k);
 
 std::vector<Pass> default_pipeline();
 

@@ -1,6 +1,8 @@
 """If nodes whose condition is known at build time (passes/inline_if.cpp): the branch taken
 replaces the node, so the engine computes what ONNX Runtime computes at every shape of the
-range; an If whose condition is known only at run time is refused with a message naming it."""
+range; an If whose condition is known only at run time is refused with a message naming it. A Scan
+whose sequence length is known at build time is unrolled (passes/unroll_scan.cpp), against ONNX
+Runtime with reversed inputs and outputs and other axes; a run-time length is refused by name."""
 import numpy as np
 import pytest
 from onnx import TensorProto as T
@@ -99,3 +101,53 @@ def test_inspect_still_names_a_loop_body(tmp_path):
     assert "subgraph attribute 'body' (control flow) is not supported" in out.stdout, out.stdout
     p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
     assert p.returncode == 1 and "unsupported op 'Loop'" in p.stderr, p.stderr
+
+
+# ---- Scan (passes/unroll_scan.cpp) ----------------------------------------------------------------
+
+def scan_model(in_axis=0, in_dir=0, out_axis=0, out_dir=0, seq=5, opset=17):
+    """state' = state + x_t * W; scan output y_t = state' * x_t (x: [seq, 3] along in_axis)."""
+    vi = h.make_tensor_value_info
+    body = h.make_graph(
+        [h.make_node("Mul", ["x_t", "W"], ["xw"]), h.make_node("Add", ["s_in", "xw"], ["s_out"]),
+         h.make_node("Mul", ["s_out", "x_t"], ["y_t"])], "body",
+        [vi("s_in", T.FLOAT, [3]), vi("x_t", T.FLOAT, [3])], [vi("s_out", T.FLOAT, [3]), vi("y_t", T.FLOAT, [3])])
+    x_shape = [seq, 3] if in_axis == 0 else [3, seq]
+    node = h.make_node("Scan", ["s0", "x"], ["s_final", "y"], body=body, num_scan_inputs=1,
+                       scan_input_axes=[in_axis], scan_input_directions=[in_dir], scan_output_axes=[out_axis],
+                       scan_output_directions=[out_dir])
+    g = h.make_graph([node], "g", [vi("s0", T.FLOAT, [3]), vi("x", T.FLOAT, x_shape)],
+                     [vi("s_final", T.FLOAT, None), vi("y", T.FLOAT, None)],
+                     [const("W", RNG.standard_normal(3).astype(np.float32))])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m, x_shape
+
+
+@pytest.mark.parametrize("in_axis,in_dir,out_axis,out_dir", [(0, 0, 0, 0), (1, 1, 1, 0), (0, 1, -1, 1), (1, 0, 0, 1)])
+def test_scan_with_a_build_time_length_matches_onnxruntime(tmp_path, in_axis, in_dir, out_axis, out_dir):
+    for opset in (11, 17):
+        m, x_shape = scan_model(in_axis, in_dir, out_axis, out_dir, opset=opset)
+        feeds = {"s0": RNG.standard_normal(3).astype(np.float32), "x": RNG.standard_normal(x_shape).astype(np.float32)}
+        (tmp_path / str(opset)).mkdir()
+        harness.check_model(m, [feeds], tmp_path / str(opset))
+
+
+def test_scan_with_a_run_time_length_is_refused_by_name(tmp_path):
+    m, _ = scan_model()
+    m.graph.input[1].type.tensor_type.shape.dim[0].dim_param = "T"
+    path = tmp_path / "m.onnx"
+    import onnx
+    onnx.save(m, str(path))
+    p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "T=1:5:9", check=False)
+    assert p.returncode == 1 and "dynrt: error (unsupported)" in p.stderr, p.stderr
+    assert "Scan node producing 's_final'" in p.stderr and "sequence length (T) is known only at run time" in p.stderr
+
+
+def test_scan_longer_than_the_unroll_limit_is_refused(tmp_path):
+    m, x_shape = scan_model(seq=300)
+    path = tmp_path / "m.onnx"
+    import onnx
+    onnx.save(m, str(path))
+    p = harness.run_cli("build", path, "-o", tmp_path / "e", check=False)
+    assert p.returncode == 1 and "a sequence length of 300" in p.stderr, p.stderr

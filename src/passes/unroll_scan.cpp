@@ -1,0 +1,181 @@
+// Scan (opset 9 and later) whose sequence length is a constant at build time
+// and at most kMaxSteps: the body is repeated once per step, so the rest of
+// the build sees plain nodes. Step t reads element t of each scan input
+// along its axis (Gather with a scalar index, which drops the axis; from the
+// end for reversed inputs), the states flow from one step's body to the
+// next, and each scan output is the steps' values stacked along its axis
+// (Unsqueeze, then Concat; reversed for reversed outputs). A Scan whose
+// length is known only at run time, or longer, is refused, naming the node.
+#include <string>
+
+#include "dynrt/error.h"
+#include "passes/pass.h"
+
+namespace dynrt::passes {
+namespace {
+
+constexpr int64_t kMaxSteps = 256;
+
+std::vector<int64_t> ints_attr(const ir::Node& n, const char* name) {
+  auto it = n.attrs.find(name);
+  return it == n.attrs.end() ? std::vector<int64_t>{} : it->second.ints;
+}
+
+int64_t int_attr(const ir::Node& n, const char* name, int64_t def) {
+  auto it = n.attrs.find(name);
+  return it == n.attrs.end() ? def : it->second.i;
+}
+
+}  // namespace
+
+bool unroll_scan(ir::Graph& g, size_t k) {
+  const ir::Node n = g.nodes[k];  // a copy: g.nodes changes below
+  if (n.op != "Scan" || !n.domain.empty()) return false;
+  const std::string label = g.node_label(n);
+  if (g.opset < 9)
+    throw Error(ErrorCode::kUnsupported, label + ": Scan before opset 9 (batched, with sequence_lens) is not supported");
+  auto body_attr = n.attrs.find("body");
+  if (body_attr == n.attrs.end() || body_attr->second.type != ir::Attribute::Type::kGraph || !body_attr->second.graph)
+    throw Error(ErrorCode::kInvalidModel, label + ": no body graph");
+  const ir::Graph& b = *body_attr->second.graph;
+  const int64_t m = int_attr(n, "num_scan_inputs", -1);
+  const auto n_in = static_cast<int64_t>(n.inputs.size());
+  if (m < 1 || m > n_in) throw Error(ErrorCode::kInvalidModel, label + ": num_scan_inputs must be in [1, inputs]");
+  const int64_t states = n_in - m;
+  const auto body_out = static_cast<int64_t>(b.outputs.size());
+  if (static_cast<int64_t>(b.inputs.size()) != n_in || body_out < states ||
+      static_cast<int64_t>(n.outputs.size()) != body_out)
+    throw Error(ErrorCode::kInvalidModel, label + ": the body's inputs and outputs do not match the node's");
+  const int64_t scan_outs = body_out - states;
+  auto attr_at = [&](const std::vector<int64_t>& v, int64_t i) { return v.empty() ? 0 : v.at(static_cast<size_t>(i)); };
+  const std::vector<int64_t> in_axes = ints_attr(n, "scan_input_axes"), in_dirs = ints_attr(n, "scan_input_directions");
+  const std::vector<int64_t> out_axes = ints_attr(n, "scan_output_axes"), out_dirs = ints_attr(n, "scan_output_directions");
+  if ((!in_axes.empty() && static_cast<int64_t>(in_axes.size()) != m) ||
+      (!in_dirs.empty() && static_cast<int64_t>(in_dirs.size()) != m) ||
+      (!out_axes.empty() && static_cast<int64_t>(out_axes.size()) != scan_outs) ||
+      (!out_dirs.empty() && static_cast<int64_t>(out_dirs.size()) != scan_outs))
+    throw Error(ErrorCode::kInvalidModel, label + ": a scan axes/directions attribute has the wrong length");
+
+  // The sequence length: every scan input's length along its axis, equal and constant.
+  int64_t steps = -1;
+  std::vector<int64_t> axis(static_cast<size_t>(m));
+  for (int64_t j = 0; j < m; ++j) {
+    const int in = n.inputs[static_cast<size_t>(states + j)];
+    if (in < 0) throw Error(ErrorCode::kInvalidModel, label + ": a scan input is missing");
+    const ir::Value& v = g.values[static_cast<size_t>(in)];
+    const auto rank = static_cast<int64_t>(v.shape.size());
+    int64_t a = attr_at(in_axes, j);
+    if (!v.rank_known || a < -rank || a >= rank)
+      throw Error(ErrorCode::kInvalidModel, label + ": scan input '" + v.name + "' has no axis " + std::to_string(a));
+    a = a < 0 ? a + rank : a;
+    axis[static_cast<size_t>(j)] = a;
+    const Expr& len = v.shape[static_cast<size_t>(a)];
+    if (!len.is_const())
+      throw Error(ErrorCode::kUnsupported, label + ": its sequence length (" + len.str(&g.symbols) +
+                                               ") is known only at run time; dynrt runs a Scan by unrolling it, which "
+                                               "needs the length at build time");
+    if (steps >= 0 && len.const_value() != steps)
+      throw Error(ErrorCode::kInvalidModel, label + ": the scan inputs' lengths differ");
+    steps = len.const_value();
+  }
+  if (steps < 1 || steps > kMaxSteps)
+    throw Error(ErrorCode::kUnsupported, label + ": a sequence length of " + std::to_string(steps) +
+                                             " (dynrt unrolls a Scan of 1 to " + std::to_string(kMaxSteps) + " steps)");
+
+  std::vector<ir::Node> out;
+  auto fresh = [&](const std::string& name) {
+    if (g.find_value(name) >= 0) throw Error(ErrorCode::kInvalidModel, label + ": the unrolled Scan would redefine '" + name + "'");
+    return g.add_value(name);
+  };
+  auto node = [&](const char* op, std::vector<int> ins, std::vector<int> outs, const std::string& name) {
+    ir::Node c;
+    c.op = op;
+    c.name = name;
+    c.inputs = std::move(ins);
+    c.outputs = std::move(outs);
+    out.push_back(std::move(c));
+    return &out.back();
+  };
+  const std::string base = (n.name.empty() ? label : n.name) + "/step";
+  std::vector<int> state(n.inputs.begin(), n.inputs.begin() + states);
+  std::vector<std::vector<int>> per_step(static_cast<size_t>(scan_outs));
+  for (int64_t t = 0; t < steps; ++t) {
+    const std::string tag = base + std::to_string(t);
+    std::vector<int> id(b.values.size(), -1);
+    for (int64_t i = 0; i < states; ++i) id[static_cast<size_t>(b.inputs[static_cast<size_t>(i)])] = state[static_cast<size_t>(i)];
+    for (int64_t j = 0; j < m; ++j) {
+      const int64_t at = attr_at(in_dirs, j) == 1 ? steps - 1 - t : t;
+      Tensor index(DType::kInt64, {});
+      *index.data_as<int64_t>() = at;
+      const int idx = g.add_constant(tag + "/index" + std::to_string(j), std::move(index));
+      const int slice = fresh(tag + "/in" + std::to_string(j));
+      ir::Node* gather = node("Gather", {n.inputs[static_cast<size_t>(states + j)], idx}, {slice}, tag + "/gather" + std::to_string(j));
+      ir::Attribute ax;
+      ax.type = ir::Attribute::Type::kInt;
+      ax.i = axis[static_cast<size_t>(j)];
+      gather->attrs["axis"] = ax;
+      id[static_cast<size_t>(b.inputs[static_cast<size_t>(states + j)])] = slice;
+    }
+    for (size_t v = 0; v < b.values.size(); ++v) {
+      if (id[v] >= 0) continue;
+      const ir::Value& bv = b.values[v];
+      if (bv.constant) id[v] = g.add_constant(tag + "/" + bv.name, *bv.constant);
+      else if (bv.producer >= 0) id[v] = fresh(tag + "/" + bv.name);
+      else {
+        id[v] = g.find_value(bv.name);  // read from an enclosing graph
+        if (id[v] < 0) throw Error(ErrorCode::kInvalidModel, label + ": its body reads '" + bv.name + "', which is not defined");
+      }
+    }
+    for (const ir::Node& bn : b.nodes) {
+      ir::Node c = bn;
+      c.provider = 0;
+      c.name = tag + "/" + bn.name;
+      for (int& i : c.inputs)
+        if (i >= 0) i = id[static_cast<size_t>(i)];
+      for (int& o : c.outputs)
+        if (o >= 0) o = id[static_cast<size_t>(o)];
+      out.push_back(std::move(c));
+    }
+    for (int64_t i = 0; i < states; ++i) state[static_cast<size_t>(i)] = id[static_cast<size_t>(b.outputs[static_cast<size_t>(i)])];
+    for (int64_t s = 0; s < scan_outs; ++s)
+      per_step[static_cast<size_t>(s)].push_back(id[static_cast<size_t>(b.outputs[static_cast<size_t>(states + s)])]);
+  }
+  // Final states, then the stacked scan outputs.
+  for (int64_t i = 0; i < states; ++i)
+    if (n.outputs[static_cast<size_t>(i)] >= 0)
+      node("Identity", {state[static_cast<size_t>(i)]}, {n.outputs[static_cast<size_t>(i)]}, base + "/state" + std::to_string(i));
+  for (int64_t s = 0; s < scan_outs; ++s) {
+    const int result = n.outputs[static_cast<size_t>(states + s)];
+    if (result < 0) continue;
+    const int64_t a = attr_at(out_axes, s);  // may be negative: Unsqueeze and Concat normalise it against the output rank
+    std::vector<int> parts;
+    for (int64_t t = 0; t < steps; ++t) {
+      const int64_t from = attr_at(out_dirs, s) == 1 ? steps - 1 - t : t;
+      const std::string tag = base + "/out" + std::to_string(s) + "_" + std::to_string(t);
+      const int up = fresh(tag);
+      ir::Node* u = node("Unsqueeze", {per_step[static_cast<size_t>(s)][static_cast<size_t>(from)]}, {up}, tag);
+      ir::Attribute ax;
+      if (g.opset >= 13) {
+        Tensor axes(DType::kInt64, {1});
+        *axes.data_as<int64_t>() = a;
+        u->inputs.push_back(g.add_constant(tag + "/axes", std::move(axes)));
+      } else {
+        ax.type = ir::Attribute::Type::kInts;
+        ax.ints = {a};
+        u->attrs["axes"] = ax;
+      }
+      parts.push_back(up);
+    }
+    ir::Node* cat = node("Concat", parts, {result}, base + "/out" + std::to_string(s));
+    ir::Attribute ax;
+    ax.type = ir::Attribute::Type::kInt;
+    ax.i = a;
+    cat->attrs["axis"] = ax;
+  }
+  g.nodes.erase(g.nodes.begin() + static_cast<ptrdiff_t>(k));
+  g.nodes.insert(g.nodes.begin() + static_cast<ptrdiff_t>(k), out.begin(), out.end());
+  g.recompute_producers();
+  return true;
+}
+
+}  // namespace dynrt::passes
