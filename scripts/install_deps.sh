@@ -12,4 +12,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# oneDNN's OpenMP wheels (what dynrt used before it moved to TBB) ship the same libdnnl.so.3 as the
+# TBB ones that requirements.txt names: with both installed, whichever was unpacked last wins.
+for w in onednn-cpu-gomp onednn-devel-cpu-gomp onednn-cpu-iomp onednn-devel-cpu-iomp; do
+  if python3 -m pip show -q "$w" >/dev/null 2>&1; then
+    python3 -m pip uninstall -q -y "$w"
+    reinstall_onednn=1
+  fi
+done
 python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/../requirements.txt"
+if [ -n "${reinstall_onednn:-}" ]; then  # the uninstall removed files the TBB wheels share
+  python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps onednn-cpu-tbb==2023.2.0 \
+    onednn-devel-cpu-tbb==2023.2.0
+fi
