@@ -15,6 +15,8 @@ namespace dynrt::passes {
 namespace {
 
 constexpr int64_t kMaxSteps = 256;
+// The graph after unrolling, nested Scans included: a bound on what an untrusted model can make us build.
+constexpr int64_t kMaxGraphNodes = 200000;
 
 std::vector<int64_t> ints_attr(const ir::Node& n, const char* name) {
   auto it = n.attrs.find(name);
@@ -82,6 +84,11 @@ bool unroll_scan(ir::Graph& g, size_t k) {
     throw Error(ErrorCode::kUnsupported, label + ": a sequence length of " + std::to_string(steps) +
                                              " (dynrt unrolls a Scan of 1 to " + std::to_string(kMaxSteps) + " steps)");
 
+  const auto body_nodes = static_cast<int64_t>(b.nodes.size()) + m + 2 * scan_outs;
+  if (static_cast<int64_t>(g.nodes.size()) + steps * body_nodes > kMaxGraphNodes)
+    throw Error(ErrorCode::kUnsupported, label + ": unrolling its " + std::to_string(steps) + " steps of " +
+                                             std::to_string(b.nodes.size()) + " body nodes would make the graph " +
+                                             "larger than " + std::to_string(kMaxGraphNodes) + " nodes");
   std::vector<ir::Node> out;
   auto fresh = [&](const std::string& name) {
     if (g.find_value(name) >= 0) throw Error(ErrorCode::kInvalidModel, label + ": the unrolled Scan would redefine '" + name + "'");
@@ -96,7 +103,11 @@ bool unroll_scan(ir::Graph& g, size_t k) {
     out.push_back(std::move(c));
     return &out.back();
   };
-  const std::string base = (n.name.empty() ? label : n.name) + "/step";
+  // Names of the unrolled values and nodes: "<node or first output>/step<t>/<body name>".
+  const std::string owner = !n.name.empty() ? n.name
+                            : !n.outputs.empty() && n.outputs[0] >= 0 ? g.values[static_cast<size_t>(n.outputs[0])].name
+                                                                      : std::string("scan");
+  const std::string base = owner + "/step";
   std::vector<int> state(n.inputs.begin(), n.inputs.begin() + states);
   std::vector<std::vector<int>> per_step(static_cast<size_t>(scan_outs));
   for (int64_t t = 0; t < steps; ++t) {
@@ -129,7 +140,7 @@ bool unroll_scan(ir::Graph& g, size_t k) {
     for (const ir::Node& bn : b.nodes) {
       ir::Node c = bn;
       c.provider = 0;
-      c.name = tag + "/" + bn.name;
+      if (!bn.name.empty()) c.name = tag + "/" + bn.name;
       for (int& i : c.inputs)
         if (i >= 0) i = id[static_cast<size_t>(i)];
       for (int& o : c.outputs)

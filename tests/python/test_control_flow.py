@@ -151,3 +151,26 @@ def test_scan_longer_than_the_unroll_limit_is_refused(tmp_path):
     onnx.save(m, str(path))
     p = harness.run_cli("build", path, "-o", tmp_path / "e", check=False)
     assert p.returncode == 1 and "a sequence length of 300" in p.stderr, p.stderr
+
+
+def test_nested_scans_past_the_node_bound_are_refused_quickly(tmp_path):
+    """A 256-step Scan whose body holds a 256-step Scan: refused in about a second, not built."""
+    import time
+
+    import onnx
+    vi = h.make_tensor_value_info
+    inner = h.make_graph([h.make_node("Add", ["a", "b"], ["c"]), h.make_node("Identity", ["c"], ["y"])], "inner",
+                         [vi("a", T.FLOAT, [1]), vi("b", T.FLOAT, [1])], [vi("c", T.FLOAT, [1]), vi("y", T.FLOAT, [1])])
+    outer = h.make_graph([h.make_node("Scan", ["s", "seq"], ["s2", "ys"], body=inner, num_scan_inputs=1),
+                          h.make_node("Identity", ["s2"], ["o"])], "outer",
+                         [vi("s", T.FLOAT, [1]), vi("xt", T.FLOAT, [1])], [vi("s2", T.FLOAT, [1]), vi("o", T.FLOAT, [1])],
+                         [const("seq", np.zeros((256, 1), np.float32))])
+    g = h.make_graph([h.make_node("Scan", ["s0", "x"], ["sf", "yo"], body=outer, num_scan_inputs=1)], "g",
+                     [vi("s0", T.FLOAT, [1]), vi("x", T.FLOAT, [256, 1])], [vi("sf", T.FLOAT, None), vi("yo", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(tmp_path / "m.onnx"))
+    t = time.monotonic()
+    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", check=False)
+    assert p.returncode == 1 and "larger than 200000 nodes" in p.stderr, p.stderr
+    assert time.monotonic() - t < 60
