@@ -20,7 +20,10 @@ namespace dynrt {
 struct TensorInfo {
   std::string name;
   DType dtype;
-  std::vector<std::string> dims;  // "batch", "3", "2*seq"
+  std::vector<std::string> dims;  // "batch", "3", "2*seq"; "?" where it depends on the variant
+  // False for an output whose rank depends on input dims (an engine with
+  // variants, Engine::describe); dims is then empty.
+  bool rank_known = true;
 };
 
 struct ContextOptions {

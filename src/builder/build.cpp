@@ -1,4 +1,5 @@
-// The build pipeline: import -> profiles -> symbolic inference (folding as it
+// The build pipeline: import -> profiles -> (one engine per value of a few
+// input dims, where the model needs it: variants.cpp) -> symbolic inference (folding as it
 // goes) -> generic passes -> partition over the providers -> each provider's
 // own passes -> guard check at each profile's opt -> kernels -> tuning (GPU
 // providers) -> engine.
@@ -9,6 +10,7 @@
 #include "builder/profiles.h"
 #include "builder/schedule.h"
 #include "builder/tune.h"
+#include "builder/variants.h"
 #include "onnx/importer.h"
 #include "passes/pass.h"
 #include "shape/infer.h"
@@ -49,13 +51,11 @@ void drop_unread_constants(ir::Graph& g) {
     if (uses[v] == 0 && g.values[v].constant) g.values[v].constant.reset();
 }
 
-}  // namespace
-
-std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg) {
+// One engine for a graph whose profiles are applied (`boxes`).
+std::shared_ptr<EngineImpl> build_one(ir::Graph graph, std::vector<ProfileBox> boxes, const BuildConfig& cfg) {
   auto progress = [&](const std::string& msg) {
     if (cfg.progress) cfg.progress(msg);
   };
-  check_providers(cfg.providers);
   // fp16 is for device providers; bf16 also makes the CPU provider's
   // MatMul/Gemm/Conv products bf16 (mark_cpu_bf16).
   DType half = cfg.precision == Precision::kFp16   ? DType::kFloat16
@@ -68,7 +68,7 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
                                              " needs a GPU provider (e.g. --device cuda); the cpu provider "
                                              "computes in fp32 or bf16");
   auto impl = std::make_shared<EngineImpl>();
-  impl->profiles = apply_profiles(graph, cfg);
+  impl->profiles = std::move(boxes);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
   infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); },
                [](ir::Graph& g, size_t i) { return passes::inline_if(g, i) || passes::unroll_scan(g, i); });
@@ -95,6 +95,14 @@ std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg
   impl->finalize();
   tune_engine(*impl, impl, cfg);
   return impl;
+}
+
+}  // namespace
+
+std::shared_ptr<EngineImpl> build_engine(ir::Graph graph, const BuildConfig& cfg) {
+  check_providers(cfg.providers);
+  std::vector<ProfileBox> boxes = apply_profiles(graph, cfg);
+  return build_with_variants(std::move(graph), std::move(boxes), cfg, build_one);
 }
 
 }  // namespace dynrt

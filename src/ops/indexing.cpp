@@ -60,7 +60,7 @@ void infer_gather_nd(InferContext& c) {
   if (r < 1 || q < 1) c.fail("data and indices must have rank >= 1");
   if (b < 0 || b >= std::min(r, q)) c.fail("batch_dims out of range");
   const Expr& lastd = ind.back();
-  if (!lastd.is_const()) c.unsupported("the last dim of indices must be known at build time");
+  if (!lastd.is_const()) c.needs_constant(lastd, "the last dim of indices must be known at build time");
   int64_t last = lastd.const_value();
   if (last < 1 || last > r - b) c.fail("last dim of indices out of range");
   for (int64_t i = 0; i < b; ++i)

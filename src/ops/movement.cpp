@@ -138,7 +138,7 @@ Clamped clamp_slice_index(InferContext& c, Expr v, Expr d, int64_t step, bool is
   Expr n;
   if (b.lo >= 0) n = v;
   else if (b.hi < 0) n = v + d;
-  else c.unsupported("slice index " + v.str(&c.names()) + " may be negative or not; its sign must be known at build time");
+  else c.needs_constant(v, "slice index " + v.str(&c.names()) + " may be negative or not; its sign must be known at build time");
   Clamped r;
   r.n = n;
   r.lo = Expr::constant(step > 0 || is_start ? 0 : -1);

@@ -5,6 +5,7 @@
 #include "core/half.h"
 #include "core/narrow_types.h"
 #include "ops/families.h"
+#include "ops/specialize.h"
 
 namespace dynrt {
 
@@ -154,6 +155,10 @@ void InferContext::fail(const std::string& msg) const {
 
 void InferContext::unsupported(const std::string& msg) const {
   throw Error(ErrorCode::kUnsupported, g_.node_label(n_) + ": " + msg);
+}
+
+void InferContext::needs_constant(const Expr& e, const std::string& msg) const {
+  throw NeedsSpecialization(g_.node_label(n_) + ": " + msg, e.symbols());
 }
 
 // ---- RunShapeContext -------------------------------------------------------

@@ -39,8 +39,8 @@ inline size_t static_length(InferContext& c, size_t i, const std::string& what) 
   if (s.size() > 1) c.fail(what + " must be 1-D");
   if (s.empty()) return 1;
   if (!s[0].is_const())
-    c.unsupported(what + " has a length known only at run time (" + s[0].str(&c.names()) +
-                  "), so the output rank is unknown at build time");
+    c.needs_constant(s[0], what + " has a length known only at run time (" + s[0].str(&c.names()) +
+                               "), so the output rank is unknown at build time");
   return static_cast<size_t>(s[0].const_value());
 }
 

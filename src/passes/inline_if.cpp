@@ -6,6 +6,7 @@
 // an exported model branching on a static size. An If whose condition is
 // known only at run time is refused, naming the node.
 #include "dynrt/error.h"
+#include "ops/specialize.h"
 #include "passes/pass.h"
 
 namespace dynrt::passes {
@@ -37,10 +38,14 @@ bool inline_if(ir::Graph& g, size_t k) {
     throw Error(ErrorCode::kInvalidModel, label + ": If takes one input, the condition");
   const ir::Value& cond = g.values[static_cast<size_t>(n.inputs[0])];
   std::optional<bool> taken = known_condition(cond);
-  if (!taken)
-    throw Error(ErrorCode::kUnsupported, label + ": its condition '" + cond.name +
-                                             "' is known only at run time; dynrt runs an If only when the condition is "
-                                             "a constant at build time (the branch taken replaces the node)");
+  if (!taken) {
+    const std::string why = label + ": its condition '" + cond.name +
+                            "' is known only at run time; dynrt runs an If only when the condition is a constant at "
+                            "build time (the branch taken replaces the node)";
+    // A condition computed from input dims is a constant once they are.
+    if (cond.sym_value && cond.sym_value->size() == 1) throw NeedsSpecialization(why, (*cond.sym_value)[0].symbols());
+    throw Error(ErrorCode::kUnsupported, why);
+  }
   auto branch = n.attrs.find(*taken ? "then_branch" : "else_branch");
   if (branch == n.attrs.end() || branch->second.type != ir::Attribute::Type::kGraph || !branch->second.graph)
     throw Error(ErrorCode::kInvalidModel, label + ": no " + (*taken ? "then_branch" : "else_branch") + " graph");

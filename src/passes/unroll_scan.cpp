@@ -9,6 +9,7 @@
 #include <string>
 
 #include "dynrt/error.h"
+#include "ops/specialize.h"
 #include "passes/pass.h"
 
 namespace dynrt::passes {
@@ -73,9 +74,10 @@ bool unroll_scan(ir::Graph& g, size_t k) {
     axis[static_cast<size_t>(j)] = a;
     const Expr& len = v.shape[static_cast<size_t>(a)];
     if (!len.is_const())
-      throw Error(ErrorCode::kUnsupported, label + ": its sequence length (" + len.str(&g.symbols) +
-                                               ") is known only at run time; dynrt runs a Scan by unrolling it, which "
-                                               "needs the length at build time");
+      throw NeedsSpecialization(label + ": its sequence length (" + len.str(&g.symbols) +
+                                    ") is known only at run time; dynrt runs a Scan by unrolling it, which needs the "
+                                    "length at build time",
+                                len.symbols());
     if (steps >= 0 && len.const_value() != steps)
       throw Error(ErrorCode::kInvalidModel, label + ": the scan inputs' lengths differ");
     steps = len.const_value();

@@ -121,6 +121,11 @@ ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const Context
   if (options.max_cached_plans < 1)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_cached_plans is " +
                                                std::to_string(options.max_cached_plans) + "; it must be at least 1");
+  this->options = options;
+  if (!e->variants.empty()) {  // runs go to the variants' own contexts
+    variant_contexts.resize(e->variants.size());
+    return;
+  }
   arenas.resize(e->graph.providers.size());
   for (const ExecutionProvider* p : e->providers) streams.push_back(p->create_stream(options.stream));
   capture_graphs = options.capture_graphs;

@@ -126,6 +126,18 @@ struct ContextImpl {
   void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
   std::map<std::string, std::vector<int64_t>> output_shapes(const std::map<std::string, std::vector<int64_t>>& shapes);
 
+  // An engine with variants (EngineVariant): the context of the variant
+  // that serves these input dims, made on first use (runtime/variants.cpp);
+  // this context itself for any other engine. Throws kShapeOutOfRange or
+  // the variant's own error when none serves them.
+  ContextImpl& serving(const std::map<std::string, std::vector<int64_t>>& shapes);
+  ContextImpl& serving(const std::map<std::string, Tensor>& inputs);
+  ContextOptions options;
+  std::vector<std::unique_ptr<ContextImpl>> variant_contexts;  // per EngineVariant
+  ContextImpl* last = this;  // the context of the most recent call
+  int64_t total_plans_created() const;
+  int64_t total_plans_cached() const;
+
  private:
   struct RunAllocator;
   Plan& plan_for(const std::vector<std::vector<int64_t>>& shapes);

@@ -26,7 +26,7 @@ std::string op_name(const ir::Node& n) {
 void describe_io(std::ostringstream& s, const char* title, const std::vector<TensorInfo>& list) {
   s << title << ":\n";
   for (const TensorInfo& t : list) {
-    s << "  " << t.name << ": " << dtype_name(t.dtype) << " [";
+    s << "  " << t.name << ": " << dtype_name(t.dtype) << (t.rank_known ? " [" : " [rank depends on the variant");
     for (size_t i = 0; i < t.dims.size(); ++i) s << (i ? ", " : "") << t.dims[i];
     s << "]\n";
   }
@@ -96,6 +96,20 @@ std::string Engine::describe() const {
       any = true;
     }
     s << (any ? "\n" : " static\n");
+  }
+  if (!e.variants.empty()) {  // the variants, then the first that built, in full
+    s << "variants (one engine per value of input dims that fix a rank, a length or a branch):\n";
+    std::shared_ptr<const EngineImpl> first;
+    for (const EngineVariant& v : e.variants) {
+      s << " ";
+      for (const EngineVariant::Pin& p : v.pins)
+        s << " " << g.values[static_cast<size_t>(g.inputs[p.input])].name << "[" << p.dim << "]=" << p.value;
+      if (v.engine) s << ": " << v.engine->graph.nodes.size() << " nodes\n";
+      else s << ": the model is invalid there (" << v.error << ")\n";
+      if (v.engine && !first) first = v.engine;
+    }
+    if (first) s << "the first variant:\n" << EngineAccess::wrap(first)->describe();
+    return s.str();
   }
   std::map<std::string, int> ops;
   int nodes = 0;

@@ -272,6 +272,7 @@ std::vector<TensorInfo> Engine::inputs() const {
 }
 
 std::vector<TensorInfo> Engine::outputs() const {
+  if (!impl_->variants.empty()) return impl_->variant_outputs;
   std::vector<TensorInfo> out;
   for (int id : impl_->graph.outputs) out.push_back(info_of(impl_->graph, id));
   return out;

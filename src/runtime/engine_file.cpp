@@ -24,125 +24,34 @@
 
 #include "core/checked.h"
 #include "core/mapped_file.h"
+#include "runtime/engine_file_io.h"
 #include "runtime/engine_validate.h"
 
 namespace dynrt {
+
+namespace engine_io {
+
+// CRC32 of a payload of any size (zlib takes 32-bit lengths), in pieces; the
+// pieces of a mapped file are released behind it, so that checking the file
+// does not leave all of it resident.
+uint32_t payload_crc(std::string_view payload) {
+  constexpr size_t kPiece = size_t{8} << 20;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t at = 0; at < payload.size(); at += kPiece) {
+    const size_t n = std::min(kPiece, payload.size() - at);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(payload.data() + at), static_cast<uInt>(n));
+    release_resident(payload.data() + at, n);
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+
+}  // namespace engine_io
+
+using namespace engine_io;
+
 namespace {
 
-constexpr char kMagic[8] = {'D', 'Y', 'N', 'R', 'T', 'E', 'N', 'G'};
-// 2: execution providers, value layouts; 3: tuned choices, CPU attention layouts; 4: aligned constants
-constexpr uint32_t kVersion = 4;
-constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 4;
-constexpr size_t kAlign = 64;  // constants' file offsets: cache lines, and every element type
-
-// Zero bytes that bring file offset `pos` to a multiple of kAlign.
-size_t align_pad(size_t pos) { return (kAlign - pos % kAlign) % kAlign; }
-
-class Writer {
- public:
-  std::string buf;
-  template <class T> void pod(T v) { buf.append(reinterpret_cast<const char*>(&v), sizeof(T)); }
-  void str(const std::string& s) { pod(static_cast<uint32_t>(s.size())); buf += s; }
-  void exprs(const std::vector<Expr>& es) {
-    std::vector<int64_t> code;
-    for (const Expr& e : es) e.serialize(code);
-    pod(static_cast<uint32_t>(es.size()));
-    pod(static_cast<uint32_t>(code.size()));
-    if (!code.empty()) buf.append(reinterpret_cast<const char*>(code.data()), code.size() * 8);
-  }
-  void i64s(const std::vector<int64_t>& v) {
-    pod(static_cast<uint32_t>(v.size()));
-    if (!v.empty()) buf.append(reinterpret_cast<const char*>(v.data()), v.size() * 8);
-  }
-  void tensor(const Tensor& t) {
-    pod(static_cast<int32_t>(t.dtype()));
-    i64s(t.shape());
-    pod(static_cast<uint64_t>(t.nbytes()));
-    buf.append(align_pad(kHeaderBytes + buf.size()), '\0');
-    buf.append(static_cast<const char*>(t.data()), t.nbytes());
-  }
-};
-
-class Reader {
- public:
-  // `owner`, when given, keeps `data` alive (a mapped file): constants are then views of it, not copies.
-  Reader(std::string_view data, size_t pos, const std::string& path, std::shared_ptr<const MappedFile> owner = nullptr)
-      : d_(data), pos_(pos), path_(path), owner_(std::move(owner)) {}
-  [[noreturn]] void corrupt(const std::string& why) const {
-    throw Error(ErrorCode::kInvalidEngine, "engine file '" + path_ + "' is corrupt: " + why);
-  }
-  void need(size_t n) const {
-    if (d_.size() - pos_ < n) corrupt("unexpected end of data");
-  }
-  template <class T> T pod() {
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, d_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  std::string str() {
-    auto n = pod<uint32_t>();
-    need(n);
-    std::string s(d_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-  std::vector<int64_t> i64s() {
-    auto n = pod<uint32_t>();
-    need(static_cast<size_t>(n) * 8);
-    std::vector<int64_t> v(n);
-    if (n) std::memcpy(v.data(), d_.data() + pos_, static_cast<size_t>(n) * 8);
-    pos_ += static_cast<size_t>(n) * 8;
-    return v;
-  }
-  std::vector<Expr> exprs() {
-    auto count = pod<uint32_t>();
-    auto n = pod<uint32_t>();
-    need(static_cast<size_t>(n) * 8);
-    std::vector<int64_t> code(n);
-    if (n) std::memcpy(code.data(), d_.data() + pos_, static_cast<size_t>(n) * 8);
-    pos_ += static_cast<size_t>(n) * 8;
-    std::vector<Expr> out;
-    size_t p = 0;
-    for (uint32_t i = 0; i < count; ++i) out.push_back(Expr::deserialize(code, p));
-    if (p != code.size()) corrupt("bad expression block");
-    return out;
-  }
-  Tensor tensor() {
-    auto dtype = static_cast<DType>(pod<int32_t>());
-    if (!dtype_is_supported(dtype)) corrupt("bad tensor type");
-    std::vector<int64_t> shape = i64s();
-    auto bytes = pod<uint64_t>();
-    int64_t expected = 0;
-    try {
-      expected = checked_bytes(dtype, shape, "a constant", ErrorCode::kInvalidEngine);
-    } catch (const Error&) {
-      corrupt("a constant has impossible dims");
-    }
-    if (bytes != static_cast<uint64_t>(expected)) corrupt("tensor size mismatch");
-    const size_t pad = align_pad(pos_);
-    need(pad);
-    pos_ += pad;
-    need(bytes);  // before allocating: the bytes must be there
-    if (owner_ && bytes > 0) {  // in place: a view that keeps the mapping alive
-      auto* p = reinterpret_cast<std::byte*>(const_cast<char*>(d_.data() + pos_));
-      pos_ += bytes;
-      return Tensor(dtype, std::move(shape), std::shared_ptr<std::byte[]>(std::shared_ptr<const MappedFile>(owner_), p));
-    }
-    Tensor t(dtype, shape);
-    if (bytes) std::memcpy(t.data(), d_.data() + pos_, bytes);
-    pos_ += bytes;
-    return t;
-  }
-  bool done() const { return pos_ == d_.size(); }
-
- private:
-  std::string_view d_;
-  size_t pos_;
-  std::string path_;
-  std::shared_ptr<const MappedFile> owner_;
-};
 
 void write_attr(Writer& w, const ir::Attribute& a) {
   w.pod(static_cast<uint8_t>(a.type));
@@ -189,21 +98,6 @@ ir::Attribute read_attr(Reader& r) {
   }
   return a;
 }
-
-// CRC32 of a payload of any size (zlib takes 32-bit lengths), in pieces; the
-// pieces of a mapped file are released behind it, so that checking the file
-// does not leave all of it resident.
-uint32_t payload_crc(std::string_view payload) {
-  constexpr size_t kPiece = size_t{8} << 20;
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (size_t at = 0; at < payload.size(); at += kPiece) {
-    const size_t n = std::min(kPiece, payload.size() - at);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(payload.data() + at), static_cast<uInt>(n));
-    release_resident(payload.data() + at, n);
-  }
-  return static_cast<uint32_t>(crc);
-}
-
 
 // The umask, for the mode a new file gets (read, not set: umask() would change it for every thread).
 mode_t current_umask() {
@@ -265,7 +159,19 @@ void write_engine_file(const std::string& path, const std::string& head, const s
 
 }  // namespace
 
-void save_engine(const EngineImpl& e, const std::string& path) {
+namespace engine_io {
+
+std::string file_header(const char (&magic)[8], uint32_t version, std::string_view payload) {
+  Writer h;
+  h.buf.append(magic, 8);
+  h.pod(version);
+  h.pod(uint32_t{0});
+  h.pod(static_cast<uint64_t>(payload.size()));
+  h.pod(payload_crc(payload));
+  return h.buf;
+}
+
+std::string engine_payload(const EngineImpl& e) {
   const ir::Graph& g = e.graph;
   Writer w;
   w.pod(g.opset);
@@ -320,22 +226,20 @@ void save_engine(const EngineImpl& e, const std::string& path) {
     w.exprs({guard.a, guard.b});
     w.str(guard.what);
   }
-
-  Writer h;
-  h.buf.append(kMagic, 8);
-  h.pod(kVersion);
-  h.pod(uint32_t{0});
-  h.pod(static_cast<uint64_t>(w.buf.size()));
-  h.pod(payload_crc(w.buf));
-  write_engine_file(path, h.buf, w.buf);
+  return std::move(w.buf);
 }
 
-namespace {
+}  // namespace engine_io
 
-std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::string& path,
-                                         std::shared_ptr<const MappedFile> mapped);
-
-}  // namespace
+void save_engine(const EngineImpl& e, const std::string& path) {
+  if (!e.variants.empty()) {
+    const std::string body = variants_payload(e);
+    write_engine_file(path, file_header(kVariantsMagic, kVariantsVersion, body), body);
+    return;
+  }
+  const std::string body = engine_payload(e);
+  write_engine_file(path, file_header(kMagic, kVersion, body), body);
+}
 
 std::shared_ptr<EngineImpl> load_engine(const std::string& path) {
   std::error_code ec;
@@ -362,20 +266,22 @@ std::shared_ptr<EngineImpl> load_engine_bytes(const std::string& data, const std
   return parse_engine(data, path, nullptr);
 }
 
-namespace {
+namespace engine_io {
 
 std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::string& path,
                                          std::shared_ptr<const MappedFile> mapped) {
-  if (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0) {
+  const bool variants = data.size() >= kHeaderBytes && std::memcmp(data.data(), kVariantsMagic, 8) == 0;
+  if (!variants && (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0)) {
     if (data.size() < 8 || std::memcmp(data.data(), kMagic, std::min<size_t>(8, data.size())) != 0)
       throw Error(ErrorCode::kInvalidEngine, "'" + path + "' is not a dynrt engine file (bad magic)");
     throw Error(ErrorCode::kInvalidEngine, "engine file '" + path + "' is truncated (incomplete header)");
   }
   Reader hr(data, 8, path);
   auto version = hr.pod<uint32_t>();
-  if (version != kVersion)
+  const uint32_t want = variants ? kVariantsVersion : kVersion;
+  if (version != want)
     throw Error(ErrorCode::kInvalidEngine, "engine file '" + path + "' has format version " + std::to_string(version) +
-                                               ", but this dynrt reads version " + std::to_string(kVersion) +
+                                               ", but this dynrt reads version " + std::to_string(want) +
                                                "; rebuild the engine with this version");
   hr.pod<uint32_t>();
   auto payload = hr.pod<uint64_t>();
@@ -394,6 +300,7 @@ std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::strin
   (void)crc;
 #endif
 
+  if (variants) return parse_variants(data, path, std::move(mapped));
   auto e = std::make_shared<EngineImpl>();
   ir::Graph& g = e->graph;
   Reader r(data, kHeaderBytes, path, std::move(mapped));
@@ -478,5 +385,5 @@ std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::strin
   return e;
 }
 
-}  // namespace
+}  // namespace engine_io
 }  // namespace dynrt

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -31,9 +32,30 @@ enum class NodeKind : uint8_t {
   kView,    // nothing to run: the output aliases the input
 };
 
+struct EngineImpl;
+
+// An engine built once per value of a few input dims (builder/variants.cpp),
+// for models where those dims fix an output rank, a Scan's length or an If's
+// branch. The outer EngineImpl then holds the interface (its graph has the
+// inputs and symbols, no nodes), the profiles, and one variant per value.
+struct EngineVariant {
+  struct Pin {
+    uint32_t input = 0, dim = 0;  // graph input index, dimension
+    int64_t value = 0;
+  };
+  std::vector<Pin> pins;
+  std::shared_ptr<const EngineImpl> engine;  // null: the model is invalid at these values,
+  ErrorCode error_code = ErrorCode::kInvalidModel;
+  std::string error;  // and this says why
+};
+
 struct DYNRT_INTERNAL EngineImpl {
   ir::Graph graph;
   std::vector<ProfileBox> profiles;
+  // Non-empty for an engine with variants; then outputs are described by
+  // variant_outputs (their ranks may differ between variants).
+  std::vector<EngineVariant> variants;
+  std::vector<TensorInfo> variant_outputs;
 
   // Derived by finalize(); not serialized.
   std::vector<const ExecutionProvider*> providers;  // per Graph::providers entry

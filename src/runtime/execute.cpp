@@ -354,24 +354,25 @@ std::map<std::string, Tensor> ExecutionContext::run(const std::map<std::string, 
 
 void ExecutionContext::run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs) {
   OneCaller guard(impl_->busy);
+  ContextImpl& c = impl_->serving(inputs);
   try {
-    impl_->run(inputs, outputs);
+    c.run(inputs, outputs);
   } catch (const std::bad_alloc&) {  // a tensor whose size the data decided, or the host's own buffers
     throw Error(ErrorCode::kOutOfMemory, "out of host memory while running (the plan's arena for these shapes is " +
-                                             std::to_string(impl_->stats.arena_bytes) + " bytes)");
+                                             std::to_string(c.stats.arena_bytes) + " bytes)");
   }
 }
 
 std::map<std::string, std::vector<int64_t>> ExecutionContext::output_shapes(
     const std::map<std::string, std::vector<int64_t>>& input_shapes) {
   OneCaller guard(impl_->busy);
-  return impl_->output_shapes(input_shapes);
+  return impl_->serving(input_shapes).output_shapes(input_shapes);
 }
 
-int64_t ExecutionContext::plans_created() const { return impl_->plans_created; }
-int64_t ExecutionContext::plans_cached() const { return static_cast<int64_t>(impl_->cache.size()); }
-int64_t ExecutionContext::arena_bytes() const { return impl_->stats.arena_bytes; }
-RunStats ExecutionContext::last_run_stats() const { return impl_->stats; }
+int64_t ExecutionContext::plans_created() const { return impl_->total_plans_created(); }
+int64_t ExecutionContext::plans_cached() const { return impl_->total_plans_cached(); }
+int64_t ExecutionContext::arena_bytes() const { return impl_->last->stats.arena_bytes; }
+RunStats ExecutionContext::last_run_stats() const { return impl_->last->stats; }
 int ExecutionContext::threads() const { return impl_->threads; }
 
 }  // namespace dynrt

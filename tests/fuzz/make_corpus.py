@@ -37,6 +37,12 @@ def small_models():
         m = h.make_model(h.make_graph(nodes, name, [x], [y], inits), opset_imports=[h.make_opsetid("", 17)])
         m.ir_version = 8
         yield name, m
+    # Axes given as an input of dynamic length: an engine with variants ("DYNRTVAR").
+    axes = h.make_tensor_value_info("axes", T.INT64, ["A"])
+    m = h.make_model(h.make_graph([h.make_node("Unsqueeze", ["x", "axes"], ["u"]), h.make_node("Relu", ["u"], ["y"])],
+                                  "unsqueeze_axes_input", [x, axes], [y]), opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    yield "unsqueeze_axes_input", m
 
 
 def main():

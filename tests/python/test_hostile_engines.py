@@ -61,6 +61,53 @@ def test_mutated_engines_never_crash(engine, tmp_path):
     assert outcomes["refused"] > 50, outcomes  # most structural damage is caught
 
 
+@pytest.fixture(scope="module")
+def variants_engine(tmp_path_factory):
+    """An engine with variants (Unsqueeze by an axes input of length 1..3): a DYNRTVAR file."""
+    tmp = tmp_path_factory.mktemp("hostile_variants")
+    nodes = [h.make_node("Unsqueeze", ["x", "axes"], ["u"]), h.make_node("Relu", ["u"], ["y"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 8]),
+                                  h.make_tensor_value_info("axes", T.INT64, ["A"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = harness.build_engine(m, tmp, dims={"N": "1:2:4", "A": "1:2:3"})
+    np.savez(tmp / "in.npz", x=np.random.default_rng(1).random((3, 8)).astype(np.float32),
+             axes=np.array([0, 3], np.int64))
+    return path, tmp / "in.npz"
+
+
+def test_mutated_engines_with_variants_never_crash(variants_engine, tmp_path):
+    path, inputs = variants_engine
+    data = path.read_bytes()
+    assert data[:8] == b"DYNRTVAR"
+    rng = random.Random(20261202)
+    refused = 0
+    for i in range(120):
+        b = bytearray(data)
+        # Mostly the outer table (inputs, outputs, pins, sizes), sometimes a variant's bytes.
+        end = 600 if i % 3 else len(b)
+        for _ in range(rng.choice([1, 1, 2, 4])):
+            b[rng.randrange(HEADER, min(end, len(b)))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
+        mutant = tmp_path / "mutant.engine"
+        mutant.write_bytes(with_crc(b))
+        for cmd in (["inspect", mutant], ["run", mutant, "--inputs", inputs]):
+            p = harness.run_cli(*cmd, check=False)
+            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {p.stderr[-300:]}"
+            if p.returncode == 1:
+                assert p.stderr.startswith("dynrt: error ("), f"mutant {i}: {p.stderr[-300:]}"
+        refused += p.returncode == 1
+    assert refused > 30, refused
+    # Truncated anywhere: refused, never read past the end.
+    for cut in (HEADER + 10, len(data) // 2, len(data) - 1):
+        b = bytearray(data[:cut])
+        struct.pack_into("<Q", b, 16, len(b) - HEADER)
+        mutant = tmp_path / "cut.engine"
+        mutant.write_bytes(with_crc(b))
+        p = harness.run_cli("inspect", mutant, check=False)
+        assert p.returncode == 1 and "invalid engine file" in p.stderr, p.stderr
+
+
 def test_a_tampered_shape_is_caught_at_load(engine, tmp_path):
     path, inputs = engine
     data = bytearray(path.read_bytes())

@@ -30,7 +30,8 @@ void add_inspect(CLI::App& app) {
     if (!f) throw Error(ErrorCode::kIo, "cannot open '" + *path + "'");
     char magic[8] = {};
     f.read(magic, 8);
-    if (std::memcmp(magic, "DYNRTENG", 8) == 0) std::cout << printable(Engine::load(*path)->describe());
+    const bool engine = std::memcmp(magic, "DYNRTENG", 8) == 0 || std::memcmp(magic, "DYNRTVAR", 8) == 0;
+    if (engine) std::cout << printable(Engine::load(*path)->describe());
     else std::cout << printable(describe_model(*path));
   });
 }
