@@ -171,9 +171,8 @@ std::string file_header(const char (&magic)[8], uint32_t version, std::string_vi
   return h.buf;
 }
 
-std::string engine_payload(const EngineImpl& e) {
+void write_head(Writer& w, const EngineImpl& e) {
   const ir::Graph& g = e.graph;
-  Writer w;
   w.pod(g.opset);
   w.pod(static_cast<uint32_t>(g.providers.size()));
   for (const std::string& p : g.providers) w.str(p);
@@ -191,6 +190,42 @@ std::string engine_payload(const EngineImpl& e) {
     w.i64s(p.opt);
     w.i64s(p.max);
   }
+}
+
+void read_head(Reader& r, EngineImpl& e) {
+  ir::Graph& g = e.graph;
+  g.opset = r.pod<int64_t>();
+  auto nprov = r.pod<uint32_t>();
+  if (nprov == 0 || nprov > 16) r.corrupt("bad execution provider count");
+  g.providers.clear();
+  for (uint32_t i = 0; i < nprov; ++i) g.providers.push_back(r.str());
+  auto nsym = r.pod<uint32_t>();
+  for (uint32_t i = 0; i < nsym; ++i) {
+    ir::Symbol s;
+    s.name = r.str();
+    auto kind = r.pod<uint8_t>();
+    if (kind > static_cast<uint8_t>(ir::SymbolKind::kDataDependent)) r.corrupt("bad symbol kind");
+    s.kind = static_cast<ir::SymbolKind>(kind);
+    s.min = r.pod<int64_t>();
+    s.max = r.pod<int64_t>();
+    s.opt = r.pod<int64_t>();
+    g.symbols.add(s);
+  }
+  auto nprof = r.pod<uint32_t>();
+  for (uint32_t i = 0; i < nprof; ++i) {
+    ProfileBox p;
+    p.min = r.i64s();
+    p.opt = r.i64s();
+    p.max = r.i64s();
+    if (p.min.size() != nsym || p.opt.size() != nsym || p.max.size() != nsym) r.corrupt("bad profile");
+    e.profiles.push_back(std::move(p));
+  }
+}
+
+std::string engine_payload(const EngineImpl& e) {
+  const ir::Graph& g = e.graph;
+  Writer w;
+  write_head(w, e);
   w.pod(static_cast<uint32_t>(g.values.size()));
   for (const ir::Value& v : g.values) {
     w.str(v.name);
@@ -304,34 +339,12 @@ std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::strin
   auto e = std::make_shared<EngineImpl>();
   ir::Graph& g = e->graph;
   Reader r(data, kHeaderBytes, path, std::move(mapped));
-  g.opset = r.pod<int64_t>();
-  auto nprov = r.pod<uint32_t>();
-  if (nprov == 0 || nprov > 16) r.corrupt("bad execution provider count");
-  g.providers.clear();
-  for (uint32_t i = 0; i < nprov; ++i) g.providers.push_back(r.str());
+  read_head(r, *e);
+  const auto nprov = static_cast<uint32_t>(g.providers.size());
   auto check_provider = [&](uint32_t p) {
     if (p >= nprov) r.corrupt("bad execution provider index");
     return static_cast<int>(p);
   };
-  auto nsym = r.pod<uint32_t>();
-  for (uint32_t i = 0; i < nsym; ++i) {
-    ir::Symbol s;
-    s.name = r.str();
-    s.kind = static_cast<ir::SymbolKind>(r.pod<uint8_t>());
-    s.min = r.pod<int64_t>();
-    s.max = r.pod<int64_t>();
-    s.opt = r.pod<int64_t>();
-    g.symbols.add(s);
-  }
-  auto nprof = r.pod<uint32_t>();
-  for (uint32_t i = 0; i < nprof; ++i) {
-    ProfileBox p;
-    p.min = r.i64s();
-    p.opt = r.i64s();
-    p.max = r.i64s();
-    if (p.min.size() != nsym || p.opt.size() != nsym || p.max.size() != nsym) r.corrupt("bad profile");
-    e->profiles.push_back(std::move(p));
-  }
   auto nval = r.pod<uint32_t>();
   auto check_id = [&](int64_t id, bool allow_absent) {
     if (id < (allow_absent ? -1 : 0) || id >= static_cast<int64_t>(nval)) r.corrupt("bad value index");

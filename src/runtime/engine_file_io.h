@@ -148,6 +148,9 @@ constexpr char kVariantsMagic[8] = {'D', 'Y', 'N', 'R', 'T', 'V', 'A', 'R'};
 constexpr uint32_t kVariantsVersion = 1;
 
 std::string file_header(const char (&magic)[8], uint32_t version, std::string_view payload);
+// What both kinds of payload begin with: opset, providers, symbols, profiles.
+void write_head(Writer& w, const EngineImpl& e);
+void read_head(Reader& r, EngineImpl& e);
 std::string engine_payload(const EngineImpl& e);  // a plain engine's payload
 std::string variants_payload(const EngineImpl& e);
 // A whole engine file (either kind); `mapped`, when given, owns `data`.

@@ -17,23 +17,7 @@ namespace dynrt::engine_io {
 std::string variants_payload(const EngineImpl& e) {
   const ir::Graph& g = e.graph;
   Writer w;
-  w.pod(g.opset);
-  w.pod(static_cast<uint32_t>(g.providers.size()));
-  for (const std::string& p : g.providers) w.str(p);
-  w.pod(static_cast<uint32_t>(g.symbols.size()));
-  for (int s = 0; s < g.symbols.size(); ++s) {
-    w.str(g.symbols[s].name);
-    w.pod(static_cast<uint8_t>(g.symbols[s].kind));
-    w.pod(g.symbols[s].min);
-    w.pod(g.symbols[s].max);
-    w.pod(g.symbols[s].opt);
-  }
-  w.pod(static_cast<uint32_t>(e.profiles.size()));
-  for (const ProfileBox& p : e.profiles) {
-    w.i64s(p.min);
-    w.i64s(p.opt);
-    w.i64s(p.max);
-  }
+  write_head(w, e);
   w.pod(static_cast<uint32_t>(g.inputs.size()));
   for (int id : g.inputs) {
     const ir::Value& v = g.values[static_cast<size_t>(id)];
@@ -84,31 +68,8 @@ std::shared_ptr<EngineImpl> parse_variants(std::string_view data, const std::str
   auto e = std::make_shared<EngineImpl>();
   ir::Graph& g = e->graph;
   Reader r(data, kHeaderBytes, path);
-  g.opset = r.pod<int64_t>();
-  auto nprov = r.pod<uint32_t>();
-  if (nprov == 0 || nprov > 16) r.corrupt("bad execution provider count");
-  for (uint32_t i = 0; i < nprov; ++i) g.providers.push_back(r.str());
-  auto nsym = r.pod<uint32_t>();
-  for (uint32_t i = 0; i < nsym; ++i) {
-    ir::Symbol s;
-    s.name = r.str();
-    auto kind = r.pod<uint8_t>();
-    if (kind > static_cast<uint8_t>(ir::SymbolKind::kDataDependent)) r.corrupt("bad symbol kind");
-    s.kind = static_cast<ir::SymbolKind>(kind);
-    s.min = r.pod<int64_t>();
-    s.max = r.pod<int64_t>();
-    s.opt = r.pod<int64_t>();
-    g.symbols.add(s);
-  }
-  auto nprof = r.pod<uint32_t>();
-  for (uint32_t i = 0; i < nprof; ++i) {
-    ProfileBox p;
-    p.min = r.i64s();
-    p.opt = r.i64s();
-    p.max = r.i64s();
-    if (p.min.size() != nsym || p.opt.size() != nsym || p.max.size() != nsym) r.corrupt("bad profile");
-    e->profiles.push_back(std::move(p));
-  }
+  read_head(r, *e);
+  const auto nsym = static_cast<uint32_t>(g.symbols.size());
   auto ninputs = r.pod<uint32_t>();
   for (uint32_t i = 0; i < ninputs; ++i) {
     ir::Value& v = g.values[static_cast<size_t>(g.add_value(r.str()))];
