@@ -114,6 +114,7 @@ std::shared_ptr<EngineImpl> parse_variants(std::string_view data, const std::str
     if (k > 0 && npins != e->variants[0].pins.size()) r.corrupt("variants pin different dims");
     if (r.pod<uint8_t>()) {
       sizes.push_back(r.pod<uint64_t>());
+      if (sizes.back() == 0) r.corrupt("a variant's engine is empty");
     } else {
       sizes.push_back(0);
       auto code = r.pod<uint32_t>();
