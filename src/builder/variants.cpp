@@ -35,7 +35,15 @@ std::optional<PinSite> site_of(const ir::Graph& g, int s) {
   return std::nullopt;
 }
 
-int64_t values_of(const ir::Graph& g, int s) { return g.symbols[s].max - g.symbols[s].min + 1; }
+// How many values a symbol takes, saturating at kSaturate (ranges come from the caller's profiles).
+constexpr int64_t kSaturate = int64_t{1} << 40;
+int64_t values_of(const ir::Graph& g, int s) {
+  const int64_t lo = g.symbols[s].min, hi = g.symbols[s].max;
+  int64_t n = 0;
+  if (hi < lo) return 0;
+  if (__builtin_sub_overflow(hi, lo, &n) || n >= kSaturate) return kSaturate;
+  return n + 1;
+}
 
 // Adds the symbols `e` names to `sites`; false (sites unchanged) when one has
 // no input dim of its own, or the variants would be more than kMaxVariants.
@@ -105,7 +113,8 @@ std::string too_many(const ir::Graph& g, const NeedsSpecialization& e) {
   for (int s : e.symbols()) {
     if (!site_of(g, s)) return "";
     names += (names.empty() ? "" : " x ") + g.symbols[s].name;
-    count = std::min<int64_t>(count * std::max<int64_t>(values_of(g, s), 1), int64_t{1} << 40);
+    const int64_t n = std::max<int64_t>(values_of(g, s), 1);
+    count = n > kSaturate / count ? kSaturate : count * n;
   }
   if (count <= kMaxVariants) return "";
   return " (" + names + (e.symbols().size() > 1 ? " take " : " takes ") + std::to_string(count) +

@@ -64,7 +64,7 @@ class DYNRT_INTERNAL InferContext : public AttrReader {
   [[noreturn]] void fail(const std::string& msg) const;         // invalid model
   [[noreturn]] void unsupported(const std::string& msg) const;  // not implemented by dynrt
   // unsupported(msg), unless `e` is made of input dims the builder can try
-  // each value of (shape/specialize.h): for a number needed at build time.
+  // each value of (ops/specialize.h): for a number needed at build time.
   [[noreturn]] void needs_constant(const Expr& e, const std::string& msg) const;
 
  private:
