@@ -5,6 +5,7 @@
 // providers) -> engine.
 #include "builder/build.h"
 
+#include "builder/control_flow.h"
 #include "builder/partition.h"
 #include "builder/precision.h"
 #include "builder/profiles.h"
@@ -71,7 +72,10 @@ std::shared_ptr<EngineImpl> build_one(ir::Graph graph, std::vector<ProfileBox> b
   impl->profiles = std::move(boxes);
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
   infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); },
-               [](ir::Graph& g, size_t i) { return passes::inline_if(g, i) || passes::unroll_scan(g, i); });
+               [&cfg](ir::Graph& g, size_t i) {
+                 return passes::inline_if(g, i) || passes::unroll_scan(g, i) ||
+                        lower_control_flow(g, i, cfg, build_engine);
+               });
   for (const passes::Pass& p : passes::default_pipeline()) {
     progress(std::string("pass ") + p.name);
     p.run(graph);

@@ -61,6 +61,12 @@ void partition(ir::Graph& g, const std::vector<std::string>& preference, DType h
 
   for (ir::Node& n : g.nodes) {
     n.provider = -1;
+    // Subgraph engines run from the host (runtime/control_flow.cpp); each
+    // was partitioned over the same providers when it was built.
+    if (const OpSchema* s = schemas.find(n.op, n.domain); s && s->traits.subgraphs) {
+      n.provider = 0;
+      continue;
+    }
     for (int p : order)
       if (providers[static_cast<size_t>(p)]->supports(g, n)) {
         n.provider = p;

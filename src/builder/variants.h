@@ -7,12 +7,10 @@
 #include <vector>
 
 #include "dynrt/compiler.h"
+#include "ops/specialize.h"
 #include "runtime/engine_impl.h"
 
 namespace dynrt {
-
-// The most engines one build makes this way.
-inline constexpr int64_t kMaxVariants = 16;
 
 using BuildOne = std::function<std::shared_ptr<EngineImpl>(ir::Graph, std::vector<ProfileBox>, const BuildConfig&)>;
 

@@ -49,10 +49,8 @@ void check_graph(const onnx::GraphProto& g, const std::string& where, std::vecto
   int index = 0;
   for (const auto& n : g.node()) {
     std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
-    // An If runs when its condition is known at build time (passes/inline_if.cpp), a Scan
-    // (opset 9+) when its length is (passes/unroll_scan.cpp): their bodies are checked like the
-    // graph; other subgraphs (Loop) are not supported.
-    const bool is_if = (n.op_type() == "If" || n.op_type() == "Scan") && domain.empty();
+    // If, Loop and Scan: their bodies are checked like the graph.
+    const bool is_if = (n.op_type() == "If" || n.op_type() == "Scan" || n.op_type() == "Loop") && domain.empty();
     if (!reg.find(n.op_type(), domain) && !is_if)
       out.push_back(where + node_name(n, index) + ": unsupported op '" + n.op_type() + "' (domain " +
                     (domain.empty() ? "ai.onnx" : domain) + ")");

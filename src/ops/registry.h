@@ -135,6 +135,9 @@ struct OpTraits {
   // Outputs are random (RandomUniform, Bernoulli, training Dropout, ...):
   // never evaluated at build time.
   bool random = false;
+  // Runs subgraph engines (dynrt.If, dynrt.Loop): the runtime runs the node
+  // itself, on the host; no provider has a kernel for it.
+  bool subgraphs = false;
 
   bool is_host_input(size_t i) const { return i < 64 && ((host_inputs >> i) & 1u); }
   bool is_metadata_input(size_t i) const { return i < 64 && ((metadata_inputs >> i) & 1u); }
@@ -170,6 +173,7 @@ struct OpSchema {
   OpSchema& data_dependent() { traits.data_dependent = true; return *this; }
   OpSchema& narrow_types() { traits.narrow_types = true; return *this; }
   OpSchema& random() { traits.random = true; return *this; }
+  OpSchema& subgraphs() { traits.subgraphs = true; return *this; }
 };
 
 // Throws kUnsupported when node `index` reads or writes a narrow element type

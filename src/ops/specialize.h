@@ -6,6 +6,7 @@
 // ErrorCode::kUnsupported error.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,9 @@
 #include "dynrt/error.h"
 
 namespace dynrt {
+
+// The most engines one build makes this way.
+inline constexpr int64_t kMaxVariants = 16;
 
 class DYNRT_INTERNAL NeedsSpecialization : public Error {
  public:

@@ -4,7 +4,7 @@
 // Equal, ...) made it a constant by the time inference reaches the If, as
 // in AffineGrid's function body (an If on its align_corners attribute) or
 // an exported model branching on a static size. An If whose condition is
-// known only at run time is refused, naming the node.
+// known only at run time is left to builder/control_flow.cpp.
 #include "dynrt/error.h"
 #include "ops/specialize.h"
 #include "passes/pass.h"
@@ -39,12 +39,22 @@ bool inline_if(ir::Graph& g, size_t k) {
   const ir::Value& cond = g.values[static_cast<size_t>(n.inputs[0])];
   std::optional<bool> taken = known_condition(cond);
   if (!taken) {
-    const std::string why = label + ": its condition '" + cond.name +
-                            "' is known only at run time; dynrt runs an If only when the condition is a constant at "
-                            "build time (the branch taken replaces the node)";
-    // A condition computed from input dims is a constant once they are.
-    if (cond.sym_value && cond.sym_value->size() == 1) throw NeedsSpecialization(why, (*cond.sym_value)[0].symbols());
-    throw Error(ErrorCode::kUnsupported, why);
+    // A condition computed from input dims is a constant once they are: one
+    // engine per value (builder/variants.cpp) where they take few values.
+    if (cond.sym_value && cond.sym_value->size() == 1) {
+      bool few = true;
+      int64_t values = 1;
+      for (int s : (*cond.sym_value)[0].symbols()) {
+        const ir::Symbol& sym = g.symbols[s];
+        few = few && sym.kind == ir::SymbolKind::kInput && sym.max - sym.min < kMaxVariants;
+        if (few) values *= sym.max - sym.min + 1;
+        few = few && values <= kMaxVariants;
+      }
+      if (few)
+        throw NeedsSpecialization(label + ": its condition '" + cond.name + "' depends on input dims",
+                                  (*cond.sym_value)[0].symbols());
+    }
+    return false;  // decided at run time (builder/control_flow.cpp)
   }
   auto branch = n.attrs.find(*taken ? "then_branch" : "else_branch");
   if (branch == n.attrs.end() || branch->second.type != ir::Attribute::Type::kGraph || !branch->second.graph)

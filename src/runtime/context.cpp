@@ -127,6 +127,7 @@ ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const Context
     return;
   }
   arenas.resize(e->graph.providers.size());
+  sub_contexts.resize(e->graph.nodes.size());
   for (const ExecutionProvider* p : e->providers) streams.push_back(p->create_stream(options.stream));
   capture_graphs = options.capture_graphs;
   user_stream = options.stream != nullptr;

@@ -146,6 +146,14 @@ struct ContextImpl {
   void capture(const Segment& seg, Plan::Captured& cap, Plan& plan, std::vector<TensorView>& views,
                std::vector<int64_t>& binding);
   void find_segments();
+  // dynrt.If / dynrt.Loop (control_flow.cpp): node k's subgraph engines run
+  // in contexts of their own, made on first use.
+  std::vector<std::vector<std::unique_ptr<ContextImpl>>> sub_contexts;  // per node
+  void run_subgraph(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding);
+  std::vector<Tensor> run_subgraph_engine(size_t k, size_t which, std::vector<Tensor> inputs);
+  // Output i of node k, sized now: binds its symbols, checks guards, allocates.
+  TensorView& allocate_at_run_time(size_t k, size_t i, std::span<const int64_t> dims, std::vector<TensorView>& views,
+                                   std::vector<int64_t>& binding);
   uint64_t memory_generation() const;
   std::vector<TensorView> scratch_in, scratch_out;
 

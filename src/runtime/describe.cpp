@@ -68,6 +68,36 @@ void describe_partition(std::ostringstream& s, const EngineImpl& e) {
   }
 }
 
+// "12 nodes: MatMul x2 Tanh x1", or "3 variants" for an engine with variants.
+std::string ops_summary(const EngineImpl& e) {
+  if (!e.variants.empty()) return std::to_string(e.variants.size()) + " variants";
+  std::map<std::string, int> ops;
+  int nodes = 0;
+  for (size_t k = 0; k < e.graph.nodes.size(); ++k)
+    if (e.kinds[k] != NodeKind::kCopy) {
+      ++ops[op_name(e.graph.nodes[k])];
+      ++nodes;
+    }
+  std::string s = std::to_string(nodes) + " nodes:";
+  for (const auto& [name, count] : ops) s += " " + name + " x" + std::to_string(count);
+  return s;
+}
+
+void describe_subgraphs(std::ostringstream& s, const EngineImpl& e) {
+  bool any = false;
+  for (size_t k = 0; k < e.graph.nodes.size(); ++k) {
+    if (e.kinds[k] != NodeKind::kSubgraph) continue;
+    if (!any) s << "subgraph engines (run from the host by their node):\n";
+    any = true;
+    const ir::Node& n = e.graph.nodes[k];
+    const char* names[2] = {n.op == "If" ? "then" : "body", "else"};
+    s << "  " << op_name(n) << (n.name.empty() ? "" : " '" + n.name + "'") << ":\n";
+    for (size_t i = 0; i < e.subgraphs[k].size(); ++i)
+      s << "    " << names[i] << ": "
+        << (e.subgraphs[k][i] ? ops_summary(*e.subgraphs[k][i]) : "invalid at these shapes, an error if taken") << "\n";
+  }
+}
+
 }  // namespace
 
 std::string Engine::describe() const {
@@ -122,6 +152,7 @@ std::string Engine::describe() const {
   for (const auto& [name, count] : ops) s << " " << name << " x" << count;
   s << "\n";
   describe_partition(s, e);
+  describe_subgraphs(s, e);
   s << "guards (checked once per new input shape):\n";
   if (g.guards.empty()) s << "  (none)\n";
   for (const ir::Guard& guard : g.guards) s << "  " << guard.describe(g.symbols) << "  [" << guard.what << "]\n";

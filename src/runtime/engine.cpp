@@ -41,6 +41,7 @@ void EngineImpl::finalize() {
   kernels.resize(nn);
   schemas.assign(nn, nullptr);
   kinds.assign(nn, NodeKind::kKernel);
+  subgraphs.assign(nn, {});
   for (size_t k = 0; k < nn; ++k) {
     const ir::Node& n = graph.nodes[k];
     if (n.provider < 0 || static_cast<size_t>(n.provider) >= providers.size())
@@ -51,6 +52,12 @@ void EngineImpl::finalize() {
       if (n.inputs.size() != 1 || n.outputs.size() != 1 || n.inputs[0] < 0 || n.outputs[0] < 0)
         throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": a copy has one input and one output");
       kinds[k] = NodeKind::kCopy;
+      continue;
+    }
+    if (schemas[k]->traits.subgraphs) {
+      if (n.provider != 0) throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": runs subgraphs off the host");
+      kinds[k] = NodeKind::kSubgraph;
+      subgraphs[k] = load_subgraph_engines(graph, n);
       continue;
     }
     const ExecutionProvider& p = *providers[static_cast<size_t>(n.provider)];

@@ -266,6 +266,12 @@ std::string engine_payload(const EngineImpl& e) {
 
 }  // namespace engine_io
 
+std::string engine_file_bytes(const EngineImpl& e) {
+  const bool variants = !e.variants.empty();
+  const std::string body = variants ? variants_payload(e) : engine_payload(e);
+  return (variants ? file_header(kVariantsMagic, kVariantsVersion, body) : file_header(kMagic, kVersion, body)) + body;
+}
+
 void save_engine(const EngineImpl& e, const std::string& path) {
   if (!e.variants.empty()) {
     const std::string body = variants_payload(e);

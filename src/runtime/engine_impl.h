@@ -30,6 +30,7 @@ enum class NodeKind : uint8_t {
   kKernel,  // run the provider's kernel
   kCopy,    // dynrt.MemCopy between two memories
   kView,    // nothing to run: the output aliases the input
+  kSubgraph,  // dynrt.If / dynrt.Loop: the runtime runs its subgraph engines (control_flow.cpp)
 };
 
 struct EngineImpl;
@@ -64,6 +65,7 @@ struct DYNRT_INTERNAL EngineImpl {
   // Input i of node k is read on the host (a shape tensor) or for its dims only.
   bool reads_on_host(size_t k, size_t i) const;
   std::vector<NodeKind> kinds;                      // per node
+  std::vector<std::vector<std::shared_ptr<const EngineImpl>>> subgraphs;  // per node (kSubgraph): its engines
   std::vector<bool> dynamic_node;                   // shapes known only while running
   std::vector<ValueHome> homes;                     // per value
   std::vector<int> alias_root;                      // per value: the value whose bytes it shares, or -1
@@ -88,6 +90,11 @@ struct DYNRT_INTERNAL EngineImpl {
   void assign_homes();
   void assign_aliases();
 };
+
+// The engines a dynrt.If (then, else) or dynrt.Loop (body) node holds,
+// loaded from its attributes and checked against the node's inputs and
+// outputs (runtime/control_flow.cpp). Throws kInvalidEngine.
+std::vector<std::shared_ptr<const EngineImpl>> load_subgraph_engines(const ir::Graph& g, const ir::Node& n);
 
 // Makes the public handles around the internal objects.
 struct DYNRT_INTERNAL EngineAccess {

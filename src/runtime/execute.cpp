@@ -85,10 +85,23 @@ struct ContextImpl::RunAllocator final : OutputAllocator {
   std::vector<int64_t>& binding;
 };
 
+TensorView& ContextImpl::allocate_at_run_time(size_t k, size_t i, std::span<const int64_t> dims,
+                                              std::vector<TensorView>& views, std::vector<int64_t>& binding) {
+  const ir::Node& n = e->graph.nodes[k];
+  std::vector<TensorView> outs(n.outputs.size());
+  RunAllocator allocator{*this, n, e->providers[static_cast<size_t>(n.provider)], views, outs, binding};
+  allocator.allocate(i, dims);
+  return views[static_cast<size_t>(n.outputs[i])];
+}
+
 void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views, std::vector<int64_t>& binding) {
   const ir::Graph& g = e->graph;
   NodeKind kind = e->kinds[k];
   if (kind == NodeKind::kView) return;
+  if (kind == NodeKind::kSubgraph) {
+    run_subgraph(k, views, binding);
+    return;
+  }
   // The first run of a shape pays one-time costs (modules loaded, library
   // heuristics): the profile counts the runs after it.
   const bool timed = profile.enabled && plan.runs > 0;

@@ -43,6 +43,28 @@ def small_models():
                                   "unsqueeze_axes_input", [x, axes], [y]), opset_imports=[h.make_opsetid("", 17)])
     m.ir_version = 8
     yield "unsqueeze_axes_input", m
+    # An If decided at run time and a Loop with an If in its body: subgraph engines inside nodes.
+    yield "if_loop", if_loop_model()
+
+
+def if_loop_model():
+    x = h.make_tensor_value_info("x", T.FLOAT, ["N", 4])
+    n = h.make_tensor_value_info("n", T.INT64, [])
+    scalar = lambda name, v: onnx.numpy_helper.from_array(np.array(v), name)  # noqa: E731
+    branch = lambda name, op, out: h.make_graph([h.make_node(op, ["acc_in"], [out])], name, [],  # noqa: E731
+                                                [h.make_tensor_value_info(out, T.FLOAT, None)])
+    body = h.make_graph([h.make_node("ReduceSum", ["acc_in"], ["s"], keepdims=0), h.make_node("Greater", ["s", "z"], ["pos"]),
+                         h.make_node("If", ["pos"], ["acc_out"], then_branch=branch("t", "Neg", "neg"),
+                                     else_branch=branch("e", "Relu", "relu")),
+                         h.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
+                        [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("cond_in", T.BOOL, []),
+                         h.make_tensor_value_info("acc_in", T.FLOAT, None)],
+                        [h.make_tensor_value_info("cond_out", T.BOOL, []), h.make_tensor_value_info("acc_out", T.FLOAT, None)])
+    g = h.make_graph([h.make_node("Loop", ["n", "", "x"], ["y"], body=body)], "if_loop", [x, n],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [scalar("z", np.float32(0))])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
 
 
 def main():

@@ -1,6 +1,6 @@
 """If nodes whose condition is known at build time (passes/inline_if.cpp): the branch taken
 replaces the node, so the engine computes what ONNX Runtime computes at every shape of the
-range; an If whose condition is known only at run time is refused with a message naming it. A Scan
+range (an If decided at run time, and Loop, are in test_control_flow_runtime.py). A Scan
 whose sequence length is known at build time is unrolled (passes/unroll_scan.cpp), against ONNX
 Runtime with reversed inputs and outputs and other axes; a run-time length over more lengths than
 the build makes variants for is refused by name."""
@@ -70,38 +70,6 @@ def test_nested_if(tmp_path):
     m = model([h.make_node("If", ["t"], ["y"], then_branch=then_g, else_branch=else_g)],
               [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])], [const("t", np.bool_(True)), const("f", np.bool_(False))])
     harness.check_model(m, feeds(), tmp_path, dims={"N": "1:3:8"})
-
-
-def test_if_on_a_run_time_condition_is_refused_by_name(tmp_path):
-    m = if_model([h.make_node("ReduceSum", ["x"], ["sx"], keepdims=0), h.make_node("Greater", ["sx", "z"], ["cond"])],
-                 [const("z", np.float32(0))])
-    m.graph.node[-1].name = "branchy"
-    path = tmp_path / "m.onnx"
-    import onnx
-    onnx.save(m, str(path))
-    p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
-    assert p.returncode == 1 and "dynrt: error (unsupported)" in p.stderr, p.stderr
-    assert "If node 'branchy'" in p.stderr and "known only at run time" in p.stderr, p.stderr
-    # inspect --check lists nothing up front: whether the condition is known is the build's to find
-    out = harness.run_cli("inspect", path, "--check").stdout
-    assert "no unsupported ops" in out, out
-
-
-def test_inspect_still_names_a_loop_body(tmp_path):
-    body = h.make_graph([h.make_node("Identity", ["c_in"], ["c_out"]), h.make_node("Identity", ["v_in"], ["v_out"])],
-                        "body", [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("c_in", T.BOOL, []),
-                                 h.make_tensor_value_info("v_in", T.FLOAT, None)],
-                        [h.make_tensor_value_info("c_out", T.BOOL, []), h.make_tensor_value_info("v_out", T.FLOAT, None)])
-    m = model([h.make_node("Loop", ["n", "c", "x"], ["y"], body=body)], [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
-              [const("n", np.int64(2)), const("c", np.bool_(True))])
-    path = tmp_path / "m.onnx"
-    import onnx
-    onnx.save(m, str(path))
-    out = harness.run_cli("inspect", path, "--check", check=False)
-    assert out.returncode == 1 and "unsupported op 'Loop'" in out.stdout, out.stdout + out.stderr
-    assert "subgraph attribute 'body' (control flow) is not supported" in out.stdout, out.stdout
-    p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
-    assert p.returncode == 1 and "unsupported op 'Loop'" in p.stderr, p.stderr
 
 
 # ---- Scan (passes/unroll_scan.cpp) ----------------------------------------------------------------

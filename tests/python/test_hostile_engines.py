@@ -3,8 +3,10 @@ recomputed (anyone can do that) must give a clean `invalid engine` error, or
 load and run; never a crash. The loader validates the plan (value ids, order,
 symbols, guards) and checks every node in its ONNX form against its op's
 inference, so a tampered shape is caught before a kernel trusts it."""
+import pathlib
 import random
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -14,6 +16,9 @@ from onnx import TensorProto as T
 from onnx import helper as h
 
 import harness
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fuzz"))
+import make_corpus  # noqa: E402
 
 HEADER = 28  # magic, version, reserved, payload bytes, crc32
 
@@ -150,3 +155,27 @@ def test_tampered_folded_transposes_are_caught(tmp_path, perm, why):
     bad.write_bytes(with_crc(data))
     p = harness.run_cli("run", bad, "--inputs", tmp_path / "in.npz", check=False)
     assert p.returncode == 1 and p.stderr.startswith("dynrt: error (invalid engine file)") and why in p.stderr, p.stderr
+
+
+def test_mutated_engines_with_subgraph_engines_never_crash(tmp_path):
+    """A Loop whose body holds an If: engine files inside node attributes, loaded and checked
+    against their nodes."""
+    path = harness.build_engine(make_corpus.if_loop_model(), tmp_path, dims={"N": "1:2:4"})
+    np.savez(tmp_path / "in.npz", x=np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32),
+             n=np.array(3, np.int64))
+    data = path.read_bytes()
+    rng = random.Random(20261203)
+    refused = 0
+    for i in range(100):
+        b = bytearray(data)
+        for _ in range(rng.choice([1, 1, 2, 4])):
+            b[rng.randrange(HEADER, len(b))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
+        mutant = tmp_path / "mutant.engine"
+        mutant.write_bytes(with_crc(b))
+        for cmd in (["inspect", mutant], ["run", mutant, "--inputs", tmp_path / "in.npz"]):
+            p = harness.run_cli(*cmd, check=False)
+            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {p.stderr[-300:]}"
+            if p.returncode == 1:
+                assert p.stderr.startswith("dynrt: error ("), f"mutant {i}: {p.stderr[-300:]}"
+        refused += p.returncode == 1
+    assert refused > 30, refused

@@ -89,6 +89,61 @@ class Detector(torch.nn.Module):
         return boxes[kept], scores[kept]
 
 
+class CondGate(torch.nn.Module):
+    """A branch on data: torch.cond for the dynamo exporter, a Python if under
+    torch.jit.script for the TorchScript one (both an ONNX If)."""
+    script = True  # exported through torch.jit.script by the TorchScript exporter
+
+    def __init__(self):
+        super().__init__()
+        self.pos = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16))
+        self.neg = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.Tanh())
+
+    def forward(self, x):
+        if torch.jit.is_scripting():
+            if bool(x.mean() > 0):
+                return self.pos(x)
+            return self.neg(x) * 2.0
+        return self._cond(x)
+
+    @torch.jit.unused
+    def _cond(self, x):
+        return torch.cond(x.mean() > 0, lambda v: self.pos(v), lambda v: self.neg(v) * 2.0, (x,))
+
+
+class RnnLoop(torch.nn.Module):
+    """A recurrence over the sequence, as a loop: a for loop under torch.jit.script
+    for the TorchScript exporter, torch's while_loop for the dynamo one (both an ONNX Loop)."""
+    script = True
+
+    def __init__(self):
+        super().__init__()
+        self.inp = torch.nn.Linear(16, 32)
+        self.rec = torch.nn.Linear(32, 32, bias=False)
+
+    def forward(self, x):
+        if torch.jit.is_scripting():
+            h = torch.zeros(x.size(0), 32)
+            for t in range(x.size(1)):
+                h = torch.tanh(self.inp(x[:, t]) + self.rec(h))
+            return h
+        return self._while(x)
+
+    @torch.jit.unused
+    def _while(self, x):
+        from torch._higher_order_ops.while_loop import while_loop
+
+        def cond(t, h):
+            return t < x.size(1)
+
+        def body(t, h):
+            step = x.index_select(1, t.reshape(1)).squeeze(1)
+            return t + 1, torch.tanh(self.inp(step) + self.rec(h))
+
+        t0 = torch.zeros((), dtype=torch.int64)
+        return while_loop(cond, body, (t0, x.new_zeros(x.size(0), 32)))[1]
+
+
 def llama_small():
     from transformers import LlamaConfig, LlamaModel
     cfg = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
@@ -146,6 +201,10 @@ ZOO = {
     "gpt2": (lambda: gpt2(False), text_inputs(), TEXT_FULL, None),
     "gpt2_small": (lambda: gpt2(True), text_inputs(), TEXT_SMALL, TEXT_SMALL),
     "llama_small": (llama_small, text_inputs(), TEXT_SMALL, TEXT_SMALL),
+    "cond_gate": (CondGate, [{"name": "x", "dtype": "float32", "dims": ["batch", 16]}],
+                  {"batch": [1, 8, 64]}, {"batch": [1, 8, 64]}),
+    "rnn_loop": (RnnLoop, [{"name": "x", "dtype": "float32", "dims": ["batch", "seq", 16]}],
+                 {"batch": [1, 4, 16], "seq": [1, 16, 128]}, {"batch": [1, 4, 16], "seq": [1, 16, 128]}),
     "detector": (Detector, [{"name": "x", "dtype": "float32", "dims": [1, 3, "height", "width"]}],
                  {"height": [64, 96, 128], "width": [64, 96, 128]}, {"height": [64, 96, 128], "width": [64, 96, 128]}),
 }
@@ -181,7 +240,8 @@ def export_one(name, out: pathlib.Path, log: dict):
             if exporter == "torchscript":
                 # Grad stays enabled: under no_grad, nn.MultiheadAttention takes its fused fast path
                 # (aten::_native_multi_head_attention), which the TorchScript exporter cannot export.
-                torch.onnx.export(model, args, str(path), input_names=names, dynamic_axes=axes, opset_version=17,
+                scripted = torch.jit.script(model) if getattr(model, "script", False) else model  # control flow
+                torch.onnx.export(scripted, args, str(path), input_names=names, dynamic_axes=axes, opset_version=17,
                                   dynamo=False)
             else:
                 with torch.no_grad():

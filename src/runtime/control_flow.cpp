@@ -1,0 +1,255 @@
+// dynrt.If and dynrt.Loop (ops/control_flow.cpp): each subgraph is an engine
+// of its own, loaded with the engine (load_subgraph_engines) and run here
+// through a context of its own, made on first use. The node's outputs are
+// sized as the subgraph engines return them.
+#include <cstring>
+
+#include "ops/control_flow.h"
+#include "runtime/context_impl.h"
+#include "runtime/engine_file.h"
+
+namespace dynrt {
+namespace {
+
+// Subgraph engines hold subgraph engines: the nesting an untrusted file may ask for.
+constexpr int kMaxNesting = 16;
+thread_local int loading_depth = 0;
+
+struct Io {
+  DType dtype;
+  size_t rank;
+  std::string name;
+};
+
+std::vector<Io> engine_inputs(const EngineImpl& e) {
+  std::vector<Io> out;
+  for (int id : e.graph.inputs) {
+    const ir::Value& v = e.graph.values[static_cast<size_t>(id)];
+    out.push_back({v.dtype, v.shape.size(), v.name});
+  }
+  return out;
+}
+
+std::vector<Io> engine_outputs(const EngineImpl& e) {
+  std::vector<Io> out;
+  if (!e.variants.empty()) {
+    for (const TensorInfo& t : e.variant_outputs) out.push_back({t.dtype, t.rank_known ? t.dims.size() : SIZE_MAX, t.name});
+    return out;
+  }
+  for (int id : e.graph.outputs) {
+    const ir::Value& v = e.graph.values[static_cast<size_t>(id)];
+    out.push_back({v.dtype, v.shape.size(), v.name});
+  }
+  return out;
+}
+
+int64_t int_attr(const ir::Node& n, const char* name) {
+  auto it = n.attrs.find(name);
+  return it == n.attrs.end() || it->second.type != ir::Attribute::Type::kInt ? -1 : it->second.i;
+}
+
+Tensor wrap(const TensorView& v) {
+  return Tensor::wrap(v.dtype, {v.dims.begin(), v.dims.begin() + v.rank}, v.data);
+}
+
+bool one_bool(const TensorView& v, const std::string& what) {
+  if (v.dtype != DType::kBool || v.numel() != 1)
+    throw Error(ErrorCode::kInvalidInput, what + " must hold one bool, got " + dtype_name(v.dtype) + " " +
+                                              dims_str({v.dims.begin(), v.dims.begin() + v.rank}));
+  return *static_cast<const uint8_t*>(v.data) != 0;
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<const EngineImpl>> load_subgraph_engines(const ir::Graph& g, const ir::Node& n) {
+  const std::string label = g.node_label(n);
+  auto bad = [&](const std::string& why) { throw Error(ErrorCode::kInvalidEngine, label + ": " + why); };
+  if (loading_depth >= kMaxNesting) bad("subgraph engines nest deeper than " + std::to_string(kMaxNesting));
+  auto load = [&](const char* attr) -> std::shared_ptr<const EngineImpl> {
+    auto it = n.attrs.find(attr);
+    if (it == n.attrs.end() || it->second.type != ir::Attribute::Type::kString) bad(std::string("no '") + attr + "'");
+    ++loading_depth;
+    try {
+      auto e = load_engine_bytes(it->second.s, label + " " + attr);
+      --loading_depth;
+      return e;
+    } catch (...) {
+      --loading_depth;
+      throw;
+    }
+  };
+  auto value = [&](int id) -> const ir::Value& { return g.values[static_cast<size_t>(id)]; };
+  // An engine's inputs against the node's values from `first`; its outputs against `outs`.
+  auto check_inputs = [&](const EngineImpl& e, size_t first, size_t count, size_t own) {
+    std::vector<Io> in = engine_inputs(e);
+    if (in.size() != own + count) bad("a subgraph engine's inputs do not match the node's");
+    for (size_t i = 0; i < count; ++i) {
+      const int id = n.inputs[first + i];
+      if (id < 0 || value(id).dtype != in[own + i].dtype || value(id).shape.size() != in[own + i].rank)
+        bad("a subgraph engine's input '" + in[own + i].name + "' does not match the node's");
+    }
+  };
+  std::vector<std::shared_ptr<const EngineImpl>> out;
+  if (n.op == "If") {
+    const int64_t then_inputs = int_attr(n, "then_inputs");
+    if (n.inputs.empty() || then_inputs < 0 || static_cast<size_t>(then_inputs) > n.inputs.size() - 1)
+      bad("its inputs do not match 'then_inputs'");
+    // A branch whose build failed holds its error instead: null here.
+    auto branch = [&](const char* engine, const char* error) -> std::shared_ptr<const EngineImpl> {
+      auto it = n.attrs.find(error);
+      if (it != n.attrs.end() && it->second.type == ir::Attribute::Type::kString && !n.attrs.count(engine)) return nullptr;
+      return load(engine);
+    };
+    out = {branch("then_engine", "then_error"), branch("else_engine", "else_error")};
+    if (!out[0] && !out[1]) bad("neither branch has an engine");
+    if (out[0]) check_inputs(*out[0], 1, static_cast<size_t>(then_inputs), 0);
+    if (out[1])
+      check_inputs(*out[1], 1 + static_cast<size_t>(then_inputs), n.inputs.size() - 1 - static_cast<size_t>(then_inputs), 0);
+    for (const auto& e : out) {
+      if (!e) continue;
+      std::vector<Io> o = engine_outputs(*e);
+      if (o.size() != n.outputs.size()) bad("a branch engine's outputs do not match the node's");
+      for (size_t i = 0; i < o.size(); ++i)
+        if (n.outputs[i] >= 0 && (o[i].dtype != value(n.outputs[i]).dtype || o[i].rank != value(n.outputs[i]).shape.size()))
+          bad("a branch engine's output '" + o[i].name + "' does not match the node's");
+    }
+    return out;
+  }
+  const int64_t carried = int_attr(n, "carried");
+  if (n.inputs.size() < 2 || carried < 0 || static_cast<size_t>(carried) > n.inputs.size() - 2 ||
+      static_cast<size_t>(carried) > n.outputs.size())
+    bad("its inputs and outputs do not match 'carried'");
+  const auto c = static_cast<size_t>(carried);
+  out = {load("body_engine")};
+  const EngineImpl& body = *out[0];
+  std::vector<Io> in = engine_inputs(body), o = engine_outputs(body);
+  if (in.size() != n.inputs.size() || o.size() != n.outputs.size() + 1 || in[0].dtype != DType::kInt64 ||
+      in[0].rank != 0 || in[1].dtype != DType::kBool || in[1].rank != 0 || o[0].dtype != DType::kBool || o[0].rank > 1)
+    bad("its body engine does not take and give what a Loop body does");
+  if ((n.inputs[0] >= 0 && value(n.inputs[0]).dtype != DType::kInt64) ||
+      (n.inputs[1] >= 0 && value(n.inputs[1]).dtype != DType::kBool))
+    bad("its trip count or condition has the wrong type");
+  check_inputs(body, 2, n.inputs.size() - 2, 2);
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    if (n.outputs[i] < 0) continue;
+    const ir::Value& v = value(n.outputs[i]);
+    const size_t rank = i < c ? o[1 + i].rank : o[1 + i].rank + 1;  // scan outputs gain the iterations' axis
+    if (o[1 + i].dtype != v.dtype || o[1 + i].rank == SIZE_MAX || rank != v.shape.size() ||
+        (i < c && (in[2 + i].dtype != v.dtype || in[2 + i].rank != v.shape.size())))
+      bad("its body engine's output '" + o[1 + i].name + "' does not match the node's");
+  }
+  return out;
+}
+
+std::vector<Tensor> ContextImpl::run_subgraph_engine(size_t k, size_t which, std::vector<Tensor> inputs) {
+  std::vector<std::unique_ptr<ContextImpl>>& slots = sub_contexts[k];
+  if (slots.empty()) slots.resize(e->subgraphs[k].size());
+  const EngineImpl& se = *e->subgraphs[k][which];
+  if (!slots[which]) {
+    ContextOptions o = options;
+    o.stream = nullptr;  // its device work, if any, is its own: the node's inputs and outputs are on the host
+    slots[which] = std::make_unique<ContextImpl>(e->subgraphs[k][which], o);
+  }
+  std::vector<Io> in = engine_inputs(se), out = engine_outputs(se);
+  std::map<std::string, Tensor> ins, outs;
+  for (size_t i = 0; i < in.size(); ++i) ins.emplace(in[i].name, std::move(inputs[i]));
+  slots[which]->serving(ins).run(ins, outs);
+  std::vector<Tensor> result;
+  for (const Io& o : out) result.push_back(std::move(outs.at(o.name)));
+  return result;
+}
+
+void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding) {
+  const ir::Graph& g = e->graph;
+  const ir::Node& n = g.nodes[k];
+  const std::string label = g.node_label(n);
+  auto in_view = [&](size_t i) -> const TensorView& { return views[static_cast<size_t>(n.inputs[i])]; };
+  // Output i of the node takes these bytes (host memory, like every value here).
+  auto set_output = [&](size_t i, const std::vector<int64_t>& dims, const std::vector<const Tensor*>& parts) {
+    if (n.outputs[i] < 0) return;
+    TensorView& out = allocate_at_run_time(k, i, dims, views, binding);
+    auto* dst = static_cast<std::byte*>(out.data);
+    for (const Tensor* t : parts) {
+      std::memcpy(dst, t->data(), t->nbytes());
+      dst += t->nbytes();
+    }
+  };
+  try {
+    if (n.op == "If") {
+      const bool taken = one_bool(in_view(0), "the condition '" + g.values[static_cast<size_t>(n.inputs[0])].name + "'");
+      const auto then_inputs = static_cast<size_t>(n.attrs.at("then_inputs").i);
+      const size_t first = taken ? 1 : 1 + then_inputs, count = taken ? then_inputs : n.inputs.size() - 1 - then_inputs;
+      if (!e->subgraphs[k][taken ? 0 : 1])
+        throw Error(ErrorCode::kInvalidInput, std::string("these inputs take its ") + (taken ? "then" : "else") +
+                                                  "_branch, which is invalid here: " +
+                                                  n.attrs.at(taken ? "then_error" : "else_error").s);
+      std::vector<Tensor> inputs;
+      for (size_t i = 0; i < count; ++i) inputs.push_back(wrap(in_view(first + i)));
+      std::vector<Tensor> result = run_subgraph_engine(k, taken ? 0 : 1, std::move(inputs));
+      for (size_t i = 0; i < n.outputs.size(); ++i) set_output(i, result[i].shape(), {&result[i]});
+      return;
+    }
+    // Loop: M and cond as ONNX gives them; carried values flow from one
+    // iteration's outputs to the next one's inputs; scan outputs are stacked.
+    const auto carried = static_cast<size_t>(n.attrs.at("carried").i);
+    int64_t trips = INT64_MAX;
+    if (n.inputs[0] >= 0) {
+      const TensorView& m = in_view(0);
+      if (m.numel() != 1) throw Error(ErrorCode::kInvalidInput, "its trip count must hold one int64");
+      trips = *static_cast<const int64_t*>(m.data);
+    }
+    bool cond = n.inputs[1] < 0 || one_bool(in_view(1), "its condition");
+    std::vector<Tensor> state;
+    for (size_t j = 0; j < carried; ++j) state.push_back(wrap(in_view(2 + j)));
+    const size_t scans = n.outputs.size() - carried;
+    std::vector<std::vector<Tensor>> parts(scans);
+    int64_t it = 0;
+    for (; it < trips && cond; ++it) {
+      if (it == kMaxLoopIterations)
+        throw Error(ErrorCode::kInvalidInput, "it ran " + std::to_string(kMaxLoopIterations) +
+                                                  " iterations without its condition turning false; dynrt stops a Loop there");
+      Tensor iter(DType::kInt64, {}), c(DType::kBool, {});
+      *iter.data_as<int64_t>() = it;
+      *c.data_as<uint8_t>() = 1;
+      std::vector<Tensor> inputs = {iter, c};
+      for (const Tensor& s : state) inputs.push_back(s);
+      for (size_t i = 2 + carried; i < n.inputs.size(); ++i) inputs.push_back(wrap(in_view(i)));
+      std::vector<Tensor> result = run_subgraph_engine(k, 0, std::move(inputs));
+      TensorView cv{DType::kBool, static_cast<int>(result[0].shape().size()), {}, result[0].data()};
+      for (size_t d = 0; d < result[0].shape().size(); ++d) cv.dims[d] = result[0].shape()[d];
+      cond = one_bool(cv, "its body's condition");
+      for (size_t j = 0; j < carried; ++j) state[j] = std::move(result[1 + j]);
+      for (size_t s = 0; s < scans; ++s) {
+        Tensor& t = result[1 + carried + s];
+        if (!parts[s].empty() && t.shape() != parts[s][0].shape())
+          throw Error(ErrorCode::kInvalidInput, "its scan output " + std::to_string(s) + " is " + dims_str(parts[s][0].shape()) +
+                                                    " at iteration 0 and " + dims_str(t.shape()) + " at iteration " +
+                                                    std::to_string(it) + "; a Loop stacks outputs of one shape");
+        parts[s].push_back(std::move(t));
+      }
+    }
+    for (size_t j = 0; j < carried; ++j) set_output(j, state[j].shape(), {&state[j]});
+    for (size_t s = 0; s < scans; ++s) {
+      const size_t o = carried + s;
+      if (n.outputs[o] < 0) continue;
+      std::vector<int64_t> dims = {it};
+      if (!parts[s].empty()) {
+        for (int64_t d : parts[s][0].shape()) dims.push_back(d);
+      } else {  // no iteration: the per-iteration dims where the build knows them, else 0
+        const ir::Value& v = g.values[static_cast<size_t>(n.outputs[o])];
+        for (size_t d = 1; d < v.shape.size(); ++d) {
+          bool bound = true;
+          for (int sym : v.shape[d].symbols()) bound = bound && binding[static_cast<size_t>(sym)] >= 0;
+          dims.push_back(bound ? v.shape[d].eval(binding) : 0);
+        }
+      }
+      std::vector<const Tensor*> ptrs;
+      for (const Tensor& t : parts[s]) ptrs.push_back(&t);
+      set_output(o, dims, ptrs);
+    }
+  } catch (const Error& err) {
+    throw Error(err.code(), label + ": " + err.what());
+  }
+}
+
+}  // namespace dynrt
