@@ -254,23 +254,13 @@ std::map<std::string, std::vector<int64_t>> ContextImpl::output_shapes(
 
 void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs) {
   const ir::Graph& g = e->graph;
-  // 1. bind: the caller's tensors, checked.
+  // 1. bind: the caller's tensors by name.
   std::vector<const Tensor*> ins;
-  std::vector<std::vector<int64_t>> shapes;
   for (int id : g.inputs) {
     const ir::Value& v = g.values[static_cast<size_t>(id)];
     auto it = inputs.find(v.name);
     if (it == inputs.end()) throw Error(ErrorCode::kInvalidInput, "missing input '" + v.name + "'");
-    const Tensor& t = it->second;
-    if (t.dtype() != v.dtype)
-      throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' has element type " + dtype_name(t.dtype()) +
-                                                ", expected " + dtype_name(v.dtype));
-    if (t.shape().size() != v.shape.size())
-      throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' has rank " + std::to_string(t.shape().size()) +
-                                                " (shape " + dims_str(t.shape()) + "), expected rank " +
-                                                std::to_string(v.shape.size()) + " " + shape_str(v.shape, &g.symbols));
-    ins.push_back(&t);
-    shapes.push_back(t.shape());
+    ins.push_back(&it->second);
   }
   for (const auto& [name, t] : inputs) {
     bool known = false;
@@ -281,6 +271,24 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     bool known = false;
     for (int id : g.outputs) known |= g.values[static_cast<size_t>(id)].name == name;
     if (!known) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an output of this engine");
+  }
+  run_bound(ins, outputs);
+}
+
+void ContextImpl::run_bound(const std::vector<const Tensor*>& ins, std::map<std::string, Tensor>& outputs) {
+  const ir::Graph& g = e->graph;
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t k = 0; k < g.inputs.size(); ++k) {
+    const ir::Value& v = g.values[static_cast<size_t>(g.inputs[k])];
+    const Tensor& t = *ins[k];
+    if (t.dtype() != v.dtype)
+      throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' has element type " + dtype_name(t.dtype()) +
+                                                ", expected " + dtype_name(v.dtype));
+    if (t.shape().size() != v.shape.size())
+      throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' has rank " + std::to_string(t.shape().size()) +
+                                                " (shape " + dims_str(t.shape()) + "), expected rank " +
+                                                std::to_string(v.shape.size()) + " " + shape_str(v.shape, &g.symbols));
+    shapes.push_back(t.shape());
   }
   // 2. plan: cached per distinct input shape.
   Plan& plan = *in_arena([&] { return &plan_for(shapes); });
@@ -337,11 +345,15 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     if (e->homes[v] == ValueHome::kAlias) views[v].data = views[static_cast<size_t>(e->alias_root[v])].data;
   dynamic_buffers.clear();
   stats.threads = governor.threads();
-  const auto wall0 = ThreadGovernor::Clock::now();
-  const double cpu0 = thread_cpu_seconds();
-  in_arena([&] { execute(plan, views); });
-  const auto wall1 = ThreadGovernor::Clock::now();
-  governor.observe(std::chrono::duration<double>(wall1 - wall0).count(), thread_cpu_seconds() - cpu0, wall1);
+  if (governor.enabled()) {  // reading the thread's CPU time is a system call: only when it is used
+    const auto wall0 = ThreadGovernor::Clock::now();
+    const double cpu0 = thread_cpu_seconds();
+    in_arena([&] { execute(plan, views); });
+    const auto wall1 = ThreadGovernor::Clock::now();
+    governor.observe(std::chrono::duration<double>(wall1 - wall0).count(), thread_cpu_seconds() - cpu0, wall1);
+  } else {
+    in_arena([&] { execute(plan, views); });
+  }
 
   // Outputs not written in place (inputs passed through, constants, sizes
   // known only from data, host results for device buffers) are copied into

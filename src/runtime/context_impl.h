@@ -93,8 +93,12 @@ struct ContextImpl {
   // Planning and running happen in a TBB arena of governor.threads() slots (the
   // caller's thread takes one): oneDNN and the CPU kernels (parallel_for) share it.
   std::unique_ptr<tbb::task_arena> arena;
+  // A subgraph engine's context (control_flow.cpp) runs in its node's: the
+  // caller is already in that context's arena.
+  bool nested = false;
   template <class F>
   auto in_arena(F&& f) {
+    if (nested) return f();
     const int n = governor.threads();
     if (!arena || arena->max_concurrency() != n) arena = std::make_unique<tbb::task_arena>(n);
     return arena->execute(std::forward<F>(f));
@@ -124,6 +128,8 @@ struct ContextImpl {
   std::vector<int> segment_at;  // per node: the segment starting there, or -1
 
   void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
+  // The same with the inputs bound by position (graph input order).
+  void run_bound(const std::vector<const Tensor*>& inputs, std::map<std::string, Tensor>& outputs);
   std::map<std::string, std::vector<int64_t>> output_shapes(const std::map<std::string, std::vector<int64_t>>& shapes);
 
   // An engine with variants (EngineVariant): the context of the variant

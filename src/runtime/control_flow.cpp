@@ -148,14 +148,28 @@ std::vector<Tensor> ContextImpl::run_subgraph_engine(size_t k, size_t which, std
   if (!slots[which]) {
     ContextOptions o = options;
     o.stream = nullptr;  // its device work, if any, is its own: the node's inputs and outputs are on the host
+    o.adapt_threads = false;  // the node's context decides the threads
     slots[which] = std::make_unique<ContextImpl>(e->subgraphs[k][which], o);
+    slots[which]->nested = true;
+    for (auto& v : slots[which]->variant_contexts)
+      if (v) v->nested = true;
   }
-  std::vector<Io> in = engine_inputs(se), out = engine_outputs(se);
-  std::map<std::string, Tensor> ins, outs;
-  for (size_t i = 0; i < in.size(); ++i) ins.emplace(in[i].name, std::move(inputs[i]));
-  slots[which]->serving(ins).run(ins, outs);
+  ContextImpl* c = slots[which].get();
+  std::map<std::string, Tensor> outs;
+  if (!se.variants.empty()) {  // the variant's context, by name (made on first use: nested too)
+    std::vector<Io> in = engine_inputs(se);
+    std::map<std::string, Tensor> ins;
+    for (size_t i = 0; i < in.size(); ++i) ins.emplace(in[i].name, std::move(inputs[i]));
+    c = &c->serving(ins);
+    c->nested = true;
+    c->run(ins, outs);
+  } else {
+    std::vector<const Tensor*> ins;
+    for (const Tensor& t : inputs) ins.push_back(&t);
+    c->run_bound(ins, outs);
+  }
   std::vector<Tensor> result;
-  for (const Io& o : out) result.push_back(std::move(outs.at(o.name)));
+  for (int id : c->e->graph.outputs) result.push_back(std::move(outs.at(c->e->graph.values[static_cast<size_t>(id)].name)));
   return result;
 }
 
@@ -204,13 +218,13 @@ void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::ve
     const size_t scans = n.outputs.size() - carried;
     std::vector<std::vector<Tensor>> parts(scans);
     int64_t it = 0;
+    Tensor iter(DType::kInt64, {}), c(DType::kBool, {});  // the body reads them; each run sees this iteration's
+    *c.data_as<uint8_t>() = 1;
     for (; it < trips && cond; ++it) {
       if (it == kMaxLoopIterations)
         throw Error(ErrorCode::kInvalidInput, "it ran " + std::to_string(kMaxLoopIterations) +
                                                   " iterations without its condition turning false; dynrt stops a Loop there");
-      Tensor iter(DType::kInt64, {}), c(DType::kBool, {});
       *iter.data_as<int64_t>() = it;
-      *c.data_as<uint8_t>() = 1;
       std::vector<Tensor> inputs = {iter, c};
       for (const Tensor& s : state) inputs.push_back(s);
       for (size_t i = 2 + carried; i < n.inputs.size(); ++i) inputs.push_back(wrap(in_view(i)));

@@ -33,6 +33,7 @@ class DYNRT_INTERNAL ThreadGovernor {
   ThreadGovernor(int max_threads, bool enabled)
       : max_(max_threads), active_(max_threads), held_(max_threads), enabled_(enabled) {}
   int threads() const { return active_; }
+  bool enabled() const { return enabled_ && max_ > 1; }
   // After a run: its wall time and the calling thread's CPU time, in seconds.
   void observe(double wall_s, double cpu_s, Clock::time_point now);
 
