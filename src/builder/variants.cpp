@@ -191,10 +191,18 @@ std::shared_ptr<EngineImpl> engine_of(const ir::Graph& g, std::vector<ProfileBox
 std::shared_ptr<EngineImpl> build_with_variants(ir::Graph graph, std::vector<ProfileBox> boxes, const BuildConfig& cfg,
                                                 const BuildOne& one) {
   std::vector<PinSite> sites;
+  // Too many values for variants: an If or Scan runs at run time instead.
+  auto at_run_time = [&](ir::Graph g, std::vector<ProfileBox> b) {
+    g.run_time_control_flow = true;
+    return one(std::move(g), std::move(b), cfg);
+  };
   try {
     return one(graph, boxes, cfg);
   } catch (const NeedsSpecialization& e) {
-    if (!add_sites(graph, e, sites)) throw Error(e.code(), e.what() + too_many(graph, e));
+    if (!add_sites(graph, e, sites)) {
+      if (e.run_time_fallback()) return at_run_time(graph, boxes);
+      throw Error(e.code(), e.what() + too_many(graph, e));
+    }
   }
   for (;;) {
     // Every combination of the pinned symbols' values, the first varying slowest.
@@ -220,12 +228,17 @@ std::shared_ptr<EngineImpl> build_with_variants(ir::Graph graph, std::vector<Pro
       EngineVariant v;
       for (size_t i = 0; i < sites.size(); ++i) v.pins.push_back({sites[i].input, sites[i].dim, c[i]});
       try {
-        v.engine = one(std::move(g), std::move(b), cfg);
-      } catch (const NeedsSpecialization& e) {
-        if (add_sites(graph, e, sites)) {
-          more_sites = true;
-          break;
+        try {
+          v.engine = one(g, b, cfg);
+        } catch (const NeedsSpecialization& e) {
+          if (add_sites(graph, e, sites)) {
+            more_sites = true;
+            break;
+          }
+          if (!e.run_time_fallback()) throw;
+          v.engine = at_run_time(std::move(g), std::move(b));
         }
+      } catch (const NeedsSpecialization& e) {
         v.error_code = e.code();
         v.error = e.what();
       } catch (const Error& e) {

@@ -121,6 +121,11 @@ struct Graph {
   // Execution providers this graph was partitioned over, in preference order.
   // Index 0 is always a provider whose memory is host memory ("cpu").
   std::vector<std::string> providers = {"cpu"};
+  // Build-time choice, not stored: an If whose branch or a Scan whose length
+  // depends on input dims runs at run time (builder/control_flow.cpp) instead
+  // of asking for one engine per value (builder/variants.cpp sets it when the
+  // values are too many).
+  bool run_time_control_flow = false;
 
   int add_value(const std::string& name);
   int add_constant(const std::string& name, Tensor t);  // a value holding t, its shape t's dims

@@ -20,13 +20,18 @@ inline constexpr int64_t kMaxVariants = 16;
 
 class DYNRT_INTERNAL NeedsSpecialization : public Error {
  public:
-  NeedsSpecialization(const std::string& message, std::vector<int> symbols)
-      : Error(ErrorCode::kUnsupported, message), symbols_(std::move(symbols)) {}
+  // run_time_fallback: the node can also run at run time (an If's branch, a
+  // Scan's length); the builder builds it that way (ir::Graph::
+  // run_time_control_flow) when the values are too many to specialize.
+  NeedsSpecialization(const std::string& message, std::vector<int> symbols, bool run_time_fallback = false)
+      : Error(ErrorCode::kUnsupported, message), symbols_(std::move(symbols)), run_time_fallback_(run_time_fallback) {}
   // The symbols whose values would make the expression a constant.
   const std::vector<int>& symbols() const { return symbols_; }
+  bool run_time_fallback() const { return run_time_fallback_; }
 
  private:
   std::vector<int> symbols_;
+  bool run_time_fallback_;
 };
 
 }  // namespace dynrt

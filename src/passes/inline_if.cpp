@@ -41,19 +41,9 @@ bool inline_if(ir::Graph& g, size_t k) {
   if (!taken) {
     // A condition computed from input dims is a constant once they are: one
     // engine per value (builder/variants.cpp) where they take few values.
-    if (cond.sym_value && cond.sym_value->size() == 1) {
-      bool few = true;
-      int64_t values = 1;
-      for (int s : (*cond.sym_value)[0].symbols()) {
-        const ir::Symbol& sym = g.symbols[s];
-        few = few && sym.kind == ir::SymbolKind::kInput && sym.max - sym.min < kMaxVariants;
-        if (few) values *= sym.max - sym.min + 1;
-        few = few && values <= kMaxVariants;
-      }
-      if (few)
-        throw NeedsSpecialization(label + ": its condition '" + cond.name + "' depends on input dims",
-                                  (*cond.sym_value)[0].symbols());
-    }
+    if (cond.sym_value && cond.sym_value->size() == 1 && !g.run_time_control_flow)
+      throw NeedsSpecialization(label + ": its condition '" + cond.name + "' depends on input dims",
+                                (*cond.sym_value)[0].symbols(), true);
     return false;  // decided at run time (builder/control_flow.cpp)
   }
   auto branch = n.attrs.find(*taken ? "then_branch" : "else_branch");

@@ -29,6 +29,9 @@ bool inline_if(ir::Graph& g, size_t k);
 // Scan with a sequence length known at build time: the body repeated per
 // step (unroll_scan.cpp); true if node k was replaced.
 bool unroll_scan(ir::Graph& g, size_t k);
+// The Scan unroll_scan does not take, as a Loop (scan_as_loop.cpp); attributes in full, one per input/output.
+bool scan_as_loop(ir::Graph& g, size_t k, const std::vector<int64_t>& in_axes, const std::vector<int64_t>& in_dirs,
+                  const std::vector<int64_t>& out_axes, const std::vector<int64_t>& out_dirs);
 
 std::vector<Pass> default_pipeline();
 

@@ -5,7 +5,8 @@
 // end for reversed inputs), the states flow from one step's body to the
 // next, and each scan output is the steps' values stacked along its axis
 // (Unsqueeze, then Concat; reversed for reversed outputs). A Scan whose
-// length is known only at run time, or longer, is refused, naming the node.
+// length is known only at run time (over more values than engine variants
+// cover), or longer, runs as a Loop instead (scan_as_loop.cpp).
 #include <string>
 
 #include "dynrt/error.h"
@@ -61,6 +62,7 @@ bool unroll_scan(ir::Graph& g, size_t k) {
 
   // The sequence length: every scan input's length along its axis, equal and constant.
   int64_t steps = -1;
+  std::vector<int> run_time;  // symbols of lengths known only at run time
   std::vector<int64_t> axis(static_cast<size_t>(m));
   for (int64_t j = 0; j < m; ++j) {
     const int in = n.inputs[static_cast<size_t>(states + j)];
@@ -73,24 +75,31 @@ bool unroll_scan(ir::Graph& g, size_t k) {
     a = a < 0 ? a + rank : a;
     axis[static_cast<size_t>(j)] = a;
     const Expr& len = v.shape[static_cast<size_t>(a)];
-    if (!len.is_const())
-      throw NeedsSpecialization(label + ": its sequence length (" + len.str(&g.symbols) +
-                                    ") is known only at run time; dynrt runs a Scan by unrolling it, which needs the "
-                                    "length at build time",
-                                len.symbols());
+    if (!len.is_const()) {
+      const std::vector<int> symbols = len.symbols();
+      run_time.insert(run_time.end(), symbols.begin(), symbols.end());
+      continue;
+    }
     if (steps >= 0 && len.const_value() != steps)
       throw Error(ErrorCode::kInvalidModel, label + ": the scan inputs' lengths differ");
     steps = len.const_value();
   }
-  if (steps < 1 || steps > kMaxSteps)
-    throw Error(ErrorCode::kUnsupported, label + ": a sequence length of " + std::to_string(steps) +
-                                             " (dynrt unrolls a Scan of 1 to " + std::to_string(kMaxSteps) + " steps)");
-
+  // What the unrolling does not take runs as a Loop (scan_as_loop.cpp).
+  auto full = [&](const std::vector<int64_t>& v, int64_t count) {
+    std::vector<int64_t> f;
+    for (int64_t i = 0; i < count; ++i) f.push_back(attr_at(v, i));
+    return f;
+  };
+  auto as_loop = [&] { return scan_as_loop(g, k, full(in_axes, m), full(in_dirs, m), full(out_axes, scan_outs), full(out_dirs, scan_outs)); };
+  if (!run_time.empty()) {
+    // A length of a few input-dim values: one engine per value, each unrolled (builder/variants.cpp).
+    if (!g.run_time_control_flow)
+      throw NeedsSpecialization(label + ": its sequence length is known only at run time", run_time, true);
+    return as_loop();
+  }
   const auto body_nodes = static_cast<int64_t>(b.nodes.size()) + m + 2 * scan_outs;
-  if (static_cast<int64_t>(g.nodes.size()) + steps * body_nodes > kMaxGraphNodes)
-    throw Error(ErrorCode::kUnsupported, label + ": unrolling its " + std::to_string(steps) + " steps of " +
-                                             std::to_string(b.nodes.size()) + " body nodes would make the graph " +
-                                             "larger than " + std::to_string(kMaxGraphNodes) + " nodes");
+  if (steps < 1 || steps > kMaxSteps || static_cast<int64_t>(g.nodes.size()) + steps * body_nodes > kMaxGraphNodes)
+    return as_loop();
   std::vector<ir::Node> out;
   auto fresh = [&](const std::string& name) {
     if (g.find_value(name) >= 0) throw Error(ErrorCode::kInvalidModel, label + ": the unrolled Scan would redefine '" + name + "'");

@@ -146,7 +146,10 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
         continue;
       }
       TensorView& ov = views[static_cast<size_t>(o)];
-      if (dyn && !data_dependent && e->homes[static_cast<size_t>(o)] != ValueHome::kOutput) {
+      // An output whose shape the plan resolved keeps its arena bytes (a view
+      // of it may already point there), even when the node reads sizes found
+      // in this run.
+      if (dyn && !data_dependent && e->homes[static_cast<size_t>(o)] == ValueHome::kDynamic) {
         // Sizes that depend on data produced earlier in this run.
         const ir::Value& val = g.values[static_cast<size_t>(o)];
         ov.dtype = val.dtype;

@@ -3,7 +3,7 @@ replaces the node, so the engine computes what ONNX Runtime computes at every sh
 range (an If decided at run time, and Loop, are in test_control_flow_runtime.py). A Scan
 whose sequence length is known at build time is unrolled (passes/unroll_scan.cpp), against ONNX
 Runtime with reversed inputs and outputs and other axes; a run-time length over more lengths than
-the build makes variants for is refused by name."""
+the build makes variants for, or a longer one, runs as a Loop (passes/scan_as_loop.cpp)."""
 import numpy as np
 import pytest
 from onnx import TensorProto as T
@@ -102,29 +102,38 @@ def test_scan_with_a_build_time_length_matches_onnxruntime(tmp_path, in_axis, in
         harness.check_model(m, [feeds], tmp_path / str(opset))
 
 
-def test_scan_with_a_run_time_length_is_refused_by_name(tmp_path):
-    # Over a range of at most 16 lengths the build makes one engine per length (test_variants.py).
-    m, _ = scan_model()
+@pytest.mark.parametrize("in_axis,in_dir,out_dir", [(0, 0, 0), (1, 1, 0), (0, 1, 1), (1, 0, 1)])
+def test_scan_with_a_run_time_length_runs_as_a_loop(tmp_path, in_axis, in_dir, out_dir):
+    # T over 90 values: more than engine variants cover, so the Scan runs as a Loop (passes/scan_as_loop.cpp).
+    m, _ = scan_model(in_axis, in_dir, 0, out_dir)
+    m.graph.input[1].type.tensor_type.shape.dim[in_axis].dim_param = "T"
+    feeds = [{"s0": RNG.standard_normal(3).astype(np.float32),
+              "x": RNG.standard_normal((t, 3) if in_axis == 0 else (3, t)).astype(np.float32)} for t in (1, 7, 90)]
+    engine = harness.check_model(m, feeds, tmp_path, dims={"T": "1:5:90"})
+    assert "dynrt.Loop" in harness.run_cli("inspect", engine).stdout
+
+
+def test_scan_with_a_run_time_length_stacking_on_another_axis_is_refused_by_name(tmp_path):
+    m, _ = scan_model(out_axis=1)
     m.graph.input[1].type.tensor_type.shape.dim[0].dim_param = "T"
     path = tmp_path / "m.onnx"
     import onnx
     onnx.save(m, str(path))
     p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "T=1:5:90", check=False)
     assert p.returncode == 1 and "dynrt: error (unsupported)" in p.stderr, p.stderr
-    assert "Scan node producing 's_final'" in p.stderr and "sequence length (T) is known only at run time" in p.stderr
+    assert "Scan node producing 's_final'" in p.stderr and "stacked on axis 1" in p.stderr, p.stderr
 
 
-def test_scan_longer_than_the_unroll_limit_is_refused(tmp_path):
+def test_scan_longer_than_the_unroll_limit_runs_as_a_loop(tmp_path):
     m, x_shape = scan_model(seq=300)
-    path = tmp_path / "m.onnx"
-    import onnx
-    onnx.save(m, str(path))
-    p = harness.run_cli("build", path, "-o", tmp_path / "e", check=False)
-    assert p.returncode == 1 and "a sequence length of 300" in p.stderr, p.stderr
+    feeds = {"s0": RNG.standard_normal(3).astype(np.float32), "x": RNG.standard_normal(x_shape).astype(np.float32) * 0.1}
+    engine = harness.check_model(m, [feeds], tmp_path)
+    assert "dynrt.Loop" in harness.run_cli("inspect", engine).stdout
 
 
-def test_nested_scans_past_the_node_bound_are_refused_quickly(tmp_path):
-    """A 256-step Scan whose body holds a 256-step Scan: refused in about a second, not built."""
+def test_nested_scans_past_the_node_bound_run_as_a_loop(tmp_path):
+    """A 256-step Scan whose body holds a 256-step Scan: unrolling both would pass the node bound,
+    so the outer one runs as a Loop whose body holds the inner one unrolled; built in seconds."""
     import time
 
     import onnx
@@ -141,6 +150,6 @@ def test_nested_scans_past_the_node_bound_are_refused_quickly(tmp_path):
     m.ir_version = 8
     onnx.save(m, str(tmp_path / "m.onnx"))
     t = time.monotonic()
-    p = harness.run_cli("build", tmp_path / "m.onnx", "-o", tmp_path / "e", check=False)
-    assert p.returncode == 1 and "larger than 200000 nodes" in p.stderr, p.stderr
+    feeds = {"s0": np.ones(1, np.float32), "x": RNG.standard_normal((256, 1)).astype(np.float32)}
+    harness.check_model(tmp_path / "m.onnx", [feeds], tmp_path)
     assert time.monotonic() - t < 60

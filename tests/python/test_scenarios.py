@@ -83,6 +83,28 @@ def test_e_data_dependent_boolean_mask(tmp_path):
     harness.check_model(model, feeds, tmp_path, dims={"N": "1:4:8"})
 
 
+def test_f_static_result_of_data_dependent_values_read_through_a_view(tmp_path):
+    # ReduceSum over masked values has a fixed shape but runs after the sizes are found; the
+    # Reshape (a view, no copy) that reads it must see the bytes the ReduceSum wrote.
+    nodes = [
+        h.make_node("Greater", ["x", "zero"], ["mask"]),
+        h.make_node("NonZero", ["mask"], ["idx"]),
+        h.make_node("Transpose", ["idx"], ["idx_t"], perm=[1, 0]),
+        h.make_node("GatherND", ["x", "idx_t"], ["vals"]),
+        h.make_node("ReduceSum", ["vals"], ["total"], keepdims=0),
+        h.make_node("Reshape", ["total", "one_dim"], ["total1"]),
+        h.make_node("Mul", ["total1", "two"], ["y"]),
+    ]
+    g = h.make_graph(nodes, "mask_view", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [h.make_tensor("zero", T.FLOAT, [], [0.0]), h.make_tensor("two", T.FLOAT, [], [2.0]),
+                      h.make_tensor("one_dim", T.INT64, [1], [1])])
+    model = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    model.ir_version = 8
+    feeds = [{"x": RNG.standard_normal((n, 4)).astype(np.float32)} for n in (1, 3, 8)]
+    harness.check_model(model, feeds, tmp_path, dims={"N": "1:4:8"})
+
+
 def test_real_resnet50_dynamo_min_opt_max_uneven(tmp_path):
     model = model_zoo.save_filled("zoo/resnet50.dynamo.onnx", tmp_path)
     harness.check_model(model, [images(n) for n in (1, 4, 8, 3, 5)], tmp_path,
