@@ -6,7 +6,8 @@
 // next, and each scan output is the steps' values stacked along its axis
 // (Unsqueeze, then Concat; reversed for reversed outputs). A Scan whose
 // length is known only at run time (over more values than engine variants
-// cover), or longer, runs as a Loop instead (scan_as_loop.cpp).
+// cover), or longer, or whose body holds a Scan or Loop, runs as a Loop
+// instead (scan_as_loop.cpp).
 #include <string>
 
 #include "dynrt/error.h"
@@ -97,8 +98,13 @@ bool unroll_scan(ir::Graph& g, size_t k) {
       throw NeedsSpecialization(label + ": its sequence length is known only at run time", run_time, true);
     return as_loop();
   }
+  // A body that loops itself (a Scan or Loop in it) runs as a Loop: unrolling
+  // both levels multiplies the graph.
+  bool nested_loop = false;
+  for (const ir::Node& bn : b.nodes) nested_loop = nested_loop || (bn.domain.empty() && (bn.op == "Scan" || bn.op == "Loop"));
   const auto body_nodes = static_cast<int64_t>(b.nodes.size()) + m + 2 * scan_outs;
-  if (steps < 1 || steps > kMaxSteps || static_cast<int64_t>(g.nodes.size()) + steps * body_nodes > kMaxGraphNodes)
+  if (steps < 1 || steps > kMaxSteps || (nested_loop && steps > 1) ||
+      static_cast<int64_t>(g.nodes.size()) + steps * body_nodes > kMaxGraphNodes)
     return as_loop();
   std::vector<ir::Node> out;
   auto fresh = [&](const std::string& name) {

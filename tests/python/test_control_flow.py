@@ -131,9 +131,9 @@ def test_scan_longer_than_the_unroll_limit_runs_as_a_loop(tmp_path):
     assert "dynrt.Loop" in harness.run_cli("inspect", engine).stdout
 
 
-def test_nested_scans_past_the_node_bound_run_as_a_loop(tmp_path):
-    """A 256-step Scan whose body holds a 256-step Scan: unrolling both would pass the node bound,
-    so the outer one runs as a Loop whose body holds the inner one unrolled; built in seconds."""
+def test_nested_scans_run_as_a_loop_over_an_unrolled_scan(tmp_path):
+    """A 256-step Scan whose body holds a 256-step Scan: the outer one runs as a Loop (its body
+    loops itself) whose body holds the inner one unrolled; built in seconds."""
     import time
 
     import onnx
