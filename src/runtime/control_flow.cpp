@@ -4,6 +4,7 @@
 // sized as the subgraph engines return them.
 #include <cstring>
 
+#include "backends/provider.h"
 #include "ops/control_flow.h"
 #include "runtime/context_impl.h"
 #include "runtime/engine_file.h"
@@ -215,6 +216,20 @@ void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::ve
     bool cond = n.inputs[1] < 0 || one_bool(in_view(1), "its condition");
     std::vector<Tensor> state;
     for (size_t j = 0; j < carried; ++j) state.push_back(wrap(in_view(2 + j)));
+    // The outer values the body reads are the same in every iteration: where
+    // the body runs on a device, they go there once, not once per iteration.
+    std::string device;
+    for (size_t p = 0; p < e->subgraphs[k][0]->graph.providers.size() && device.empty(); ++p)
+      if (!ProviderRegistry::instance().get(e->subgraphs[k][0]->graph.providers[p]).host_memory())
+        device = e->subgraphs[k][0]->graph.providers[p];
+    std::vector<Tensor> captured;
+    for (size_t i = 2 + carried; i < n.inputs.size(); ++i) {
+      captured.push_back(wrap(in_view(i)));
+      if (device.empty() || captured.back().nbytes() == 0) continue;
+      Tensor d = Tensor::on_device(device, captured.back().dtype(), captured.back().shape());
+      Tensor::copy(captured.back(), d);
+      captured.back() = std::move(d);
+    }
     const size_t scans = n.outputs.size() - carried;
     std::vector<std::vector<Tensor>> parts(scans);
     int64_t it = 0;
@@ -227,7 +242,7 @@ void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::ve
       *iter.data_as<int64_t>() = it;
       std::vector<Tensor> inputs = {iter, c};
       for (const Tensor& s : state) inputs.push_back(s);
-      for (size_t i = 2 + carried; i < n.inputs.size(); ++i) inputs.push_back(wrap(in_view(i)));
+      inputs.insert(inputs.end(), captured.begin(), captured.end());
       std::vector<Tensor> result = run_subgraph_engine(k, 0, std::move(inputs));
       TensorView cv{DType::kBool, static_cast<int>(result[0].shape().size()), {}, result[0].data()};
       for (size_t d = 0; d < result[0].shape().size(); ++d) cv.dims[d] = result[0].shape()[d];

@@ -1,0 +1,109 @@
+"""Run-time control flow: the zoo's rnn_loop (a recurrence over the sequence, an ONNX Loop from
+both exporters) and cond_gate (an If on data), one dynamic engine each, against ONNX Runtime
+(CPU) and PyTorch eager in the same run. Medians of --iterations runs.
+
+    python3 benchmarks/control_flow.py [--devices cpu,cuda] [--threads N] [--iterations 100]
+
+DYNRT_BUILD_DIR names the folder holding the dynrt CLI (default build/).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools" / "zoo"))
+import zoo_lib  # noqa: E402
+
+CASES = {  # model: (dims for the engine, shapes to time)
+    "rnn_loop": ({"batch": "1:4:16", "seq": "1:16:128"}, [(1, 16, 16), (4, 128, 16), (16, 128, 16)]),
+    "cond_gate": ({"batch": "1:8:64"}, [(1, 16), (8, 16), (64, 16)]),
+}
+
+
+def dynrt_median(binary, engine, shape, iterations, threads):
+    out = subprocess.run([binary, "bench", engine, "--shapes", "x:" + "x".join(map(str, shape)), "--iterations",
+                          str(iterations)] + (["--threads", str(threads)] if threads else []),
+                         capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"median ([0-9.]+) ms", out).group(1))
+
+
+def timed(f, iterations):
+    for _ in range(3):
+        f()
+    ts = []
+    for _ in range(iterations):
+        t = time.perf_counter()
+        f()
+        ts.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(ts)
+
+
+def torch_module(name):
+    try:
+        import torch
+        import export_zoo
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    return {"rnn_loop": export_zoo.RnnLoop, "cond_gate": export_zoo.CondGate}[name]().eval()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devices", default="cpu")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--iterations", type=int, default=100)
+    a = ap.parse_args()
+    binary = str(pathlib.Path(os.environ.get("DYNRT_BUILD_DIR", ROOT / "build")) / "dynrt")
+    tmp = pathlib.Path(tempfile.mkdtemp())
+    print("| model | exporter | device | shape | dynrt ms | ORT cpu ms | torch eager ms |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (dims, shapes) in CASES.items():
+        module = torch_module(name)
+        for exporter in ("torchscript", "dynamo"):
+            path = tmp / f"{name}.{exporter}.onnx"
+            onnx.save(zoo_lib.load(name, exporter), str(path))
+            so = ort.SessionOptions()
+            if a.threads:
+                so.intra_op_num_threads = a.threads
+            sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+            for device in a.devices.split(","):
+                engine = tmp / f"{name}.{exporter}.{device}.engine"
+                args = [binary, "build", path, "-o", engine, "--device", device, "--quiet"]
+                for d, r in dims.items():
+                    args += ["--dim", f"{d}={r}"]
+                subprocess.run(args, check=True)
+                for shape in shapes:
+                    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+                    d_ms = dynrt_median(binary, engine, shape, a.iterations, a.threads)
+                    o_ms = timed(lambda: sess.run(None, {"x": x}), a.iterations)
+                    t_ms = float("nan")
+                    if module is not None:
+                        import torch
+                        m = module.to(device)
+                        xt = torch.from_numpy(x).to(device)
+
+                        def call():
+                            with torch.no_grad():
+                                m(xt)
+                            if device == "cuda":
+                                torch.cuda.synchronize()
+                        t_ms = timed(call, a.iterations)
+                    print(f"| {name} | {exporter} | {device} | {'x'.join(map(str, shape))} | {d_ms:.3f} | {o_ms:.3f} | "
+                          f"{t_ms:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
