@@ -12,11 +12,9 @@ import argparse
 import os
 import pathlib
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnx
@@ -24,7 +22,9 @@ import onnxruntime as ort
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools" / "zoo"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 import zoo_lib  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 CASES = {  # model: (dims for the engine, shapes to time)
     "rnn_loop": ({"batch": "1:4:16", "seq": "1:16:128"}, [(1, 16, 16), (4, 128, 16), (16, 128, 16)]),
@@ -37,17 +37,6 @@ def dynrt_median(binary, engine, shape, iterations, threads):
                           str(iterations)] + (["--threads", str(threads)] if threads else []),
                          capture_output=True, text=True, check=True).stdout
     return float(re.search(r"median ([0-9.]+) ms", out).group(1))
-
-
-def timed(f, iterations):
-    for _ in range(3):
-        f()
-    ts = []
-    for _ in range(iterations):
-        t = time.perf_counter()
-        f()
-        ts.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(ts)
 
 
 def torch_module(name):
@@ -88,7 +77,7 @@ def main():
                 for shape in shapes:
                     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
                     d_ms = dynrt_median(binary, engine, shape, a.iterations, a.threads)
-                    o_ms = timed(lambda: sess.run(None, {"x": x}), a.iterations)
+                    o_ms = median_ms(lambda: sess.run(None, {"x": x}), a.iterations)
                     t_ms = float("nan")
                     if module is not None:
                         import torch
@@ -100,7 +89,7 @@ def main():
                                 m(xt)
                             if device == "cuda":
                                 torch.cuda.synchronize()
-                        t_ms = timed(call, a.iterations)
+                        t_ms = median_ms(call, a.iterations)
                     print(f"| {name} | {exporter} | {device} | {'x'.join(map(str, shape))} | {d_ms:.3f} | {o_ms:.3f} | "
                           f"{t_ms:.3f} |", flush=True)
 

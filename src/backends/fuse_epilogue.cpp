@@ -39,13 +39,6 @@ const char* activation_name(const ir::Graph& g, const ir::Node& n) {
   return nullptr;
 }
 
-ir::Attribute float_attr(float f) {
-  ir::Attribute a;
-  a.type = ir::Attribute::Type::kFloat;
-  a.f = f;
-  return a;
-}
-
 }  // namespace
 
 bool fuse_epilogues(ir::Graph& g, int self, const EpilogueRules& rules) {
@@ -117,8 +110,8 @@ bool fuse_epilogues(ir::Graph& g, int self, const EpilogueRules& rules) {
         float hi = y.attrs.count("max") ? y.attrs.at("max").f : 3.4e38f;
         if (y.inputs.size() > 1 && y.inputs[1] >= 0) lo = g.values[static_cast<size_t>(y.inputs[1])].constant->data_as<float>()[0];
         if (y.inputs.size() > 2 && y.inputs[2] >= 0) hi = g.values[static_cast<size_t>(y.inputs[2])].constant->data_as<float>()[0];
-        x.attrs["dynrt.clip_min"] = float_attr(lo);
-        x.attrs["dynrt.clip_max"] = float_attr(hi);
+        x.attrs["dynrt.clip_min"] = ir::Attribute::of_float(lo);
+        x.attrs["dynrt.clip_max"] = ir::Attribute::of_float(hi);
       }
       x.attrs["dynrt.activation"] = a;
       note_fused(x, act);

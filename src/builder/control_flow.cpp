@@ -220,20 +220,6 @@ class Subgraph {
   ir::Graph g;
 };
 
-ir::Attribute string_attr(std::string s) {
-  ir::Attribute a;
-  a.type = ir::Attribute::Type::kString;
-  a.s = std::move(s);
-  return a;
-}
-
-ir::Attribute int_attr(int64_t i) {
-  ir::Attribute a;
-  a.type = ir::Attribute::Type::kInt;
-  a.i = i;
-  return a;
-}
-
 std::string engine_attr(const EngineImpl& e, const std::string& label) {
   std::string bytes = engine_file_bytes(e);
   if (bytes.size() > UINT32_MAX)
@@ -313,10 +299,10 @@ bool lower_if(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgrap
   r.outputs = n.outputs;
   for (int b = 0; b < 2; ++b) {
     const std::string key = b == 0 ? "then" : "else";
-    if (engines[b]) r.attrs[key + "_engine"] = string_attr(engine_attr(*engines[b], label));
-    else r.attrs[key + "_error"] = string_attr(errors[b]);
+    if (engines[b]) r.attrs[key + "_engine"] = ir::Attribute::of_string(engine_attr(*engines[b], label));
+    else r.attrs[key + "_error"] = ir::Attribute::of_string(errors[b]);
   }
-  r.attrs["then_inputs"] = int_attr(static_cast<int64_t>(captured[0].size()));
+  r.attrs["then_inputs"] = ir::Attribute::of_int(static_cast<int64_t>(captured[0].size()));
   g.nodes[k] = std::move(r);
   g.recompute_producers();
   return true;
@@ -426,8 +412,8 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
   r.inputs = n.inputs;
   r.inputs.insert(r.inputs.end(), captured.begin(), captured.end());
   r.outputs = n.outputs;
-  r.attrs["body_engine"] = string_attr(engine_attr(*engine, label));
-  r.attrs["carried"] = int_attr(static_cast<int64_t>(carried));
+  r.attrs["body_engine"] = ir::Attribute::of_string(engine_attr(*engine, label));
+  r.attrs["carried"] = ir::Attribute::of_int(static_cast<int64_t>(carried));
   g.nodes[k] = std::move(r);
   g.recompute_producers();
   return true;

@@ -79,6 +79,25 @@ struct Attribute {
   // of graphs. A value of it that no node of it produces, that is neither its
   // input nor a constant, is read from an enclosing graph by that name.
   std::shared_ptr<const Graph> graph;
+
+  static Attribute of_int(int64_t v) {
+    Attribute a;
+    a.type = Type::kInt;
+    a.i = v;
+    return a;
+  }
+  static Attribute of_float(float v) {
+    Attribute a;
+    a.type = Type::kFloat;
+    a.f = v;
+    return a;
+  }
+  static Attribute of_string(std::string v) {
+    Attribute a;
+    a.type = Type::kString;
+    a.s = std::move(v);
+    return a;
+  }
 };
 
 // How a value's bytes are ordered. Shapes in the IR are always logical

@@ -23,6 +23,18 @@ bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
 bool fuse_gelu(ir::Graph& g);                  // fuse_gelu.cpp
 bool fold_always_true(ir::Graph& g);           // fold_always_true.cpp
 bool sink_expand(ir::Graph& g);                // sink_expand.cpp
+// A new node at the end of `list` (the rewrites below build node lists).
+inline ir::Node& append_node(std::vector<ir::Node>& list, const char* op, std::vector<int> ins, std::vector<int> outs,
+                             std::string name) {
+  ir::Node c;
+  c.op = op;
+  c.name = std::move(name);
+  c.inputs = std::move(ins);
+  c.outputs = std::move(outs);
+  list.push_back(std::move(c));
+  return list.back();
+}
+
 // During inference, before node k: an If whose condition is known becomes the
 // branch it takes (inline_if.cpp); true if node k was replaced.
 bool inline_if(ir::Graph& g, size_t k);

@@ -19,13 +19,6 @@
 namespace dynrt::passes {
 namespace {
 
-ir::Attribute int_attr(int64_t i) {
-  ir::Attribute a;
-  a.type = ir::Attribute::Type::kInt;
-  a.i = i;
-  return a;
-}
-
 Tensor i64(std::vector<int64_t> v, bool scalar = false) {
   Tensor t(DType::kInt64, scalar ? std::vector<int64_t>{} : std::vector<int64_t>{static_cast<int64_t>(v.size())});
   for (size_t i = 0; i < v.size(); ++i) t.data_as<int64_t>()[i] = v[i];
@@ -56,19 +49,9 @@ bool scan_as_loop(ir::Graph& g, size_t k, const std::vector<int64_t>& in_axes, c
     return in.add_value(s);
   };
   std::vector<ir::Node> pre, post;
-  auto node = [](std::vector<ir::Node>& list, const char* op, std::vector<int> ins, std::vector<int> outs,
-                 const std::string& name) -> ir::Node& {
-    ir::Node c;
-    c.op = op;
-    c.name = name;
-    c.inputs = std::move(ins);
-    c.outputs = std::move(outs);
-    list.push_back(std::move(c));
-    return list.back();
-  };
   // Reverses `v` along `axis`: Slice with step -1.
   auto reverse = [&](std::vector<ir::Node>& list, int v, int64_t axis, int out, const std::string& tag) {
-    node(list, "Slice",
+    append_node(list, "Slice",
          {v, g.add_constant(tag + "/starts", i64({-1})), g.add_constant(tag + "/ends", i64({INT64_MIN})),
           g.add_constant(tag + "/axes", i64({axis})), g.add_constant(tag + "/steps", i64({-1}))},
          {out}, tag);
@@ -88,9 +71,9 @@ bool scan_as_loop(ir::Graph& g, size_t k, const std::vector<int64_t>& in_axes, c
     }
   }
   const int shape = fresh(g, owner + "/shape"), trips = fresh(g, owner + "/trips");
-  node(pre, "Shape", {n.inputs[states]}, {shape}, owner + "/shape");
-  node(pre, "Gather", {shape, g.add_constant(owner + "/axis", i64({axis[0]}, true))}, {trips}, owner + "/trips")
-      .attrs["axis"] = int_attr(0);
+  append_node(pre, "Shape", {n.inputs[states]}, {shape}, owner + "/shape");
+  append_node(pre, "Gather", {shape, g.add_constant(owner + "/axis", i64({axis[0]}, true))}, {trips}, owner + "/trips")
+      .attrs["axis"] = ir::Attribute::of_int(0);
 
   // The body: (iteration, condition, states) -> (condition, states, scan outputs).
   auto body = std::make_shared<ir::Graph>(b);
@@ -101,10 +84,10 @@ bool scan_as_loop(ir::Graph& g, size_t k, const std::vector<int64_t>& in_axes, c
     const std::string& name = g.values[static_cast<size_t>(source[j])].name;
     int src = body->find_value(name);
     if (src < 0) src = body->add_value(name);  // read from the enclosing graph
-    node(gathers, "Gather", {src, iter}, {b.inputs[states + j]}, owner + "/step" + std::to_string(j)).attrs["axis"] =
-        int_attr(axis[j]);
+    append_node(gathers, "Gather", {src, iter}, {b.inputs[states + j]}, owner + "/step" + std::to_string(j)).attrs["axis"] =
+        ir::Attribute::of_int(axis[j]);
   }
-  node(body->nodes, "Identity", {cond_in}, {cond_out}, owner + "/cond");
+  append_node(body->nodes, "Identity", {cond_in}, {cond_out}, owner + "/cond");
   body->nodes.insert(body->nodes.begin(), gathers.begin(), gathers.end());
   body->inputs = {iter, cond_in};
   body->inputs.insert(body->inputs.end(), b.inputs.begin(), b.inputs.begin() + static_cast<ptrdiff_t>(states));

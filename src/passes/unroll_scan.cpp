@@ -112,13 +112,7 @@ bool unroll_scan(ir::Graph& g, size_t k) {
     return g.add_value(name);
   };
   auto node = [&](const char* op, std::vector<int> ins, std::vector<int> outs, const std::string& name) {
-    ir::Node c;
-    c.op = op;
-    c.name = name;
-    c.inputs = std::move(ins);
-    c.outputs = std::move(outs);
-    out.push_back(std::move(c));
-    return &out.back();
+    return &append_node(out, op, std::move(ins), std::move(outs), name);
   };
   // Names of the unrolled values and nodes: "<node or first output>/step<t>/<body name>".
   const std::string owner = !n.name.empty() ? n.name

@@ -45,25 +45,31 @@ def engine(tmp_path_factory):
     return path, tmp / "in.npz"
 
 
-def test_mutated_engines_never_crash(engine, tmp_path):
-    path, inputs = engine
-    data = path.read_bytes()
-    rng = random.Random(20261130)
-    outcomes = {"refused": 0, "ran": 0}
-    for i in range(150):
+def run_mutants(data: bytes, inputs, tmp_path, seed: int, count: int, end=lambda i, n: n) -> int:
+    """Runs `count` mutants of an engine file (1 to 4 bytes changed below end(i, len), checksum
+    recomputed) through inspect and run: each exits 0 or with a `dynrt: error` line, never a
+    crash. Returns how many were refused."""
+    rng = random.Random(seed)
+    refused = 0
+    for i in range(count):
         b = bytearray(data)
         for _ in range(rng.choice([1, 1, 2, 4])):
-            b[rng.randrange(HEADER, len(b))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
+            b[rng.randrange(HEADER, min(end(i, len(b)), len(b)))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
         mutant = tmp_path / "mutant.engine"
         mutant.write_bytes(with_crc(b))
         for cmd in (["inspect", mutant], ["run", mutant, "--inputs", inputs]):
             p = harness.run_cli(*cmd, check=False)
-            err = p.stderr
-            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {err[-300:]}"
+            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {p.stderr[-300:]}"
             if p.returncode == 1:
-                assert err.startswith("dynrt: error ("), f"mutant {i}: {err[-300:]}"
-        outcomes["ran" if p.returncode == 0 else "refused"] += 1
-    assert outcomes["refused"] > 50, outcomes  # most structural damage is caught
+                assert p.stderr.startswith("dynrt: error ("), f"mutant {i}: {p.stderr[-300:]}"
+        refused += p.returncode == 1
+    return refused
+
+
+def test_mutated_engines_never_crash(engine, tmp_path):
+    path, inputs = engine
+    refused = run_mutants(path.read_bytes(), inputs, tmp_path, 20261130, 150)
+    assert refused > 50, refused  # most structural damage is caught
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +92,8 @@ def test_mutated_engines_with_variants_never_crash(variants_engine, tmp_path):
     path, inputs = variants_engine
     data = path.read_bytes()
     assert data[:8] == b"DYNRTVAR"
-    rng = random.Random(20261202)
-    refused = 0
-    for i in range(120):
-        b = bytearray(data)
-        # Mostly the outer table (inputs, outputs, pins, sizes), sometimes a variant's bytes.
-        end = 600 if i % 3 else len(b)
-        for _ in range(rng.choice([1, 1, 2, 4])):
-            b[rng.randrange(HEADER, min(end, len(b)))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
-        mutant = tmp_path / "mutant.engine"
-        mutant.write_bytes(with_crc(b))
-        for cmd in (["inspect", mutant], ["run", mutant, "--inputs", inputs]):
-            p = harness.run_cli(*cmd, check=False)
-            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {p.stderr[-300:]}"
-            if p.returncode == 1:
-                assert p.stderr.startswith("dynrt: error ("), f"mutant {i}: {p.stderr[-300:]}"
-        refused += p.returncode == 1
+    # Mostly the outer table (inputs, outputs, pins, sizes), sometimes a variant's bytes.
+    refused = run_mutants(data, inputs, tmp_path, 20261202, 120, end=lambda i, n: 600 if i % 3 else n)
     assert refused > 30, refused
     # Truncated anywhere: refused, never read past the end.
     for cut in (HEADER + 10, len(data) // 2, len(data) - 1):
@@ -163,19 +155,5 @@ def test_mutated_engines_with_subgraph_engines_never_crash(tmp_path):
     path = harness.build_engine(make_corpus.if_loop_model(), tmp_path, dims={"N": "1:2:4"})
     np.savez(tmp_path / "in.npz", x=np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32),
              n=np.array(3, np.int64))
-    data = path.read_bytes()
-    rng = random.Random(20261203)
-    refused = 0
-    for i in range(100):
-        b = bytearray(data)
-        for _ in range(rng.choice([1, 1, 2, 4])):
-            b[rng.randrange(HEADER, len(b))] = rng.choice([rng.randrange(256), 0, 0xFF, 0x7F, 0x80])
-        mutant = tmp_path / "mutant.engine"
-        mutant.write_bytes(with_crc(b))
-        for cmd in (["inspect", mutant], ["run", mutant, "--inputs", tmp_path / "in.npz"]):
-            p = harness.run_cli(*cmd, check=False)
-            assert p.returncode in (0, 1), f"mutant {i}: dynrt {cmd[0]} died with {p.returncode}: {p.stderr[-300:]}"
-            if p.returncode == 1:
-                assert p.stderr.startswith("dynrt: error ("), f"mutant {i}: {p.stderr[-300:]}"
-        refused += p.returncode == 1
+    refused = run_mutants(path.read_bytes(), tmp_path / "in.npz", tmp_path, 20261203, 100)
     assert refused > 30, refused
