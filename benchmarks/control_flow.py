@@ -39,14 +39,25 @@ def dynrt_median(binary, engine, shape, iterations, threads):
     return float(re.search(r"median ([0-9.]+) ms", out).group(1))
 
 
-def torch_module(name):
+def torch_eager(name):
+    """The model as PyTorch eager code would write it (a Python loop, a Python if), or None."""
     try:
         import torch
         import export_zoo
     except ImportError:
         return None
     torch.manual_seed(0)
-    return {"rnn_loop": export_zoo.RnnLoop, "cond_gate": export_zoo.CondGate}[name]().eval()
+    if name == "rnn_loop":
+        m = export_zoo.RnnLoop().eval()
+
+        def rnn(x):
+            h = x.new_zeros(x.size(0), 32)
+            for t in range(x.size(1)):
+                h = torch.tanh(m.inp(x[:, t]) + m.rec(h))
+            return h
+        return m, rnn
+    m = export_zoo.CondGate().eval()
+    return m, lambda x: m.pos(x) if bool(x.mean() > 0) else m.neg(x) * 2.0
 
 
 def main():
@@ -60,7 +71,7 @@ def main():
     print("| model | exporter | device | shape | dynrt ms | ORT cpu ms | torch eager ms |")
     print("|---|---|---|---|---|---|---|")
     for name, (dims, shapes) in CASES.items():
-        module = torch_module(name)
+        eager = torch_eager(name)
         for exporter in ("torchscript", "dynamo"):
             path = tmp / f"{name}.{exporter}.onnx"
             onnx.save(zoo_lib.load(name, exporter), str(path))
@@ -79,14 +90,15 @@ def main():
                     d_ms = dynrt_median(binary, engine, shape, a.iterations, a.threads)
                     o_ms = median_ms(lambda: sess.run(None, {"x": x}), a.iterations)
                     t_ms = float("nan")
-                    if module is not None:
+                    if eager is not None:
                         import torch
-                        m = module.to(device)
+                        module, fn = eager
+                        module.to(device)
                         xt = torch.from_numpy(x).to(device)
 
                         def call():
                             with torch.no_grad():
-                                m(xt)
+                                fn(xt)
                             if device == "cuda":
                                 torch.cuda.synchronize()
                         t_ms = median_ms(call, a.iterations)

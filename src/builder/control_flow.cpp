@@ -24,6 +24,12 @@ namespace dynrt {
 namespace {
 
 constexpr int64_t kMaxDim = int64_t{1} << 40;      // as profiles.cpp: the largest dim dynrt plans for
+// Subgraph engines one top-level build may make: nested Ifs build both
+// branches at every level, and a Loop may build its body more than once, so
+// an untrusted model's nesting would otherwise multiply the builds.
+constexpr int64_t kMaxSubgraphBuilds = 256;
+thread_local int nesting = 0;         // lower_control_flow calls in progress on this thread
+thread_local int64_t builds_made = 0;  // subgraph builds since the outermost one began
 
 bool is_input(const ir::Graph& b, int id) { return std::find(b.inputs.begin(), b.inputs.end(), id) != b.inputs.end(); }
 
@@ -128,6 +134,9 @@ class Subgraph {
     if (!profile_.dims.empty()) cfg.profiles.push_back(profile_);
     if (outer_cfg.progress)
       cfg.progress = [p = outer_cfg.progress, l = label_](const std::string& m) { p(l + ": " + m); };
+    if (++builds_made > kMaxSubgraphBuilds)
+      throw Error(ErrorCode::kUnsupported, label_ + ": the model's control flow needs more than " +
+                                               std::to_string(kMaxSubgraphBuilds) + " subgraph engines");
     try {
       return build_fn(g, cfg);
     } catch (const Error& e) {  // a plain Error: symbols named inside mean nothing outside
@@ -423,10 +432,14 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
 
 bool lower_control_flow(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgraph& build) {
   const ir::Node& n = g.nodes[k];
-  if (!n.domain.empty()) return false;
-  if (n.op == "If") return lower_if(g, k, cfg, build);
-  if (n.op == "Loop") return lower_loop(g, k, cfg, build);
-  return false;
+  if (!n.domain.empty() || (n.op != "If" && n.op != "Loop")) return false;
+  struct Nesting {  // counts the builds of one outermost call, nested ones included
+    Nesting() {
+      if (nesting++ == 0) builds_made = 0;
+    }
+    ~Nesting() { --nesting; }
+  } scope;
+  return n.op == "If" ? lower_if(g, k, cfg, build) : lower_loop(g, k, cfg, build);
 }
 
 }  // namespace dynrt

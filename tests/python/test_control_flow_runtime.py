@@ -200,3 +200,24 @@ def test_if_whose_branches_give_different_ranks_is_refused(tmp_path):
     p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
     assert p.returncode == 1 and "dynrt: error (unsupported)" in p.stderr, p.stderr
     assert "If node 'branchy'" in p.stderr and "ranks 2 and 0" in p.stderr, p.stderr
+
+
+def test_deeply_nested_run_time_ifs_are_refused_quickly(tmp_path):
+    """Each If builds both branches: ten levels would be 2^10 subgraph engines. An untrusted model
+    cannot multiply the build: past 256 subgraph engines it is refused."""
+    import time
+    graph = branch("leaf", [h.make_node("Relu", ["x"], ["leaf_out"])], "leaf_out")
+    for level in range(10):
+        reduce = h.make_node("ReduceSum", ["x"], [f"s{level}"], keepdims=0)
+        test = h.make_node("Greater", [f"s{level}", "zero"], [f"c{level}"])
+        node = h.make_node("If", [f"c{level}"], [f"o{level}"], then_branch=graph, else_branch=graph)
+        graph = h.make_graph([reduce, test, node], f"g{level}", [], [vi(f"o{level}", T.FLOAT, None)])
+    m = model(list(graph.node[:2]) + [graph.node[2]], [vi("x", T.FLOAT, ["N", 4])], inits=[const("zero", np.float32(0))])
+    m.graph.output[0].name = "o9"
+    path = tmp_path / "m.onnx"
+    onnx.save(m, str(path))
+    t = time.monotonic()
+    p = harness.run_cli("build", path, "-o", tmp_path / "e", "--dim", "N=1:3:8", check=False)
+    assert p.returncode == 1 and "dynrt: error (unsupported)" in p.stderr, p.stderr
+    assert "more than 256 subgraph engines" in p.stderr, p.stderr
+    assert time.monotonic() - t < 60

@@ -140,7 +140,7 @@ class RnnLoop(torch.nn.Module):
             step = x.index_select(1, t.reshape(1)).squeeze(1)
             return t + 1, torch.tanh(self.inp(step) + self.rec(h))
 
-        t0 = torch.zeros((), dtype=torch.int64)
+        t0 = torch.zeros((), dtype=torch.int64, device=x.device)
         return while_loop(cond, body, (t0, x.new_zeros(x.size(0), 32)))[1]
 
 
