@@ -59,6 +59,15 @@ def build_engine(model: onnx.ModelProto | str | pathlib.Path, tmp: pathlib.Path,
     return engine
 
 
+def build_error(model: onnx.ModelProto, tmp: pathlib.Path, *args: str) -> str:
+    """Builds a model that must be refused: returns the `dynrt: error (...)` message."""
+    path = tmp / "refused.onnx"
+    onnx.save(model, str(path))
+    p = run_cli("build", path, "-o", tmp / "refused.engine", *args, check=False)
+    assert p.returncode == 1 and p.stderr.startswith("dynrt: error ("), p.stderr
+    return p.stderr
+
+
 def run_engine(engine: pathlib.Path, feeds: dict[str, np.ndarray], tmp: pathlib.Path) -> dict[str, np.ndarray]:
     inp, out = tmp / "in.npz", tmp / "out.npz"
     np.savez(inp, **feeds)
