@@ -6,7 +6,6 @@ values whose shape changes between iterations, and nested control flow. The zoo
 models cond_gate and rnn_loop (torch.cond / while_loop / scripted control flow from
 both exporters) are in test_zoo.py."""
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto as T
 from onnx import helper as h
