@@ -50,6 +50,10 @@ struct ContextOptions {
   // fail with ErrorCode::kOutOfMemory naming the tensor and its size, before
   // anything is allocated for them.
   int64_t max_tensor_bytes = 0;
+  // The most iterations one Loop node may run (1 to 2^20, the built-in bound):
+  // a Loop whose condition stays true longer fails with ErrorCode::kInvalidInput
+  // naming the node, so a model that loops on its input cannot hold a server.
+  int64_t max_loop_iterations = int64_t{1} << 20;
   // CPU-only engines: while other processes keep the cores busy (runs whose
   // calling thread mostly waits for descheduled threads), runs drop to one
   // thread and try more again later (runtime/thread_governor.h); RunStats::

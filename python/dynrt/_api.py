@@ -175,14 +175,17 @@ class Engine:
         return [n for n, _, _ in self._impl.outputs()]
 
     def create_context(self, threads: int = 0, max_cached_plans: int = 64, capture_graphs: bool = True, stream=0,
-                       max_arena_bytes: int = 0, max_tensor_bytes: int = 0, adapt_threads: bool = True):
+                       max_arena_bytes: int = 0, max_tensor_bytes: int = 0, adapt_threads: bool = True,
+                       max_loop_iterations: int = 1 << 20):
         """A context for runs from one thread: context.run({name: array}, [outputs]) -> {name: array}.
         max_arena_bytes / max_tensor_bytes (0: no limit of its own): shapes that need more memory for
         intermediates, or a larger single tensor, raise an out-of-memory error naming the size.
         adapt_threads: a CPU-only engine drops to one thread while other processes keep the cores
-        busy, and tries more again later (last_run_stats()["threads"])."""
+        busy, and tries more again later (last_run_stats()["threads"]).
+        max_loop_iterations (1 to 2**20): a Loop that runs longer raises an invalid-input error."""
         return Context(self, self._impl.create_context(threads, max_cached_plans, capture_graphs, int(stream or 0),
-                                                       max_arena_bytes, max_tensor_bytes, adapt_threads))
+                                                       max_arena_bytes, max_tensor_bytes, adapt_threads,
+                                                       max_loop_iterations))
 
 
 class Context:

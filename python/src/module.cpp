@@ -230,7 +230,7 @@ NB_MODULE(_C, m) {
       .def(
           "create_context",
           [](const Engine& e, int threads, int64_t max_cached_plans, bool capture_graphs, uintptr_t stream,
-             int64_t max_arena_bytes, int64_t max_tensor_bytes, bool adapt_threads) {
+             int64_t max_arena_bytes, int64_t max_tensor_bytes, bool adapt_threads, int64_t max_loop_iterations) {
             ContextOptions o;
             o.threads = threads;
             o.max_cached_plans = max_cached_plans;
@@ -239,11 +239,12 @@ NB_MODULE(_C, m) {
             o.max_arena_bytes = max_arena_bytes;
             o.max_tensor_bytes = max_tensor_bytes;
             o.adapt_threads = adapt_threads;
+            o.max_loop_iterations = max_loop_iterations;
             return e.create_context(o);
           },
           nb::arg("threads") = 0, nb::arg("max_cached_plans") = 64, nb::arg("capture_graphs") = true,
           nb::arg("stream") = 0, nb::arg("max_arena_bytes") = 0, nb::arg("max_tensor_bytes") = 0,
-          nb::arg("adapt_threads") = true);
+          nb::arg("adapt_threads") = true, nb::arg("max_loop_iterations") = int64_t{1} << 20);
 
   nb::class_<ExecutionContext>(m, "Context")
       .def("run", &run, nb::arg("inputs"), nb::arg("outputs"),

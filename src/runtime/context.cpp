@@ -11,6 +11,7 @@
 #include <thread>
 #include <ctime>
 
+#include "ops/control_flow.h"
 #include "runtime/context_impl.h"
 
 namespace dynrt {
@@ -118,6 +119,10 @@ ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const Context
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_tensor_bytes is " +
                                                std::to_string(options.max_tensor_bytes) +
                                                "; use 0 for the built-in bound or a positive byte count");
+  if (options.max_loop_iterations < 1 || options.max_loop_iterations > kMaxLoopIterations)
+    throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_loop_iterations is " +
+                                               std::to_string(options.max_loop_iterations) + "; it must be between 1 and " +
+                                               std::to_string(kMaxLoopIterations));
   if (options.max_cached_plans < 1)
     throw Error(ErrorCode::kInvalidConfig, "ContextOptions::max_cached_plans is " +
                                                std::to_string(options.max_cached_plans) + "; it must be at least 1");

@@ -237,9 +237,10 @@ void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::ve
     Tensor iter(DType::kInt64, {}), c(DType::kBool, {});  // the body reads them; each run sees this iteration's
     *c.data_as<uint8_t>() = 1;
     for (; it < trips && cond; ++it) {
-      if (it == kMaxLoopIterations)
-        throw Error(ErrorCode::kInvalidInput, "it ran " + std::to_string(kMaxLoopIterations) +
-                                                  " iterations without its condition turning false; dynrt stops a Loop there");
+      if (it == options.max_loop_iterations)
+        throw Error(ErrorCode::kInvalidInput, "it ran " + std::to_string(it) +
+                                                  " iterations without its condition turning false; the context stops a "
+                                                  "Loop there (ContextOptions::max_loop_iterations)");
       *iter.data_as<int64_t>() = it;
       std::vector<Tensor> inputs = {iter, c};
       for (const Tensor& s : state) inputs.push_back(s);

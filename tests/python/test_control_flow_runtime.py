@@ -188,6 +188,26 @@ def test_loop_that_never_ends_is_stopped_with_an_error(tmp_path):
     p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "o.npz", check=False)
     assert p.returncode == 1 and "dynrt: error (invalid input)" in p.stderr, p.stderr
     assert "Loop node 'forever'" in p.stderr and "1048576 iterations" in p.stderr, p.stderr
+    # A context may stop Loops sooner (ContextOptions::max_loop_iterations); the bound is checked.
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "o.npz",
+                        "--max-loop-iterations", "10", check=False)
+    assert p.returncode == 1 and "Loop node 'forever'" in p.stderr and "it ran 10 iterations" in p.stderr, p.stderr
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "o.npz",
+                        "--max-loop-iterations", "0", check=False)
+    assert p.returncode == 1 and "dynrt: error (invalid build config)" in p.stderr and "max_loop_iterations" in p.stderr, p.stderr
+
+
+def test_a_loop_may_run_exactly_the_contexts_iteration_bound(tmp_path):
+    engine = harness.build_engine(counting_loop(), tmp_path, dims={"N": "1:3:8"})
+    feeds = {**x_feed(2), "n": np.array(5, np.int64)}
+    np.savez(tmp_path / "in.npz", **feeds)
+    harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "o.npz",
+                    "--max-loop-iterations", "5")
+    got = dict(np.load(tmp_path / "o.npz"))
+    harness.assert_close({"y": got["y"]}, {"y": harness.reference(counting_loop(), feeds)["y"]})
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "o.npz",
+                        "--max-loop-iterations", "4", check=False)
+    assert p.returncode == 1 and "it ran 4 iterations" in p.stderr, p.stderr
 
 
 def test_if_whose_branches_give_different_ranks_is_refused(tmp_path):

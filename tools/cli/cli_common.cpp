@@ -18,6 +18,8 @@ void add_context_flags(CLI::App& cmd, ContextFlags& f) {
                  "most memory for one shape's intermediate tensors, per provider memory (bytes or 512M, 4G; "
                  "default: no limit)");
   cmd.add_option("--max-tensor", f.max_tensor, "largest single tensor a run may hold (bytes or 512M, 4G; default 2^46)");
+  cmd.add_option("--max-loop-iterations", f.max_loop_iterations,
+                 "most iterations one Loop node may run (1 to 2^20, the default)");
 }
 
 ContextOptions ContextFlags::options() const {
@@ -25,6 +27,7 @@ ContextOptions ContextFlags::options() const {
   o.threads = threads;
   if (!max_arena.empty()) o.max_arena_bytes = parse_bytes(max_arena, "--max-arena");
   if (!max_tensor.empty()) o.max_tensor_bytes = parse_bytes(max_tensor, "--max-tensor");
+  o.max_loop_iterations = max_loop_iterations;
   return o;
 }
 

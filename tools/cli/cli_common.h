@@ -29,10 +29,11 @@ struct Common {
 };
 void add_verbosity(CLI::App& cmd, Common& c);
 
-// The ContextOptions flags of run and bench: --threads, --max-arena, --max-tensor.
+// The ContextOptions flags of run and bench: --threads, --max-arena, --max-tensor, --max-loop-iterations.
 struct ContextFlags {
   int threads = 0;
   std::string max_arena, max_tensor;  // sizes: bytes, or with a K/M/G/T suffix (powers of 1024)
+  int64_t max_loop_iterations = ContextOptions{}.max_loop_iterations;
   ContextOptions options() const;
 };
 void add_context_flags(CLI::App& cmd, ContextFlags& f);
