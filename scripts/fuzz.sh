@@ -8,6 +8,8 @@
 #   FUZZ_SEED=1 FUZZ_RUNS=60000 bash scripts/fuzz.sh   # what CI runs: a fixed seed and count, reproducible
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache hits across clones in other folders (debug info then names the first clone's paths)
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 secs=${1:-60}
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DDYNRT_SANITIZE=address,undefined -DDYNRT_FUZZ=ON -DDYNRT_CUDA=OFF -DDYNRT_HWCAPS=OFF >/dev/null

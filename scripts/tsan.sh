@@ -7,6 +7,8 @@
 #   bash scripts/tsan.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache hits across clones in other folders (debug info then names the first clone's paths)
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 cmake -S . -B build-tsan -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DDYNRT_SANITIZE=thread -DDYNRT_CUDA=OFF -DDYNRT_BUILD_CLI=OFF -DDYNRT_HWCAPS=OFF >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target dynrt_unit_tests
