@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checking builds (docs/security.md): build-fuzz is dynrt compiled with
 # clang under AddressSanitizer + UndefinedBehaviorSanitizer, with the libFuzzer
-# targets of tests/fuzz. Runs the C++ unit tests and each fuzzer for SECONDS
+# targets of tests/fuzz (engine files, ONNX models, npz files, images). Runs the C++ unit tests and each fuzzer for SECONDS
 # (default 60) from seeds made out of the test models; the corpus grows in
 # build-fuzz/corpus/<target>.run (keep it between runs to fuzz for hours).
 #   bash scripts/fuzz.sh [SECONDS]
@@ -19,7 +19,7 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 ctest --test-dir build-fuzz --output-on-failure -j"$(nproc)"
 python3 tests/fuzz/make_corpus.py build-fuzz/corpus build-fuzz/dynrt
 status=0
-for t in engine model npz; do
+for t in engine model npz image; do
   mkdir -p "build-fuzz/corpus/$t.run"
   # The committed corpus (tests/fuzz/corpus/<target>: what long runs found, merged) seeds every run.
   seeds=""

@@ -2,7 +2,7 @@
 
 #include <dlfcn.h>
 
-#include <filesystem>
+#include "backends/plugin.h"
 
 namespace dynrt {
 
@@ -55,38 +55,14 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
-// The folder of the library holding this code: plug-ins are looked up there
-// first. The loader may have taken the runtime from a glibc-hwcaps subfolder
-// (lib/glibc-hwcaps/x86-64-v3/, the build for CPUs with AVX2): the plug-ins
-// sit two levels up, beside the baseline library.
-std::filesystem::path own_folder() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&own_folder), &info) == 0 || !info.dli_fname) return {};
-  std::filesystem::path dir = std::filesystem::path(info.dli_fname).parent_path();
-  if (dir.parent_path().filename() == "glibc-hwcaps") dir = dir.parent_path().parent_path();
-  return dir;
-}
-
 using RegisterFn = void (*)(ProviderRegistry&);
 
 // Loads libdynrt_provider_<name>.so; returns an empty string or why not.
 std::string load_plugin(const std::string& name, ProviderRegistry& r) {
   std::string file = "libdynrt_provider_" + name + ".so";
-  std::string errors;
-  void* handle = nullptr;
-  std::filesystem::path beside = own_folder() / file;
-  std::error_code ec;
-  if (!own_folder().empty() && std::filesystem::exists(beside, ec)) {
-    handle = dlopen(beside.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) errors = dlerror();
-  }
-  if (!handle) {
-    handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-      const char* e = dlerror();
-      return errors.empty() ? std::string(e ? e : file + ": not found") : errors;
-    }
-  }
+  std::string why;
+  void* handle = open_plugin(file, why);
+  if (!handle) return why;
   auto fn = reinterpret_cast<RegisterFn>(dlsym(handle, "dynrt_register_provider"));
   if (!fn) return file + " does not export dynrt_register_provider";
   fn(r);

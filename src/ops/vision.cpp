@@ -1,7 +1,8 @@
 // Inference for detection / image ops: RoiAlign, NonMaxSuppression, Col2Im,
-// CenterCropPad, MaxUnpool, DeformConv. Sizes given as input tensors (shape,
+// CenterCropPad, MaxUnpool, DeformConv, ImageDecoder. Sizes given as input tensors (shape,
 // image_shape, output_shape) are used symbolically when known at build time
 // and otherwise become run-time dims the kernel binds.
+#include "codecs/image_codecs.h"
 #include "ops/attrs.h"
 #include "ops/families.h"
 #include "ops/registry.h"
@@ -222,6 +223,17 @@ void infer_deform_conv(InferContext& c) {
 
 }  // namespace
 
+// The image's size is known once it is decoded.
+void infer_image_decoder(InferContext& c) {
+  if (c.dtype(0) != DType::kUInt8) c.fail("encoded_stream must be uint8");
+  if (c.rank(0) != 1) c.fail("encoded_stream must be 1-D");
+  ImageDecoderAttrs attrs = ImageDecoderAttrs::parse(c);
+  if (!attrs.valid()) c.fail("unknown pixel_format '" + attrs.pixel_format + "' (RGB, BGR or Grayscale)");
+  Expr h = c.new_data_dependent_symbol("image_height", Expr::constant(kDynrtMaxImageSide));
+  Expr w = c.new_data_dependent_symbol("image_width", Expr::constant(kDynrtMaxImageSide));
+  c.set_output(0, DType::kUInt8, {h, w, Expr::constant(attrs.channels())});
+}
+
 void register_vision_ops(OpRegistry& r) {
   r.add("RoiAlign", infer_roi_align);
   r.add("NonMaxSuppression", infer_nms).data_dependent();
@@ -229,6 +241,7 @@ void register_vision_ops(OpRegistry& r) {
   r.add("CenterCropPad", infer_center_crop_pad).host_inputs({1}).shape_at_run_time(run_shape_center_crop_pad);
   r.add("MaxUnpool", infer_max_unpool).host_inputs({2}).shape_at_run_time(run_shape_max_unpool);
   r.add("DeformConv", infer_deform_conv);
+  r.add("ImageDecoder", infer_image_decoder).data_dependent();
 }
 
 }  // namespace dynrt

@@ -200,12 +200,22 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
     } else {
       ctx.state = plan.states[k].get();
     }
+    // Kernels see tensors, not nodes: their errors get the node's name here.
+    auto run_kernel = [&] {
+      try {
+        e->kernels[k]->run(ctx);
+      } catch (const Error& err) {
+        std::string label = g.node_label(n);
+        if (std::string_view(err.what()).find(label) != std::string_view::npos) throw;
+        throw Error(err.code(), label + ": " + err.what());
+      }
+    };
     if (!timed) {
-      e->kernels[k]->run(ctx);
+      run_kernel();
       return;
     }
     auto t0 = std::chrono::steady_clock::now();
-    e->kernels[k]->run(ctx);
+    run_kernel();
     if (ctx.stream) ctx.stream->synchronize();  // time the work, not its launch
     auto fused = n.attrs.find("dynrt.fused");
     std::string key = fused != n.attrs.end() ? fused->second.s : n.op;

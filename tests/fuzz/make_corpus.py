@@ -67,12 +67,42 @@ def if_loop_model():
     return m
 
 
+def images():
+    """Small images of every format ImageDecoder reads, encoded by Pillow (requirements.txt)."""
+    import io
+
+    from PIL import Image
+    rgb = Image.fromarray(np.random.default_rng(0).integers(0, 256, (6, 10, 3), dtype=np.uint8))
+    variants = {"bmp": ("BMP", rgb, {}), "bmp_palette": ("BMP", rgb.convert("P"), {}), "jpeg": ("JPEG", rgb, {}),
+                "jpeg_progressive": ("JPEG", rgb, {"progressive": True}), "jpeg2000": ("JPEG2000", rgb, {}),
+                "png": ("PNG", rgb, {}), "png_palette": ("PNG", rgb.convert("P"), {}),
+                "png_interlaced": ("PNG", rgb.convert("LA"), {"interlace": 1}), "ppm": ("PPM", rgb, {}),
+                "tiff": ("TIFF", rgb, {}), "tiff_lzw": ("TIFF", rgb, {"compression": "tiff_lzw"}),
+                "webp": ("WEBP", rgb, {}), "webp_lossless": ("WEBP", rgb, {"lossless": True})}
+    for name, (fmt, img, kw) in variants.items():
+        with io.BytesIO() as f:
+            img.save(f, format=fmt, **kw)
+            yield name, f.getvalue()
+
+
+def image_decoder_model(png: bytes):
+    """ImageDecoder over a constant stream: mutations of the model reach the decoders."""
+    enc = onnx.numpy_helper.from_array(np.frombuffer(png, np.uint8), "encoded")
+    g = h.make_graph([h.make_node("ImageDecoder", ["encoded"], ["y"], pixel_format="BGR")], "image_decoder", [],
+                     [h.make_tensor_value_info("y", T.UINT8, None)], [enc])
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 20)], ir_version=9)
+
+
 def main():
     out, dynrt = pathlib.Path(sys.argv[1]), sys.argv[2]
+    (out / "image").mkdir(parents=True, exist_ok=True)
+    encoded = dict(images())
+    for name, data in encoded.items():
+        (out / "image" / name).write_bytes(data)
     for d in ("model", "engine", "npz"):
         (out / d).mkdir(parents=True, exist_ok=True)
     models = [(p.stem, onnx.load(str(p))) for p in sorted((ROOT / "tests" / "models").glob("*.onnx"))]
-    for name, m in models + list(small_models()):
+    for name, m in models + list(small_models()) + [("image_decoder", image_decoder_model(encoded["png"]))]:
         path = out / "model" / f"{name}.onnx"
         onnx.save(m, str(path))
         dims = []

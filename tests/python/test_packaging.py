@@ -29,6 +29,7 @@ def prefix(tmp_path_factory):
 
 def test_install_layout(prefix):
     for f in ["bin/dynrt", "include/dynrt/dynrt.h", "lib/libdynrt_runtime.so", "lib/libdynrt_compiler.so",
+              "lib/libdynrt_image_codecs.so",
               "lib/glibc-hwcaps/x86-64-v3/libdynrt_runtime.so",
               "lib/cmake/dynrt/dynrtConfig.cmake", "lib/cmake/dynrt/dynrtConfigVersion.cmake",
               "lib/pkgconfig/dynrt.pc"]:

@@ -18,8 +18,10 @@ struct RunArgs {
 
 void run_run(const RunArgs& a) {
   if (a.engine.empty() == a.load_engine.empty()) throw UsageError("run needs one engine: ENGINE or --loadEngine=ENGINE");
-  if (a.inputs.empty() == a.shapes.empty()) throw UsageError("run needs --inputs IN.npz or --shapes (one of them)");
+  if (!a.inputs.empty() && !a.shapes.empty()) throw UsageError("run takes --inputs IN.npz or --shapes, not both");
   auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
+  if (a.inputs.empty() && a.shapes.empty() && !engine->inputs().empty())  // an engine without inputs needs neither
+    throw UsageError("run needs --inputs IN.npz or --shapes (one of them)");
   std::map<std::string, Tensor> inputs =
       a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs, raw_input_types(*engine));
   auto ctx = engine->create_context(a.context.options());

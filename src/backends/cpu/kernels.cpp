@@ -20,6 +20,7 @@ void register_cpu_kernels(KernelRegistry& r) {
   register_cpu_misc_kernels(r);
   register_cpu_random_kernels(r);
   register_cpu_vision_kernels(r);
+  register_cpu_image_kernels(r);
   register_cpu_signal_kernels(r);
   register_cpu_attention_variant_kernels(r);
   register_cpu_training_kernels(r);

@@ -23,6 +23,7 @@ void register_cpu_rnn_kernels(KernelRegistry& r);
 void register_cpu_misc_kernels(KernelRegistry& r);
 void register_cpu_random_kernels(KernelRegistry& r);
 void register_cpu_vision_kernels(KernelRegistry& r);
+void register_cpu_image_kernels(KernelRegistry& r);
 void register_cpu_signal_kernels(KernelRegistry& r);
 void register_cpu_attention_variant_kernels(KernelRegistry& r);
 void register_cpu_training_kernels(KernelRegistry& r);

@@ -24,6 +24,14 @@ struct RoiAlignAttrs {
   }
 };
 
+// ImageDecoder's output channels: RGB or BGR (3), Grayscale (1).
+struct ImageDecoderAttrs {
+  std::string pixel_format;
+  static ImageDecoderAttrs parse(const AttrReader& a) { return {a.attr_string("pixel_format", "RGB")}; }
+  bool valid() const { return pixel_format == "RGB" || pixel_format == "BGR" || pixel_format == "Grayscale"; }
+  int64_t channels() const { return pixel_format == "Grayscale" ? 1 : 3; }
+};
+
 // MaxUnpool's window (strides and pads default per spatial dim).
 struct MaxUnpoolAttrs {
   std::vector<int64_t> kernel_shape, strides, pads;
