@@ -23,6 +23,7 @@ bool fuse_batchnorm(ir::Graph& g);             // fuse_batchnorm.cpp
 bool fuse_gelu(ir::Graph& g);                  // fuse_gelu.cpp
 bool fold_always_true(ir::Graph& g);           // fold_always_true.cpp
 bool sink_expand(ir::Graph& g);                // sink_expand.cpp
+bool drop_identity_ops(ir::Graph& g);          // drop_identity_ops.cpp
 // A new node at the end of `list` (the rewrites below build node lists).
 inline ir::Node& append_node(std::vector<ir::Node>& list, const char* op, std::vector<int> ins, std::vector<int> outs,
                              std::string name) {

@@ -11,6 +11,7 @@ std::vector<Pass> default_pipeline() {
       {"fuse_gelu", fuse_gelu},
       {"fold_always_true", fold_always_true},
       {"sink_expand", sink_expand},
+      {"drop_identity_ops", drop_identity_ops},
   };
 }
 

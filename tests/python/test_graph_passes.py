@@ -64,3 +64,45 @@ def test_shape_values_of_an_empty_and_a_one_element_shape_broadcast_to_empty(tmp
     m.ir_version = 8
     feeds = [{"x": RNG.standard_normal(n).astype(np.float32), "s": np.array(1.5, np.float32)} for n in (1, 4)]
     harness.check_model(m, feeds, tmp_path, dims={"N": "1:2:4"})
+
+
+@pytest.mark.parametrize("case,dropped", [
+    ("slice_all", True),          # x[0:INT64_MAX, :] with steps 1: the whole range
+    ("slice_all_no_steps", True),
+    ("slice_from_1", False),      # x[1:, :] is smaller
+    ("slice_reversed", False),    # x[::-1]: same shape, reversed
+    ("expand_same", True),        # Expand to Shape(x)
+    ("expand_wider", False),      # Expand of [N, 4] to [2, N, 4]
+    ("cast_same", True),
+    ("transpose_identity", True),
+    ("transpose_swap", False),
+])
+def test_ops_that_give_back_their_input_become_views(tmp_path, case, dropped):
+    # passes/drop_identity_ops.cpp: each case against ONNX Runtime at several N; dropped ones show
+    # no node of their op in `inspect` (the Relu after them keeps the graph non-trivial).
+    big = np.iinfo(np.int64).max
+    x = h.make_tensor_value_info("x", T.FLOAT, ["N", 4])
+    inits = [const("z", np.array([0], np.int64)), const("e", np.array([big], np.int64)),
+             const("one", np.array([1], np.int64)), const("ax0", np.array([0], np.int64)),
+             const("m1", np.array([-1], np.int64)), const("lo", np.array([-big], np.int64)),
+             const("two", np.array([2], np.int64))]
+    op, nodes = {
+        "slice_all": ("Slice", [h.make_node("Slice", ["x", "z", "e", "ax0", "one"], ["t"])]),
+        "slice_all_no_steps": ("Slice", [h.make_node("Slice", ["x", "z", "e"], ["t"])]),
+        "slice_from_1": ("Slice", [h.make_node("Slice", ["x", "one", "e", "ax0", "one"], ["t"])]),
+        "slice_reversed": ("Slice", [h.make_node("Slice", ["x", "m1", "lo", "ax0", "m1"], ["t"])]),
+        "expand_same": ("Expand", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Expand", ["x", "s"], ["t"])]),
+        "expand_wider": ("Expand", [h.make_node("Shape", ["x"], ["s"]), h.make_node("Concat", ["two", "s"], ["s2"], axis=0),
+                                    h.make_node("Expand", ["x", "s2"], ["t"])]),
+        "cast_same": ("Cast", [h.make_node("Cast", ["x"], ["t"], to=T.FLOAT)]),
+        "transpose_identity": ("Transpose", [h.make_node("Transpose", ["x"], ["t"], perm=[0, 1])]),
+        "transpose_swap": ("Transpose", [h.make_node("Transpose", ["x"], ["t"], perm=[1, 0])]),
+    }[case]
+    nodes = nodes + [h.make_node("Relu", ["t"], ["y"])]
+    g = h.make_graph(nodes, "g", [x], [h.make_tensor_value_info("y", T.FLOAT, None)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    feeds = [{"x": RNG.standard_normal((n, 4)).astype(np.float32)} for n in (1, 3, 8)]
+    engine = harness.check_model(m, feeds, tmp_path, dims={"N": "1:3:8"})
+    ops = next(ln for ln in harness.run_cli("inspect", engine).stdout.splitlines() if ln.startswith("ops ("))
+    assert (f" {op} x" not in ops) == dropped, ops

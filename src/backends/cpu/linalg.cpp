@@ -27,6 +27,15 @@ struct MatmulState : KernelState {
   memory::desc src_f32;
   dnnl::reorder to_bf16;
   memory::desc residual;  // a fused residual (MatMul input 3), added by the first post-op
+  // oneDNN memory objects made on the first run and pointed at each run's
+  // buffers (making them costs allocations: a fifth of a small product's time).
+  // A plan's state is used by one run at a time.
+  struct Bound {
+    std::unordered_map<int, memory> args;
+    memory user, converted;
+    bool bias = false, residual = false, made = false;
+  };
+  mutable Bound bound;
 };
 
 std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc src, memory::desc wei, memory::desc bias,
@@ -61,23 +70,38 @@ std::unique_ptr<MatmulState> make_matmul(const std::string& what, memory::desc s
 void run_matmul(const MatmulState& st, const void* a, const void* b, const void* bias, void* out,
                 const void* residual = nullptr) {
   const dnnl::engine& eng = dnnl_engine();
-  std::unordered_map<int, memory> args;
-  if (st.convert) {
-    memory user(st.src_f32, eng, const_cast<void*>(a));
-    memory converted(st.src, eng, thread_scratch(kScratchSrc, st.src.get_size()));
-    st.to_bf16.execute(dnnl_stream(), user, converted);
-    args.emplace(DNNL_ARG_SRC, converted);
-  } else {
-    args.emplace(DNNL_ARG_SRC, memory(st.src, eng, const_cast<void*>(a)));
+  MatmulState::Bound& io = st.bound;
+  if (!io.made || io.bias != (bias != nullptr) || io.residual != (residual != nullptr)) {
+    io.args.clear();
+    if (st.convert) {
+      io.user = memory(st.src_f32, eng, DNNL_MEMORY_NONE);
+      io.converted = memory(st.src, eng, DNNL_MEMORY_NONE);
+    }
+    io.args.emplace(DNNL_ARG_SRC, memory(st.src, eng, DNNL_MEMORY_NONE));
+    io.args.emplace(DNNL_ARG_WEIGHTS, st.packed ? *st.packed : memory(st.wei, eng, DNNL_MEMORY_NONE));
+    if (bias) io.args.emplace(DNNL_ARG_BIAS, memory(st.bias, eng, DNNL_MEMORY_NONE));
+    io.args.emplace(DNNL_ARG_DST, memory(st.dst, eng, DNNL_MEMORY_NONE));
+    if (residual) io.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(st.residual, eng, DNNL_MEMORY_NONE));
+    if (st.scratch.get_size()) io.args.emplace(DNNL_ARG_SCRATCHPAD, memory(st.scratch, eng, DNNL_MEMORY_NONE));
+    io.bias = bias != nullptr;
+    io.residual = residual != nullptr;
+    io.made = true;
   }
-  if (st.packed) args.emplace(DNNL_ARG_WEIGHTS, *st.packed);
-  else args.emplace(DNNL_ARG_WEIGHTS, memory(st.wei, eng, const_cast<void*>(b)));
-  if (bias) args.emplace(DNNL_ARG_BIAS, memory(st.bias, eng, const_cast<void*>(bias)));
-  args.emplace(DNNL_ARG_DST, memory(st.dst, eng, out));
-  if (residual)
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
-                 memory(st.residual, eng, const_cast<void*>(residual)));
-  execute_primitive(st.prim, st.scratch, std::move(args));
+  if (st.convert) {
+    io.user.set_data_handle(const_cast<void*>(a));
+    io.converted.set_data_handle(thread_scratch(kScratchSrc, st.src.get_size()));
+    st.to_bf16.execute(dnnl_stream(), io.user, io.converted);
+    io.args.at(DNNL_ARG_SRC).set_data_handle(io.converted.get_data_handle());
+  } else {
+    io.args.at(DNNL_ARG_SRC).set_data_handle(const_cast<void*>(a));
+  }
+  if (!st.packed) io.args.at(DNNL_ARG_WEIGHTS).set_data_handle(const_cast<void*>(b));
+  if (bias) io.args.at(DNNL_ARG_BIAS).set_data_handle(const_cast<void*>(bias));
+  io.args.at(DNNL_ARG_DST).set_data_handle(out);
+  if (residual) io.args.at(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1).set_data_handle(const_cast<void*>(residual));
+  // The scratchpad is the running thread's, which may differ from run to run.
+  if (size_t n = st.scratch.get_size()) io.args.at(DNNL_ARG_SCRATCHPAD).set_data_handle(thread_scratch(kScratchPad, n));
+  st.prim.execute(dnnl_stream(), io.args);
 }
 
 // ---- MatMul -----------------------------------------------------------------
