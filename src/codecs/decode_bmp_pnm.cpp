@@ -62,9 +62,10 @@ int eof_cb(void* user) {
   return r->at >= r->data.size();
 }
 
-// A binary PNM's header: where its samples begin (after the magic number,
-// width, height and maximum value, whitespace and '#' comments between them,
-// and one whitespace byte) and its maximum value. stb_image reads zeros for
+// A binary PNM's header, read before stb_image reads it: its parser
+// overflows an int on long numbers (undefined behaviour, found by fuzz_image),
+// so each of width, height and maximum value must be 1 to 9 digits. Also where
+// the samples begin (after one whitespace byte): stb_image reads zeros for
 // samples missing at the end, so their count is checked against the stream.
 struct PnmHeader {
   size_t raster = 0;
@@ -72,17 +73,21 @@ struct PnmHeader {
 };
 
 PnmHeader pnm_header(std::span<const uint8_t> d) {
+  if (d.size() < 2 || (d[1] != '5' && d[1] != '6'))
+    throw DecodeError("PNM: only binary greymaps and pixmaps (P5, P6) are decoded");
   PnmHeader hdr;
   size_t at = 2;
   for (int token = 0; token < 3; ++token) {
     while (at < d.size() && (std::isspace(d[at]) || d[at] == '#')) {
       if (d[at] == '#')
-        while (at < d.size() && d[at] != '\n') ++at;
+        while (at < d.size() && d[at] != '\n' && d[at] != '\r') ++at;
       else
         ++at;
     }
     uint64_t v = 0;
-    for (; at < d.size() && std::isdigit(d[at]); ++at) v = std::min<uint64_t>(v * 10 + (d[at] - '0'), UINT32_MAX);
+    size_t digits = 0;
+    for (; at < d.size() && std::isdigit(d[at]); ++at, ++digits) v = v * 10 + static_cast<uint64_t>(d[at] - '0');
+    if (digits == 0 || digits > 9) throw DecodeError("PNM: its header's numbers must be 1 to 9 digits long");
     if (token == 2) hdr.maxval = v;
   }
   hdr.raster = at + 1;
@@ -97,6 +102,14 @@ void decode_bmp_pnm(std::span<const uint8_t> data, const DynrtImageSink& sink) {
   // (bit replication), one unit apart: refused, not guessed.
   if (format == "BMP" && data.size() >= 30 && data[28] == 16 && data[29] == 0)
     throw DecodeError("BMP: 16-bit pixels are not decoded (1, 4, 8, 24 and 32-bit ones are)");
+  PnmHeader pnm;
+  if (format == "PNM") {
+    // Other maximum values need their samples scaled to 0..255, which stb_image
+    // does not do and Pillow does differently for P5 and P6: refused, not guessed.
+    pnm = pnm_header(data);
+    if (pnm.maxval != 255)
+      throw DecodeError("PNM: its maximum value is " + std::to_string(pnm.maxval) + " (8-bit samples, 255, are decoded)");
+  }
   const stbi_io_callbacks io{read_cb, skip_cb, eof_cb};
   Reader header{data};
   int width = 0, height = 0, channels = 0;
@@ -109,14 +122,8 @@ void decode_bmp_pnm(std::span<const uint8_t> data, const DynrtImageSink& sink) {
   std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_callbacks(&io, &body, &w, &h, &channels, 3));
   if (!pixels) throw DecodeError(format + ": " + stbi_failure_reason());
   bool truncated = body.starved;
-  if (format == "PNM") {
-    // Other maximum values need their samples scaled to 0..255, which stb_image
-    // does not do and Pillow does differently for P5 and P6: refused, not guessed.
-    const PnmHeader hdr = pnm_header(data);
-    if (hdr.maxval != 255)
-      throw DecodeError("PNM: its maximum value is " + std::to_string(hdr.maxval) + " (8-bit samples, 255, are decoded)");
-    truncated = hdr.raster > data.size() || data.size() - hdr.raster < size_t(w) * size_t(h) * size_t(channels);
-  }
+  if (format == "PNM")
+    truncated = pnm.raster > data.size() || data.size() - pnm.raster < size_t(w) * size_t(h) * size_t(channels);
   if (truncated) throw DecodeError(format + ": the stream ends before its last pixel");
   if (w != width || h != height) throw DecodeError(format + ": its size changed between reads");
   std::memcpy(rows, pixels.get(), static_cast<size_t>(w) * static_cast<size_t>(h) * 3);

@@ -47,11 +47,13 @@ void read_jpeg(std::span<const uint8_t> data, const DynrtImageSink& sink, jpeg_d
   jpeg_mem_src(&info, data.data(), static_cast<unsigned long>(data.size()));
   jpeg_read_header(&info, TRUE);
   info.out_color_space = JCS_RGB;
-  jpeg_start_decompress(&info);
+  jpeg_calc_output_dimensions(&info);
   if (info.output_components != 3) {
     failure = "libjpeg gave " + std::to_string(info.output_components) + " channels for RGB";
     return;
   }
+  // The size is checked before jpeg_start_decompress, which allocates for the
+  // whole image (a progressive stream's coefficients: found by fuzz_image).
   uint8_t* rows = nullptr;
   try {
     rows = rows_for(sink, info.output_height, info.output_width);
@@ -59,6 +61,10 @@ void read_jpeg(std::span<const uint8_t> data, const DynrtImageSink& sink, jpeg_d
     failure = e.what();
     return;
   }
+  // libjpeg's own buffers: at most 64 bytes a pixel beyond 64 MiB (a 3-component progressive
+  // stream needs about 6), so no header can make it allocate more than the image warrants.
+  info.mem->max_memory_to_use = static_cast<long>(64 * int64_t{info.output_width} * info.output_height + (int64_t{1} << 26));
+  jpeg_start_decompress(&info);
   const size_t stride = size_t{info.output_width} * 3;
   while (info.output_scanline < info.output_height) {
     JSAMPROW row = rows + stride * info.output_scanline;

@@ -177,3 +177,17 @@ def test_the_contexts_tensor_limit_holds_for_decoded_images(tmp_path):
 def test_an_unknown_pixel_format_is_refused_at_build(tmp_path):
     err = harness.build_error(decoder_model("CMYK"), tmp_path, "--dim", "bytes=1:4096:1000000")
     assert "(invalid model)" in err and "pixel_format 'CMYK'" in err, err
+
+
+@pytest.mark.parametrize("seed,message", [
+    # fuzz_image: stb_image's PNM parser overflowed an int on a long number (undefined behaviour)
+    ("pnm_long_number", "numbers must be 1 to 9 digits long"),
+    # fuzz_image: a 612-byte progressive JPEG claiming 64262 x 62985 pixels made libjpeg allocate
+    # its coefficients (gigabytes) before the size was checked
+    ("jpeg_progressive_bomb", "64262 x 62985 pixels, over 134217728 in all"),
+])
+def test_fuzz_findings_are_errors(tmp_path, seed, message):
+    stream = np.fromfile(harness.ROOT / "tests" / "fuzz" / "corpus" / "image" / seed, np.uint8)
+    engine = harness.build_engine(decoder_model("RGB"), tmp_path, dims={"bytes": "1:4096:1000000"})
+    err = run_error(engine, stream, tmp_path)
+    assert "(invalid input)" in err and message in err, err

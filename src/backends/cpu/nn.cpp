@@ -52,6 +52,14 @@ struct ConvState : KernelState {
   dnnl::reorder src_in, dst_out, res_in, wei_in;  // empty when no reorder is needed
   bool binary_residual = false;  // the residual read by a binary-add post-op (else summed onto dst)
   bool src_reorder = false, dst_reorder = false, wei_reorder = false;
+  // oneDNN memory objects made on the first run and pointed at each run's
+  // buffers (see MatmulState::Bound). A plan's state is used by one run at a time.
+  struct Bound {
+    std::unordered_map<int, memory> args;
+    memory src_user, src, wei_user, wei, dst_user, dst, res;
+    bool bias = false, made = false;
+  };
+  mutable Bound bound;
 };
 
 class ConvKernel : public Kernel {
@@ -209,47 +217,67 @@ class ConvKernel : public Kernel {
       fill_degenerate(c);
       return;
     }
-    const dnnl::engine& eng = dnnl_engine();
     dnnl::stream& s = dnnl_stream();
-    std::unordered_map<int, memory> args;
-    memory src_user(st->src_plain, eng, x.data);
+    ConvState::Bound& io = bind(*st, c.has_in(2));
+    io.src_user.set_data_handle(x.data);
     if (st->src_reorder) {
-      memory src(st->src, eng, thread_scratch(kScratchSrc, st->src.get_size()));
-      st->src_in.execute(s, src_user, src);
-      args.emplace(DNNL_ARG_SRC, src);
-    } else {
-      args.emplace(DNNL_ARG_SRC, src_user);
+      io.src.set_data_handle(thread_scratch(kScratchSrc, st->src.get_size()));
+      st->src_in.execute(s, io.src_user, io.src);
     }
-    if (st->packed) {
-      args.emplace(DNNL_ARG_WEIGHTS, *st->packed);
-    } else {
-      memory wu(st->wei_plain, eng, w.data);
+    if (!st->packed) {
+      io.wei_user.set_data_handle(w.data);
       if (st->wei_reorder) {
-        memory wm(st->wei, eng, thread_scratch(kScratchWeights, st->wei.get_size()));
-        st->wei_in.execute(s, wu, wm);
-        args.emplace(DNNL_ARG_WEIGHTS, wm);
-      } else {
-        args.emplace(DNNL_ARG_WEIGHTS, wu);
+        io.wei.set_data_handle(thread_scratch(kScratchWeights, st->wei.get_size()));
+        st->wei_in.execute(s, io.wei_user, io.wei);
       }
     }
-    if (c.has_in(2)) args.emplace(DNNL_ARG_BIAS, memory(st->bias, eng, c.in(2).data));
-    memory dst_user(st->dst_plain, eng, y.data);
-    memory dst = st->dst_reorder ? memory(st->dst, eng, thread_scratch(kScratchDst, st->dst.get_size())) : dst_user;
+    if (c.has_in(2)) io.args.at(DNNL_ARG_BIAS).set_data_handle(c.in(2).data);
+    io.dst_user.set_data_handle(y.data);
+    if (st->dst_reorder) io.dst.set_data_handle(thread_scratch(kScratchDst, st->dst.get_size()));
     if (st->binary_residual) {
-      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(st->res_plain, eng, c.in(3).data));
+      io.res.set_data_handle(c.in(3).data);
     } else if (residual_) {
       // The sum post-op accumulates onto what dst holds: load the residual
       // (converted when its layout or type differs from dst's), unless it is there.
       if (st->res_in) {
-        memory res(st->res_plain, eng, c.in(3).data);
-        st->res_in.execute(s, res, dst);
+        io.res.set_data_handle(c.in(3).data);
+        st->res_in.execute(s, io.res, io.dst);
       } else if (c.in(3).data != y.data) {
         parallel_copy(y.data, c.in(3).data, y.nbytes());
       }
     }
-    args.emplace(DNNL_ARG_DST, dst);
-    execute_primitive(st->prim, st->scratch, std::move(args));
-    if (st->dst_reorder) st->dst_out.execute(s, dst, dst_user);
+    // The scratchpad is the running thread's, which may differ from run to run.
+    if (size_t n = st->scratch.get_size()) io.args.at(DNNL_ARG_SCRATCHPAD).set_data_handle(thread_scratch(kScratchPad, n));
+    st->prim.execute(s, io.args);
+    if (st->dst_reorder) st->dst_out.execute(s, io.dst, io.dst_user);
+  }
+
+  // The state's memory objects, made on its first run (buffers set by the caller).
+  ConvState::Bound& bind(const ConvState& st, bool bias) const {
+    ConvState::Bound& io = st.bound;
+    if (io.made && io.bias == bias) return io;
+    const dnnl::engine& eng = dnnl_engine();
+    io.args.clear();
+    io.src_user = memory(st.src_plain, eng, DNNL_MEMORY_NONE);
+    io.src = st.src_reorder ? memory(st.src, eng, DNNL_MEMORY_NONE) : io.src_user;
+    io.args.emplace(DNNL_ARG_SRC, io.src);
+    if (st.packed) {
+      io.args.emplace(DNNL_ARG_WEIGHTS, *st.packed);
+    } else {
+      io.wei_user = memory(st.wei_plain, eng, DNNL_MEMORY_NONE);
+      io.wei = st.wei_reorder ? memory(st.wei, eng, DNNL_MEMORY_NONE) : io.wei_user;
+      io.args.emplace(DNNL_ARG_WEIGHTS, io.wei);
+    }
+    if (bias) io.args.emplace(DNNL_ARG_BIAS, memory(st.bias, eng, DNNL_MEMORY_NONE));
+    io.dst_user = memory(st.dst_plain, eng, DNNL_MEMORY_NONE);
+    io.dst = st.dst_reorder ? memory(st.dst, eng, DNNL_MEMORY_NONE) : io.dst_user;
+    if (st.binary_residual || (residual_ && st.res_in)) io.res = memory(st.res_plain, eng, DNNL_MEMORY_NONE);
+    if (st.binary_residual) io.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, io.res);
+    io.args.emplace(DNNL_ARG_DST, io.dst);
+    if (st.scratch.get_size()) io.args.emplace(DNNL_ARG_SCRATCHPAD, memory(st.scratch, eng, DNNL_MEMORY_NONE));
+    io.bias = bias;
+    io.made = true;
+    return io;
   }
 
  private:
