@@ -12,37 +12,30 @@
 namespace dynrt::codecs {
 namespace {
 
-struct Stream {
-  std::span<const uint8_t> data;
-  OPJ_OFF_T at = 0;
-  std::string error;
-};
-
 OPJ_SIZE_T read_fn(void* buf, OPJ_SIZE_T n, void* user) {
-  auto* s = static_cast<Stream*>(user);
-  auto left = static_cast<OPJ_SIZE_T>(static_cast<OPJ_OFF_T>(s->data.size()) - s->at);
-  if (left == 0) return static_cast<OPJ_SIZE_T>(-1);  // the end of the stream
-  OPJ_SIZE_T k = std::min(n, left);
+  auto* s = static_cast<StreamReader*>(user);
+  if (s->left() == 0) return static_cast<OPJ_SIZE_T>(-1);  // the end of the stream
+  OPJ_SIZE_T k = std::min<OPJ_SIZE_T>(n, s->left());
   std::memcpy(buf, s->data.data() + s->at, k);
-  s->at += static_cast<OPJ_OFF_T>(k);
+  s->at += k;
   return k;
 }
-OPJ_OFF_T skip_fn(OPJ_OFF_T n, void* user) {
-  auto* s = static_cast<Stream*>(user);
-  auto size = static_cast<OPJ_OFF_T>(s->data.size());
-  OPJ_OFF_T to = std::clamp<OPJ_OFF_T>(n > size - s->at ? size : s->at + n, 0, size);
-  OPJ_OFF_T moved = to - s->at;
+OPJ_OFF_T skip_fn(OPJ_OFF_T n, void* user) {  // forward or back, within the stream
+  auto* s = static_cast<StreamReader*>(user);
+  const size_t from = std::min(s->at, s->data.size());
+  const size_t to = n >= 0 ? from + std::min<size_t>(static_cast<size_t>(n), s->data.size() - from)
+                           : from - std::min<size_t>(static_cast<size_t>(-(n + 1)) + 1, from);
   s->at = to;
-  return moved;
+  return static_cast<OPJ_OFF_T>(to) - static_cast<OPJ_OFF_T>(from);
 }
 OPJ_BOOL seek_fn(OPJ_OFF_T to, void* user) {
-  auto* s = static_cast<Stream*>(user);
-  if (to < 0 || to > static_cast<OPJ_OFF_T>(s->data.size())) return OPJ_FALSE;
-  s->at = to;
+  auto* s = static_cast<StreamReader*>(user);
+  if (to < 0 || static_cast<uint64_t>(to) > s->data.size()) return OPJ_FALSE;
+  s->at = static_cast<size_t>(to);
   return OPJ_TRUE;
 }
 void on_error(const char* msg, void* user) {
-  auto* s = static_cast<Stream*>(user);
+  auto* s = static_cast<StreamReader*>(user);
   if (s->error.empty()) {
     s->error = msg;
     while (!s->error.empty() && s->error.back() == '\n') s->error.pop_back();
@@ -71,7 +64,7 @@ uint8_t to_8bit(const opj_image_comp_t& c, OPJ_INT32 v) {
 }  // namespace
 
 void decode_jpeg2000(std::span<const uint8_t> data, const DynrtImageSink& sink) {
-  Stream s{data, 0, {}};
+  StreamReader s{data, 0, {}};
   const bool jp2 = data.size() >= 4 && data[0] == 0 && data[1] == 0;
   std::unique_ptr<opj_codec_t, CodecFree> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   opj_set_error_handler(codec.get(), on_error, &s);

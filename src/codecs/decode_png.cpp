@@ -14,21 +14,15 @@
 namespace dynrt::codecs {
 namespace {
 
-struct Reader {
-  std::span<const uint8_t> data;
-  size_t at = 0;
-  std::string error;
-};
-
 void read_fn(png_structp png, png_bytep out, size_t n) {
-  auto* r = static_cast<Reader*>(png_get_io_ptr(png));
-  if (n > r->data.size() - r->at) png_error(png, "the stream ends early");
+  auto* r = static_cast<StreamReader*>(png_get_io_ptr(png));
+  if (n > r->left()) png_error(png, "the stream ends early");
   std::memcpy(out, r->data.data() + r->at, n);
   r->at += n;
 }
 
 void on_error(png_structp png, png_const_charp msg) {
-  auto* r = static_cast<Reader*>(png_get_error_ptr(png));
+  auto* r = static_cast<StreamReader*>(png_get_error_ptr(png));
   if (r->error.empty()) r->error = msg;
   png_longjmp(png, 1);
 }
@@ -69,7 +63,7 @@ void read_png(png_structp png, png_infop info, const DynrtImageSink& sink, std::
 }  // namespace
 
 void decode_png(std::span<const uint8_t> data, const DynrtImageSink& sink) {
-  Reader reader{data, 0, {}};
+  StreamReader reader{data, 0, {}};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, on_error, on_warning);
   if (!png) throw DecodeError("PNG: libpng could not start");
   png_infop info = png_create_info_struct(png);

@@ -14,36 +14,30 @@
 namespace dynrt::codecs {
 namespace {
 
-// The stream libtiff reads, through the client procedures below.
-struct Stream {
-  std::span<const uint8_t> data;
-  toff_t at = 0;
-  std::string error;
-};
-
+// libtiff reads the stream through these client procedures.
 tmsize_t read_proc(thandle_t h, void* buf, tmsize_t n) {
-  auto* s = static_cast<Stream*>(h);
-  if (n < 0 || s->at >= s->data.size()) return 0;
-  size_t k = std::min<size_t>(static_cast<size_t>(n), s->data.size() - s->at);
+  auto* s = static_cast<StreamReader*>(h);
+  if (n < 0 || s->left() == 0) return 0;
+  size_t k = std::min<size_t>(static_cast<size_t>(n), s->left());
   std::memcpy(buf, s->data.data() + s->at, k);
   s->at += k;
   return static_cast<tmsize_t>(k);
 }
 tmsize_t write_proc(thandle_t, void*, tmsize_t) { return 0; }
 toff_t seek_proc(thandle_t h, toff_t off, int whence) {
-  auto* s = static_cast<Stream*>(h);
+  auto* s = static_cast<StreamReader*>(h);
   toff_t base = whence == SEEK_CUR ? s->at : whence == SEEK_END ? s->data.size() : 0;
-  if (off > UINT64_MAX - base) return static_cast<toff_t>(-1);
-  s->at = base + off;  // past the end reads nothing
+  if (off > SIZE_MAX - base) return static_cast<toff_t>(-1);
+  s->at = static_cast<size_t>(base + off);  // past the end reads nothing
   return s->at;
 }
 int close_proc(thandle_t) { return 0; }
-toff_t size_proc(thandle_t h) { return static_cast<Stream*>(h)->data.size(); }
+toff_t size_proc(thandle_t h) { return static_cast<StreamReader*>(h)->data.size(); }
 int map_proc(thandle_t, void**, toff_t*) { return 0; }
 void unmap_proc(thandle_t, void*, toff_t) {}
 
 int on_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
-  auto* s = static_cast<Stream*>(user);
+  auto* s = static_cast<StreamReader*>(user);
   if (s->error.empty()) {
     char buf[512];
     std::vsnprintf(buf, sizeof buf, fmt, ap);
@@ -63,7 +57,7 @@ struct OptionsFree {
 }  // namespace
 
 void decode_tiff(std::span<const uint8_t> data, const DynrtImageSink& sink) {
-  Stream s{data, 0, {}};
+  StreamReader s{data, 0, {}};
   std::unique_ptr<TIFFOpenOptions, OptionsFree> opts(TIFFOpenOptionsAlloc());
   TIFFOpenOptionsSetErrorHandlerExtR(opts.get(), on_error, &s);
   TIFFOpenOptionsSetWarningHandlerExtR(opts.get(), on_warning, &s);

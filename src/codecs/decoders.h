@@ -5,6 +5,7 @@
 
 #include <span>
 #include <stdexcept>
+#include <string>
 
 #include "codecs/image_codecs.h"
 
@@ -12,6 +13,15 @@ namespace dynrt::codecs {
 
 struct DecodeError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// An encoded stream a library reads through callbacks: how far it has read
+// (possibly past the end, after a seek), and the first error it reported.
+struct StreamReader {
+  std::span<const uint8_t> data;
+  size_t at = 0;
+  std::string error;
+  size_t left() const { return at < data.size() ? data.size() - at : 0; }
 };
 
 // The sink's rows for a height x width image, after checking the size.
