@@ -595,6 +595,27 @@ def test_context_memory_limits(mlp_dyn):
         engine.create_context(max_arena_bytes=1).run({"x": x})
 
 
+def test_context_loop_iteration_limit():
+    # while True: v = v (a Loop whose condition never turns false), stopped by the context's bound.
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    body = h.make_graph([h.make_node("Identity", ["cond_in"], ["cond_out"]), h.make_node("Identity", ["v_in"], ["v_out"])],
+                        "body", [h.make_tensor_value_info("i", T.INT64, []), h.make_tensor_value_info("cond_in", T.BOOL, []),
+                                 h.make_tensor_value_info("v_in", T.FLOAT, None)],
+                        [h.make_tensor_value_info("cond_out", T.BOOL, []), h.make_tensor_value_info("v_out", T.FLOAT, None)])
+    g = h.make_graph([h.make_node("Loop", ["", "go", "x"], ["y"], body=body, name="forever")], "g",
+                     [h.make_tensor_value_info("x", T.FLOAT, [2])], [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [onnx.numpy_helper.from_array(np.array(True), "go")])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    m.ir_version = 8
+    engine = dynrt.compile(m, inputs=[dynrt.Input(shape=(2,), name="x")]).engine
+    with pytest.raises(dynrt.InvalidInput, match="Loop node 'forever'.*it ran 10 iterations"):
+        engine.create_context(max_loop_iterations=10).run({"x": np.zeros(2, np.float32)})
+    with pytest.raises(dynrt.InvalidConfig, match="max_loop_iterations is 0"):
+        engine.create_context(max_loop_iterations=0)
+
+
 def test_context_api(mlp, mlp_dyn):
     engine = mlp_dyn.engine
     ctx = engine.create_context(threads=1)
