@@ -54,11 +54,13 @@ struct ImageFree {
 };
 
 // A component's sample as 8 bits (a signed one shifted to unsigned first).
-uint8_t to_8bit(const opj_image_comp_t& c, OPJ_INT32 v) {
-  if (c.sgnd) v += OPJ_INT32{1} << (c.prec - 1);
+// In 64 bits: a corrupt stream's samples may lie outside the declared precision.
+uint8_t to_8bit(const opj_image_comp_t& c, OPJ_INT32 sample) {
+  int64_t v = sample;
+  if (c.sgnd) v += int64_t{1} << (c.prec - 1);
   if (c.prec > 8) v >>= c.prec - 8;
-  else if (c.prec < 8) v <<= 8 - c.prec;
-  return static_cast<uint8_t>(std::clamp<OPJ_INT32>(v, 0, 255));
+  else if (c.prec < 8) v *= int64_t{1} << (8 - c.prec);
+  return static_cast<uint8_t>(std::clamp<int64_t>(v, 0, 255));
 }
 
 }  // namespace
