@@ -22,8 +22,12 @@ struct TensorInfo {
   DType dtype;
   std::vector<std::string> dims;  // "batch", "3", "2*seq"; "?" where it depends on the variant
   // False for an output whose rank depends on input dims (an engine with
-  // variants, Engine::describe); dims is then empty.
+  // variants, Engine::describe), and for a sequence or optional whose
+  // elements' rank is not known; dims is then empty.
   bool rank_known = true;
+  // A sequence or optional (ExecutionContext::run_values): dtype and dims are
+  // then its elements'.
+  ValueKind kind = ValueKind::kTensor;
 };
 
 struct ContextOptions {
@@ -119,6 +123,11 @@ class DYNRT_API ExecutionContext {
   // kernels write there directly; shapes must match output_shapes()), and
   // adding fresh tensors for the outputs it lacks.
   void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
+
+  // The same for engines with sequence or optional inputs or outputs (ONNX
+  // seq(tensor) and optional types): any input may be given as a Value, and
+  // every output comes back as one. Sequences are host tensors.
+  std::map<std::string, Value> run_values(const std::map<std::string, Value>& inputs);
 
   // The output shapes these input shapes give, without running. A dimension
   // that depends on input data (NonZero, masks) is -1.

@@ -92,4 +92,38 @@ class DYNRT_API Tensor {
 
 DYNRT_API std::string dims_str(const std::vector<int64_t>& dims);  // "2x3x224x224"
 
+// What a graph input, output or intermediate value holds: a tensor, or one of
+// ONNX's sequence and optional types.
+enum class ValueKind : uint8_t {
+  kTensor = 0,
+  kSequence = 1,          // a list of tensors of one element type (ONNX seq(tensor)); shapes may differ
+  kOptionalTensor = 2,    // a tensor or nothing (ONNX optional(tensor))
+  kOptionalSequence = 3,  // a sequence or nothing (ONNX optional(seq(tensor)))
+};
+DYNRT_API const char* value_kind_name(ValueKind k);  // "tensor", "sequence", "optional tensor", "optional sequence"
+
+// A value at a graph boundary of any kind (ExecutionContext::run_values): a
+// tensor, a sequence of host tensors of one element type, or nothing (an
+// optional without a value).
+class DYNRT_API Value {
+ public:
+  enum class Holds : uint8_t { kNothing, kTensor, kSequence };
+  Value() = default;  // nothing: an optional without a value
+  Value(Tensor t);    // NOLINT(google-explicit-constructor): a tensor is a value
+  static Value sequence(DType element_type, std::vector<Tensor> tensors);
+  static Value nothing() { return Value(); }
+
+  Holds holds() const { return holds_; }
+  bool has_value() const { return holds_ != Holds::kNothing; }
+  const Tensor& tensor() const;                // throws unless it holds a tensor
+  const std::vector<Tensor>& sequence() const;  // throws unless it holds a sequence
+  DType element_type() const { return dtype_; }  // the tensor's, or the sequence's elements'
+
+ private:
+  Holds holds_ = Holds::kNothing;
+  DType dtype_ = DType::kUndefined;
+  Tensor tensor_;
+  std::vector<Tensor> sequence_;
+};
+
 }  // namespace dynrt

@@ -194,11 +194,32 @@ class Context:
     def __init__(self, engine: Engine, impl):
         self.engine = engine
         self._impl = impl
+        kinds = engine._impl.input_kinds() + engine._impl.output_kinds()
+        self._boxed = any(k != "tensor" for k in kinds)
+        self._element_types = {n: t for (n, t, _), k in zip(engine._impl.inputs(), engine._impl.input_kinds())
+                               if "sequence" in k}
+
+    def _run_values(self, inputs: dict) -> dict:
+        """Sequences and optionals: lists of host arrays and None, copied out on return."""
+        def host(x):
+            if _is_torch(x):
+                x = x.detach().cpu().numpy()
+            return np.asarray(x, order="C")  # (ascontiguousarray would make a scalar 1-D)
+        held = {k: None if v is None else [host(x) for x in v] if isinstance(v, (list, tuple)) else host(v)
+                for k, v in inputs.items()}
+        return self._impl.run_values(held, self._element_types)
 
     def run(self, inputs: dict, outputs: dict | None = None) -> dict:
         """Runs on the given arrays (numpy or torch, on a device the engine uses) without copying
         them. Outputs given are written in place and come back as the same objects; the others are
-        made by the run (numpy arrays, or torch tensors when an input is a torch tensor)."""
+        made by the run (numpy arrays, or torch tensors when an input is a torch tensor).
+        Sequence inputs and outputs (ONNX seq(tensor)) are lists of numpy arrays; an optional
+        without a value is None."""
+        if self._boxed or any(v is None or isinstance(v, (list, tuple)) for v in inputs.values()):
+            if outputs:
+                raise _C.InvalidInput("an engine with sequence or optional values writes its outputs itself; "
+                                      "outputs= is for tensor-only engines")
+            return self._run_values(inputs)
         outputs = {} if outputs is None else outputs
         made = self._impl.run(inputs, outputs)
         if made and any(_is_torch(v) for v in inputs.values()):

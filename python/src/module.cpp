@@ -95,7 +95,8 @@ Tensor wrap(const std::string& name, const Array& a, const std::string& raw = {}
     if (shape[i] != 1 && a.stride(i) != expect) contiguous = false;
     expect *= shape[i];
   }
-  if (!contiguous) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not contiguous (row-major): make a contiguous copy");
+  if (!contiguous && expect != 0)  // (an empty array's strides say nothing)
+    throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not contiguous (row-major): make a contiguous copy");
   void* data = const_cast<void*>(a.data());
   if (a.device_type() == nb::device::cpu::value) return Tensor::wrap(t, std::move(shape), data);
   if (a.device_type() == nb::device::cuda::value) {
@@ -179,6 +180,54 @@ std::map<std::string, nb::object> run(ExecutionContext& ctx, const std::map<std:
   return made;
 }
 
+// Runs an engine whose inputs or outputs may be sequences (a list of arrays)
+// or optionals (None for an absent one). The caller keeps the arrays alive
+// and contiguous (dynrt/_api.py). element_types: a sequence input's element
+// type by name, for empty lists.
+std::map<std::string, nb::object> run_values(ExecutionContext& ctx, const nb::dict& inputs,
+                                             const std::map<std::string, std::string>& element_types) {
+  std::map<std::string, Value> in;
+  for (auto [key, item] : inputs) {
+    const auto name = nb::cast<std::string>(key);
+    if (item.is_none()) {
+      in.emplace(name, Value::nothing());
+    } else if (nb::isinstance<nb::list>(item)) {
+      std::vector<Tensor> tensors;
+      for (nb::handle x : nb::cast<nb::list>(item))
+        tensors.push_back(wrap("input '" + name + "' element " + std::to_string(tensors.size()), nb::cast<Array>(x)));
+      auto t = element_types.find(name);
+      DType dtype = t != element_types.end() ? dtype_named(t->second) : tensors.empty() ? DType::kFloat32 : tensors[0].dtype();
+      in.emplace(name, Value::sequence(dtype, std::move(tensors)));
+    } else {
+      in.emplace(name, Value(wrap("input '" + name + "'", nb::cast<Array>(item))));
+    }
+  }
+  std::map<std::string, Value> out;
+  {
+    nb::gil_scoped_release release;
+    out = ctx.run_values(in);
+  }
+  std::map<std::string, nb::object> made;
+  for (const auto& [name, v] : out) {
+    if (v.holds() == Value::Holds::kNothing) {
+      made[name] = nb::none();
+    } else if (v.holds() == Value::Holds::kTensor) {
+      made[name] = to_numpy(v.tensor().clone());
+    } else {
+      nb::list items;
+      for (const Tensor& t : v.sequence()) items.append(to_numpy(t.clone()));
+      made[name] = items;
+    }
+  }
+  return made;
+}
+
+std::vector<std::string> kinds(const std::vector<TensorInfo>& v) {
+  std::vector<std::string> out;
+  for (const TensorInfo& t : v) out.emplace_back(value_kind_name(t.kind));
+  return out;
+}
+
 }  // namespace
 
 NB_MODULE(_C, m) {
@@ -227,6 +276,8 @@ NB_MODULE(_C, m) {
       .def("inputs", [](const Engine& e) { return infos(e.inputs()); })
       .def("outputs", [](const Engine& e) { return infos(e.outputs()); })
       .def("providers", &Engine::providers)
+      .def("input_kinds", [](const Engine& e) { return kinds(e.inputs()); })
+      .def("output_kinds", [](const Engine& e) { return kinds(e.outputs()); })
       .def(
           "create_context",
           [](const Engine& e, int threads, int64_t max_cached_plans, bool capture_graphs, uintptr_t stream,
@@ -249,6 +300,7 @@ NB_MODULE(_C, m) {
   nb::class_<ExecutionContext>(m, "Context")
       .def("run", &run, nb::arg("inputs"), nb::arg("outputs"),
            nb::arg("raw_types") = std::map<std::string, std::string>{})
+      .def("run_values", &run_values, nb::arg("inputs"), nb::arg("element_types"))
       .def("output_shapes", &ExecutionContext::output_shapes, nb::arg("input_shapes"))
       .def_prop_ro("plans_created", &ExecutionContext::plans_created)
       .def_prop_ro("threads", &ExecutionContext::threads)

@@ -1,5 +1,6 @@
-// If (condition known only at run time) and Loop: each subgraph is built as
-// an engine of its own and the node becomes dynrt.If / dynrt.Loop, which the
+// If (condition known only at run time), Loop and SequenceMap: each subgraph
+// is built as an engine of its own and the node becomes dynrt.If / dynrt.Loop
+// / dynrt.SequenceMap, which the
 // runtime runs by calling those engines (runtime/control_flow.cpp).
 //
 // A subgraph engine's inputs are the subgraph's own (a Loop body's iteration
@@ -95,6 +96,17 @@ class Subgraph {
       v.shape.push_back(dims[d] ? dim(*dims[d]) : free_dim(v.name + "_dim" + std::to_string(d), free_opt.at(d)));
   }
 
+  // Input i of the subgraph itself: a sequence or optional.
+  void type_boxed_input(size_t i, ValueKind kind, DType dtype, int elem_rank) {
+    if (i >= g.inputs.size()) throw Error(ErrorCode::kInvalidModel, label_ + ": the body has too few inputs");
+    ir::Value& v = g.values[static_cast<size_t>(g.inputs[i])];
+    v.kind = kind;
+    v.dtype = dtype;
+    v.elem_rank = elem_rank;
+    v.rank_known = false;
+    v.shape.clear();
+  }
+
   // The outer values the subgraph reads: constants are copied in, the rest
   // become inputs after its own.
   void capture(const ir::Graph& body) {
@@ -114,6 +126,15 @@ class Subgraph {
         v.shape.clear();
         for (int64_t d : ov.constant->shape()) v.shape.push_back(Expr::constant(d));
         v.sym_value = ov.sym_value;
+        continue;
+      }
+      if (ov.boxed()) {  // a sequence or optional: passed as it is
+        v.kind = ov.kind;
+        v.elem_rank = ov.elem_rank;
+        v.rank_known = false;
+        v.shape.clear();
+        g.inputs.push_back(id);
+        captured.push_back(o);
         continue;
       }
       if (!ov.rank_known)
@@ -154,6 +175,8 @@ class Subgraph {
     std::vector<OuterDim> out;
     if (!e.variants.empty()) {
       const TensorInfo& t = e.variant_outputs.at(i);
+      dtype = t.dtype;
+      if (t.kind != ValueKind::kTensor) return out;
       if (!t.rank_known)
         throw Error(ErrorCode::kUnsupported, label_ + ": output '" + t.name + "' has a rank that depends on input dims");
       dtype = t.dtype;
@@ -175,6 +198,13 @@ class Subgraph {
       out.push_back(od);
     }
     return out;
+  }
+
+  // Output i's kind and, for a sequence or optional, its elements' rank.
+  std::pair<ValueKind, int> output_kind(const EngineImpl& e, size_t i) const {
+    if (!e.variants.empty()) return {e.variant_outputs.at(i).kind, -1};
+    const ir::Value& v = e.graph.values[static_cast<size_t>(e.graph.outputs.at(i))];
+    return {v.kind, v.elem_rank};
   }
 
   // The shape of input i as built (inner expressions), to compare with an output's.
@@ -248,6 +278,7 @@ bool lower_if(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgrap
   std::vector<int> captured[2];
   std::vector<std::vector<Subgraph::OuterDim>> dims[2];
   std::vector<DType> types[2];
+  std::vector<std::pair<ValueKind, int>> kinds[2];
   const char* names[2] = {"then_branch", "else_branch"};
   for (int b = 0; b < 2; ++b) {
     const ir::Graph& body = graph_attr(g, n, names[b]);
@@ -270,12 +301,14 @@ bool lower_if(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgrap
     for (size_t j = 0; j < n.outputs.size(); ++j) {
       types[b].emplace_back();
       dims[b].push_back(sub.output_dims(*engines[b], j, types[b].back()));
+      kinds[b].push_back(sub.output_kind(*engines[b], j));
     }
   }
   for (int b = 0; b < 2; ++b)  // the branch that built stands for both
     if (!engines[b]) {
       types[b] = types[1 - b];
       dims[b] = dims[1 - b];
+      kinds[b] = kinds[1 - b];
     }
   for (size_t j = 0; j < n.outputs.size(); ++j) {
     if (n.outputs[j] < 0) continue;
@@ -283,6 +316,20 @@ bool lower_if(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgrap
     if (types[0][j] != types[1][j])
       throw Error(ErrorCode::kInvalidModel, label + ": its branches give output '" + out.name + "' types " +
                                                 dtype_name(types[0][j]) + " and " + dtype_name(types[1][j]));
+    if (kinds[0][j].first != kinds[1][j].first)
+      throw Error(ErrorCode::kInvalidModel, label + ": its branches give output '" + out.name + "' as a " +
+                                                value_kind_name(kinds[0][j].first) + " and a " +
+                                                value_kind_name(kinds[1][j].first));
+    if (kinds[0][j].first != ValueKind::kTensor) {  // a sequence or optional: its elements' rank where both agree
+      out.kind = kinds[0][j].first;
+      out.dtype = types[0][j];
+      out.elem_rank = ir::join_elem_rank(kinds[0][j].second, kinds[1][j].second);
+      out.rank_known = false;
+      out.shape.clear();
+      out.constant.reset();
+      out.sym_value.reset();
+      continue;
+    }
     if (dims[0][j].size() != dims[1][j].size())
       throw Error(ErrorCode::kUnsupported, label + ": its branches give output '" + out.name + "' ranks " +
                                                std::to_string(dims[0][j].size()) + " and " +
@@ -338,13 +385,17 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
   for (size_t j = 0; j < carried; ++j) {
     if (n.inputs[2 + j] < 0) throw Error(ErrorCode::kInvalidModel, label + ": loop-carried input " + std::to_string(j) + " is missing");
     init[j] = &g.values[static_cast<size_t>(n.inputs[2 + j])];
-    if (!init[j]->rank_known)
+    if (!init[j]->boxed() && !init[j]->rank_known)
       throw Error(ErrorCode::kUnsupported, label + ": loop-carried '" + init[j]->name + "' has a rank known only at run time");
   }
   // Which dims of each carried value the body may change: none at first,
   // then those a build showed changing, until a build keeps the rest.
   std::vector<std::vector<bool>> varies(carried);
   for (size_t j = 0; j < carried; ++j) varies[j].assign(init[j]->shape.size(), false);
+  // A carried sequence's elements' rank: the initial value's, joined with what the body gives.
+  std::vector<int> elem_rank(carried);
+  for (size_t j = 0; j < carried; ++j) elem_rank[j] = init[j]->elem_rank;
+  std::vector<std::pair<ValueKind, int>> out_kinds;
   std::shared_ptr<EngineImpl> engine;
   std::vector<int> captured;
   std::vector<std::vector<Subgraph::OuterDim>> out_dims;
@@ -354,6 +405,10 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
     sub.type_input(0, DType::kInt64, {});
     sub.type_input(1, DType::kBool, {});
     for (size_t j = 0; j < carried; ++j) {
+      if (init[j]->boxed()) {
+        sub.type_boxed_input(2 + j, init[j]->kind, init[j]->dtype, elem_rank[j]);
+        continue;
+      }
       std::vector<std::optional<Expr>> dims;
       std::vector<int64_t> opt;
       for (size_t d = 0; d < init[j]->shape.size(); ++d) {
@@ -368,15 +423,36 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
     captured = sub.captured;
     out_dims.clear();
     out_types.clear();
+    out_kinds.clear();
     for (size_t i = 0; i < body.outputs.size(); ++i) {
       out_types.emplace_back();
       out_dims.push_back(sub.output_dims(*engine, i, out_types.back()));
+      out_kinds.push_back(sub.output_kind(*engine, i));
     }
+    if (out_kinds[0].first != ValueKind::kTensor)
+      throw Error(ErrorCode::kInvalidModel, label + ": the body's first output (the condition) must be one bool");
+    for (size_t i = 1 + carried; i < out_kinds.size(); ++i)
+      if (out_kinds[i].first != ValueKind::kTensor)
+        throw Error(ErrorCode::kInvalidModel, label + ": the body's scan output " + std::to_string(i - 1 - carried) +
+                                                  " is a " + value_kind_name(out_kinds[i].first) + "; scan outputs are tensors");
     const bool one = out_dims[0].empty() || (out_dims[0].size() == 1 && out_dims[0][0].expr == Expr::constant(1));
     if (out_types[0] != DType::kBool || !one)
       throw Error(ErrorCode::kInvalidModel, label + ": the body's first output (the condition) must be one bool");
     bool changed = false;
     for (size_t j = 0; j < carried; ++j) {
+      const auto [kind, rank] = out_kinds[1 + j];
+      // A carried optional sequence may come back as a plain sequence (a present optional).
+      const bool kind_ok = kind == init[j]->kind ||
+                           (init[j]->kind == ValueKind::kOptionalSequence && kind == ValueKind::kSequence);
+      if (!kind_ok || (kind != ValueKind::kTensor && out_types[1 + j] != init[j]->dtype))
+        throw Error(ErrorCode::kInvalidModel, label + ": the body gives loop-carried '" + init[j]->name +
+                                                  "' another kind or type than its initial value");
+      if (kind != ValueKind::kTensor) {
+        const int joined = ir::join_elem_rank(elem_rank[j], rank);
+        changed = changed || joined != elem_rank[j];
+        elem_rank[j] = joined;
+        continue;
+      }
       const std::vector<Subgraph::OuterDim>& od = out_dims[1 + j];
       if (out_types[1 + j] != init[j]->dtype || od.size() != init[j]->shape.size())
         throw Error(ErrorCode::kInvalidModel, label + ": the body gives loop-carried '" + init[j]->name +
@@ -406,7 +482,11 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
     out.shape.clear();
     out.constant.reset();
     out.sym_value.reset();
-    if (i < carried) {
+    if (i < carried && out_kinds[1 + i].first != ValueKind::kTensor) {
+      out.kind = out_kinds[1 + i].first;
+      out.elem_rank = elem_rank[i];
+      out.rank_known = false;
+    } else if (i < carried) {
       for (size_t d = 0; d < init[i]->shape.size(); ++d)
         out.shape.push_back(varies[i][d] ? fresh_symbol(g, "loop_dim", kMaxDim) : init[i]->shape[d]);
     } else {
@@ -428,17 +508,81 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
   return true;
 }
 
+// SequenceMap: the body runs once per position of the input sequences, on
+// their elements there (and on the tensor inputs whole); each output is the
+// sequence of what it gave. Built as an engine with a dim of its own over
+// [0, 2^40] for each dim of a sequence's elements.
+bool lower_sequence_map(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgraph& build) {
+  const ir::Node n = g.nodes[k];
+  const std::string label = g.node_label(n);
+  const ir::Graph& body = graph_attr(g, n, "body");
+  if (n.inputs.empty() || n.inputs[0] < 0) throw Error(ErrorCode::kInvalidModel, label + ": its first input, a sequence, is missing");
+  if (body.inputs.size() != n.inputs.size() || body.outputs.size() != n.outputs.size())
+    throw Error(ErrorCode::kInvalidModel, label + ": the body's inputs and outputs do not match the node's");
+  Subgraph sub(g, body, label + " body");
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] < 0) throw Error(ErrorCode::kInvalidModel, label + ": input " + std::to_string(i) + " is missing");
+    const ir::Value& v = g.values[static_cast<size_t>(n.inputs[i])];
+    if (v.kind == ValueKind::kSequence) {
+      if (v.elem_rank < 0)
+        throw Error(ErrorCode::kUnsupported, label + ": the rank of the tensors in sequence '" + v.name +
+                                                 "' is not known at build time");
+      const auto r = static_cast<size_t>(v.elem_rank);
+      sub.type_input(i, v.dtype, std::vector<std::optional<Expr>>(r), std::vector<int64_t>(r, 1));
+    } else if (v.kind == ValueKind::kTensor && v.rank_known) {
+      std::vector<std::optional<Expr>> dims(v.shape.begin(), v.shape.end());
+      sub.type_input(i, v.dtype, dims);
+    } else {
+      throw Error(ErrorCode::kUnsupported, label + ": input '" + v.name + "' is a " + value_kind_name(v.kind) +
+                                               (v.kind == ValueKind::kTensor ? " of unknown rank" : "") +
+                                               "; SequenceMap takes sequences and tensors");
+    }
+    if (i == 0 && v.kind != ValueKind::kSequence)
+      throw Error(ErrorCode::kInvalidModel, label + ": its first input '" + v.name + "' must be a sequence");
+  }
+  sub.capture(body);
+  std::shared_ptr<EngineImpl> engine = sub.build(cfg, build);
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    DType dtype = DType::kUndefined;
+    const size_t rank = sub.output_dims(*engine, i, dtype).size();
+    if (sub.output_kind(*engine, i).first != ValueKind::kTensor)
+      throw Error(ErrorCode::kUnsupported, label + ": the body's output " + std::to_string(i) + " is not a tensor");
+    if (n.outputs[i] < 0) continue;
+    ir::Value& out = g.values[static_cast<size_t>(n.outputs[i])];
+    out.kind = ValueKind::kSequence;
+    out.dtype = dtype;
+    out.elem_rank = static_cast<int>(rank);
+    out.rank_known = false;
+    out.shape.clear();
+    out.constant.reset();
+    out.sym_value.reset();
+  }
+  ir::Node r;
+  r.op = "SequenceMap";
+  r.domain = "dynrt";
+  r.name = n.name;
+  r.inputs = n.inputs;
+  r.inputs.insert(r.inputs.end(), sub.captured.begin(), sub.captured.end());
+  r.outputs = n.outputs;
+  r.attrs["body_engine"] = ir::Attribute::of_string(engine_attr(*engine, label));
+  r.attrs["mapped"] = ir::Attribute::of_int(static_cast<int64_t>(n.inputs.size()));
+  g.nodes[k] = std::move(r);
+  g.recompute_producers();
+  return true;
+}
+
 }  // namespace
 
 bool lower_control_flow(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgraph& build) {
   const ir::Node& n = g.nodes[k];
-  if (!n.domain.empty() || (n.op != "If" && n.op != "Loop")) return false;
+  if (!n.domain.empty() || (n.op != "If" && n.op != "Loop" && n.op != "SequenceMap")) return false;
   struct Nesting {  // counts the builds of one outermost call, nested ones included
     Nesting() {
       if (nesting++ == 0) builds_made = 0;
     }
     ~Nesting() { --nesting; }
   } scope;
+  if (n.op == "SequenceMap") return lower_sequence_map(g, k, cfg, build);
   return n.op == "If" ? lower_if(g, k, cfg, build) : lower_loop(g, k, cfg, build);
 }
 

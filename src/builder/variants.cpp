@@ -139,6 +139,10 @@ std::vector<TensorInfo> merged_outputs(const std::vector<EngineVariant>& variant
     const ir::Graph& g = v.engine->graph;
     for (size_t o = 0; o < g.outputs.size(); ++o) {
       const ir::Value& val = g.values[static_cast<size_t>(g.outputs[o])];
+      if (val.boxed())  // the variants file stores tensor inputs and outputs
+        throw Error(ErrorCode::kUnsupported, "output '" + val.name + "' is a " + value_kind_name(val.kind) +
+                                                 ", and this model needs one engine per value of some input dims, "
+                                                 "which give tensors only");
       TensorInfo t{val.name, val.dtype, {}};
       for (const Expr& e : val.shape) t.dims.push_back(e.str(&g.symbols));
       if (first) {
@@ -169,6 +173,10 @@ std::shared_ptr<EngineImpl> engine_of(const ir::Graph& g, std::vector<ProfileBox
   e->graph.symbols = g.symbols;
   for (int id : g.inputs) {
     const ir::Value& v = g.values[static_cast<size_t>(id)];
+    if (v.boxed())  // the variants file stores tensor inputs and outputs
+      throw Error(ErrorCode::kUnsupported, "input '" + v.name + "' is a " + value_kind_name(v.kind) +
+                                               ", and this model needs one engine per value of some input dims, "
+                                               "which take tensors only");
     int nid = e->graph.add_value(v.name);
     ir::Value& nv = e->graph.values[static_cast<size_t>(nid)];
     nv.dtype = v.dtype;

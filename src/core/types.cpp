@@ -127,4 +127,42 @@ std::string dims_str(const std::vector<int64_t>& dims) {
   return s;
 }
 
+const char* value_kind_name(ValueKind k) {
+  switch (k) {
+    case ValueKind::kTensor: return "tensor";
+    case ValueKind::kSequence: return "sequence";
+    case ValueKind::kOptionalTensor: return "optional tensor";
+    case ValueKind::kOptionalSequence: return "optional sequence";
+  }
+  return "?";
+}
+
+Value::Value(Tensor t) : holds_(Holds::kTensor), dtype_(t.dtype()), tensor_(std::move(t)) {}
+
+Value Value::sequence(DType element_type, std::vector<Tensor> tensors) {
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].dtype() != element_type)
+      throw Error(ErrorCode::kInvalidInput, "sequence element " + std::to_string(i) + " has element type " +
+                                                dtype_name(tensors[i].dtype()) + ", the sequence " + dtype_name(element_type));
+  Value v;
+  v.holds_ = Holds::kSequence;
+  v.dtype_ = element_type;
+  v.sequence_ = std::move(tensors);
+  return v;
+}
+
+const Tensor& Value::tensor() const {
+  if (holds_ != Holds::kTensor)
+    throw Error(ErrorCode::kInvalidInput, holds_ == Holds::kNothing ? "the value is empty (an optional without a value)"
+                                                                    : "the value is a sequence, not a tensor");
+  return tensor_;
+}
+
+const std::vector<Tensor>& Value::sequence() const {
+  if (holds_ != Holds::kSequence)
+    throw Error(ErrorCode::kInvalidInput, holds_ == Holds::kNothing ? "the value is empty (an optional without a value)"
+                                                                    : "the value is a tensor, not a sequence");
+  return sequence_;
+}
+
 }  // namespace dynrt

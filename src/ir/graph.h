@@ -106,6 +106,13 @@ enum class Layout : uint8_t { kRowMajor, kChannelsLast };
 
 struct Value {
   std::string name;
+  // A tensor, or a sequence or optional ("boxed": held per run outside the
+  // arenas, run by the runtime on the host, runtime/boxed_ops.cpp). A boxed
+  // value's dtype is its elements'; rank_known is false and shape empty, and
+  // elem_rank is the rank of every tensor it holds (-1: unknown or mixed).
+  ValueKind kind = ValueKind::kTensor;
+  int elem_rank = -1;
+  bool boxed() const { return kind != ValueKind::kTensor; }
   DType dtype = DType::kUndefined;
   bool rank_known = false;
   std::vector<Expr> shape;  // valid when rank_known
@@ -118,6 +125,15 @@ struct Value {
   int provider = 0;
   Layout layout = Layout::kRowMajor;
 };
+
+// Value::elem_rank of a sequence holding the elements of sequences (or
+// tensors) of element ranks a and b: -2 (no elements yet) joins any rank,
+// -1 is unknown or mixed.
+inline int join_elem_rank(int a, int b) {
+  if (a == -2) return b;
+  if (b == -2) return a;
+  return a == b ? a : -1;
+}
 
 struct Node {
   std::string op;

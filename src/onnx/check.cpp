@@ -25,12 +25,15 @@ std::string node_name(const onnx::NodeProto& n, int index) {
   return s.str();
 }
 
-void check_type(const onnx::TypeProto& t, const std::string& what, std::vector<std::string>& out) {
-  if (!t.has_tensor_type()) {
-    out.push_back(what + " is not a tensor (sequences, maps and optionals are not supported)");
+void check_type(const onnx::TypeProto& type, const std::string& what, std::vector<std::string>& out) {
+  const onnx::TypeProto* t = &type;  // sequences and optionals of tensors: their elements
+  if (t->has_optional_type()) t = &t->optional_type().elem_type();
+  if (t->has_sequence_type()) t = &t->sequence_type().elem_type();
+  if (!t->has_tensor_type()) {
+    out.push_back(what + " is not a tensor, a sequence of tensors or an optional of either (maps are not supported)");
     return;
   }
-  auto dtype = static_cast<DType>(t.tensor_type().elem_type());
+  auto dtype = static_cast<DType>(t->tensor_type().elem_type());
   if (!dtype_is_supported(dtype)) out.push_back(what + " has element type " + dtype_name(dtype) + ", which dynrt does not support");
 }
 
@@ -49,8 +52,8 @@ void check_graph(const onnx::GraphProto& g, const std::string& where, std::vecto
   int index = 0;
   for (const auto& n : g.node()) {
     std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
-    // If, Loop and Scan: their bodies are checked like the graph.
-    const bool is_if = (n.op_type() == "If" || n.op_type() == "Scan" || n.op_type() == "Loop") && domain.empty();
+    // If, Loop, Scan and SequenceMap: their bodies are checked like the graph.
+    const bool is_if = (n.op_type() == "If" || n.op_type() == "Scan" || n.op_type() == "Loop" || n.op_type() == "SequenceMap") && domain.empty();
     if (!reg.find(n.op_type(), domain) && !is_if)
       out.push_back(where + node_name(n, index) + ": unsupported op '" + n.op_type() + "' (domain " +
                     (domain.empty() ? "ai.onnx" : domain) + ")");

@@ -234,6 +234,21 @@ ir::Attribute convert_attribute(const onnx::AttributeProto& a, const std::string
       out.graph = std::make_shared<const ir::Graph>(import_subgraph(a.g(), base_dir, scope, depth + 1));
       break;
     case A::GRAPHS: out.type = ir::Attribute::Type::kGraph; break;  // no op dynrt runs takes a list of graphs
+    case A::TYPE_PROTO: {  // Optional's type: [kind (0 tensor, 1 sequence), element type, rank or -1]
+      const onnx::TypeProto* t = &a.tp();
+      int64_t kind = 0;
+      if (t->has_optional_type()) t = &t->optional_type().elem_type();
+      if (t->has_sequence_type()) {
+        kind = 1;
+        t = &t->sequence_type().elem_type();
+      }
+      if (!t->has_tensor_type())
+        throw Error(ErrorCode::kUnsupported, "attribute '" + a.name() + "' names a type that is not a tensor or a sequence of tensors");
+      const auto& tt = t->tensor_type();
+      out.type = ir::Attribute::Type::kInts;
+      out.ints = {kind, tt.elem_type(), tt.has_shape() ? tt.shape().dim_size() : -1};
+      break;
+    }
     default:
       throw Error(ErrorCode::kUnsupported, "attribute '" + a.name() + "' has a type dynrt does not support");
   }
@@ -393,16 +408,37 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
   import_initializers(gp, g, base_dir);
   for (const auto& in : gp.input()) {
     if (g.find_value(in.name()) >= 0) continue;  // an initializer listed as input (old exporters)
-    if (!in.type().has_tensor_type()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' is not a tensor");
-    const auto& tt = in.type().tensor_type();
+    const onnx::TypeProto* type = &in.type();
+    // Sequences and optionals of tensors: boxed values, their elements' type and rank.
+    ValueKind kind = ValueKind::kTensor;
+    if (type->has_optional_type()) {
+      type = &type->optional_type().elem_type();
+      kind = type->has_sequence_type() ? ValueKind::kOptionalSequence : ValueKind::kOptionalTensor;
+    }
+    if (type->has_sequence_type()) {
+      if (kind == ValueKind::kTensor) kind = ValueKind::kSequence;
+      type = &type->sequence_type().elem_type();
+    }
+    if (!type->has_tensor_type())
+      throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' is not a tensor, a sequence of tensors or an optional of either");
+    const auto& tt = type->tensor_type();
     auto dtype = static_cast<DType>(tt.elem_type());
     if (!dtype_is_supported(dtype))
       throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has element type " + dtype_name(dtype));
-    if (!tt.has_shape()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has unknown rank");
-    check_rank(in.name(), static_cast<size_t>(tt.shape().dim_size()));
     int id = g.add_value(in.name());
     ir::Value& v = g.values[static_cast<size_t>(id)];
     v.dtype = dtype;
+    if (kind != ValueKind::kTensor) {
+      v.kind = kind;
+      if (tt.has_shape()) {
+        check_rank(in.name(), static_cast<size_t>(tt.shape().dim_size()));
+        v.elem_rank = tt.shape().dim_size();
+      }
+      g.inputs.push_back(id);
+      continue;
+    }
+    if (!tt.has_shape()) throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has unknown rank");
+    check_rank(in.name(), static_cast<size_t>(tt.shape().dim_size()));
     v.rank_known = true;
     for (int i = 0; i < tt.shape().dim_size(); ++i) {
       const auto& d = tt.shape().dim(i);

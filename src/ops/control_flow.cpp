@@ -10,6 +10,9 @@
 //                    them), then the else-engine's.
 // dynrt.Loop inputs: M, cond, the "carried" initial values (as ONNX Loop),
 //                    then the body engine's inputs after its own.
+// dynrt.SequenceMap inputs: the "mapped" inputs of ONNX SequenceMap (each
+//                    sequence mapped element by element, each tensor whole),
+//                    then the body engine's inputs after its own.
 #include "ops/families.h"
 #include "ops/registry.h"
 
@@ -45,11 +48,22 @@ void infer_loop(InferContext& c) {
   check_outputs_typed(c);
 }
 
+void infer_sequence_map(InferContext& c) {
+  require_engine(c, "body_engine");
+  const int64_t mapped = c.attr_int("mapped");
+  if (mapped < 1 || mapped > static_cast<int64_t>(c.num_inputs())) c.fail("its inputs do not match 'mapped'");
+  for (size_t i = 0; i < c.num_outputs(); ++i)
+    if (c.has_output(i) && c.graph().values[static_cast<size_t>(c.node().outputs[i])].kind != ValueKind::kSequence)
+      c.fail("output " + std::to_string(i) + " is not a sequence");
+  check_outputs_typed(c);
+}
+
 }  // namespace
 
 void register_control_flow_ops(OpRegistry& r) {
   r.add("If", infer_if, "dynrt").data_dependent().subgraphs();
   r.add("Loop", infer_loop, "dynrt").data_dependent().subgraphs();
+  r.add("SequenceMap", infer_sequence_map, "dynrt").data_dependent().subgraphs();
 }
 
 }  // namespace dynrt

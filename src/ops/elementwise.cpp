@@ -23,6 +23,10 @@ void infer_float_unary(InferContext& c) {
 }
 
 void infer_identity(InferContext& c) {
+  if (c.kind(0) != ValueKind::kTensor) {  // a sequence or an optional passes through (runtime/boxed_ops.cpp)
+    c.set_output_boxed(0, c.kind(0), c.dtype(0), c.elem_rank(0));
+    return;
+  }
   infer_same(c);
   if (auto v = c.values(0)) c.set_output_values(0, *v);
 }
@@ -159,15 +163,6 @@ void infer_cast(InferContext& c) {
 
 void infer_clip(InferContext& c) { infer_same(c); }
 
-// Optionals of tensors: a present input is the tensor itself (sequences and
-// optional-typed graph inputs are rejected by the importer).
-void infer_optional_has_element(InferContext& c) { c.set_output(0, DType::kBool, {}); }
-
-void infer_optional_get_element(InferContext& c) {
-  if (!c.has_input(0)) c.fail("input is required");
-  infer_identity(c);
-}
-
 // BitCast (opset 26): reinterpret the bytes as another type of the same size.
 void infer_bitcast(InferContext& c) {
   auto to = static_cast<DType>(c.attr_int("to"));
@@ -206,7 +201,7 @@ void register_elementwise_ops(OpRegistry& r) {
     r.add(op, infer_float_unary).elementwise();
   for (const char* op : {"Abs", "Neg", "Sign", "Shrink"}) r.add(op, infer_same).elementwise();
   for (const char* op : {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}) r.add(op, infer_bitwise);
-  r.add("Identity", infer_identity).view().narrow_types();
+  r.add("Identity", infer_identity).view().narrow_types().boxed();
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual",
                          "GreaterOrEqual", "And", "Or", "Xor"})
     r.add(op, infer_binary).elementwise();
@@ -219,8 +214,6 @@ void register_elementwise_ops(OpRegistry& r) {
   r.add("CastLike", infer_cast).narrow_types();
   r.add("Clip", infer_clip).elementwise().host_inputs({1, 2});
   r.add("BitCast", infer_bitcast);
-  r.add("OptionalHasElement", infer_optional_has_element);
-  r.add("OptionalGetElement", infer_optional_get_element);
   r.add("PRelu", infer_prelu);
 }
 

@@ -24,6 +24,7 @@ void register_all_ops(OpRegistry& r) {
   register_attention_variant_ops(r);
   register_training_ops(r);
   register_ml_ops(r);
+  register_sequence_ops(r);
   register_control_flow_ops(r);
 }
 

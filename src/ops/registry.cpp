@@ -54,6 +54,18 @@ void InferContext::set_output(size_t i, DType dtype, std::vector<Expr> shape) {
   v.shape = std::move(shape);
 }
 
+void InferContext::set_output_boxed(size_t i, ValueKind kind, DType dtype, int elem_rank) {
+  if (!has_output(i)) return;
+  ir::Value& v = g_.values[static_cast<size_t>(n_.outputs[i])];
+  v.kind = kind;
+  v.dtype = dtype;
+  v.elem_rank = kind == ValueKind::kTensor ? -1 : elem_rank;
+  v.rank_known = false;
+  v.shape.clear();
+  v.constant.reset();
+  v.sym_value.reset();
+}
+
 void InferContext::set_output_unknown_rank(size_t i, DType dtype) {
   if (!has_output(i)) return;
   ir::Value& v = g_.values[static_cast<size_t>(n_.outputs[i])];
@@ -289,6 +301,24 @@ void check_narrow_types(const ir::Graph& g, size_t index, const OpSchema& schema
   };
   for (int v : n.inputs) check(v);
   for (int v : n.outputs) check(v);
+}
+
+void check_value_kinds(const ir::Graph& g, size_t index, const OpSchema& schema) {
+  if (schema.traits.boxed || schema.traits.subgraphs) return;
+  const ir::Node& n = g.nodes[index];
+  for (int v : n.inputs)
+    if (v >= 0 && g.values[static_cast<size_t>(v)].boxed())
+      throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": input '" + g.values[static_cast<size_t>(v)].name +
+                                               "' is a " + value_kind_name(g.values[static_cast<size_t>(v)].kind) +
+                                               "; op '" + n.op + "' takes tensors");
+}
+
+bool touches_boxed_values(const ir::Graph& g, const ir::Node& n) {
+  for (int v : n.inputs)
+    if (v >= 0 && g.values[static_cast<size_t>(v)].boxed()) return true;
+  for (int v : n.outputs)
+    if (v >= 0 && g.values[static_cast<size_t>(v)].boxed()) return true;
+  return false;
 }
 
 OpRegistry& OpRegistry::instance() {

@@ -46,6 +46,11 @@ class DYNRT_INTERNAL InferContext : public AttrReader {
   void set_output(size_t i, DType dtype, std::vector<Expr> shape);
   void set_output_unknown_rank(size_t i, DType dtype);
   void set_output_values(size_t i, std::vector<Expr> values);  // shape-value propagation
+  // Sequences and optionals (ir::Value::kind): what input i is, the rank of
+  // the tensors it holds (ir::Value::elem_rank), and an output of that kind.
+  ValueKind kind(size_t i) const { return input(i).kind; }
+  int elem_rank(size_t i) const { return input(i).elem_rank; }
+  void set_output_boxed(size_t i, ValueKind kind, DType dtype, int elem_rank);
 
   using AttrReader::attr_int;
   int64_t attr_int(const std::string& name) const;  // required
@@ -138,6 +143,10 @@ struct OpTraits {
   // Runs subgraph engines (dynrt.If, dynrt.Loop): the runtime runs the node
   // itself, on the host; no provider has a kernel for it.
   bool subgraphs = false;
+  // Takes or gives sequences and optionals (ValueKind): a node of it whose
+  // inputs or outputs are such values runs in the runtime, on the host
+  // (runtime/boxed_ops.cpp). Every other op takes tensors only.
+  bool boxed = false;
 
   bool is_host_input(size_t i) const { return i < 64 && ((host_inputs >> i) & 1u); }
   bool is_metadata_input(size_t i) const { return i < 64 && ((metadata_inputs >> i) & 1u); }
@@ -174,7 +183,14 @@ struct OpSchema {
   OpSchema& narrow_types() { traits.narrow_types = true; return *this; }
   OpSchema& random() { traits.random = true; return *this; }
   OpSchema& subgraphs() { traits.subgraphs = true; return *this; }
+  OpSchema& boxed() { traits.boxed = true; return *this; }
 };
+
+// Throws kUnsupported when node `index` reads or writes a sequence or an
+// optional and its op does not take them.
+DYNRT_INTERNAL void check_value_kinds(const ir::Graph& g, size_t index, const OpSchema& schema);
+// Whether node `n` reads or writes a sequence or an optional (the runtime runs it).
+DYNRT_INTERNAL bool touches_boxed_values(const ir::Graph& g, const ir::Node& n);
 
 // Throws kUnsupported when node `index` reads or writes a narrow element type
 // (float8, float4, int4, int2, ...) and its op does not take them.

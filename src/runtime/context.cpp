@@ -133,6 +133,7 @@ ContextImpl::ContextImpl(std::shared_ptr<const EngineImpl> engine, const Context
   }
   arenas.resize(e->graph.providers.size());
   sub_contexts.resize(e->graph.nodes.size());
+  for (const ir::Value& v : e->graph.values) has_boxed = has_boxed || v.boxed();
   for (const ExecutionProvider* p : e->providers) streams.push_back(p->create_stream(options.stream));
   capture_graphs = options.capture_graphs;
   user_stream = options.stream != nullptr;
@@ -261,6 +262,16 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
   const ir::Graph& g = e->graph;
   // 1. bind: the caller's tensors by name.
   std::vector<const Tensor*> ins;
+  if (has_boxed) {
+    auto refuse = [&](int id, const char* what) {
+      const ir::Value& v = g.values[static_cast<size_t>(id)];
+      if (v.boxed())
+        throw Error(ErrorCode::kInvalidInput, std::string(what) + " '" + v.name + "' is a " + value_kind_name(v.kind) +
+                                                  "; run this engine with ExecutionContext::run_values");
+    };
+    for (int id : g.inputs) refuse(id, "input");
+    for (int id : g.outputs) refuse(id, "output");
+  }
   for (int id : g.inputs) {
     const ir::Value& v = g.values[static_cast<size_t>(id)];
     auto it = inputs.find(v.name);
@@ -286,6 +297,10 @@ void ContextImpl::run_bound(const std::vector<const Tensor*>& ins, std::map<std:
   for (size_t k = 0; k < g.inputs.size(); ++k) {
     const ir::Value& v = g.values[static_cast<size_t>(g.inputs[k])];
     const Tensor& t = *ins[k];
+    if (v.boxed()) {  // no dims of its own (bind_boxed_inputs checks it)
+      shapes.emplace_back();
+      continue;
+    }
     if (t.dtype() != v.dtype)
       throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' has element type " + dtype_name(t.dtype()) +
                                                 ", expected " + dtype_name(v.dtype));
@@ -322,9 +337,11 @@ void ContextImpl::run_bound(const std::vector<const Tensor*>& ins, std::map<std:
   host_staging.clear();
   for (size_t k = 0; k < g.inputs.size(); ++k) {
     auto v = static_cast<size_t>(g.inputs[k]);
+    if (g.values[v].boxed()) continue;
     if (ins[k]->on_host()) views[v].data = const_cast<void*>(ins[k]->data());
     else bind_device_input(v, *ins[k], views);
   }
+  if (has_boxed) bind_boxed_inputs();
   bool host_outputs = false;
   for (int o : g.outputs) {
     auto v = static_cast<size_t>(o);
@@ -365,6 +382,7 @@ void ContextImpl::run_bound(const std::vector<const Tensor*>& ins, std::map<std:
   // the caller's or fresh tensors.
   for (int o : g.outputs) {
     auto v = static_cast<size_t>(o);
+    if (e->homes[v] == ValueHome::kBoxed) continue;  // run_positional hands it over
     auto it = outputs.find(g.values[v].name);
     bool device = it != outputs.end() && !it->second.on_host();
     bool in_place = output_copy[v] >= 0 && copy_target[static_cast<size_t>(output_copy[v])];

@@ -130,6 +130,12 @@ struct ContextImpl {
   void run(const std::map<std::string, Tensor>& inputs, std::map<std::string, Tensor>& outputs);
   // The same with the inputs bound by position (graph input order).
   void run_bound(const std::vector<const Tensor*>& inputs, std::map<std::string, Tensor>& outputs);
+  // Inputs and outputs of any kind (tensors, sequences, optionals), by name
+  // or by position (graph input and output order).
+  std::map<std::string, Value> run_values(const std::map<std::string, Value>& inputs);
+  std::vector<Value> run_positional(const std::vector<const Value*>& inputs);
+  // Whether the engine has sequence or optional values anywhere.
+  bool has_boxed = false;
   std::map<std::string, std::vector<int64_t>> output_shapes(const std::map<std::string, std::vector<int64_t>>& shapes);
 
   // An engine with variants (EngineVariant): the context of the variant
@@ -156,7 +162,14 @@ struct ContextImpl {
   // in contexts of their own, made on first use.
   std::vector<std::vector<std::unique_ptr<ContextImpl>>> sub_contexts;  // per node
   void run_subgraph(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding);
-  std::vector<Tensor> run_subgraph_engine(size_t k, size_t which, std::vector<Tensor> inputs);
+  std::vector<Value> run_subgraph_engine(size_t k, size_t which, const std::vector<Value>& inputs);
+  // Sequences and optionals of the current run, per value (ValueHome::kBoxed),
+  // and the caller's, per graph input (null for a tensor), while run_positional runs.
+  std::vector<Value> boxed;
+  std::vector<const Value*> boxed_inputs;
+  void bind_boxed_inputs();
+  // A node of NodeKind::kBoxed (boxed_ops.cpp).
+  void run_boxed(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding);
   // Output i of node k, sized now: binds its symbols, checks guards, allocates.
   TensorView& allocate_at_run_time(size_t k, size_t i, std::span<const int64_t> dims, std::vector<TensorView>& views,
                                    std::vector<int64_t>& binding);

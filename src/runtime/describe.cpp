@@ -26,6 +26,13 @@ std::string op_name(const ir::Node& n) {
 void describe_io(std::ostringstream& s, const char* title, const std::vector<TensorInfo>& list) {
   s << title << ":\n";
   for (const TensorInfo& t : list) {
+    if (t.kind != ValueKind::kTensor) {  // "sequence of float32 [?, ?]"
+      s << "  " << t.name << ": " << value_kind_name(t.kind) << " of " << dtype_name(t.dtype)
+        << (t.rank_known ? " [" : " [elements of any rank");
+      for (size_t i = 0; i < t.dims.size(); ++i) s << (i ? ", " : "") << t.dims[i];
+      s << "]\n";
+      continue;
+    }
     s << "  " << t.name << ": " << dtype_name(t.dtype) << (t.rank_known ? " [" : " [rank depends on the variant");
     for (size_t i = 0; i < t.dims.size(); ++i) s << (i ? ", " : "") << t.dims[i];
     s << "]\n";

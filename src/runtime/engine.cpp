@@ -60,6 +60,13 @@ void EngineImpl::finalize() {
       subgraphs[k] = load_subgraph_engines(graph, n);
       continue;
     }
+    if (touches_boxed_values(graph, n)) {
+      if (n.provider != 0 || !schemas[k]->traits.boxed)
+        throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": reads or writes a sequence or optional" +
+                                                   (n.provider != 0 ? " off the host" : ", which its op does not take"));
+      kinds[k] = NodeKind::kBoxed;
+      continue;
+    }
     const ExecutionProvider& p = *providers[static_cast<size_t>(n.provider)];
     const KernelRegistry::Entry* entry = p.kernels().find(n.op, n.domain);
     if (!entry)
@@ -146,6 +153,7 @@ void EngineImpl::assign_homes() {
   for (size_t v = 0; v < nv; ++v)
     if (graph.values[v].constant) homes[v] = ValueHome::kConstant;
   for (int in : graph.inputs) homes[static_cast<size_t>(in)] = ValueHome::kInput;
+  auto boxed = [&](int v) { return graph.values[static_cast<size_t>(v)].boxed(); };
   dynamic_node.assign(nn, false);
   first_use.assign(nv, -1);
   last_use.assign(nv, -1);
@@ -155,7 +163,7 @@ void EngineImpl::assign_homes() {
       if (o < 0 || homes[static_cast<size_t>(o)] == ValueHome::kConstant) continue;
       const ir::Value& v = graph.values[static_cast<size_t>(o)];
       bool dyn = schemas[k]->traits.data_dependent || mentions_data_dependent(graph, v.shape);
-      homes[static_cast<size_t>(o)] = dyn ? ValueHome::kDynamic : ValueHome::kArena;
+      homes[static_cast<size_t>(o)] = v.boxed() ? ValueHome::kBoxed : dyn ? ValueHome::kDynamic : ValueHome::kArena;
       first_use[static_cast<size_t>(o)] = static_cast<int>(k);
       last_use[static_cast<size_t>(o)] = static_cast<int>(k);
     }
@@ -168,6 +176,8 @@ void EngineImpl::assign_homes() {
     for (int v : graph.nodes[k].outputs)
       if (v >= 0 && homes[static_cast<size_t>(v)] == ValueHome::kDynamic) dynamic_node[k] = true;
   }
+  for (int in : graph.inputs)
+    if (boxed(in)) homes[static_cast<size_t>(in)] = ValueHome::kBoxed;
   // Graph outputs computed into the arena go straight to the caller's buffer instead.
   for (int o : graph.outputs) {
     auto v = static_cast<size_t>(o);
@@ -269,6 +279,11 @@ static TensorInfo info_of(const ir::Graph& g, int id) {
   const ir::Value& v = g.values[static_cast<size_t>(id)];
   TensorInfo t{v.name, v.dtype, {}};
   for (const Expr& e : v.shape) t.dims.push_back(e.str(&g.symbols));
+  t.kind = v.kind;
+  if (v.boxed()) {  // its elements' dims are their own: "?" for each where the rank is known
+    t.rank_known = v.elem_rank >= 0;
+    t.dims.assign(static_cast<size_t>(std::max(v.elem_rank, 0)), "?");
+  }
   return t;
 }
 

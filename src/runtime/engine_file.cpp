@@ -229,6 +229,8 @@ std::string engine_payload(const EngineImpl& e) {
   w.pod(static_cast<uint32_t>(g.values.size()));
   for (const ir::Value& v : g.values) {
     w.str(v.name);
+    w.pod(static_cast<uint8_t>(v.kind));
+    w.pod(static_cast<int32_t>(v.elem_rank));
     w.pod(static_cast<int32_t>(v.dtype));
     w.pod(static_cast<uint8_t>(v.rank_known));
     w.exprs(v.shape);
@@ -358,6 +360,11 @@ std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::strin
   };
   for (uint32_t i = 0; i < nval; ++i) {
     ir::Value& v = g.values[static_cast<size_t>(g.add_value(r.str()))];
+    auto kind = r.pod<uint8_t>();
+    if (kind > static_cast<uint8_t>(ValueKind::kOptionalSequence)) r.corrupt("bad value kind");
+    v.kind = static_cast<ValueKind>(kind);
+    v.elem_rank = r.pod<int32_t>();
+    if (v.elem_rank < -2 || v.elem_rank > kMaxRank || (!v.boxed() && v.elem_rank != -1)) r.corrupt("bad element rank");
     v.dtype = static_cast<DType>(r.pod<int32_t>());
     v.rank_known = r.pod<uint8_t>() != 0;
     v.shape = r.exprs();

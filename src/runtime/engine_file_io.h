@@ -20,7 +20,7 @@ namespace dynrt::engine_io {
 
 constexpr char kMagic[8] = {'D', 'Y', 'N', 'R', 'T', 'E', 'N', 'G'};
 // 2: execution providers, value layouts; 3: tuned choices, CPU attention layouts; 4: aligned constants
-constexpr uint32_t kVersion = 4;
+constexpr uint32_t kVersion = 5;  // 5: value kinds (sequences, optionals)
 constexpr size_t kHeaderBytes = 8 + 4 + 4 + 8 + 4;
 constexpr size_t kAlign = 64;  // constants' file offsets: cache lines, and every element type
 

@@ -24,13 +24,15 @@ struct ProfileBox {
 //  kDynamic: sized by data during the run, allocated then
 //  kAlias:   the bytes of another value (alias_root), viewed with its own shape
 //  kOutput:  a graph output: the caller's buffer or a fresh host tensor
-enum class ValueHome : uint8_t { kConstant, kInput, kArena, kDynamic, kAlias, kOutput, kUnused };
+//  kBoxed:   a sequence or optional, held per run (ContextImpl::boxed), never in an arena
+enum class ValueHome : uint8_t { kConstant, kInput, kArena, kDynamic, kAlias, kOutput, kUnused, kBoxed };
 
 enum class NodeKind : uint8_t {
   kKernel,  // run the provider's kernel
   kCopy,    // dynrt.MemCopy between two memories
   kView,    // nothing to run: the output aliases the input
   kSubgraph,  // dynrt.If / dynrt.Loop: the runtime runs its subgraph engines (control_flow.cpp)
+  kBoxed,     // reads or writes sequences or optionals: the runtime runs it (boxed_ops.cpp)
 };
 
 struct EngineImpl;

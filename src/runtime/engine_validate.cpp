@@ -122,6 +122,10 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
     for (const Expr& d : val.shape) symbols_known(d, what + "'s shape");
     if (val.sym_value)
       for (const Expr& d : *val.sym_value) symbols_known(d, what + "'s value");
+    // Sequences and optionals: held outside the arenas, never constants, on the host.
+    if (val.boxed() && (val.rank_known || !val.shape.empty() || val.constant || val.sym_value || val.provider != 0 ||
+                        val.layout != ir::Layout::kRowMajor))
+      corrupt(what + " is a " + value_kind_name(val.kind) + " with a tensor's shape, data or placement");
     if (val.constant) {
       if (val.constant->dtype() != val.dtype) corrupt(what + ": its constant has another type");
       if (val.rank_known && val.constant->shape().size() != val.shape.size()) corrupt(what + ": its constant has another rank");
@@ -185,6 +189,7 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
     if (!as_onnx_form(scratch, scratch.nodes[k], g.node_label(g.nodes[k]), corrupt)) continue;
     try {  // on every provider: no kernel computes on the narrow types outside these ops
       check_narrow_types(scratch, k, *def);
+      check_value_kinds(scratch, k, *def);
     } catch (const Error& e) {
       corrupt(e.what());
     }
@@ -214,7 +219,8 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
         for (int sym : d.symbols()) fresh = fresh || sym >= nsym;
       const bool bf16_out = bf16_io && o == scratch.nodes[k].outputs[0] && derived.dtype == DType::kFloat32 &&
                             stored.dtype == DType::kBFloat16;
-      if ((derived.dtype != stored.dtype && !bf16_out) ||
+      if ((derived.dtype != stored.dtype && !bf16_out) || derived.kind != stored.kind ||
+          derived.elem_rank != stored.elem_rank ||
           (!fresh && derived.rank_known && stored.rank_known && derived.shape != stored.shape))
         corrupt(g.node_label(g.nodes[k]) + ": the stored type or shape of '" + stored.name + "' is not what the op gives");
       derived = stored;  // later nodes see the file's values, as the runtime will

@@ -102,6 +102,10 @@ void ContextImpl::run_node(size_t k, Plan& plan, std::vector<TensorView>& views,
     run_subgraph(k, views, binding);
     return;
   }
+  if (kind == NodeKind::kBoxed) {
+    run_boxed(k, views, binding);
+    return;
+  }
   // The first run of a shape pays one-time costs (modules loaded, library
   // heuristics): the profile counts the runs after it.
   const bool timed = profile.enabled && plan.runs > 0;
@@ -384,6 +388,20 @@ void ExecutionContext::run(const std::map<std::string, Tensor>& inputs, std::map
   try {
     c.run(inputs, outputs);
   } catch (const std::bad_alloc&) {  // a tensor whose size the data decided, or the host's own buffers
+    throw Error(ErrorCode::kOutOfMemory, "out of host memory while running (the plan's arena for these shapes is " +
+                                             std::to_string(c.stats.arena_bytes) + " bytes)");
+  }
+}
+
+std::map<std::string, Value> ExecutionContext::run_values(const std::map<std::string, Value>& inputs) {
+  OneCaller guard(impl_->busy);
+  std::map<std::string, Tensor> tensors;  // the dims a variant is chosen by
+  for (const auto& [name, v] : inputs)
+    if (v.holds() == Value::Holds::kTensor) tensors.emplace(name, v.tensor());
+  ContextImpl& c = impl_->serving(tensors);
+  try {
+    return c.run_values(inputs);
+  } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::kOutOfMemory, "out of host memory while running (the plan's arena for these shapes is " +
                                              std::to_string(c.stats.arena_bytes) + " bytes)");
   }

@@ -28,6 +28,7 @@ void infer_shapes(ir::Graph& g, const std::function<void(ir::Graph&, size_t)>& a
     for (int in : n.inputs)
       if (in >= 0 && g.values[static_cast<size_t>(in)].dtype == DType::kUndefined)
         throw Error(ErrorCode::kInternal, g.node_label(n) + ": input '" + g.values[static_cast<size_t>(in)].name + "' has no type");
+    check_value_kinds(g, i, *def);
     InferContext ctx(g, i);
     def->infer(ctx);
     check_narrow_types(g, i, *def);

@@ -91,6 +91,43 @@ TEST(RuntimeApi, DataDependentOutputDimsAreUnknownBeforeRunning) {
   EXPECT_EQ(idx.to_int64_vector(), (std::vector<int64_t>{0, 1, 1, 2}));
 }
 
+// Sequences at the boundary: a sequence output from run_values, its length a
+// tensor; the tensor API names the value it cannot carry.
+TEST(RuntimeApi, SequenceValuesGoThroughRunValues) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 4, 8));
+  int x = b.input("x", DType::kFloat32, {n, Expr::constant(3)});
+  int seq = b.node("SplitToSequence", {x}, "rows");
+  b.g.nodes.back().attrs["keepdims"] = ir::Attribute::of_int(0);
+  b.output(seq);
+  b.output(b.node("SequenceLength", {seq}, "count"));
+  BuildConfig cfg;
+  cfg.profiles.push_back(Profile{{}, {{"N", {1, 4, 8}}}});
+  auto engine = EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  EXPECT_EQ(engine->outputs()[0].kind, ValueKind::kSequence);
+  EXPECT_EQ(engine->outputs()[0].dims, (std::vector<std::string>{"?"}));  // rank-1 rows of any length
+  auto ctx = engine->create_context();
+  Tensor t = floats({3, 3});
+  std::map<std::string, Value> out = ctx->run_values({{"x", Value(t)}});
+  const std::vector<Tensor>& rows = out.at("rows").sequence();
+  ASSERT_EQ(rows.size(), 3u);
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(rows[r].shape(), (std::vector<int64_t>{3}));
+    EXPECT_EQ(std::memcmp(rows[r].data(), t.data_as<float>() + 3 * r, 3 * sizeof(float)), 0);
+  }
+  EXPECT_EQ(out.at("count").tensor().to_int64_vector(), (std::vector<int64_t>{3}));
+  try {
+    ctx->run({{"x", t}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidInput);
+    EXPECT_STREQ(e.what(), "output 'rows' is a sequence; run this engine with ExecutionContext::run_values");
+  }
+  EXPECT_THROW(ctx->run_values({{"x", Value::sequence(DType::kFloat32, {t})}}), Error);  // a sequence for a tensor
+  EXPECT_THROW(Value::sequence(DType::kInt64, {t}), Error);                                // element type mismatch
+  EXPECT_THROW(Value().tensor(), Error);                                                   // nothing held
+}
+
 TEST(RuntimeApi, PlanCacheKeepsTheMostRecentShapes) {
   auto engine = build(kModel, batch(1, 4, 8));
   auto ctx = engine->create_context({.threads = 0, .max_cached_plans = 2, .adapt_threads = false});

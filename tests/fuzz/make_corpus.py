@@ -32,6 +32,12 @@ def small_models():
                           onnx.numpy_helper.from_array(np.array(0, np.int64), "z"),
                           onnx.numpy_helper.from_array(np.array(1, np.int64), "one"),
                           onnx.numpy_helper.from_array(np.array([1], np.int64), "ax")]),
+        # Sequences: built, grown, shrunk, read and concatenated at run time (runtime/boxed_ops.cpp).
+        "sequence_ops": ([h.make_node("SplitToSequence", ["x"], ["s"], axis=1), h.make_node("SequenceInsert", ["s", "x"], ["s2"]),
+                          h.make_node("SequenceErase", ["s2", "i0"], ["s3"]), h.make_node("SequenceAt", ["s3", "i0"], ["a"]),
+                          h.make_node("ConcatFromSequence", ["s3"], ["c"], axis=1), h.make_node("SequenceLength", ["s3"], ["n"]),
+                          h.make_node("Cast", ["n"], ["nf"], to=T.FLOAT), h.make_node("Add", ["c", "nf"], ["y"])],
+                         [onnx.numpy_helper.from_array(np.array(0, np.int64), "i0")]),
     }
     for name, (nodes, inits) in graphs.items():
         m = h.make_model(h.make_graph(nodes, name, [x], [y], inits), opset_imports=[h.make_opsetid("", 17)])

@@ -189,7 +189,7 @@ def test_wrong_version_engine(relu_engine, tmp_path):
     bad.write_bytes(bytes(data))
     assert fails("run", bad, "--shapes", "x:2x3") == (
         f"dynrt: error (invalid engine file): engine file '{bad}' has format version 99, but this dynrt reads "
-        "version 4; rebuild the engine with this version")
+        "version 5; rebuild the engine with this version")
 
 
 def test_engine_path_is_a_directory(tmp_path):

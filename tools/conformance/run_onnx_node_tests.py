@@ -22,12 +22,14 @@ non-passing cases.
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import concurrent.futures as cf
 import glob
 import json
 import os
 import pathlib
+import pickle
 import re
 import shutil
 import signal
@@ -182,20 +184,37 @@ def graph_inputs(model: onnx.ModelProto):
     return [i for i in model.graph.input if i.name not in init]
 
 
+def tensor_type_of(type_proto):
+    """The tensor type a graph input or output holds: itself, or a sequence's or optional's elements."""
+    t = type_proto
+    if t.WhichOneof("value") == "optional_type":
+        t = t.optional_type.elem_type
+    if t.WhichOneof("value") == "sequence_type":
+        t = t.sequence_type.elem_type
+    return t.tensor_type if t.WhichOneof("value") == "tensor_type" else None
+
+
+def has_values(case: Case) -> bool:
+    """Sequences or optionals at the graph boundary: run through the Python API (run_values)."""
+    vis = list(graph_inputs(case.model)) + list(case.model.graph.output)
+    return any(vi.type.WhichOneof("value") != "tensor_type" for vi in vis)
+
+
 def precheck(case: Case) -> str | None:
     """Why dynrt can't take this case at all (counted unsupported), or None."""
     for kind, vis, data in (("input", graph_inputs(case.model), case.inputs), ("output", case.model.graph.output, case.outputs)):
         for vi in vis:
-            which = vi.type.WhichOneof("value")
-            if which != "tensor_type":
-                return f"{which.replace('_type', '')} {kind}"
-            if vi.type.tensor_type.elem_type not in ONNX_OK:
-                return f"element type {TensorProto.DataType.Name(vi.type.tensor_type.elem_type).lower()}"
+            tt = tensor_type_of(vi.type)
+            if tt is None:
+                return f"{vi.type.WhichOneof('value').replace('_type', '')} {kind}"
+            if tt.elem_type not in ONNX_OK:
+                return f"element type {TensorProto.DataType.Name(tt.elem_type).lower()}"
         for a in data:
-            if not isinstance(a, np.ndarray):
-                return f"{'optional' if a is None else type(a).__name__} {kind}"
-            if str(a.dtype) not in NUMPY_OK:
-                return f"element type {a.dtype}"
+            for x in a if isinstance(a, list) else [] if a is None else [a]:
+                if not isinstance(x, np.ndarray):
+                    return f"{type(x).__name__} {kind}"
+                if str(x.dtype) not in NUMPY_OK or (has_values(case) and str(x.dtype) not in PLAIN):
+                    return f"element type {x.dtype}"
     if len(case.inputs) != len(graph_inputs(case.model)):
         return "inputs omitted from the test data"
     return None
@@ -207,6 +226,8 @@ def make_variant(case: Case, mode: str) -> tuple[onnx.ModelProto, dict[str, tupl
     model.CopyFrom(case.model)
     mins, opts, maxs = {}, {}, {}
     for vi, arr in zip(graph_inputs(model), case.inputs):
+        if vi.type.WhichOneof("value") != "tensor_type":
+            continue  # a sequence or optional: its elements' sizes are data, not profile dims
         tt = vi.type.tensor_type
         shape = tuple(int(d) for d in arr.shape)
         if mode == "dynamic" or not tt.HasField("shape") or len(tt.shape.dim) != len(shape):
@@ -300,6 +321,19 @@ def compare(got: dict, names: list[str], want: list[np.ndarray], rtol: float, at
         if name not in got:
             return f"output '{name}' missing"
         g = got[name]
+        if w is None or g is None:  # optionals: both without a value
+            if (w is None) != (g is None):
+                return f"wrong answer ({name}: {'a value' if g is not None else 'none'}, expected {'none' if w is None else 'a value'})"
+            continue
+        if isinstance(w, list) or isinstance(g, list):  # sequences: element by element
+            if not (isinstance(w, list) and isinstance(g, list)) or len(g) != len(w):
+                return (f"wrong answer ({name}: {len(g) if isinstance(g, list) else 'a tensor'} elements, "
+                        f"expected {len(w) if isinstance(w, list) else 'a tensor'})")
+            for j, (gj, wj) in enumerate(zip(g, w)):
+                why = compare({f"{name}[{j}]": gj}, [f"{name}[{j}]"], [wj], rtol, atol, [out_rtol])
+                if why:
+                    return why
+            continue
         if g.dtype.kind == "V" and g.dtype.itemsize == 1 and str(w.dtype) in NARROW:
             g = g.view(w.dtype)  # raw bytes: dynrt writes narrow outputs as '|V1'
         if g.dtype != w.dtype:
@@ -366,7 +400,46 @@ def random_check(case: Case, got: dict, names: list[str]) -> str | None:
     return None
 
 
+def run_mode_values(case: Case, mode: str, work: pathlib.Path) -> dict:
+    """A case with sequences or optionals at its boundary: built and run through the Python API
+    (lists of arrays, None) in a child process, so a crash or hang is recorded, not suffered."""
+    model, mins, opts, maxs = make_variant(case, mode)
+    onnx.save(model, str(work / "model.onnx"))
+    profile = {k: (mins[k], opts[k], maxs[k]) for k in mins}
+    with open(work / "case.pkl", "wb") as f:
+        pickle.dump({"inputs": dict(zip([vi.name for vi in graph_inputs(model)], case.inputs)), "profile": profile}, f)
+    status, msg = run_cli(sys.executable, [__file__, "--run-values", str(work)], 2 * TIMEOUT_S)
+    if status != "ok":
+        return {"status": status, "reason": msg}
+    with open(work / "outputs.pkl", "rb") as f:
+        got = pickle.load(f)
+    why = compare(got, [o.name for o in model.graph.output], case.outputs, case.rtol, case.atol)
+    return {"status": "fail", "reason": why} if why else {"status": "pass", "reason": None}
+
+
+def run_values_child(work: pathlib.Path) -> int:
+    """--run-values: build work/model.onnx with the profile in work/case.pkl, run it on the inputs
+    there, write work/outputs.pkl. Errors go to stderr as the CLI prints them."""
+    import dynrt
+    from dynrt import _C
+    from dynrt._api import Engine
+    with open(work / "case.pkl", "rb") as f:
+        case = pickle.load(f)
+    try:
+        profiles = [({k: tuple(tuple(d) for d in v) for k, v in case["profile"].items()}, {})] if case["profile"] else []
+        engine = Engine(_C.build((work / "model.onnx").read_bytes(), profiles, [], ["cpu"], "fp32"))
+        out = engine.create_context(threads=1).run(case["inputs"])
+    except dynrt.Error as e:
+        print(f"dynrt: error ({e.code}): {e}", file=sys.stderr)
+        return 1
+    with open(work / "outputs.pkl", "wb") as f:
+        pickle.dump(out, f)
+    return 0
+
+
 def run_mode(binary: str, case: Case, mode: str, work: pathlib.Path) -> dict:
+    if has_values(case):
+        return run_mode_values(case, mode, work)
     model, mins, opts, maxs = make_variant(case, mode)
     model_path, engine = work / f"{mode}.onnx", work / f"{mode}.engine"
     onnx.save(model, str(model_path))
@@ -406,6 +479,22 @@ def _init_worker(binary: str) -> None:
     global _CASES, _BINARY
     _BINARY = binary
     _CASES = load_cases()
+    use_python_of(pathlib.Path(binary).parent)
+
+
+def use_python_of(build: pathlib.Path) -> None:
+    """The Python API the --run-values children import: the build's own (a build configured with
+    -DDYNRT_BUILD_PYTHON=ON has dynrt._C in it), else the installed package."""
+    ext = sorted(build.glob("_C.*.so"))
+    if not ext:
+        return
+    pkg = pathlib.Path(tempfile.mkdtemp(prefix="dynrt_pkg_")) / "dynrt"
+    pkg.mkdir()
+    for f in (ROOT / "python" / "dynrt").glob("*.py"):
+        (pkg / f.name).symlink_to(f)
+    (pkg / ext[0].name).symlink_to(ext[0].resolve())
+    atexit.register(shutil.rmtree, pkg.parent, True)
+    os.environ["PYTHONPATH"] = str(pkg.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")
 
 
 def _run_index(index: int) -> tuple[int, dict]:
@@ -551,6 +640,8 @@ def write_reports(report: dict, md_path: pathlib.Path, json_path: pathlib.Path) 
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--run-values":  # a child of run_mode_values
+        sys.exit(run_values_child(pathlib.Path(sys.argv[2])))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=str(ROOT / "build"))
     ap.add_argument("--jobs", type=int, default=2)
