@@ -162,8 +162,10 @@ class Engine:
 
     def inspect(self) -> dict:
         """Inputs, outputs (dims as expressions), providers, and the full description."""
-        return {"inputs": [{"name": n, "dtype": t, "dims": d} for n, t, d in self._impl.inputs()],
-                "outputs": [{"name": n, "dtype": t, "dims": d} for n, t, d in self._impl.outputs()],
+        return {"inputs": [{"name": n, "dtype": t, "dims": d, "kind": k}
+                           for (n, t, d), k in zip(self._impl.inputs(), self._impl.input_kinds())],
+                "outputs": [{"name": n, "dtype": t, "dims": d, "kind": k}
+                            for (n, t, d), k in zip(self._impl.outputs(), self._impl.output_kinds())],
                 "providers": self._impl.providers(), "text": self._impl.describe()}
 
     @property
@@ -298,7 +300,30 @@ class CompiledModule:
         self._shapes[key] = plan
         return plan
 
+    def _call_values(self, args, kwargs):
+        """An engine with sequences or optionals: lists and None in, lists and None out."""
+        if len(args) > len(self._inputs):
+            raise _C.InvalidInput(f"{len(args)} inputs given; the model takes {len(self._inputs)}: {self._inputs}")
+        feeds = dict(zip(self._inputs, args))
+        for k, v in kwargs.items():
+            if k not in self._input_set:
+                raise _C.InvalidInput(f"'{k}' is not an input of this model; its inputs are {self._inputs}")
+            if k in feeds:
+                raise _C.InvalidInput(f"input '{k}' given twice (by position and by name)")
+            feeds[k] = v
+        missing = [n for n in self._inputs if n not in feeds]
+        if missing:
+            raise _C.InvalidInput(f"missing input{'s' if len(missing) > 1 else ''} {missing}; the model takes "
+                                  f"{self._inputs}")
+        res = self.context.run(feeds)
+        outs = [res[n] for n in self.output_names]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
     def __call__(self, *args, **kwargs):
+        if self.context._boxed:
+            if "out" in kwargs and "out" not in self._input_set:
+                raise _C.InvalidInput("out= is for models with tensor outputs only; this one has sequences or optionals")
+            return self._call_values(args, kwargs)
         out = kwargs.pop("out", None) if "out" not in self._input_set else None
         names = self._inputs
         values = args if not kwargs and len(args) == len(names) else self._feeds(args, kwargs)

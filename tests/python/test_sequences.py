@@ -225,3 +225,22 @@ def test_a_torchscript_list_built_in_a_loop():
     for b, w, n in ((1, 4, 2), (2, 8, 3), (8, 16, 7), (3, 9, 1)):
         feeds = {"x": rng.standard_normal((b, w)).astype(np.float32), "n": np.array(n, np.int64)}
         np.testing.assert_allclose(ctx.run(feeds)["y"], reference(m, feeds)["y"], rtol=1e-6, atol=1e-6)
+
+
+def test_a_compiled_module_takes_lists_and_none():
+    nodes = [h.make_node("SequenceInsert", ["s", "x"], ["s2"]), h.make_node("SequenceLength", ["s2"], ["n"]),
+             h.make_node("OptionalHasElement", ["o"], ["has"])]
+    m = model(nodes, [h.make_tensor_sequence_value_info("s", T.FLOAT, [2]), h.make_tensor_value_info("x", T.FLOAT, [2]),
+                      h.make_value_info("o", h.make_optional_type_proto(h.make_tensor_type_proto(T.FLOAT, [2])))],
+              [h.make_tensor_sequence_value_info("s2", T.FLOAT, [2]), h.make_tensor_value_info("n", T.INT64, []),
+               h.make_tensor_value_info("has", T.BOOL, [])], opset=18)
+    module = dynrt.compile(m)
+    x = np.array([1, 2], np.float32)
+    s2, n, has = module([x, x], x, o=None)
+    assert len(s2) == 3 and int(n) == 3 and not bool(has)
+    np.testing.assert_array_equal(s2[2], x)
+    s2, n, has = module(s=[], x=x, o=x)
+    assert len(s2) == 1 and int(n) == 1 and bool(has)
+    with pytest.raises(dynrt.InvalidInput, match=r"missing input \['o'\]"):
+        module([], x)
+    assert [i["kind"] for i in module.engine.inspect()["inputs"]] == ["sequence", "tensor", "optional tensor"]

@@ -20,25 +20,47 @@ void run_run(const RunArgs& a) {
   if (a.engine.empty() == a.load_engine.empty()) throw UsageError("run needs one engine: ENGINE or --loadEngine=ENGINE");
   if (!a.inputs.empty() && !a.shapes.empty()) throw UsageError("run takes --inputs IN.npz or --shapes, not both");
   auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
+  for (const TensorInfo& in : engine->inputs())
+    if (in.kind != ValueKind::kTensor)
+      throw Error(ErrorCode::kUnsupported, "input '" + in.name + "' is a " + value_kind_name(in.kind) +
+                                               "; dynrt run reads tensors from .npz files: run this engine from Python "
+                                               "(a list of arrays, or None) or C++ (ExecutionContext::run_values)");
   if (a.inputs.empty() && a.shapes.empty() && !engine->inputs().empty())  // an engine without inputs needs neither
     throw UsageError("run needs --inputs IN.npz or --shapes (one of them)");
   std::map<std::string, Tensor> inputs =
       a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs, raw_input_types(*engine));
+  // Sequence and optional outputs come back as values: each tensor of a
+  // sequence is written as NAME/0, NAME/1, ...; an optional without a value is left out.
+  std::map<std::string, Value> values;
+  for (const auto& [name, t] : inputs) values.emplace(name, Value(t));
   auto ctx = engine->create_context(a.context.options());
   auto t0 = std::chrono::steady_clock::now();
-  auto outputs = ctx->run(inputs);
+  auto outputs = ctx->run_values(values);
   double first = ms_since(t0);
   t0 = std::chrono::steady_clock::now();
-  outputs = ctx->run(inputs);
+  outputs = ctx->run_values(values);
   double second = ms_since(t0);
+  std::map<std::string, Tensor> tensors;
+  for (const auto& [name, v] : outputs) {
+    if (v.holds() == Value::Holds::kTensor) tensors.emplace(name, v.tensor());
+    if (v.holds() != Value::Holds::kSequence) continue;
+    for (size_t i = 0; i < v.sequence().size(); ++i) tensors.emplace(name + "/" + std::to_string(i), v.sequence()[i]);
+  }
   if (a.common.level() != Verbosity::kQuiet) {
-    for (const auto& [name, t] : outputs) std::cout << "output " << printable(name) << ": " << summary(t) << "\n";
+    for (const auto& [name, v] : outputs) {
+      if (v.holds() == Value::Holds::kTensor) continue;
+      std::cout << "output " << printable(name) << ": "
+                << (v.holds() == Value::Holds::kNothing ? std::string("none (an optional without a value)")
+                                                        : "sequence of " + std::to_string(v.sequence().size()) + " tensors")
+                << "\n";
+    }
+    for (const auto& [name, t] : tensors) std::cout << "output " << printable(name) << ": " << summary(t) << "\n";
     std::cout << "latency: first run " << first << " ms (plans for the new shape), second run " << second << " ms\n";
     RunStats stats = ctx->last_run_stats();
     if (stats.copies > 0)
       std::cout << "copies between provider memories per run: " << stats.copies << " (" << stats.copy_bytes << " bytes)\n";
   }
-  if (!a.outputs.empty()) write_npz(a.outputs, outputs);
+  if (!a.outputs.empty()) write_npz(a.outputs, tensors);
 }
 
 }  // namespace

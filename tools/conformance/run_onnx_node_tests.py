@@ -9,8 +9,9 @@ dynamic: every input dim is made symbolic (dim_param "<input>_d<i>") and the
 
 Each case is classified per mode as pass, fail (wrong answer, wrong
 shape/dtype, crash, hang, or an error other than 'unsupported') or unsupported
-(dynrt said "error (unsupported)", or the case uses sequences/optionals or
-element types dynrt cannot take).
+(dynrt said "error (unsupported)", or the case uses element types dynrt cannot
+take). Cases with sequences or optionals at the graph boundary are built and
+run through the Python API (lists of arrays, None) in a child process.
 
     python3 tools/conformance/run_onnx_node_tests.py --build-dir build [--update-baseline]
 
@@ -579,8 +580,11 @@ def write_reports(report: dict, md_path: pathlib.Path, json_path: pathlib.Path) 
         "- **static**: engine built for the test's exact input shapes.",
         "- **dynamic**: every input dim made symbolic, engine built for [1, 2×actual] (opt = actual), then run.",
         "- **fail**: wrong answer, wrong shape/dtype, crash, hang, or an error other than `unsupported`.",
-        "- **unsupported**: dynrt reported `error (unsupported)`, or the case needs sequences/optionals or "
-        "element types dynrt does not store (string, complex).",
+        "- **unsupported**: dynrt reported `error (unsupported)`, or the case needs element types dynrt does not "
+        "store (string, complex).",
+        "- Cases with sequence or optional inputs or outputs run through the Python API (lists of arrays, None) in "
+        "a child process: the build's own `dynrt._C` when it was configured with `-DDYNRT_BUILD_PYTHON=ON`, else "
+        "the installed package.",
         "- bfloat16 graph inputs/outputs (no npz encoding) cross the boundary as float32 through exact Casts "
         "added to the model; the engine computes in bfloat16.",
         "- float8, float4, int4 and int2 values cross as raw bytes ('|V1', ml_dtypes' layout) and compare as the "
