@@ -6,7 +6,8 @@ SUDO=""
 pkgs=(cmake ninja-build g++ ccache pkg-config libprotobuf-dev protobuf-compiler libonnx-dev
       zlib1g-dev libgtest-dev python3-pip libcli11-dev nlohmann-json3-dev
       clang libclang-rt-14-dev libomp-dev  # clang: the fuzzing and sanitizer build (scripts/fuzz.sh)
-      libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev libstb-dev)  # ImageDecoder (src/codecs)
+      libjpeg62-turbo-dev libpng-dev libtiff-dev libwebp-dev libopenjp2-7-dev libstb-dev  # ImageDecoder (src/codecs)
+      libre2-dev)  # RegexFullMatch (runtime/string_ops.cpp)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

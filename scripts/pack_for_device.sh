@@ -11,7 +11,7 @@ cp build/dynrt build/libdynrt_runtime.so build/libdynrt_compiler.so "$out/"
 cp build/libdynrt_provider_*.so "$out/" 2>/dev/null || true
 # The x86-64-v3 runtime, which the loader takes from glibc-hwcaps/ on CPUs with AVX2.
 [ -d build/glibc-hwcaps ] && cp -r build/glibc-hwcaps "$out/"
-for lib in libonnx_proto.so.1 libprotobuf.so.32 libstdc++.so.6; do
+for lib in libonnx_proto.so.1 libprotobuf.so.32 libstdc++.so.6 libre2.so.9; do
   cp -L "/lib/x86_64-linux-gnu/$lib" "$out/"
 done
 # oneDNN, TBB and Intel's runtime from their pip wheels (cmake/onednn.cmake), wherever this build found them.

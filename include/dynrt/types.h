@@ -103,27 +103,34 @@ enum class ValueKind : uint8_t {
 DYNRT_API const char* value_kind_name(ValueKind k);  // "tensor", "sequence", "optional tensor", "optional sequence"
 
 // A value at a graph boundary of any kind (ExecutionContext::run_values): a
-// tensor, a sequence of host tensors of one element type, or nothing (an
-// optional without a value).
+// tensor, a sequence of host tensors of one element type, a tensor of strings,
+// or nothing (an optional without a value).
 class DYNRT_API Value {
  public:
-  enum class Holds : uint8_t { kNothing, kTensor, kSequence };
+  enum class Holds : uint8_t { kNothing, kTensor, kSequence, kStrings };
   Value() = default;  // nothing: an optional without a value
   Value(Tensor t);    // NOLINT(google-explicit-constructor): a tensor is a value
   static Value sequence(DType element_type, std::vector<Tensor> tensors);
   static Value nothing() { return Value(); }
+  // A tensor of strings (ONNX element type string; bytes, UTF-8 by convention),
+  // row-major, as many as the shape's elements.
+  static Value strings(std::vector<int64_t> shape, std::vector<std::string> items);
 
   Holds holds() const { return holds_; }
   bool has_value() const { return holds_ != Holds::kNothing; }
   const Tensor& tensor() const;                // throws unless it holds a tensor
   const std::vector<Tensor>& sequence() const;  // throws unless it holds a sequence
-  DType element_type() const { return dtype_; }  // the tensor's, or the sequence's elements'
+  const std::vector<std::string>& strings() const;  // throws unless it holds strings
+  const std::vector<int64_t>& shape() const;      // a tensor's or the strings' shape
+  DType element_type() const { return dtype_; }  // the tensor's, or the sequence's elements'; kString for strings
 
  private:
   Holds holds_ = Holds::kNothing;
   DType dtype_ = DType::kUndefined;
   Tensor tensor_;
   std::vector<Tensor> sequence_;
+  std::vector<std::string> strings_;
+  std::vector<int64_t> shape_;
 };
 
 }  // namespace dynrt

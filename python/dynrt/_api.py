@@ -197,7 +197,8 @@ class Context:
         self.engine = engine
         self._impl = impl
         kinds = engine._impl.input_kinds() + engine._impl.output_kinds()
-        self._boxed = any(k != "tensor" for k in kinds)
+        types = [t for _, t, _ in engine._impl.inputs() + engine._impl.outputs()]
+        self._boxed = any(k != "tensor" for k in kinds) or "string" in types
         self._element_types = {n: t for (n, t, _), k in zip(engine._impl.inputs(), engine._impl.input_kinds())
                                if "sequence" in k}
 
@@ -206,10 +207,20 @@ class Context:
         def host(x):
             if _is_torch(x):
                 x = x.detach().cpu().numpy()
-            return np.asarray(x, order="C")  # (ascontiguousarray would make a scalar 1-D)
+            x = np.asarray(x, order="C")  # (ascontiguousarray would make a scalar 1-D)
+            if x.dtype.kind in "OUS":  # strings: (shape, [str]) for the C++ side
+                return (list(x.shape), [s.decode() if isinstance(s, bytes) else str(s) for s in x.ravel()])
+            return x
         held = {k: None if v is None else [host(x) for x in v] if isinstance(v, (list, tuple)) else host(v)
                 for k, v in inputs.items()}
-        return self._impl.run_values(held, self._element_types)
+        out = self._impl.run_values(held, self._element_types)
+        for k, v in out.items():  # strings come back as numpy object arrays of str
+            if isinstance(v, tuple):
+                shape, items = v
+                arr = np.empty(len(items), dtype=object)
+                arr[:] = [s.decode("utf-8", "surrogateescape") for s in items]
+                out[k] = arr.reshape(shape)
+        return out
 
     def run(self, inputs: dict, outputs: dict | None = None) -> dict:
         """Runs on the given arrays (numpy or torch, on a device the engine uses) without copying

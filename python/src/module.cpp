@@ -191,6 +191,10 @@ std::map<std::string, nb::object> run_values(ExecutionContext& ctx, const nb::di
     const auto name = nb::cast<std::string>(key);
     if (item.is_none()) {
       in.emplace(name, Value::nothing());
+    } else if (nb::isinstance<nb::tuple>(item)) {  // a tensor of strings: (shape, [str, ...]) (dynrt/_api.py)
+      auto t = nb::cast<nb::tuple>(item);
+      if (t.size() != 2) throw Error(ErrorCode::kInvalidInput, "input '" + name + "': a string tensor is (shape, strings)");
+      in.emplace(name, Value::strings(nb::cast<std::vector<int64_t>>(t[0]), nb::cast<std::vector<std::string>>(t[1])));
     } else if (nb::isinstance<nb::list>(item)) {
       std::vector<Tensor> tensors;
       for (nb::handle x : nb::cast<nb::list>(item))
@@ -213,6 +217,10 @@ std::map<std::string, nb::object> run_values(ExecutionContext& ctx, const nb::di
       made[name] = nb::none();
     } else if (v.holds() == Value::Holds::kTensor) {
       made[name] = to_numpy(v.tensor().clone());
+    } else if (v.holds() == Value::Holds::kStrings) {
+      nb::list items;
+      for (const std::string& s : v.strings()) items.append(nb::bytes(s.data(), s.size()));
+      made[name] = nb::make_tuple(v.shape(), items);
     } else {
       nb::list items;
       for (const Tensor& t : v.sequence()) items.append(to_numpy(t.clone()));

@@ -128,7 +128,7 @@ class Subgraph {
         v.sym_value = ov.sym_value;
         continue;
       }
-      if (ov.boxed()) {  // a sequence or optional: passed as it is
+      if (ov.kind != ValueKind::kTensor) {  // a sequence or optional: passed as it is
         v.kind = ov.kind;
         v.elem_rank = ov.elem_rank;
         v.rank_known = false;

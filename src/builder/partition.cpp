@@ -64,7 +64,7 @@ void partition(ir::Graph& g, const std::vector<std::string>& preference, DType h
     // Subgraph engines run from the host (runtime/control_flow.cpp); each
     // was partitioned over the same providers when it was built.
     // So do nodes on sequences and optionals (runtime/boxed_ops.cpp).
-    if (const OpSchema* s = schemas.find(n.op, n.domain); s && (s->traits.subgraphs || touches_boxed_values(g, n))) {
+    if (const OpSchema* s = schemas.find(n.op, n.domain); s && (s->traits.subgraphs || s->traits.in_runtime || touches_boxed_values(g, n))) {
       n.provider = 0;
       continue;
     }

@@ -43,6 +43,8 @@ bool dtype_is_supported(DType t) {
 }
 
 const char* dtype_name(DType t) {
+  if (static_cast<int>(t) == 14) return "complex64";  // ONNX's, which dynrt does not store
+  if (static_cast<int>(t) == 15) return "complex128";
   switch (t) {
     case DType::kUndefined: return "undefined";
     case DType::kFloat32: return "float32";
@@ -151,10 +153,38 @@ Value Value::sequence(DType element_type, std::vector<Tensor> tensors) {
   return v;
 }
 
+Value Value::strings(std::vector<int64_t> shape, std::vector<std::string> items) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      throw Error(ErrorCode::kInvalidInput, "a string tensor's shape " + dims_str(shape) + " is not a shape");
+  if (static_cast<size_t>(n) != items.size())
+    throw Error(ErrorCode::kInvalidInput, "a string tensor of shape " + dims_str(shape) + " holds " + std::to_string(n) +
+                                              " strings, not " + std::to_string(items.size()));
+  Value v;
+  v.holds_ = Holds::kStrings;
+  v.dtype_ = DType::kString;
+  v.shape_ = std::move(shape);
+  v.strings_ = std::move(items);
+  return v;
+}
+
+const std::vector<std::string>& Value::strings() const {
+  if (holds_ != Holds::kStrings) throw Error(ErrorCode::kInvalidInput, "the value does not hold strings");
+  return strings_;
+}
+
+const std::vector<int64_t>& Value::shape() const {
+  if (holds_ == Holds::kTensor) return tensor_.shape();
+  if (holds_ != Holds::kStrings) throw Error(ErrorCode::kInvalidInput, "the value is not a tensor");
+  return shape_;
+}
+
 const Tensor& Value::tensor() const {
   if (holds_ != Holds::kTensor)
-    throw Error(ErrorCode::kInvalidInput, holds_ == Holds::kNothing ? "the value is empty (an optional without a value)"
-                                                                    : "the value is a sequence, not a tensor");
+    throw Error(ErrorCode::kInvalidInput, holds_ == Holds::kNothing    ? "the value is empty (an optional without a value)"
+                                          : holds_ == Holds::kStrings ? "the value holds strings, not a tensor of numbers"
+                                                                      : "the value is a sequence, not a tensor");
   return tensor_;
 }
 

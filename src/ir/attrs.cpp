@@ -32,9 +32,14 @@ std::vector<float> AttrReader::attr_floats(const std::string& name) const {
   return a ? a->floats : std::vector<float>{};
 }
 
+std::vector<std::string> AttrReader::attr_strings(const std::string& name) const {
+  const ir::Attribute* a = attr(name);
+  return a ? a->strings : std::vector<std::string>{};
+}
+
 const Tensor* AttrReader::attr_tensor(const std::string& name) const {
   const ir::Attribute* a = attr(name);
-  return a ? &a->t : nullptr;
+  return a && a->type == ir::Attribute::Type::kTensor ? &a->t : nullptr;
 }
 
 }  // namespace dynrt

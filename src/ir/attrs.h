@@ -23,7 +23,8 @@ class DYNRT_INTERNAL AttrReader {
   std::string attr_string(const std::string& name, const std::string& def) const;
   std::vector<int64_t> attr_ints(const std::string& name, std::vector<int64_t> def = {}) const;
   std::vector<float> attr_floats(const std::string& name) const;
-  const Tensor* attr_tensor(const std::string& name) const;
+  std::vector<std::string> attr_strings(const std::string& name) const;
+  const Tensor* attr_tensor(const std::string& name) const;  // null unless a tensor attribute
 
  private:
   const ir::Node* attr_node_;

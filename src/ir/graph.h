@@ -107,12 +107,19 @@ enum class Layout : uint8_t { kRowMajor, kChannelsLast };
 struct Value {
   std::string name;
   // A tensor, or a sequence or optional ("boxed": held per run outside the
-  // arenas, run by the runtime on the host, runtime/boxed_ops.cpp). A boxed
-  // value's dtype is its elements'; rank_known is false and shape empty, and
-  // elem_rank is the rank of every tensor it holds (-1: unknown or mixed).
+  // arenas, run by the runtime on the host, runtime/boxed_ops.cpp). A
+  // sequence's or optional's dtype is its elements'; rank_known is false and
+  // shape empty, and elem_rank is the rank of every tensor it holds (-1:
+  // unknown or mixed).
   ValueKind kind = ValueKind::kTensor;
   int elem_rank = -1;
-  bool boxed() const { return kind != ValueKind::kTensor; }
+  // Strings are boxed too: a tensor of them (kind kTensor, dtype kString) has
+  // a shape like any tensor, and its strings live in ContextImpl::boxed.
+  bool boxed() const { return kind != ValueKind::kTensor || dtype == DType::kString; }
+  // "sequence", "optional tensor", ..., or "tensor of strings": for messages.
+  const char* kind_name() const {
+    return kind == ValueKind::kTensor && dtype == DType::kString ? "tensor of strings" : value_kind_name(kind);
+  }
   DType dtype = DType::kUndefined;
   bool rank_known = false;
   std::vector<Expr> shape;  // valid when rank_known

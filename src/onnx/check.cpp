@@ -34,7 +34,8 @@ void check_type(const onnx::TypeProto& type, const std::string& what, std::vecto
     return;
   }
   auto dtype = static_cast<DType>(t->tensor_type().elem_type());
-  if (!dtype_is_supported(dtype)) out.push_back(what + " has element type " + dtype_name(dtype) + ", which dynrt does not support");
+  if (!dtype_is_supported(dtype) && !(dtype == DType::kString && t == &type))  // tensors of strings, not sequences of them
+    out.push_back(what + " has element type " + dtype_name(dtype) + ", which dynrt does not support");
 }
 
 void check_graph(const onnx::GraphProto& g, const std::string& where, std::vector<std::string>& out) {
@@ -63,7 +64,8 @@ void check_graph(const onnx::GraphProto& g, const std::string& where, std::vecto
       else if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
         out.push_back(where + node_name(n, index) + ": subgraph attribute '" + a.name() +
                       "' (control flow) is not supported");
-      else if (a.type() == onnx::AttributeProto::TENSOR && !dtype_is_supported(static_cast<DType>(a.t().data_type())))
+      else if (a.type() == onnx::AttributeProto::TENSOR && !dtype_is_supported(static_cast<DType>(a.t().data_type())) &&
+               a.t().data_type() != onnx::TensorProto::STRING)
         out.push_back(where + node_name(n, index) + ": attribute '" + a.name() + "' holds element type " +
                       dtype_name(static_cast<DType>(a.t().data_type())) + ", which dynrt does not support");
     ++index;

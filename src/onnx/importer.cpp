@@ -228,7 +228,15 @@ ir::Attribute convert_attribute(const onnx::AttributeProto& a, const std::string
     case A::INTS: out.type = ir::Attribute::Type::kInts; out.ints.assign(a.ints().begin(), a.ints().end()); break;
     case A::FLOATS: out.type = ir::Attribute::Type::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); break;
     case A::STRINGS: out.type = ir::Attribute::Type::kStrings; out.strings.assign(a.strings().begin(), a.strings().end()); break;
-    case A::TENSOR: out.type = ir::Attribute::Type::kTensor; out.t = tensor_from_proto(a.t(), base_dir); break;
+    case A::TENSOR:
+      if (a.t().data_type() == onnx::TensorProto::STRING) {  // LabelEncoder's keys_tensor: a list of strings
+        out.type = ir::Attribute::Type::kStrings;
+        out.strings.assign(a.t().string_data().begin(), a.t().string_data().end());
+        break;
+      }
+      out.type = ir::Attribute::Type::kTensor;
+      out.t = tensor_from_proto(a.t(), base_dir);
+      break;
     case A::GRAPH:
       out.type = ir::Attribute::Type::kGraph;
       out.graph = std::make_shared<const ir::Graph>(import_subgraph(a.g(), base_dir, scope, depth + 1));
@@ -423,7 +431,7 @@ ir::Graph import_model_bytes(const std::string& bytes, const std::string& label,
       throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' is not a tensor, a sequence of tensors or an optional of either");
     const auto& tt = type->tensor_type();
     auto dtype = static_cast<DType>(tt.elem_type());
-    if (!dtype_is_supported(dtype))
+    if (!dtype_is_supported(dtype) && !(dtype == DType::kString && kind == ValueKind::kTensor))  // strings: boxed tensors
       throw Error(ErrorCode::kUnsupported, "input '" + in.name() + "' has element type " + dtype_name(dtype));
     int id = g.add_value(in.name());
     ir::Value& v = g.values[static_cast<size_t>(id)];

@@ -202,9 +202,10 @@ void register_elementwise_ops(OpRegistry& r) {
   for (const char* op : {"Abs", "Neg", "Sign", "Shrink"}) r.add(op, infer_same).elementwise();
   for (const char* op : {"BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot"}) r.add(op, infer_bitwise);
   r.add("Identity", infer_identity).view().narrow_types().boxed();
-  for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual",
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "Less", "Greater", "LessOrEqual",
                          "GreaterOrEqual", "And", "Or", "Xor"})
     r.add(op, infer_binary).elementwise();
+  r.add("Equal", infer_binary).elementwise().boxed();  // also on strings (runtime/string_ops.cpp)
   for (const char* op : {"Max", "Min", "Sum", "Mean"}) r.add(op, infer_variadic);
   r.add("Not", infer_not).elementwise();
   r.add("IsNaN", infer_is);

@@ -25,6 +25,7 @@ void register_all_ops(OpRegistry& r) {
   register_training_ops(r);
   register_ml_ops(r);
   register_sequence_ops(r);
+  register_string_ops(r);
   register_control_flow_ops(r);
 }
 

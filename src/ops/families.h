@@ -30,6 +30,7 @@ void register_training_ops(OpRegistry& r);      // Adagrad, Adam, Momentum (ai.o
 void register_ml_ops(OpRegistry& r);            // TfIdfVectorizer, Binarizer, ArrayFeatureExtractor, TreeEnsemble (ai.onnx.ml)
 
 void register_sequence_ops(OpRegistry& r);       // Sequence*, SplitToSequence, ConcatFromSequence, Optional* (boxed values)
+void register_string_ops(OpRegistry& r);         // StringConcat, StringNormalizer, StringSplit, RegexFullMatch, LabelEncoder
 void register_control_flow_ops(OpRegistry& r);   // dynrt.If, dynrt.Loop (subgraphs built as engines)
 
 void register_all_ops(OpRegistry& r);

@@ -309,8 +309,8 @@ void check_value_kinds(const ir::Graph& g, size_t index, const OpSchema& schema)
   for (int v : n.inputs)
     if (v >= 0 && g.values[static_cast<size_t>(v)].boxed())
       throw Error(ErrorCode::kUnsupported, g.node_label(n) + ": input '" + g.values[static_cast<size_t>(v)].name +
-                                               "' is a " + value_kind_name(g.values[static_cast<size_t>(v)].kind) +
-                                               "; op '" + n.op + "' takes tensors");
+                                               "' is a " + g.values[static_cast<size_t>(v)].kind_name() +
+                                               "; op '" + n.op + "' does not take it");
 }
 
 bool touches_boxed_values(const ir::Graph& g, const ir::Node& n) {

@@ -147,6 +147,9 @@ struct OpTraits {
   // inputs or outputs are such values runs in the runtime, on the host
   // (runtime/boxed_ops.cpp). Every other op takes tensors only.
   bool boxed = false;
+  // Every node of it runs in the runtime, on the host, whatever its values
+  // (LabelEncoder: one lookup for strings and numbers alike).
+  bool in_runtime = false;
 
   bool is_host_input(size_t i) const { return i < 64 && ((host_inputs >> i) & 1u); }
   bool is_metadata_input(size_t i) const { return i < 64 && ((metadata_inputs >> i) & 1u); }
@@ -184,6 +187,7 @@ struct OpSchema {
   OpSchema& random() { traits.random = true; return *this; }
   OpSchema& subgraphs() { traits.subgraphs = true; return *this; }
   OpSchema& boxed() { traits.boxed = true; return *this; }
+  OpSchema& in_runtime() { traits.in_runtime = true; return *this; }
 };
 
 // Throws kUnsupported when node `index` reads or writes a sequence or an

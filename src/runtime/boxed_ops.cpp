@@ -8,7 +8,7 @@
 
 #include "core/checked.h"
 #include "ir/attrs.h"
-#include "runtime/context_impl.h"
+#include "runtime/boxed_node.h"
 
 namespace dynrt {
 namespace {
@@ -46,6 +46,11 @@ std::vector<int64_t> int_values(const TensorView& v) {
 
 // A caller's value (or a subgraph engine's) against what the graph says it is.
 void check_value(const ir::Value& spec, const Value& in, const std::string& what) {
+  if (spec.kind == ValueKind::kTensor) {  // strings (their shape was checked with the other inputs')
+    if (in.holds() != Value::Holds::kStrings)
+      throw Error(ErrorCode::kInvalidInput, what + " is a tensor of strings; it was given another kind of value");
+    return;
+  }
   const bool optional = spec.kind == ValueKind::kOptionalTensor || spec.kind == ValueKind::kOptionalSequence;
   const bool wants_sequence = spec.kind == ValueKind::kSequence || spec.kind == ValueKind::kOptionalSequence;
   if (!in.has_value()) {
@@ -88,7 +93,7 @@ void ContextImpl::bind_boxed_inputs() {
     const ir::Value& v = g.values[static_cast<size_t>(g.inputs[k])];
     if (!v.boxed()) continue;
     if (boxed_inputs.size() != g.inputs.size() || !boxed_inputs[k])
-      throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' is a " + value_kind_name(v.kind) +
+      throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' is a " + v.kind_name() +
                                                 "; run this engine with ExecutionContext::run_values");
     check_value(v, *boxed_inputs[k], "input '" + v.name + "'");
     boxed[static_cast<size_t>(g.inputs[k])] = *boxed_inputs[k];
@@ -148,38 +153,42 @@ std::map<std::string, Value> ContextImpl::run_values(const std::map<std::string,
   return result;
 }
 
+TensorView* BoxedNode::out_tensor(size_t i, const std::vector<int64_t>& dims) const {
+  if (!has_output(i)) return nullptr;
+  const auto o = static_cast<size_t>(n.outputs[i]);
+  if (dims.size() != g.values[o].shape.size())
+    throw Error(ErrorCode::kInvalidInput, "it gives a rank-" + std::to_string(dims.size()) + " tensor (" + dims_str(dims) +
+                                              "); the model's '" + g.values[o].name + "' has rank " +
+                                              std::to_string(g.values[o].shape.size()));
+  if (ctx.e->homes[o] == ValueHome::kDynamic) return &ctx.allocate_at_run_time(k, i, dims, views, binding);
+  if (dims_of(views[o]) != dims)
+    throw Error(ErrorCode::kInternal, "output '" + g.values[o].name + "' is " + dims_str(dims_of(views[o])) + ", not " +
+                                          dims_str(dims));
+  return &views[o];
+}
+
+void BoxedNode::write(size_t i, const Tensor& t) const {
+  TensorView* out = out_tensor(i, t.shape());
+  if (out && t.nbytes()) std::memcpy(out->data, t.data(), t.nbytes());
+}
+
 void ContextImpl::run_boxed(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding) {
   const ir::Graph& g = e->graph;
   const ir::Node& n = g.nodes[k];
-  auto has = [&](size_t i) { return i < n.inputs.size() && n.inputs[i] >= 0; };
-  auto spec = [&](size_t i) -> const ir::Value& { return g.values[static_cast<size_t>(n.inputs[i])]; };
-  auto in_view = [&](size_t i) -> const TensorView& { return views[static_cast<size_t>(n.inputs[i])]; };
-  auto in_value = [&](size_t i) -> const Value& { return boxed[static_cast<size_t>(n.inputs[i])]; };
+  const BoxedNode b{*this, k, views, binding, g, n};
+  auto has = [&](size_t i) { return b.has(i); };
+  auto spec = [&](size_t i) -> const ir::Value& { return b.spec(i); };
+  auto in_view = [&](size_t i) -> const TensorView& { return b.view(i); };
+  auto in_value = [&](size_t i) -> const Value& { return b.value(i); };
   auto sequence = [&](size_t i) -> const std::vector<Tensor>& { return in_value(i).sequence(); };
-  auto set_boxed = [&](size_t i, Value v) {
-    if (i < n.outputs.size() && n.outputs[i] >= 0) boxed[static_cast<size_t>(n.outputs[i])] = std::move(v);
-  };
+  auto set_boxed = [&](size_t i, Value v) { b.set(i, std::move(v)); };
   const DType out_type = n.outputs.empty() || n.outputs[0] < 0 ? DType::kUndefined
                                                                 : g.values[static_cast<size_t>(n.outputs[0])].dtype;
-  // Output i as a tensor of these dims: planned (checked) or sized now.
-  auto out_tensor = [&](size_t i, const std::vector<int64_t>& dims) -> TensorView* {
-    if (i >= n.outputs.size() || n.outputs[i] < 0) return nullptr;
-    const auto o = static_cast<size_t>(n.outputs[i]);
-    if (dims.size() != g.values[o].shape.size())
-      throw Error(ErrorCode::kInvalidInput, "it gives a rank-" + std::to_string(dims.size()) + " tensor (" + dims_str(dims) +
-                                                "); the model's '" + g.values[o].name + "' has rank " +
-                                                std::to_string(g.values[o].shape.size()));
-    if (e->homes[o] == ValueHome::kDynamic) return &allocate_at_run_time(k, i, dims, views, binding);
-    if (dims_of(views[o]) != dims)
-      throw Error(ErrorCode::kInternal, "output '" + g.values[o].name + "' is " + dims_str(dims_of(views[o])) + ", not " + dims_str(dims));
-    return &views[o];
-  };
-  auto write_tensor = [&](size_t i, const Tensor& t) {
-    TensorView* out = out_tensor(i, t.shape());
-    if (out && t.nbytes()) std::memcpy(out->data, t.data(), t.nbytes());
-  };
+  auto out_tensor = [&](size_t i, const std::vector<int64_t>& dims) { return b.out_tensor(i, dims); };
+  auto write_tensor = [&](size_t i, const Tensor& t) { b.write(i, t); };
   const std::string& op = n.op;
   try {
+    if (run_string_op(b)) return;
     if (op == "Identity") {
       set_boxed(0, in_value(0));
     } else if (op == "SequenceEmpty") {

@@ -266,7 +266,7 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     auto refuse = [&](int id, const char* what) {
       const ir::Value& v = g.values[static_cast<size_t>(id)];
       if (v.boxed())
-        throw Error(ErrorCode::kInvalidInput, std::string(what) + " '" + v.name + "' is a " + value_kind_name(v.kind) +
+        throw Error(ErrorCode::kInvalidInput, std::string(what) + " '" + v.name + "' is a " + v.kind_name() +
                                                   "; run this engine with ExecutionContext::run_values");
     };
     for (int id : g.inputs) refuse(id, "input");
@@ -297,8 +297,14 @@ void ContextImpl::run_bound(const std::vector<const Tensor*>& ins, std::map<std:
   for (size_t k = 0; k < g.inputs.size(); ++k) {
     const ir::Value& v = g.values[static_cast<size_t>(g.inputs[k])];
     const Tensor& t = *ins[k];
-    if (v.boxed()) {  // no dims of its own (bind_boxed_inputs checks it)
-      shapes.emplace_back();
+    if (v.boxed()) {  // a sequence or optional has no dims; strings have a tensor's (bind_boxed_inputs checks the rest)
+      const bool given = k < boxed_inputs.size() && boxed_inputs[k] && boxed_inputs[k]->holds() == Value::Holds::kStrings;
+      if (v.kind == ValueKind::kTensor && (!given || boxed_inputs[k]->shape().size() != v.shape.size()))
+        throw Error(ErrorCode::kInvalidInput, "input '" + v.name + "' is a tensor of strings of rank " +
+                                                  std::to_string(v.shape.size()) + " " + shape_str(v.shape, &g.symbols) +
+                                                  (given ? ", given rank " + std::to_string(boxed_inputs[k]->shape().size())
+                                                         : "; pass it with ExecutionContext::run_values"));
+      shapes.emplace_back(v.kind == ValueKind::kTensor ? boxed_inputs[k]->shape() : std::vector<int64_t>{});
       continue;
     }
     if (t.dtype() != v.dtype)

@@ -80,7 +80,10 @@ struct OpProfile {
   void add(const std::string& key, std::chrono::steady_clock::time_point t0);
 };
 
+struct BoxedNode;
+
 struct ContextImpl {
+  friend struct BoxedNode;  // boxed_node.h: the runtime's own nodes reach the run's values
   ContextImpl(std::shared_ptr<const EngineImpl> engine, const ContextOptions& options);
 
   // Set while a call runs: a second thread entering the same context is an

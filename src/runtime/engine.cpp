@@ -60,7 +60,7 @@ void EngineImpl::finalize() {
       subgraphs[k] = load_subgraph_engines(graph, n);
       continue;
     }
-    if (touches_boxed_values(graph, n)) {
+    if (touches_boxed_values(graph, n) || schemas[k]->traits.in_runtime) {
       if (n.provider != 0 || !schemas[k]->traits.boxed)
         throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": reads or writes a sequence or optional" +
                                                    (n.provider != 0 ? " off the host" : ", which its op does not take"));
@@ -280,7 +280,7 @@ static TensorInfo info_of(const ir::Graph& g, int id) {
   TensorInfo t{v.name, v.dtype, {}};
   for (const Expr& e : v.shape) t.dims.push_back(e.str(&g.symbols));
   t.kind = v.kind;
-  if (v.boxed()) {  // its elements' dims are their own: "?" for each where the rank is known
+  if (v.kind != ValueKind::kTensor) {  // its elements' dims are their own: "?" for each where the rank is known
     t.rank_known = v.elem_rank >= 0;
     t.dims.assign(static_cast<size_t>(std::max(v.elem_rank, 0)), "?");
   }

@@ -364,7 +364,7 @@ std::shared_ptr<EngineImpl> parse_engine(std::string_view data, const std::strin
     if (kind > static_cast<uint8_t>(ValueKind::kOptionalSequence)) r.corrupt("bad value kind");
     v.kind = static_cast<ValueKind>(kind);
     v.elem_rank = r.pod<int32_t>();
-    if (v.elem_rank < -2 || v.elem_rank > kMaxRank || (!v.boxed() && v.elem_rank != -1)) r.corrupt("bad element rank");
+    if (v.elem_rank < -2 || v.elem_rank > kMaxRank || (v.kind == ValueKind::kTensor && v.elem_rank != -1)) r.corrupt("bad element rank");
     v.dtype = static_cast<DType>(r.pod<int32_t>());
     v.rank_known = r.pod<uint8_t>() != 0;
     v.shape = r.exprs();

@@ -116,16 +116,18 @@ void validate_engine_graph(const ir::Graph& g, const std::vector<ProfileBox>& pr
   for (size_t v = 0; v < g.values.size(); ++v) {
     const ir::Value& val = g.values[v];
     const std::string what = "value '" + val.name + "'";
-    if (val.dtype != DType::kUndefined && !dtype_is_supported(val.dtype)) corrupt(what + " has a bad type");
+    if (val.dtype != DType::kUndefined && !dtype_is_supported(val.dtype) && val.dtype != DType::kString)
+      corrupt(what + " has a bad type");
     // Views hold at most kMaxRank dims (inference refuses more).
     if (val.shape.size() > static_cast<size_t>(kMaxRank)) corrupt(what + " has too many dims");
     for (const Expr& d : val.shape) symbols_known(d, what + "'s shape");
     if (val.sym_value)
       for (const Expr& d : *val.sym_value) symbols_known(d, what + "'s value");
     // Sequences and optionals: held outside the arenas, never constants, on the host.
-    if (val.boxed() && (val.rank_known || !val.shape.empty() || val.constant || val.sym_value || val.provider != 0 ||
-                        val.layout != ir::Layout::kRowMajor))
-      corrupt(what + " is a " + value_kind_name(val.kind) + " with a tensor's shape, data or placement");
+    if (val.kind != ValueKind::kTensor && (val.rank_known || !val.shape.empty()))
+      corrupt(what + " is a " + value_kind_name(val.kind) + " with a tensor's shape");
+    if (val.boxed() && (val.constant || val.sym_value || val.provider != 0 || val.layout != ir::Layout::kRowMajor))
+      corrupt(what + " is a " + val.kind_name() + " with constant data or a device placement");
     if (val.constant) {
       if (val.constant->dtype() != val.dtype) corrupt(what + ": its constant has another type");
       if (val.rank_known && val.constant->shape().size() != val.shape.size()) corrupt(what + ": its constant has another rank");

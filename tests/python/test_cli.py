@@ -153,7 +153,7 @@ def test_inspect_check_lists_every_unsupported_construct(tmp_path):
              h.make_node("BarBaz", ["b"], ["y"], domain="com.acme")]
     g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 4]),
                                   h.make_tensor_value_info("c", T.BOOL, []),
-                                  h.make_tensor_value_info("s", T.STRING, [2])],
+                                  h.make_tensor_value_info("s", T.COMPLEX64, [2])],
                      [h.make_tensor_value_info("y", T.FLOAT, None), h.make_tensor_value_info("d", T.FLOAT, None)])
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("com.acme", 1)])
     onnx.save(m, str(tmp_path / "m.onnx"))
@@ -163,7 +163,7 @@ def test_inspect_check_lists_every_unsupported_construct(tmp_path):
     assert "node 'foo' (FooBar): unsupported op 'FooBar' (domain ai.onnx)" in lines
     assert "node #3 (BarBaz): unsupported op 'BarBaz' (domain com.acme)" in lines
     assert "node 'branch' (Loop) body: node #1 (Quux): unsupported op 'Quux' (domain ai.onnx)" in lines, lines
-    assert any(ln.startswith("input 's' has element type string") for ln in lines)
+    assert any(ln.startswith("input 's' has element type complex64") for ln in lines), lines
     listed = [ln for ln in lines if ln]
     assert len(listed) >= 4 and f"{len(listed)} unsupported construct(s)" in p.stderr
 
@@ -190,3 +190,29 @@ def test_bfloat16_through_npz(tmp_path):
     y = np.load(tmp_path / "out.npz")["y"]
     assert y.dtype == np.dtype("V2")
     np.testing.assert_array_equal(y.view(ml_dtypes.bfloat16).astype(np.float32), np.maximum(x.astype(np.float32), 0))
+
+
+def test_run_writes_sequence_outputs_and_names_sequence_inputs(tmp_path):
+    """A sequence output goes to the npz as NAME/0, NAME/1, ...; a sequence input cannot come from
+    an npz file, and the error says where to run such an engine from."""
+    nodes = [h.make_node("SplitToSequence", ["x"], ["s"], axis=0, keepdims=0), h.make_node("SequenceLength", ["s"], ["n"])]
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, ["N", 2])],
+                     [h.make_tensor_sequence_value_info("s", T.FLOAT, None), h.make_tensor_value_info("n", T.INT64, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+    engine = harness.build_engine(m, tmp_path, dims={"N": "1:2:4"})
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    np.savez(tmp_path / "in.npz", x=x)
+    p = harness.run_cli("run", engine, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "out.npz")
+    assert "output s: sequence of 3 tensors" in p.stdout
+    with np.load(tmp_path / "out.npz") as z:
+        assert sorted(z.files) == ["n", "s/0", "s/1", "s/2"]
+        for i in range(3):
+            np.testing.assert_array_equal(z[f"s/{i}"], x[i])
+        assert int(z["n"]) == 3
+    g = h.make_graph([h.make_node("SequenceLength", ["s"], ["n"])], "g", [h.make_tensor_sequence_value_info("s", T.FLOAT, None)],
+                     [h.make_tensor_value_info("n", T.INT64, None)])
+    (tmp_path / "in_seq").mkdir()
+    engine = harness.build_engine(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), tmp_path / "in_seq")
+    p = harness.run_cli("run", engine, check=False)
+    assert p.returncode == 1
+    assert p.stderr.startswith("dynrt: error (unsupported): input 's' is a sequence; dynrt run reads tensors from .npz files")

@@ -182,7 +182,7 @@ def test_scenario1_static_shape(poolnet):
     x = torch.randn(2, 3, 16, 16)
     close(m(x), eager(poolnet, x))
     info = m.engine.inspect()
-    assert info["inputs"] == [{"name": "x", "dtype": "float32", "dims": ["2", "3", "16", "16"]}]
+    assert info["inputs"] == [{"name": "x", "dtype": "float32", "dims": ["2", "3", "16", "16"], "kind": "tensor"}]
     with pytest.raises(dynrt.ShapeOutOfRange, match=r"input 'x' dimension 0 must be 2, got 3 \(shape 3x3x16x16\)"):
         m(torch.randn(3, 3, 16, 16))
 
@@ -573,7 +573,7 @@ def test_save_load_inspect(tmp_path, mlp, mlp_dyn):
     close(loaded(x), mlp_dyn(x), atol=0, rtol=0)
     info = loaded.engine.inspect()
     assert set(info) == {"inputs", "outputs", "providers", "text"}
-    assert info["inputs"] == [{"name": "x", "dtype": "float32", "dims": ["batch", "16"]}]
+    assert info["inputs"] == [{"name": "x", "dtype": "float32", "dims": ["batch", "16"], "kind": "tensor"}]
     assert info["outputs"][0]["dims"] == ["batch", "4"] and info["outputs"][0]["dtype"] == "float32"
     assert info["providers"] == ["cpu"]
     assert "batch: [1, 32], opt 8" in info["text"]
