@@ -257,10 +257,14 @@ bool run_string_op(const BoxedNode& b) {
       parts.push_back(split(s, sep, maxsplit));
       most = std::max(most, parts.back().size());
     }
+    size_t total = 0;  // one element per substring slot: bounded before it is allocated
+    if (__builtin_mul_overflow(parts.size(), most, &total) || total > (size_t{1} << 31))
+      throw Error(ErrorCode::kInvalidInput, "its output would hold " + std::to_string(parts.size()) + " x " +
+                                                std::to_string(most) + " strings, over 2^31");
     std::vector<int64_t> dims = x.shape();
     TensorView* counts = b.out_tensor(1, dims);
     dims.push_back(static_cast<int64_t>(most));
-    std::vector<std::string> out(parts.size() * most);
+    std::vector<std::string> out(total);
     for (size_t i = 0; i < parts.size(); ++i) {
       if (counts) static_cast<int64_t*>(counts->data)[i] = static_cast<int64_t>(parts[i].size());
       for (size_t j = 0; j < parts[i].size(); ++j) out[i * most + j] = std::move(parts[i][j]);

@@ -215,4 +215,4 @@ def test_run_writes_sequence_outputs_and_names_sequence_inputs(tmp_path):
     engine = harness.build_engine(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), tmp_path / "in_seq")
     p = harness.run_cli("run", engine, check=False)
     assert p.returncode == 1
-    assert p.stderr.startswith("dynrt: error (unsupported): input 's' is a sequence; dynrt run reads tensors from .npz files")
+    assert p.stderr.startswith("dynrt: error (unsupported): input 's' is a sequence; dynrt run reads tensors of numbers from .npz files")

@@ -21,16 +21,18 @@ void run_run(const RunArgs& a) {
   if (!a.inputs.empty() && !a.shapes.empty()) throw UsageError("run takes --inputs IN.npz or --shapes, not both");
   auto engine = Engine::load(a.engine.empty() ? a.load_engine : a.engine);
   for (const TensorInfo& in : engine->inputs())
-    if (in.kind != ValueKind::kTensor)
-      throw Error(ErrorCode::kUnsupported, "input '" + in.name + "' is a " + value_kind_name(in.kind) +
-                                               "; dynrt run reads tensors from .npz files: run this engine from Python "
-                                               "(a list of arrays, or None) or C++ (ExecutionContext::run_values)");
+    if (in.kind != ValueKind::kTensor || in.dtype == DType::kString)
+      throw Error(ErrorCode::kUnsupported, "input '" + in.name + "' is a " +
+                                               (in.kind == ValueKind::kTensor ? "tensor of strings" : value_kind_name(in.kind)) +
+                                               "; dynrt run reads tensors of numbers from .npz files: run this engine from Python "
+                                               "(lists of arrays, None, arrays of str) or C++ (ExecutionContext::run_values)");
   if (a.inputs.empty() && a.shapes.empty() && !engine->inputs().empty())  // an engine without inputs needs neither
     throw UsageError("run needs --inputs IN.npz or --shapes (one of them)");
   std::map<std::string, Tensor> inputs =
       a.inputs.empty() ? random_inputs(*engine, parse_shape_list(a.shapes), a.seed) : read_npz(a.inputs, raw_input_types(*engine));
   // Sequence and optional outputs come back as values: each tensor of a
-  // sequence is written as NAME/0, NAME/1, ...; an optional without a value is left out.
+  // sequence is written as NAME/0, NAME/1, ...; an optional without a value
+  // and a tensor of strings are left out.
   std::map<std::string, Value> values;
   for (const auto& [name, t] : inputs) values.emplace(name, Value(t));
   auto ctx = engine->create_context(a.context.options());
@@ -51,7 +53,9 @@ void run_run(const RunArgs& a) {
       if (v.holds() == Value::Holds::kTensor) continue;
       std::cout << "output " << printable(name) << ": "
                 << (v.holds() == Value::Holds::kNothing ? std::string("none (an optional without a value)")
-                                                        : "sequence of " + std::to_string(v.sequence().size()) + " tensors")
+                    : v.holds() == Value::Holds::kStrings
+                        ? "string " + dims_str(v.shape()) + " (not written to .npz files, which hold numbers)"
+                        : "sequence of " + std::to_string(v.sequence().size()) + " tensors")
                 << "\n";
     }
     for (const auto& [name, t] : tensors) std::cout << "output " << printable(name) << ": " << summary(t) << "\n";
