@@ -49,6 +49,17 @@ def small_models():
                                   "unsqueeze_axes_input", [x, axes], [y]), opset_imports=[h.make_opsetid("", 17)])
     m.ir_version = 8
     yield "unsqueeze_axes_input", m
+    # Strings made from numbers and back: LabelEncoder, StringSplit, StringConcat, RegexFullMatch.
+    nodes = [h.make_node("Cast", ["x"], ["xi"], to=T.INT64),
+             h.make_node("LabelEncoder", ["xi"], ["s"], domain="ai.onnx.ml", keys_int64s=[0, 1, 2],
+                         values_strings=["a b", "c", "d e f"], default_string="?"),
+             h.make_node("StringConcat", ["s", "s"], ["ss"]), h.make_node("StringSplit", ["ss"], ["parts", "n"]),
+             h.make_node("RegexFullMatch", ["ss"], ["m"], pattern="[a-c ]+"), h.make_node("Cast", ["m"], ["mf"], to=T.FLOAT),
+             h.make_node("Cast", ["n"], ["nf"], to=T.FLOAT), h.make_node("Add", ["mf", "nf"], ["y"])]
+    m = h.make_model(h.make_graph(nodes, "strings", [x], [y]),
+                     opset_imports=[h.make_opsetid("", 20), h.make_opsetid("ai.onnx.ml", 2)])
+    m.ir_version = 9
+    yield "strings", m
     # An If decided at run time and a Loop with an If in its body: subgraph engines inside nodes.
     yield "if_loop", if_loop_model()
 
