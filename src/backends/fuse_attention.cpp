@@ -159,7 +159,8 @@ struct Matcher {
                                                   val(e->inputs[0]).dtype == val(mask).dtype)
         mask = e->inputs[0];
       const ir::Value& m = val(mask);
-      if (!m.rank_known || m.shape.size() > 4 || m.dtype != val(x).dtype) return false;
+      // Attention takes a mask of rank 1 to 4 (a scalar added to every score is not one).
+      if (!m.rank_known || m.shape.empty() || m.shape.size() > 4 || m.dtype != val(x).dtype) return false;
     }
     double scale = 1;
     int scores = unscale(x, scale);

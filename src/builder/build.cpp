@@ -73,7 +73,7 @@ std::shared_ptr<EngineImpl> build_one(ir::Graph graph, std::vector<ProfileBox> b
   progress("inferring shapes of " + std::to_string(graph.nodes.size()) + " nodes");
   infer_shapes(graph, [](ir::Graph& g, size_t i) { passes::fold_node(g, i); },
                [&cfg](ir::Graph& g, size_t i) {
-                 return passes::inline_if(g, i) || passes::unroll_scan(g, i) ||
+                 return passes::inline_if(g, i) || passes::unroll_scan(g, i) || passes::expand_flex_attention(g, i) ||
                         lower_control_flow(g, i, cfg, build_engine);
                });
   for (const passes::Pass& p : passes::default_pipeline()) {

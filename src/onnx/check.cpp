@@ -58,8 +58,9 @@ void check_graph(const onnx::GraphProto& g, const std::string& where, std::vecto
     if (!reg.find(n.op_type(), domain) && !is_if)
       out.push_back(where + node_name(n, index) + ": unsupported op '" + n.op_type() + "' (domain " +
                     (domain.empty() ? "ai.onnx" : domain) + ")");
+    const bool bodies = is_if || (n.op_type() == "FlexAttention" && domain == "ai.onnx.preview");  // score_mod, prob_mod
     for (const auto& a : n.attribute())
-      if (is_if && a.type() == onnx::AttributeProto::GRAPH)
+      if (bodies && a.type() == onnx::AttributeProto::GRAPH)
         check_graph(a.g(), where + node_name(n, index) + " " + a.name() + ": ", out);
       else if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
         out.push_back(where + node_name(n, index) + ": subgraph attribute '" + a.name() +

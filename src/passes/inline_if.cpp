@@ -53,36 +53,10 @@ bool inline_if(ir::Graph& g, size_t k) {
   if (b.outputs.size() != n.outputs.size())
     throw Error(ErrorCode::kInvalidModel, label + ": the branch taken has " + std::to_string(b.outputs.size()) +
                                               " outputs, the node " + std::to_string(n.outputs.size()));
-  // The branch's values in this graph: its constants and node outputs under
-  // their own names (ONNX names are unique across a model's graphs), what it
-  // reads from outside by name.
-  std::vector<int> id(b.values.size(), -1);
-  auto unused = [&](const std::string& name) {
-    if (g.find_value(name) >= 0)
-      throw Error(ErrorCode::kInvalidModel, label + ": its branch defines '" + name + "', which the graph also defines");
-    return name;
-  };
-  for (size_t v = 0; v < b.values.size(); ++v) {
-    const ir::Value& bv = b.values[v];
-    if (bv.constant) {
-      id[v] = g.add_constant(unused(bv.name), *bv.constant);
-    } else if (bv.producer >= 0) {
-      id[v] = g.add_value(unused(bv.name));
-    } else {
-      id[v] = g.find_value(bv.name);  // read from an enclosing graph
-      if (id[v] < 0) throw Error(ErrorCode::kInvalidModel, label + ": its branch reads '" + bv.name + "', which is not defined");
-    }
-  }
+  // The branch's constants and node outputs keep their own names (ONNX names
+  // are unique across a model's graphs); what it reads from outside is found by name.
   std::vector<ir::Node> body;
-  for (const ir::Node& bn : b.nodes) {
-    ir::Node c = bn;
-    c.provider = 0;
-    for (int& i : c.inputs)
-      if (i >= 0) i = id[static_cast<size_t>(i)];
-    for (int& o : c.outputs)
-      if (o >= 0) o = id[static_cast<size_t>(o)];
-    body.push_back(std::move(c));
-  }
+  const std::vector<int> id = splice_subgraph(g, b, {}, "", label, body);
   // The branch's outputs become the node's through Identity (a branch may
   // return an outer value or a constant, which is not its own node's output).
   for (size_t j = 0; j < n.outputs.size(); ++j) {

@@ -36,12 +36,23 @@ inline ir::Node& append_node(std::vector<ir::Node>& list, const char* op, std::v
   return list.back();
 }
 
+// Subgraph b's nodes copied into g, appended to `out` (splice_subgraph.cpp).
+// id: per value of b, its id in g where already bound (b's inputs), else -1.
+// b's constants and node outputs become values of g named tag + "/" + their
+// names (their own names when tag is empty), node names likewise; values it
+// reads from enclosing graphs are found by name. Returns id, completed.
+std::vector<int> splice_subgraph(ir::Graph& g, const ir::Graph& b, std::vector<int> id, const std::string& tag,
+                                 const std::string& label, std::vector<ir::Node>& out);
+
 // During inference, before node k: an If whose condition is known becomes the
 // branch it takes (inline_if.cpp); true if node k was replaced.
 bool inline_if(ir::Graph& g, size_t k);
 // Scan with a sequence length known at build time: the body repeated per
 // step (unroll_scan.cpp); true if node k was replaced.
 bool unroll_scan(ir::Graph& g, size_t k);
+// FlexAttention with score_mod / prob_mod subgraphs: MatMul, the modifier
+// inlined, Softmax, the modifier inlined, MatMul (expand_flex_attention.cpp).
+bool expand_flex_attention(ir::Graph& g, size_t k);
 // The Scan unroll_scan does not take, as a Loop (scan_as_loop.cpp); attributes in full, one per input/output.
 bool scan_as_loop(ir::Graph& g, size_t k, const std::vector<int64_t>& in_axes, const std::vector<int64_t>& in_dirs,
                   const std::vector<int64_t>& out_axes, const std::vector<int64_t>& out_dirs);

@@ -138,26 +138,7 @@ bool unroll_scan(ir::Graph& g, size_t k) {
       gather->attrs["axis"] = ax;
       id[static_cast<size_t>(b.inputs[static_cast<size_t>(states + j)])] = slice;
     }
-    for (size_t v = 0; v < b.values.size(); ++v) {
-      if (id[v] >= 0) continue;
-      const ir::Value& bv = b.values[v];
-      if (bv.constant) id[v] = g.add_constant(tag + "/" + bv.name, *bv.constant);
-      else if (bv.producer >= 0) id[v] = fresh(tag + "/" + bv.name);
-      else {
-        id[v] = g.find_value(bv.name);  // read from an enclosing graph
-        if (id[v] < 0) throw Error(ErrorCode::kInvalidModel, label + ": its body reads '" + bv.name + "', which is not defined");
-      }
-    }
-    for (const ir::Node& bn : b.nodes) {
-      ir::Node c = bn;
-      c.provider = 0;
-      if (!bn.name.empty()) c.name = tag + "/" + bn.name;
-      for (int& i : c.inputs)
-        if (i >= 0) i = id[static_cast<size_t>(i)];
-      for (int& o : c.outputs)
-        if (o >= 0) o = id[static_cast<size_t>(o)];
-      out.push_back(std::move(c));
-    }
+    id = splice_subgraph(g, b, std::move(id), tag, label, out);
     for (int64_t i = 0; i < states; ++i) state[static_cast<size_t>(i)] = id[static_cast<size_t>(b.outputs[static_cast<size_t>(i)])];
     for (int64_t s = 0; s < scan_outs; ++s)
       per_step[static_cast<size_t>(s)].push_back(id[static_cast<size_t>(b.outputs[static_cast<size_t>(states + s)])]);

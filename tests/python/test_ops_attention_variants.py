@@ -132,15 +132,51 @@ def test_optimizers(tmp_path, op, attrs, step):
     node_suite.check(m, [feeds(1, 3), feeds(4, 2)], tmp_path, use_ort=False, dims={"N": "1:2:4", "M": "1:2:3"})
 
 
+def causal_score_mod():
+    """Positions after the query's masked to -inf: the mask built from the scores' own shape."""
+    c = lambda name, v, t=T.INT64: h.make_tensor(name, t, [len(v)] if isinstance(v, list) else [], v if isinstance(v, list) else [v])  # noqa: E731
+    nodes = [h.make_node("Shape", ["scores"], ["sh"]),
+             h.make_node("Gather", ["sh", "i2"], ["l"], axis=0), h.make_node("Gather", ["sh", "i3"], ["s"], axis=0),
+             h.make_node("Range", ["zero", "l", "one"], ["qr"]), h.make_node("Reshape", ["qr", "qshape"], ["qi"]),
+             h.make_node("Range", ["zero", "s", "one"], ["kr"]), h.make_node("Reshape", ["kr", "kshape"], ["ki"]),
+             h.make_node("GreaterOrEqual", ["qi", "ki"], ["mask"]),
+             h.make_node("Where", ["mask", "scores", "ninf"], ["scores_out"])]
+    inits = [c("zero", 0), c("one", 1), c("i2", 2), c("i3", 3), c("qshape", [-1, 1]), c("kshape", [1, -1]),
+             c("ninf", float("-inf"), T.FLOAT)]
+    return h.make_graph(nodes, "causal", [vi("scores", T.FLOAT, ["B", "H", "L", "S"])],
+                        [vi("scores_out", T.FLOAT, ["B", "H", "L", "S"])], inits)
+
+
+def scale_prob_mod():
+    return h.make_graph([h.make_node("Mul", ["probs", "half"], ["probs_out"])], "halve",
+                        [vi("probs", T.FLOAT, ["B", "H", "L", "S"])], [vi("probs_out", T.FLOAT, ["B", "H", "L", "S"])],
+                        [h.make_tensor("half", T.FLOAT, [], [0.5])])
+
+
+@pytest.mark.parametrize("hq,hkv,dtype", [(2, 2, T.FLOAT), (4, 2, T.FLOAT), (6, 2, T.FLOAT16)])
+def test_flex_attention_with_modifier_subgraphs(tmp_path, hq, hkv, dtype):
+    """score_mod and prob_mod are inlined around a MatMul / Softmax / MatMul expansion
+    (passes/expand_flex_attention.cpp), with grouped K/V heads and a float16 model whose
+    modifiers see float32 (softmax_precision's default)."""
+    np_t = np.float32 if dtype == T.FLOAT else np.float16
+    m = model([h.make_node("FlexAttention", ["q", "k", "v"], ["y"], domain="ai.onnx.preview",
+                           score_mod=causal_score_mod(), prob_mod=scale_prob_mod())],
+              [vi("q", dtype, ["B", hq, "L", 8]), vi("k", dtype, ["B", hkv, "S", 8]), vi("v", dtype, ["B", hkv, "S", 5])],
+              [vi("y", dtype, None)], opsets=(("", 26), ("ai.onnx.preview", 1)))
+
+    def feeds(b, l, s):
+        return {"q": f32(b, hq, l, 8).astype(np_t), "k": f32(b, hkv, s, 8).astype(np_t), "v": f32(b, hkv, s, 5).astype(np_t)}
+
+    tol = 1e-4 if dtype == T.FLOAT else 2 ** -9  # float16: two units in the last place (Q K^T and P V round in it)
+    node_suite.check(m, [feeds(1, 3, 4), feeds(2, 1, 7), feeds(2, 4, 4)], tmp_path, use_ort=False, rtol=tol, atol=tol,
+                     dims={"B": "1:2:2", "L": "1:3:4", "S": "1:4:7"})
+
+
 CASES = node_suite.case_names({"LinearAttention", "CausalConvWithState", "FlexAttention", "Adagrad", "Adam", "Momentum"})
-SUBGRAPHS = ("causal_mask", "prob_mod", "relative_positional", "score_mod", "soft_cap")
 
 
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
 @pytest.mark.parametrize("name", CASES)
 def test_node_cases(tmp_path, name, mode):
     r = node_suite.run_case(name, mode, tmp_path)
-    if name.startswith("test_flexattention") and name.endswith(SUBGRAPHS):
-        assert r["status"] == "unsupported", r  # score_mod / prob_mod subgraphs
-    else:
-        assert r["status"] == "pass", r
+    assert r["status"] == "pass", r
