@@ -31,14 +31,92 @@ int64_t int_attr(const ir::Node& n, const char* name, int64_t def) {
   return it == n.attrs.end() ? def : it->second.i;
 }
 
+// Scan before opset 9 runs each batch element's sequence: inputs
+// (sequence_lens, states..., scan inputs...), every one with the batch first
+// and scan inputs [batch, sequence, ...]. As one opset-9 Scan per batch
+// element (marked dynrt.scan9: the graph's opset would say 8) on that
+// element's slices, stacked back along the batch: for a batch size known at
+// build time (a few input-dim values: one engine per value). sequence_lens
+// (sequences of other lengths, padded) is not supported.
+bool batched_scan_as_scans(ir::Graph& g, size_t k) {
+  const ir::Node n = g.nodes[k];
+  const std::string label = g.node_label(n);
+  if (!n.inputs.empty() && n.inputs[0] >= 0)
+    throw Error(ErrorCode::kUnsupported, label + ": Scan before opset 9 with sequence_lens is not supported");
+  const int64_t m = int_attr(n, "num_scan_inputs", -1);
+  const auto n_in = static_cast<int64_t>(n.inputs.size()) - 1;
+  if (m < 1 || m > n_in) throw Error(ErrorCode::kInvalidModel, label + ": num_scan_inputs must be in [1, inputs - 1]");
+  Expr batch;
+  for (size_t i = 1; i < n.inputs.size(); ++i) {
+    const ir::Value& v = g.values[static_cast<size_t>(n.inputs[i])];
+    if (n.inputs[i] < 0 || !v.rank_known || v.shape.size() < (static_cast<int64_t>(i) > n_in - m ? 2u : 1u))
+      throw Error(ErrorCode::kInvalidModel, label + ": its inputs must have a batch dim (and scan inputs a sequence dim)");
+    if (!v.shape[0].is_const()) {
+      if (!g.run_time_control_flow)
+        throw NeedsSpecialization(label + ": its batch size is known only at run time", v.shape[0].symbols(), false);
+      throw Error(ErrorCode::kUnsupported, label + ": Scan before opset 9 needs its batch size at build time");
+    }
+    batch = v.shape[0];
+  }
+  const int64_t batches = batch.const_value();
+  if (batches < 1 || batches > kMaxSteps)
+    throw Error(ErrorCode::kUnsupported, label + ": Scan before opset 9 over a batch of " + std::to_string(batches) +
+                                             " (dynrt takes 1 to " + std::to_string(kMaxSteps) + ")");
+  const std::string tag = (n.name.empty() ? g.values[static_cast<size_t>(n.outputs.at(0))].name : n.name) + "/batch";
+  std::vector<ir::Node> out;
+  std::vector<std::vector<int>> per_batch(n.outputs.size());
+  for (int64_t b = 0; b < batches; ++b) {
+    const std::string bt = tag + std::to_string(b);
+    Tensor index(DType::kInt64, {});
+    *index.data_as<int64_t>() = b;
+    const int idx = g.add_constant(bt + "/index", std::move(index));
+    ir::Node scan = n;
+    scan.name = bt + "/scan";
+    scan.inputs.clear();
+    for (size_t i = 1; i < n.inputs.size(); ++i) {
+      const int slice = g.add_value(bt + "/in" + std::to_string(i));
+      append_node(out, "Gather", {n.inputs[i], idx}, {slice}, bt + "/gather" + std::to_string(i)).attrs["axis"] =
+          ir::Attribute::of_int(0);
+      scan.inputs.push_back(slice);
+    }
+    scan.attrs.erase("directions");
+    if (auto d = n.attrs.find("directions"); d != n.attrs.end()) scan.attrs["scan_input_directions"] = d->second;
+    scan.attrs["dynrt.scan9"] = ir::Attribute::of_int(1);
+    scan.outputs.clear();
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      scan.outputs.push_back(g.add_value(bt + "/out" + std::to_string(o)));
+      per_batch[o].push_back(scan.outputs.back());
+    }
+    out.push_back(std::move(scan));
+  }
+  for (size_t o = 0; o < n.outputs.size(); ++o) {
+    if (n.outputs[o] < 0) continue;
+    std::vector<int> stacked;
+    for (size_t b = 0; b < per_batch[o].size(); ++b) {
+      stacked.push_back(g.add_value(tag + std::to_string(b) + "/out" + std::to_string(o) + "_batched"));
+      // axes [0]: an attribute before opset 13 (these models are opset 8)
+      ir::Attribute axes;
+      axes.type = ir::Attribute::Type::kInts;
+      axes.ints = {0};
+      append_node(out, "Unsqueeze", {per_batch[o][b]}, {stacked.back()},
+                  tag + std::to_string(b) + "/unsqueeze" + std::to_string(o)).attrs["axes"] = axes;
+    }
+    append_node(out, "Concat", stacked, {n.outputs[o]}, tag + "/stack" + std::to_string(o)).attrs["axis"] =
+        ir::Attribute::of_int(0);
+  }
+  g.nodes.erase(g.nodes.begin() + static_cast<ptrdiff_t>(k));
+  g.nodes.insert(g.nodes.begin() + static_cast<ptrdiff_t>(k), out.begin(), out.end());
+  g.recompute_producers();
+  return true;
+}
+
 }  // namespace
 
 bool unroll_scan(ir::Graph& g, size_t k) {
   const ir::Node n = g.nodes[k];  // a copy: g.nodes changes below
   if (n.op != "Scan" || !n.domain.empty()) return false;
   const std::string label = g.node_label(n);
-  if (g.opset < 9)
-    throw Error(ErrorCode::kUnsupported, label + ": Scan before opset 9 (batched, with sequence_lens) is not supported");
+  if (g.opset < 9 && !n.attrs.count("dynrt.scan9")) return batched_scan_as_scans(g, k);
   auto body_attr = n.attrs.find("body");
   if (body_attr == n.attrs.end() || body_attr->second.type != ir::Attribute::Type::kGraph || !body_attr->second.graph)
     throw Error(ErrorCode::kInvalidModel, label + ": no body graph");

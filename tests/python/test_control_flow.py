@@ -93,6 +93,26 @@ def scan_model(in_axis=0, in_dir=0, out_axis=0, out_dir=0, seq=5, opset=17):
     return m, x_shape
 
 
+@pytest.mark.parametrize("direction", [0, 1])
+def test_opset8_batched_scan_matches_onnxruntime(tmp_path, direction):
+    """Scan before opset 9: every input batched, scan inputs [batch, seq, ...]; one opset-9 Scan
+    per batch element (passes/unroll_scan.cpp), and an engine per batch size over a dynamic one."""
+    vi = h.make_tensor_value_info
+    body = h.make_graph(
+        [h.make_node("Mul", ["x_t", "W"], ["xw"]), h.make_node("Add", ["s_in", "xw"], ["s_out"]),
+         h.make_node("Mul", ["s_out", "x_t"], ["y_t"])], "body",
+        [vi("s_in", T.FLOAT, [3]), vi("x_t", T.FLOAT, [3])], [vi("s_out", T.FLOAT, [3]), vi("y_t", T.FLOAT, [3])])
+    node = h.make_node("Scan", ["", "s0", "x"], ["s_final", "y"], body=body, num_scan_inputs=1, directions=[direction])
+    g = h.make_graph([node], "g", [vi("s0", T.FLOAT, ["B", 3]), vi("x", T.FLOAT, ["B", 4, 3])],
+                     [vi("s_final", T.FLOAT, None), vi("y", T.FLOAT, None)],
+                     [const("W", RNG.standard_normal(3).astype(np.float32))])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 8)])
+    m.ir_version = 4
+    feeds = [{"s0": RNG.standard_normal((b, 3)).astype(np.float32), "x": RNG.standard_normal((b, 4, 3)).astype(np.float32)}
+             for b in (1, 3, 2)]
+    harness.check_model(m, feeds, tmp_path, dims={"B": "1:2:3"})
+
+
 @pytest.mark.parametrize("in_axis,in_dir,out_axis,out_dir", [(0, 0, 0, 0), (1, 1, 1, 0), (0, 1, -1, 1), (1, 0, 0, 1)])
 def test_scan_with_a_build_time_length_matches_onnxruntime(tmp_path, in_axis, in_dir, out_axis, out_dir):
     for opset in (11, 17):
