@@ -10,8 +10,9 @@ dynamic: every input dim is made symbolic (dim_param "<input>_d<i>") and the
 Each case is classified per mode as pass, fail (wrong answer, wrong
 shape/dtype, crash, hang, or an error other than 'unsupported') or unsupported
 (dynrt said "error (unsupported)", or the case uses element types dynrt cannot
-take). Cases with sequences or optionals at the graph boundary are built and
-run through the Python API (lists of arrays, None) in a child process.
+take). Cases with sequences, optionals or strings at the graph boundary are
+built and run through the Python API (lists of arrays, None, object arrays of
+str) in a child process.
 
     python3 tools/conformance/run_onnx_node_tests.py --build-dir build [--update-baseline]
 
@@ -584,9 +585,9 @@ def write_reports(report: dict, md_path: pathlib.Path, json_path: pathlib.Path) 
         "- **dynamic**: every input dim made symbolic, engine built for [1, 2×actual] (opt = actual), then run.",
         "- **fail**: wrong answer, wrong shape/dtype, crash, hang, or an error other than `unsupported`.",
         "- **unsupported**: dynrt reported `error (unsupported)`, or the case needs element types dynrt does not "
-        "store (string, complex).",
-        "- Cases with sequence or optional inputs or outputs run through the Python API (lists of arrays, None) in "
-        "a child process: the build's own `dynrt._C` when it was configured with `-DDYNRT_BUILD_PYTHON=ON`, else "
+        "store (complex).",
+        "- Cases with sequence, optional or string inputs or outputs run through the Python API (lists of arrays, "
+        "None, object arrays of str) in a child process: the build's own `dynrt._C` when it was configured with `-DDYNRT_BUILD_PYTHON=ON`, else "
         "the installed package.",
         "- bfloat16 graph inputs/outputs (no npz encoding) cross the boundary as float32 through exact Casts "
         "added to the model; the engine computes in bfloat16.",
