@@ -4,6 +4,7 @@
 // so shape arithmetic (dim * 2, seq - 1, ...) stays symbolic.
 #include <optional>
 
+#include "core/narrow_types.h"
 #include "ops/attrs.h"
 #include "ops/registry.h"
 
@@ -151,7 +152,11 @@ void infer_where(InferContext& c) {
 
 void infer_cast(InferContext& c) {
   auto to = static_cast<DType>(c.node().op == "CastLike" ? static_cast<int64_t>(c.dtype(1)) : c.attr_int("to"));
-  if (!dtype_is_supported(to)) c.unsupported(std::string("cast to ") + dtype_name(to));
+  // Strings to and from numbers run in the runtime (runtime/string_ops.cpp); not to or from the narrow types.
+  const bool strings = to == DType::kString || c.dtype(0) == DType::kString;
+  if (!dtype_is_supported(to) && to != DType::kString) c.unsupported(std::string("cast to ") + dtype_name(to));
+  if (strings && (narrow::is_narrow(to) || narrow::is_narrow(c.dtype(0))))
+    c.unsupported(std::string("cast from ") + dtype_name(c.dtype(0)) + " to " + dtype_name(to));
   const std::string mode = CastAttrs::parse(c).round_mode;
   if (mode != "up" && mode != "down" && mode != "nearest")
     c.fail("round_mode '" + mode + "' is not one of up, down, nearest");
@@ -211,8 +216,8 @@ void register_elementwise_ops(OpRegistry& r) {
   r.add("IsNaN", infer_is);
   r.add("IsInf", infer_is);
   r.add("Where", infer_where).elementwise();
-  r.add("Cast", infer_cast).elementwise().narrow_types();
-  r.add("CastLike", infer_cast).narrow_types();
+  r.add("Cast", infer_cast).elementwise().narrow_types().boxed();  // and strings
+  r.add("CastLike", infer_cast).narrow_types().boxed();
   r.add("Clip", infer_clip).elementwise().host_inputs({1, 2});
   r.add("BitCast", infer_bitcast);
   r.add("PRelu", infer_prelu);

@@ -7,7 +7,10 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -153,6 +156,75 @@ Labels labels(const AttrReader& a, const std::string& what) {
   return l;
 }
 
+// Cast between strings and numbers, as ONNX Runtime does: numbers print as
+// "%.8g" (floats; INF, -INF and NaN) or in full (integers; bool as 1 or 0);
+// strings parse as a whole number (integer types: the integer they start
+// with) or a float ("inf", "nan" in any case), and anything else is an error.
+std::string number_text(const TensorView& v, size_t i) {
+  char buf[64];
+  auto real = [&](double x) -> std::string {
+    if (std::isnan(x)) return "NaN";
+    if (std::isinf(x)) return x > 0 ? "INF" : "-INF";
+    std::snprintf(buf, sizeof buf, "%.8g", x);
+    return buf;
+  };
+  switch (v.dtype) {
+    case DType::kFloat32: return real(static_cast<const float*>(v.data)[i]);
+    case DType::kFloat64: return real(static_cast<const double*>(v.data)[i]);
+    case DType::kFloat16: return real(half_to_float(static_cast<const uint16_t*>(v.data)[i]));
+    case DType::kBFloat16: return real(bf16_to_float(static_cast<const uint16_t*>(v.data)[i]));
+    case DType::kBool: return static_cast<const uint8_t*>(v.data)[i] ? "1" : "0";
+    case DType::kUInt64: return std::to_string(static_cast<const uint64_t*>(v.data)[i]);
+    case DType::kUInt32: return std::to_string(static_cast<const uint32_t*>(v.data)[i]);
+    case DType::kUInt16: return std::to_string(static_cast<const uint16_t*>(v.data)[i]);
+    case DType::kUInt8: return std::to_string(static_cast<const uint8_t*>(v.data)[i]);
+    case DType::kInt8: return std::to_string(static_cast<const int8_t*>(v.data)[i]);
+    default: return std::to_string(static_cast<int64_t>(number_at(v, i)));
+  }
+}
+
+void parse_number(const std::string& s, TensorView& out, size_t i) {
+  const char* p = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const bool integer = out.dtype != DType::kFloat32 && out.dtype != DType::kFloat64 && out.dtype != DType::kFloat16 &&
+                       out.dtype != DType::kBFloat16;
+  const long long n = integer ? std::strtoll(p, &end, 10) : 0;
+  const double x = integer ? static_cast<double>(n) : std::strtod(p, &end);
+  if (end == p || (!integer && *end != '\0'))
+    throw Error(ErrorCode::kInvalidInput, "cannot cast '" + s + "' to " + dtype_name(out.dtype));
+  switch (out.dtype) {
+    case DType::kFloat16: static_cast<uint16_t*>(out.data)[i] = float_to_half(static_cast<float>(x)); break;
+    case DType::kBFloat16: static_cast<uint16_t*>(out.data)[i] = float_to_bf16(static_cast<float>(x)); break;
+    case DType::kBool: static_cast<uint8_t*>(out.data)[i] = n != 0; break;
+    case DType::kUInt8: static_cast<uint8_t*>(out.data)[i] = static_cast<uint8_t>(n); break;
+    case DType::kInt8: static_cast<int8_t*>(out.data)[i] = static_cast<int8_t>(n); break;
+    case DType::kUInt16: static_cast<uint16_t*>(out.data)[i] = static_cast<uint16_t>(n); break;
+    case DType::kUInt32: static_cast<uint32_t*>(out.data)[i] = static_cast<uint32_t>(n); break;
+    case DType::kUInt64: static_cast<uint64_t*>(out.data)[i] = static_cast<uint64_t>(n); break;
+    case DType::kInt64: static_cast<int64_t*>(out.data)[i] = n; break;
+    default: store_number(out, i, x); break;
+  }
+}
+
+void cast(const BoxedNode& b) {
+  const DType to = b.out_spec(0).dtype;
+  if (to == DType::kString && b.spec(0).dtype == DType::kString) {
+    b.set(0, b.value(0));
+    return;
+  }
+  if (to == DType::kString) {
+    const TensorView& x = b.view(0);
+    std::vector<std::string> out(static_cast<size_t>(x.numel()));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = number_text(x, i);
+    b.set(0, Value::strings({x.dims.begin(), x.dims.begin() + x.rank}, std::move(out)));
+    return;
+  }
+  const Value& x = b.value(0);
+  TensorView* out = b.out_tensor(0, x.shape());
+  for (size_t i = 0; out && i < x.strings().size(); ++i) parse_number(x.strings()[i], *out, i);
+}
+
 void label_encoder(const BoxedNode& b) {
   const AttrReader a(b.n, b.g.opset);
   const Labels keys = labels(a, "keys"), values = labels(a, "values");
@@ -223,6 +295,10 @@ bool run_string_op(const BoxedNode& b) {
     return true;
   }
   if (!b.n.domain.empty()) return false;
+  if (op == "Cast" || op == "CastLike") {
+    cast(b);
+    return true;
+  }
   if (op == "StringConcat" || (op == "Equal" && b.spec(0).dtype == DType::kString)) {
     const Value &x = b.value(0), &y = b.value(1);
     const Broadcast bc = broadcast(x.shape(), y.shape());

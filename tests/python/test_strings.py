@@ -107,3 +107,32 @@ def test_strings_through_an_if_and_an_engine_file(tmp_path):
         bad = model([h.make_node("RegexFullMatch", ["x"], ["m"], pattern="(unclosed")],
                     [h.make_tensor_value_info("x", T.STRING, [1])], [h.make_tensor_value_info("m", T.BOOL, None)])
         dynrt.compile(bad)
+
+
+@pytest.mark.parametrize("src,values", [
+    (T.FLOAT, np.array([0.1, 1.5, -2e-8, 1e20, np.inf, -np.inf, np.nan, 3.0], np.float32)),
+    (T.DOUBLE, np.array([0.1, 1 / 3, -7.25e-300], np.float64)),
+    (T.FLOAT16, np.array([0.1, 2, -65504], np.float16)),
+    (T.INT64, np.array([-5, 7, 2**62], np.int64)),
+    (T.UINT8, np.array([0, 255], np.uint8)),
+    (T.BOOL, np.array([True, False])),
+])
+def test_cast_numbers_to_strings_and_back(src, values):
+    """Numbers print as ONNX Runtime prints them ('%.8g', INF, NaN); strings parse back."""
+    back = T.FLOAT if src in (T.FLOAT, T.FLOAT16) else src
+    m = model([h.make_node("Cast", ["x"], ["s"], to=T.STRING), h.make_node("Cast", ["s"], ["y"], to=back)],
+              [h.make_tensor_value_info("x", src, ["n"])],
+              [h.make_tensor_value_info("s", T.STRING, None), h.make_tensor_value_info("y", back, None)], opset=21)
+    ctx = dynrt.compile(m, dims={"n": (1, 4, 8)}).engine.create_context()
+    got, want = ctx.run({"x": values}), reference(m, {"x": values})
+    assert got["s"].tolist() == want["s"].tolist()
+    np.testing.assert_array_equal(got["y"], want["y"])
+
+
+def test_cast_from_text_that_is_no_number_is_an_error():
+    m = model([h.make_node("Cast", ["s"], ["y"], to=T.INT32)], [h.make_tensor_value_info("s", T.STRING, [3])],
+              [h.make_tensor_value_info("y", T.INT32, None)], opset=21)
+    ctx = dynrt.compile(m).engine.create_context()
+    np.testing.assert_array_equal(ctx.run({"s": strings("15", "-3", "100.5")})["y"], [15, -3, 100])  # as ONNX Runtime
+    with pytest.raises(dynrt.InvalidInput, match="Cast node producing 'y'.*cannot cast 'twelve' to int32"):
+        ctx.run({"s": strings("1", "twelve", "3")})
