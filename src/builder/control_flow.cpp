@@ -503,6 +503,13 @@ bool lower_loop(ir::Graph& g, size_t k, const BuildConfig& cfg, const BuildSubgr
   r.outputs = n.outputs;
   r.attrs["body_engine"] = ir::Attribute::of_string(engine_attr(*engine, label));
   r.attrs["carried"] = ir::Attribute::of_int(static_cast<int64_t>(carried));
+  // Carried tensors whose every dim the body keeps: the runtime writes them
+  // into buffers it reuses across iterations.
+  ir::Attribute fixed;
+  fixed.type = ir::Attribute::Type::kInts;
+  for (size_t j = 0; j < carried; ++j)
+    fixed.ints.push_back(!init[j]->boxed() && std::find(varies[j].begin(), varies[j].end(), true) == varies[j].end());
+  r.attrs["fixed_carried"] = fixed;
   g.nodes[k] = std::move(r);
   g.recompute_producers();
   return true;

@@ -165,7 +165,9 @@ struct ContextImpl {
   // in contexts of their own, made on first use.
   std::vector<std::vector<std::unique_ptr<ContextImpl>>> sub_contexts;  // per node
   void run_subgraph(size_t k, std::vector<TensorView>& views, std::vector<int64_t>& binding);
-  std::vector<Value> run_subgraph_engine(size_t k, size_t which, const std::vector<Value>& inputs);
+  // into: buffers for some of its outputs, by name (tensor-only engines without variants).
+  std::vector<Value> run_subgraph_engine(size_t k, size_t which, const std::vector<Value>& inputs,
+                                         std::map<std::string, Tensor>* into = nullptr);
   // Sequences and optionals of the current run, per value (ValueHome::kBoxed),
   // and the caller's, per graph input (null for a tensor), while run_positional runs.
   std::vector<Value> boxed;

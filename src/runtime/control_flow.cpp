@@ -2,6 +2,7 @@
 // of its own, loaded with the engine (load_subgraph_engines) and run here
 // through a context of its own, made on first use. The node's outputs are
 // sized as the subgraph engines return them.
+#include <array>
 #include <cstring>
 
 #include "backends/provider.h"
@@ -172,7 +173,8 @@ std::vector<std::shared_ptr<const EngineImpl>> load_subgraph_engines(const ir::G
   return out;
 }
 
-std::vector<Value> ContextImpl::run_subgraph_engine(size_t k, size_t which, const std::vector<Value>& inputs) {
+std::vector<Value> ContextImpl::run_subgraph_engine(size_t k, size_t which, const std::vector<Value>& inputs,
+                                                    std::map<std::string, Tensor>* into) {
   std::vector<std::unique_ptr<ContextImpl>>& slots = sub_contexts[k];
   if (slots.empty()) slots.resize(e->subgraphs[k].size());
   const EngineImpl& se = *e->subgraphs[k][which];
@@ -207,6 +209,7 @@ std::vector<Value> ContextImpl::run_subgraph_engine(size_t k, size_t which, cons
     std::vector<const Tensor*> ins;
     for (const Value& v : inputs) ins.push_back(&v.tensor());
     std::map<std::string, Tensor> outs;
+    if (into) outs.swap(*into);
     c->run_bound(ins, outs);
     for (int id : c->e->graph.outputs) result.emplace_back(std::move(outs.at(c->e->graph.values[static_cast<size_t>(id)].name)));
   }
@@ -311,6 +314,17 @@ void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::ve
     }
     const size_t scans = n.outputs.size() - carried;
     std::vector<std::vector<Tensor>> parts(scans);
+    // Carried tensors of one shape throughout (the builder's "fixed_carried"):
+    // each iteration writes them into one of two buffers, the other holding
+    // what it reads, so the body allocates nothing for them after the second.
+    const EngineImpl& body = *e->subgraphs[k][0];
+    std::vector<int64_t> fixed;
+    bool body_boxed = false;
+    for (const ir::Value& v : body.graph.values) body_boxed = body_boxed || v.boxed();
+    if (auto f = n.attrs.find("fixed_carried"); f != n.attrs.end() && body.variants.empty() && !body_boxed)
+      fixed = f->second.ints;
+    fixed.resize(carried, 0);
+    std::vector<std::array<Tensor, 2>> buffers(carried);
     int64_t it = 0;
     Tensor iter(DType::kInt64, {}), c(DType::kBool, {});  // the body reads them; each run sees this iteration's
     *c.data_as<uint8_t>() = 1;
@@ -323,7 +337,15 @@ void ContextImpl::run_subgraph(size_t k, std::vector<TensorView>& views, std::ve
       std::vector<Value> inputs = {Value(iter), Value(c)};
       inputs.insert(inputs.end(), state.begin(), state.end());
       inputs.insert(inputs.end(), captured.begin(), captured.end());
-      std::vector<Value> result = run_subgraph_engine(k, 0, inputs);
+      std::map<std::string, Tensor> into;
+      for (size_t j = 0; j < carried; ++j) {
+        if (!fixed[j] || state[j].holds() != Value::Holds::kTensor) continue;
+        Tensor& buf = buffers[j][static_cast<size_t>(it % 2)];
+        const Tensor& now = state[j].tensor();
+        if (buf.empty_tensor() || buf.shape() != now.shape() || buf.dtype() != now.dtype()) buf = Tensor(now.dtype(), now.shape());
+        into.emplace(body.graph.values[static_cast<size_t>(body.graph.outputs[1 + j])].name, buf);
+      }
+      std::vector<Value> result = run_subgraph_engine(k, 0, inputs, into.empty() ? nullptr : &into);
       const Tensor& done = result[0].tensor();
       TensorView cv{DType::kBool, static_cast<int>(done.shape().size()), {}, const_cast<void*>(done.data())};
       for (size_t d = 0; d < done.shape().size(); ++d) cv.dims[d] = done.shape()[d];
