@@ -128,6 +128,31 @@ TEST(RuntimeApi, SequenceValuesGoThroughRunValues) {
   EXPECT_THROW(Value().tensor(), Error);                                                   // nothing held
 }
 
+// Tensors of strings: symbolic dims bound and checked like any input's.
+TEST(RuntimeApi, StringTensorsHaveShapes) {
+  GraphBuilder b;
+  Expr n = Expr::symbol(b.symbol("N", 1, 2, 4));
+  int x = b.input("x", DType::kString, {n});
+  int y = b.input("y", DType::kString, {Expr::constant(1)});
+  b.output(b.node("StringConcat", {x, y}, "xy"));
+  BuildConfig cfg;
+  cfg.profiles.push_back(Profile{{}, {{"N", {1, 2, 4}}}});
+  auto engine = EngineAccess::wrap(build_engine(std::move(b.g), cfg));
+  EXPECT_EQ(engine->outputs()[0].dtype, DType::kString);
+  EXPECT_EQ(engine->outputs()[0].dims, (std::vector<std::string>{"N"}));
+  auto ctx = engine->create_context();
+  auto out = ctx->run_values({{"x", Value::strings({3}, {"a", "", "c"})}, {"y", Value::strings({1}, {"!"})}});
+  EXPECT_EQ(out.at("xy").shape(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(out.at("xy").strings(), (std::vector<std::string>{"a!", "!", "c!"}));
+  try {
+    ctx->run_values({{"x", Value::strings({5}, {"1", "2", "3", "4", "5"})}, {"y", Value::strings({1}, {"!"})}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kShapeOutOfRange);
+  }
+  EXPECT_THROW(Value::strings({2, 2}, {"only three", "b", "c"}), Error);  // 4 elements named, 3 given
+}
+
 TEST(RuntimeApi, PlanCacheKeepsTheMostRecentShapes) {
   auto engine = build(kModel, batch(1, 4, 8));
   auto ctx = engine->create_context({.threads = 0, .max_cached_plans = 2, .adapt_threads = false});
