@@ -134,19 +134,7 @@ std::vector<Value> ContextImpl::run_positional(const std::vector<const Value*>& 
 
 std::map<std::string, Value> ContextImpl::run_values(const std::map<std::string, Value>& inputs) {
   const ir::Graph& g = e->graph;
-  std::vector<const Value*> ins;
-  for (int id : g.inputs) {
-    const ir::Value& v = g.values[static_cast<size_t>(id)];
-    auto it = inputs.find(v.name);
-    if (it == inputs.end()) throw Error(ErrorCode::kInvalidInput, "missing input '" + v.name + "'");
-    ins.push_back(&it->second);
-  }
-  for (const auto& [name, value] : inputs) {
-    bool known = false;
-    for (int id : g.inputs) known |= g.values[static_cast<size_t>(id)].name == name;
-    if (!known) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an input of this engine");
-  }
-  std::vector<Value> outs = run_positional(ins);
+  std::vector<Value> outs = run_positional(inputs_by_position(g, inputs));
   std::map<std::string, Value> result;
   for (size_t i = 0; i < g.outputs.size(); ++i)
     result.emplace(g.values[static_cast<size_t>(g.outputs[i])].name, std::move(outs[i]));

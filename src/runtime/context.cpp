@@ -272,17 +272,7 @@ void ContextImpl::run(const std::map<std::string, Tensor>& inputs, std::map<std:
     for (int id : g.inputs) refuse(id, "input");
     for (int id : g.outputs) refuse(id, "output");
   }
-  for (int id : g.inputs) {
-    const ir::Value& v = g.values[static_cast<size_t>(id)];
-    auto it = inputs.find(v.name);
-    if (it == inputs.end()) throw Error(ErrorCode::kInvalidInput, "missing input '" + v.name + "'");
-    ins.push_back(&it->second);
-  }
-  for (const auto& [name, t] : inputs) {
-    bool known = false;
-    for (int id : g.inputs) known |= g.values[static_cast<size_t>(id)].name == name;
-    if (!known) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an input of this engine");
-  }
+  ins = inputs_by_position(g, inputs);
   for (const auto& [name, t] : outputs) {
     bool known = false;
     for (int id : g.outputs) known |= g.values[static_cast<size_t>(id)].name == name;

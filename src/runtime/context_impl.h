@@ -80,6 +80,25 @@ struct OpProfile {
   void add(const std::string& key, std::chrono::steady_clock::time_point t0);
 };
 
+// The caller's inputs (tensors or values) in graph input order; a missing or
+// unknown name is an error naming it.
+template <class T>
+std::vector<const T*> inputs_by_position(const ir::Graph& g, const std::map<std::string, T>& inputs) {
+  std::vector<const T*> ins;
+  for (int id : g.inputs) {
+    const ir::Value& v = g.values[static_cast<size_t>(id)];
+    auto it = inputs.find(v.name);
+    if (it == inputs.end()) throw Error(ErrorCode::kInvalidInput, "missing input '" + v.name + "'");
+    ins.push_back(&it->second);
+  }
+  for (const auto& [name, value] : inputs) {
+    bool known = false;
+    for (int id : g.inputs) known |= g.values[static_cast<size_t>(id)].name == name;
+    if (!known) throw Error(ErrorCode::kInvalidInput, "'" + name + "' is not an input of this engine");
+  }
+  return ins;
+}
+
 struct BoxedNode;
 
 struct ContextImpl {
