@@ -58,6 +58,9 @@ void EngineImpl::finalize() {
       if (n.provider != 0) throw Error(ErrorCode::kInvalidEngine, graph.node_label(n) + ": runs subgraphs off the host");
       kinds[k] = NodeKind::kSubgraph;
       subgraphs[k] = load_subgraph_engines(graph, n);
+      // The bytes are loaded: keep one copy (saving writes them again from the engines).
+      for (auto& [name, a] : graph.nodes[k].attrs)
+        if (subgraph_engine_index(name) >= 0) std::string().swap(a.s);
       continue;
     }
     if (touches_boxed_values(graph, n) || schemas[k]->traits.in_runtime) {

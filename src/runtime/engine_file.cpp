@@ -242,7 +242,8 @@ std::string engine_payload(const EngineImpl& e) {
     w.pod(static_cast<uint8_t>(v.layout));
   }
   w.pod(static_cast<uint32_t>(g.nodes.size()));
-  for (const ir::Node& n : g.nodes) {
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const ir::Node& n = g.nodes[k];
     w.str(n.op);
     w.str(n.domain);
     w.str(n.name);
@@ -252,6 +253,14 @@ std::string engine_payload(const EngineImpl& e) {
     w.pod(static_cast<uint32_t>(n.attrs.size()));
     for (const auto& [name, a] : n.attrs) {
       w.str(name);
+      // A loaded engine keeps its subgraph engines loaded, not as bytes
+      // (EngineImpl::finalize): written out from them again.
+      const int sub = subgraph_engine_index(name);
+      if (sub >= 0 && k < e.subgraphs.size() && static_cast<size_t>(sub) < e.subgraphs[k].size() &&
+          e.subgraphs[k][static_cast<size_t>(sub)] && a.s.empty()) {
+        write_attr(w, ir::Attribute::of_string(engine_file_bytes(*e.subgraphs[k][static_cast<size_t>(sub)])));
+        continue;
+      }
       write_attr(w, a);
     }
   }

@@ -93,6 +93,12 @@ struct DYNRT_INTERNAL EngineImpl {
   void assign_aliases();
 };
 
+// Which of a node's subgraph engines (EngineImpl::subgraphs) an attribute
+// holds: then_engine 0, else_engine 1, body_engine 0; -1 for any other.
+inline int subgraph_engine_index(const std::string& attr) {
+  return attr == "then_engine" || attr == "body_engine" ? 0 : attr == "else_engine" ? 1 : -1;
+}
+
 // The engines a dynrt.If (then, else) or dynrt.Loop (body) node holds,
 // loaded from its attributes and checked against the node's inputs and
 // outputs (runtime/control_flow.cpp). Throws kInvalidEngine.
