@@ -15,6 +15,10 @@ namespace {
 
 std::vector<int64_t> dims_of(const TensorView& v) { return {v.dims.begin(), v.dims.begin() + v.rank}; }
 
+// The most tensors SplitToSequence makes in one go: its count comes from a
+// dim, which an empty tensor may make as long as 2^40.
+constexpr int64_t kMaxSequenceLength = int64_t{1} << 24;
+
 // An owning host copy of a view's bytes.
 Tensor copy_of(const TensorView& v) {
   Tensor t(v.dtype, dims_of(v));
@@ -231,9 +235,15 @@ void ContextImpl::run_boxed(size_t k, std::vector<TensorView>& views, std::vecto
           sizes = std::move(v);
         }
       } else {
+        if (len > kMaxSequenceLength)  // (a dim of an empty tensor may be that long)
+          throw Error(ErrorCode::kInvalidInput, "it would make a sequence of " + std::to_string(len) +
+                                                    " tensors, over dynrt's " + std::to_string(kMaxSequenceLength));
         sizes.assign(static_cast<size_t>(len), 1);
         keep = attrs.attr_int("keepdims", 1) != 0;
       }
+      if (static_cast<int64_t>(sizes.size()) > kMaxSequenceLength)
+        throw Error(ErrorCode::kInvalidInput, "it would make a sequence of " + std::to_string(sizes.size()) +
+                                                  " tensors, over dynrt's " + std::to_string(kMaxSequenceLength));
       int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(x.dtype));
       for (size_t d = 0; d < a; ++d) outer *= x.dims[d];
       for (auto d = static_cast<int>(a) + 1; d < x.rank; ++d) inner *= x.dims[static_cast<size_t>(d)];

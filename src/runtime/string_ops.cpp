@@ -40,7 +40,9 @@ Broadcast broadcast(const std::vector<int64_t>& x, const std::vector<int64_t>& y
     if (xd[d] != yd[d] && xd[d] != 1 && yd[d] != 1)
       throw Error(ErrorCode::kInvalidInput, "shapes " + dims_str(x) + " and " + dims_str(y) + " do not broadcast");
     r.dims[d] = xd[d] == 1 ? yd[d] : xd[d];
-    total *= r.dims[d];
+    if (__builtin_mul_overflow(total, r.dims[d], &total) || total > (int64_t{1} << 31))
+      throw Error(ErrorCode::kInvalidInput, "shapes " + dims_str(x) + " and " + dims_str(y) +
+                                                " broadcast to more than 2^31 strings");
   }
   r.a.resize(static_cast<size_t>(total));
   r.b.resize(static_cast<size_t>(total));

@@ -244,3 +244,13 @@ def test_a_compiled_module_takes_lists_and_none():
     with pytest.raises(dynrt.InvalidInput, match=r"missing input \['o'\]"):
         module([], x)
     assert [i["kind"] for i in module.engine.inspect()["inputs"]] == ["sequence", "tensor", "optional tensor"]
+
+
+def test_a_sequence_longer_than_the_bound_is_an_error():
+    """SplitToSequence's count comes from a dim, which an empty tensor may make huge: bounded (2^24)."""
+    m = model([h.make_node("SplitToSequence", ["x"], ["s"], axis=1), h.make_node("SequenceLength", ["s"], ["n"])],
+              [h.make_tensor_value_info("x", T.FLOAT, ["a", "b"])], [h.make_tensor_value_info("n", T.INT64, [])])
+    ctx = dynrt.compile(m, dims={"a": (0, 1, 2), "b": (1, 4, 1 << 26)}).engine.create_context()
+    assert int(ctx.run({"x": np.zeros((0, 5), np.float32)})["n"]) == 5
+    with pytest.raises(dynrt.InvalidInput, match=r"SplitToSequence node producing 's'.*sequence of 33554432 tensors"):
+        ctx.run({"x": np.zeros((0, 1 << 25), np.float32)})
