@@ -86,6 +86,10 @@ class DYNRT_INTERNAL ExecutionProvider {
   // True when some of its kernels time alternatives while the builder tunes
   // (KernelContext::tuning): the builder then runs the tuning shapes.
   virtual bool tunes() const { return false; }
+  // True when its kernels' prepare() may run concurrently for different nodes
+  // (each on its own state): the runtime then plans a new shape's nodes in
+  // parallel, which overlaps the CPU's oneDNN kernel generation.
+  virtual bool concurrent_prepare() const { return false; }
   // Its own lowering and fusion passes, run in order after partitioning.
   virtual std::vector<ProviderPass> passes() const { return {}; }
 

@@ -318,7 +318,7 @@ void ContextImpl::run_bound(const std::vector<const Tensor*>& ins, std::map<std:
                                                std::to_string(max_arena_bytes));
     if (plan.arena_bytes[m] > static_cast<int64_t>(arenas[m].size())) {
       if (streams[m]) streams[m]->synchronize();  // the old arena may still be read
-      arenas[m] = DeviceBuffer(e->providers[m], static_cast<size_t>(plan.arena_bytes[m]));
+      arenas[m].grow(e->providers[m], static_cast<size_t>(plan.arena_bytes[m]));
       ++arena_generation;
     }
   }

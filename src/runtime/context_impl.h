@@ -19,6 +19,7 @@
 
 #include <oneapi/tbb/task_arena.h>
 
+#include "runtime/arena.h"
 #include "runtime/engine_impl.h"
 #include "runtime/thread_governor.h"
 
@@ -130,7 +131,7 @@ struct ContextImpl {
   int64_t max_tensor_bytes = 0;  // ContextOptions::max_tensor_bytes (0: no limit of the context's own)
   int64_t plans_created = 0;
   OpProfile profile;
-  std::vector<DeviceBuffer> arenas;           // per memory, grown to the largest plan seen
+  std::vector<Arena> arenas;                  // per memory, grown to the largest plan seen
   std::vector<DeviceBuffer> dynamic_buffers;  // sized by data during the current run
   std::vector<std::unique_ptr<ProviderStream>> streams;  // per provider; null where work is synchronous
   RunStats stats;

@@ -1,6 +1,12 @@
 // Planning one input shape: bind symbols, pick the profile, check guards,
 // resolve every shape, place arena values per memory, prepare kernels.
 #include <algorithm>
+#include <exception>
+#include <string>
+#include <unordered_set>
+
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
 
 #include "core/checked.h"
 #include "runtime/context_impl.h"
@@ -110,6 +116,88 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
   return view;
 }
 
+
+// One node's prepare() for this plan's shapes.
+std::unique_ptr<KernelState> prepare_node(const EngineImpl& e, const Plan& plan, size_t k,
+                                          std::span<const std::unique_ptr<ProviderStream>> streams, TimingCache* tuning) {
+  const ir::Node& n = e.graph.nodes[k];
+  std::vector<TensorView> ins, outs;
+  for (int i : n.inputs) ins.push_back(i >= 0 ? plan.views[static_cast<size_t>(i)] : TensorView{});
+  for (int o : n.outputs) outs.push_back(o >= 0 ? plan.views[static_cast<size_t>(o)] : TensorView{});
+  KernelContext ctx;
+  ctx.inputs = ins;
+  ctx.outputs = outs;
+  ctx.binding = plan.binding;
+  ctx.stream = streams[static_cast<size_t>(n.provider)].get();
+  ctx.tuning = tuning;
+  return e.kernels[k]->prepare(ctx);
+}
+
+// What a node's prepare depends on besides its attributes: the op and its
+// operands' types and dims. Nodes that share it usually share a oneDNN
+// primitive, which is made once and then found in oneDNN's cache.
+std::string prepare_signature(const EngineImpl& e, const Plan& plan, size_t k) {
+  const ir::Node& n = e.graph.nodes[k];
+  std::string sig = n.op;
+  for (const auto* list : {&n.inputs, &n.outputs}) {
+    sig += '|';
+    for (int v : *list) {
+      if (v < 0) {
+        sig += "-;";
+        continue;
+      }
+      const TensorView& view = plan.views[static_cast<size_t>(v)];
+      sig += std::to_string(static_cast<int>(view.dtype));
+      for (int64_t d : view.shape()) sig += ',' + std::to_string(d);
+      sig += ';';
+    }
+  }
+  return sig;
+}
+
+// Prepares every kernel node. Nodes of providers whose prepare may run
+// concurrently (the CPU) are prepared in parallel on the calling arena: first
+// one node of each signature (the nodes that make new oneDNN primitives, whose
+// JIT code generation is most of a new shape's cost), then the rest. The first
+// error in node order is the one reported.
+void prepare_kernels(const EngineImpl& e, Plan& plan, std::span<const std::unique_ptr<ProviderStream>> streams,
+                     TimingCache* tuning) {
+  const ir::Graph& g = e.graph;
+  std::vector<size_t> first, rest;
+  std::unordered_set<std::string> seen;
+  std::vector<std::exception_ptr> failed(g.nodes.size());
+  auto prepare = [&](size_t k) {
+    try {
+      plan.states[k] = prepare_node(e, plan, k, streams, tuning);
+    } catch (...) {
+      failed[k] = std::current_exception();
+    }
+  };
+  const bool parallel = tbb::this_task_arena::max_concurrency() > 1;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (e.dynamic_node[k] || e.kinds[k] != NodeKind::kKernel) continue;
+    if (!parallel || !e.providers[static_cast<size_t>(g.nodes[k].provider)]->concurrent_prepare()) {
+      prepare(k);
+      continue;
+    }
+    (seen.insert(prepare_signature(e, plan, k)).second ? first : rest).push_back(k);
+  }
+  for (const std::vector<size_t>* wave : {&first, &rest}) {
+    // A task group rather than a parallel_for: the spawning thread takes
+    // tasks from the end and thieves from the front, so the costly nodes,
+    // wherever they sit, spread over the threads.
+    tbb::task_group tasks;
+    for (size_t k : *wave)
+      tasks.run([&, k] {
+        // Isolated: a thread waiting inside a kernel's own parallel work (a
+        // weight reorder) must not pick up another node's prepare meanwhile.
+        tbb::this_task_arena::isolate([&] { prepare(k); });
+      });
+    tasks.wait();
+  }
+  for (const std::exception_ptr& f : failed)
+    if (f) std::rethrow_exception(f);
+}
 }  // namespace
 
 std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
@@ -171,22 +259,7 @@ std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vect
 
   // Shape-specific kernel work, once per shape.
   plan->states.resize(g.nodes.size());
-  std::vector<TensorView> ins, outs;
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (e.dynamic_node[k] || e.kinds[k] != NodeKind::kKernel) continue;
-    const ir::Node& n = g.nodes[k];
-    ins.clear();
-    outs.clear();
-    for (int i : n.inputs) ins.push_back(i >= 0 ? plan->views[static_cast<size_t>(i)] : TensorView{});
-    for (int o : n.outputs) outs.push_back(o >= 0 ? plan->views[static_cast<size_t>(o)] : TensorView{});
-    KernelContext ctx;
-    ctx.inputs = ins;
-    ctx.outputs = outs;
-    ctx.binding = plan->binding;
-    ctx.stream = streams[static_cast<size_t>(n.provider)].get();
-    ctx.tuning = tuning;
-    plan->states[k] = e.kernels[k]->prepare(ctx);
-  }
+  prepare_kernels(e, *plan, streams, tuning);
   return plan;
 }
 

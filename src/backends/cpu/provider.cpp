@@ -18,6 +18,7 @@ class CpuProvider : public ExecutionProvider {
 
   std::string name() const override { return "cpu"; }
   bool host_memory() const override { return true; }
+  bool concurrent_prepare() const override { return true; }
 
   void* allocate(size_t bytes) const override {
     return std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64);
