@@ -103,8 +103,10 @@ def main():
         np.savez(x, input_ids=ids, attention_mask=np.ones((b, s), np.int64))
         dyn_peak = peak_of([BUILD / "dynrt", "run", engine, "--inputs", x, "--threads", str(args.threads)], env)
         o1 = ort(args.model, args.threads, "one", b, s)
+        # The helper finds dynrt's libraries beside it (a build packed for another machine has them there).
+        helper_env = {**env, "LD_LIBRARY_PATH": ":".join(filter(None, [str(BUILD), env.get("LD_LIBRARY_PATH")]))}
         line = subprocess.run([BUILD / "plan_cache_memory", engine, "64", str(args.threads), str(gb), str(gs), str(gstep), "30000"],
-                              capture_output=True, text=True, check=True, env=env).stdout
+                              capture_output=True, text=True, check=True, env=helper_env).stdout
         og = ort(args.model, args.threads, "grid", gb, gs, gstep)
     m = re.search(r"RSS ([\d.]+) MiB -> ([\d.]+) MiB.*median ([\d.]+) ms, p90 ([\d.]+) ms, of which.*"
                   r"median ([\d.]+) ms; planning alone.*"

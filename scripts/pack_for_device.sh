@@ -6,17 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.cache/devbin
+build=${BUILD_DIR:-build}  # the build to pack
 rm -rf "$out" && mkdir -p "$out"
-cp build/dynrt build/libdynrt_runtime.so build/libdynrt_compiler.so "$out/"
-cp build/libdynrt_provider_*.so "$out/" 2>/dev/null || true
+cp "$build"/dynrt "$build"/libdynrt_runtime.so "$build"/libdynrt_compiler.so "$out/"
+cp "$build"/libdynrt_provider_*.so "$out/" 2>/dev/null || true
+# benchmarks/memory_vs_ort.py's helper, when built (-DDYNRT_BUILD_BENCHMARKS=ON).
+cp "$build"/plan_cache_memory "$out/" 2>/dev/null || true
 # The x86-64-v3 runtime, which the loader takes from glibc-hwcaps/ on CPUs with AVX2.
-[ -d build/glibc-hwcaps ] && cp -r build/glibc-hwcaps "$out/"
+[ -d "$build"/glibc-hwcaps ] && cp -r "$build"/glibc-hwcaps "$out/"
 for lib in libonnx_proto.so.1 libprotobuf.so.32 libstdc++.so.6 libre2.so.9; do
   cp -L "/lib/x86_64-linux-gnu/$lib" "$out/"
 done
 # oneDNN, TBB and Intel's runtime from their pip wheels (cmake/onednn.cmake), wherever this build found them.
 for lib in libdnnl libtbb libimf libintlc; do
-  cp -L "$(ldd build/libdynrt_runtime.so | awk -v l="$lib" 'index($1, l) == 1 {print $3}')" "$out/"
+  cp -L "$(ldd "$build"/libdynrt_runtime.so | awk -v l="$lib" 'index($1, l) == 1 {print $3}')" "$out/"
 done
 du -sh "$out"
 # One compressed file to copy to the GPU machine; scripts/gpu_tests.sh unpacks it.
