@@ -116,7 +116,6 @@ TensorView view_with_dims(const ir::Value& v, std::span<const int64_t> binding) 
   return view;
 }
 
-
 // One node's prepare() for this plan's shapes.
 std::unique_ptr<KernelState> prepare_node(const EngineImpl& e, const Plan& plan, size_t k,
                                           std::span<const std::unique_ptr<ProviderStream>> streams, TimingCache* tuning) {
@@ -198,6 +197,7 @@ void prepare_kernels(const EngineImpl& e, Plan& plan, std::span<const std::uniqu
   for (const std::exception_ptr& f : failed)
     if (f) std::rethrow_exception(f);
 }
+
 }  // namespace
 
 std::unique_ptr<Plan> make_plan(const EngineImpl& e, const std::vector<std::vector<int64_t>>& shapes,
