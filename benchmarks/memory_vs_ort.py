@@ -13,7 +13,8 @@ Every figure comes from a fresh process:
   session and runs; reported as the peak minus that baseline, and in full.
 The engine is built once, as a user would, over batch 1:4:64 and sequence 2:128:512.
 The many-shapes grid is batch 1..B x sequence STEP..S in steps of STEP, each shape run
-twice; the new-shape cost is the first run's time minus the second's.
+twice; the new-shape cost is the first run's time minus the second's (for dynrt, whose
+helper plans each shape before running it, the planning time plus that difference).
 """
 from __future__ import annotations
 

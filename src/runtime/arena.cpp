@@ -1,11 +1,11 @@
 #include "runtime/arena.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
 #include <utility>
-
 
 namespace dynrt {
 
@@ -26,7 +26,8 @@ void Arena::grow(const ExecutionProvider* p, size_t bytes) {
     block_ = DeviceBuffer(p, bytes);
     return;
   }
-  const size_t page = 4096, want = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t want = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
   void* m = mapped_ ? mremap(mapped_, mapped_bytes_, want, MREMAP_MAYMOVE)
                     : mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED)

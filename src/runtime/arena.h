@@ -23,7 +23,8 @@ class Arena {
   }
   ~Arena();
 
-  // Makes the arena at least `bytes` long; its contents are not kept.
+  // Makes the arena at least `bytes` long; callers must not rely on its contents
+  // being kept (a host arena keeps them, a device arena does not).
   // Throws kOutOfMemory naming the provider.
   void grow(const ExecutionProvider* p, size_t bytes);
   void* data() const { return mapped_ ? mapped_ : block_.data(); }

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "runtime/arena.h"
 #include "runtime/memory_plan.h"
 
@@ -35,7 +37,7 @@ TEST(Arena, HostArenaGrowsKeepingItsPages) {
   a.grow(&cpu, 10000);
   ASSERT_NE(a.data(), nullptr);
   EXPECT_GE(a.size(), 10000u);
-  EXPECT_EQ(a.size() % 4096, 0u);
+  EXPECT_EQ(a.size() % static_cast<size_t>(sysconf(_SC_PAGESIZE)), 0u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % dynrt::kArenaAlignment, 0u);
   std::memset(a.data(), 7, 10000);
   a.grow(&cpu, 6 << 20);
